@@ -1,0 +1,56 @@
+// swift-tools-version:6.1
+// oopsd: a Linux kernel crash-dump orchestrator.
+//
+// Dependencies point one way: executables -> OopsService -> domain libraries -> C bindings.
+// Everything `oopsd-capture` links stays free of Foundation: it runs inside the crash reservation.
+import PackageDescription
+
+let package = Package(
+    name: "oopsd",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "oopsd", targets: ["oopsd"]),
+        .executable(name: "oopsctl", targets: ["oopsctl"]),
+        .executable(name: "oopsd-capture", targets: ["oopsd-capture"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // MARK: C bindings
+        .target(name: "CShim", path: "Sources/CShim"),
+        .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+        .systemLibrary(name: "CElf", pkgConfig: "libelf", providers: [.apt(["libelf-dev"])]),
+        .systemLibrary(name: "CKmod", pkgConfig: "libkmod", providers: [.apt(["libkmod-dev"])]),
+        .systemLibrary(name: "CBlkid", pkgConfig: "blkid", providers: [.apt(["libblkid-dev"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
+
+        // MARK: Foundation-free core (linked by oopsd-capture)
+        .target(name: "SystemCalls", dependencies: ["CShim"]),
+        .target(name: "OopsConfig", dependencies: ["SystemCalls"]),
+        .target(name: "KernelInterfaces", dependencies: ["SystemCalls", "CShim"]),
+        .target(name: "VMCore", dependencies: ["SystemCalls"]),
+        .target(name: "Capture", dependencies: ["VMCore", "KernelInterfaces", "OopsConfig", "SystemCalls"]),
+
+        // MARK: Arming (normal kernel only; may use Foundation-free code or not, never linked by capture)
+        .target(name: "Initramfs", dependencies: ["SystemCalls", "KernelInterfaces", "OopsConfig", "CElf", "CKmod"]),
+
+        // MARK: Executables
+        .executableTarget(name: "oopsd", dependencies: ["OopsConfig", "KernelInterfaces", "Initramfs"]),
+        .executableTarget(
+            name: "oopsctl",
+            dependencies: [
+                "OopsConfig", "KernelInterfaces", "Initramfs",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .executableTarget(name: "oopsd-capture", dependencies: ["Capture"]),
+
+        // MARK: Tests
+        .testTarget(name: "OopsConfigTests", dependencies: ["OopsConfig"]),
+        .testTarget(name: "VMCoreTests", dependencies: ["VMCore"]),
+        .testTarget(name: "KernelInterfacesTests", dependencies: ["KernelInterfaces"]),
+        .testTarget(name: "InitramfsTests", dependencies: ["Initramfs"]),
+        .testTarget(name: "CaptureTests", dependencies: ["Capture"]),
+    ]
+)

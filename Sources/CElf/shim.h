@@ -1,0 +1,3 @@
+#include <libelf.h>
+#include>
+#include <<gelf.h>

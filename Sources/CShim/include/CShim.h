@@ -1,0 +1,82 @@
+// C shim: the system calls, macros and constants Swift cannot import directly.
+// Every function here is a thin, non-variadic wrapper; error handling stays in Swift
+// (SystemCalls), which reads errno right after the call.
+#ifndef OOPSD_CSHIM_H
+#define OOPSD_CSHIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <errno.h>
+#include <sys/types.h>
+#include <sys/stat.h>
+
+/// Returns the calling thread's errno (a macro in glibc, so Swift cannot read it directly).
+static inline int oops_errno(void) { return errno; }
+/// Clears errno before calls that report errors only through it.
+static inline void oops_clear_errno(void) { errno = 0; }
+
+/// kexec_file_load(2): no glibc wrapper exists, so it goes through syscall(2).
+long oops_kexec_file_load(int kernel_fd, int initrd_fd, const char *cmdline, unsigned long flags);
+/// The KEXEC_FILE_* flags of <linux/kexec.h>.
+enum {
+    OOPS_KEXEC_FILE_UNLOAD = 0x1,
+    OOPS_KEXEC_FILE_ON_CRASH = 0x2,
+    OOPS_KEXEC_FILE_NO_INITRAMFS = 0x4,
+};
+
+/// reboot(2) with one of the OOPS_RB_* commands below.
+int oops_reboot(int command);
+enum {
+    OOPS_RB_AUTOBOOT = 0x01234567,
+    OOPS_RB_HALT_SYSTEM = (int)0xcdef0123,
+    OOPS_RB_POWER_OFF = 0x4321fedc,
+    OOPS_RB_KEXEC = 0x45584543,
+};
+
+/// finit_module(2): load a kernel module from an open file.
+long oops_finit_module(int fd, const char *params, int flags);
+/// MODULE_INIT_* flags of <linux/module.h>.
+enum {
+    OOPS_MODULE_INIT_IGNORE_MODVERSIONS = 1,
+    OOPS_MODULE_INIT_IGNORE_VERMAGIC = 2,
+    OOPS_MODULE_INIT_COMPRESSED_FILE = 4,
+};
+
+/// open(2) without the variadic mode argument.
+int oops_open(const char *path, int flags, mode_t mode);
+/// openat(2) without the variadic mode argument.
+int oops_openat(int dirfd, const char *path, int flags, mode_t mode);
+/// ioctl(2) with a pointer argument.
+int oops_ioctl_ptr(int fd, unsigned long request, void *arg);
+
+/// Type of a struct stat, as a small value Swift can read without the platform headers' quirks.
+typedef struct {
+    uint64_t size;
+    uint32_t mode;
+    uint32_t uid;
+    uint32_t gid;
+    uint64_t inode;
+    uint64_t device;
+    uint64_t rdev;
+    int64_t mtime_sec;
+    int64_t mtime_nsec;
+    uint64_t blocks;
+    uint64_t nlink;
+} oops_stat_t;
+
+/// lstat(2) or stat(2) (follow != 0) into an oops_stat_t.
+int oops_stat(const char *path, int follow, oops_stat_t *out);
+/// fstat(2) into an oops_stat_t.
+int oops_fstat(int fd, oops_stat_t *out);
+
+/// The S_IF* file type bits.
+enum {
+    OOPS_S_IFMT = 0170000,
+    OOPS_S_IFDIR = 0040000,
+    OOPS_S_IFREG = 0100000,
+    OOPS_S_IFLNK = 0120000,
+    OOPS_S_IFBLK = 0060000,
+    OOPS_S_IFCHR = 0020000,
+};
+
+#endif

@@ -1,0 +1,57 @@
+// C shim implementations; see include/CShim.h.
+#define _GNU_SOURCE
+#include "CShim.h"
+
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <sys/reboot.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/reboot.h>
+
+_Static_assert(OOPS_RB_AUTOBOOT == RB_AUTOBOOT, "RB_AUTOBOOT");
+_Static_assert(OOPS_RB_POWER_OFF == RB_POWER_OFF, "RB_POWER_OFF");
+_Static_assert(OOPS_RB_KEXEC == LINUX_REBOOT_CMD_KEXEC, "RB_KEXEC");
+
+long oops_kexec_file_load(int kernel_fd, int initrd_fd, const char *cmdline, unsigned long flags) {
+    unsigned long cmdline_len = cmdline ? __builtin_strlen(cmdline) + 1 : 0;  // the kernel counts the NUL
+    return syscall(SYS_kexec_file_load, kernel_fd, initrd_fd, cmdline_len, cmdline, flags);
+}
+
+int oops_reboot(int command) { return reboot(command); }
+
+long oops_finit_module(int fd, const char *params, int flags) {
+    return syscall(SYS_finit_module, fd, params ? params : "", flags);
+}
+
+int oops_open(const char *path, int flags, mode_t mode) { return open(path, flags, mode); }
+int oops_openat(int dirfd, const char *path, int flags, mode_t mode) { return openat(dirfd, path, flags, mode); }
+int oops_ioctl_ptr(int fd, unsigned long request, void *arg) { return ioctl(fd, request, arg); }
+
+static void fill(const struct stat *st, oops_stat_t *out) {
+    out->size = (uint64_t)st->st_size;
+    out->mode = st->st_mode;
+    out->uid = st->st_uid;
+    out->gid = st->st_gid;
+    out->inode = st->st_ino;
+    out->device = st->st_dev;
+    out->rdev = st->st_rdev;
+    out->mtime_sec = st->st_mtim.tv_sec;
+    out->mtime_nsec = st->st_mtim.tv_nsec;
+    out->blocks = (uint64_t)st->st_blocks;
+    out->nlink = st->st_nlink;
+}
+
+int oops_stat(const char *path, int follow, oops_stat_t *out) {
+    struct stat st;
+    int rc = follow ? stat(path, &st) : lstat(path, &st);
+    if (rc == 0) fill(&st, out);
+    return rc;
+}
+
+int oops_fstat(int fd, oops_stat_t *out) {
+    struct stat st;
+    int rc = fstat(fd, &st);
+    if (rc == 0) fill(&st, out);
+    return rc;
+}

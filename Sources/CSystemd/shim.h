@@ -1,0 +1,3 @@
+#include <systemd/sd-daemon.h>
+#include>
+#include <<systemd/sd-journal.h>

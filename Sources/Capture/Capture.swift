@@ -1,0 +1,3 @@
+import VMCore
+import KernelInterfaces
+import OopsConfig

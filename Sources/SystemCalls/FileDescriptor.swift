@@ -1,0 +1,148 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import CShim
+
+/// An open file descriptor. It does not close itself: call `close()` (usually in a `defer`).
+public struct FileDescriptor: Sendable {
+    /// The raw descriptor number.
+    public let rawValue: Int32
+    /// The path it was opened with, for error messages.
+    public let path: String?
+
+    public init(rawValue: Int32, path: String? = nil) {
+        self.rawValue = rawValue
+        self.path = path
+    }
+
+    /// How to open a file (the `O_*` flags of open(2)).
+    public struct Options: OptionSet, Sendable {
+        public let rawValue: Int32
+        public init(rawValue: Int32) { self.rawValue = rawValue }
+        /// `O_RDONLY` (zero; the default).
+        public static let readOnly = Options([])
+        /// `O_WRONLY`.
+        public static let writeOnly = Options(rawValue: O_WRONLY)
+        /// `O_RDWR`.
+        public static let readWrite = Options(rawValue: O_RDWR)
+        /// `O_CREAT`.
+        public static let create = Options(rawValue: O_CREAT)
+        /// `O_EXCL`.
+        public static let exclusive = Options(rawValue: O_EXCL)
+        /// `O_TRUNC`.
+        public static let truncate = Options(rawValue: O_TRUNC)
+        /// `O_APPEND`.
+        public static let append = Options(rawValue: O_APPEND)
+        /// `O_NOFOLLOW`: fail with ELOOP when the last path component is a symlink.
+        public static let noFollow = Options(rawValue: O_NOFOLLOW)
+        /// `O_DIRECTORY`.
+        public static let directory = Options(rawValue: O_DIRECTORY)
+        /// `O_CLOEXEC`.
+        public static let closeOnExec = Options(rawValue: O_CLOEXEC)
+    }
+
+    /// Opens `path`; `O_CLOEXEC` is always added.
+    public static func open(
+        _ path: String, _ options: Options = .readOnly, mode: UInt32 = 0o600
+    ) throws -> FileDescriptor {
+        let fd = try valueOrErrno("open", path: path) {
+            oops_open(path, options.union(.closeOnExec).rawValue, mode_t(mode))
+        }
+        return FileDescriptor(rawValue: fd, path: path)
+    }
+
+    /// Closes the descriptor.
+    public func close() throws {
+        // close(2) must not be retried on EINTR on Linux: the descriptor is gone either way.
+        if Glibc.close(rawValue) == -1 {
+            let error = oops_errno()
+            if error != EINTR { throw SystemError("close", path: path, errno: error) }
+        }
+    }
+
+    /// Reads up to `buffer.count` bytes; returns how many were read (0 at end of file).
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        try valueOrErrno("read", path: path) { Glibc.read(rawValue, buffer.baseAddress, buffer.count) }
+    }
+
+    /// Reads up to `buffer.count` bytes at `offset` without moving the file position.
+    public func read(
+        into buffer: UnsafeMutableRawBufferPointer, atOffset offset: UInt64
+    ) throws -> Int {
+        try valueOrErrno("pread", path: path) {
+            pread(rawValue, buffer.baseAddress, buffer.count, off_t(offset))
+        }
+    }
+
+    /// Reads exactly `count` bytes at `offset`, or fewer only at end of file.
+    public func readBytes(count: Int, atOffset offset: UInt64) throws -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        var done = 0
+        while done < count {
+            let got = try bytes.withUnsafeMutableBytes { (raw) throws -> Int in
+                try read(into: UnsafeMutableRawBufferPointer(rebasing: raw[done...]), atOffset: offset + UInt64(done))
+            }
+            if got == 0 { break }
+            done += got
+        }
+        bytes.removeLast(count - done)
+        return bytes
+    }
+
+    /// Reads everything from the current position to end of file.
+    public func readToEnd(limit: Int = Int.max) throws -> [UInt8] {
+        var result: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while result.count < limit {
+            let got = try chunk.withUnsafeMutableBytes { (raw) throws -> Int in try read(into: raw) }
+            if got == 0 { break }
+            result.append(contentsOf: chunk[0..<got])
+        }
+        return result
+    }
+
+    /// Writes all of `buffer`, looping over short writes.
+    public func writeAll(_ buffer: UnsafeRawBufferPointer) throws {
+        var done = 0
+        while done < buffer.count {
+            let rest = UnsafeRawBufferPointer(rebasing: buffer[done...])
+            done += try valueOrErrno("write", path: path) { Glibc.write(rawValue, rest.baseAddress, rest.count) }
+        }
+    }
+
+    /// Writes all of `bytes`.
+    public func writeAll(_ bytes: some Collection<UInt8>) throws {
+        let array = Array(bytes)
+        try array.withUnsafeBytes { (raw) throws in try writeAll(raw) }
+    }
+
+    /// Writes all of `buffer` at `offset` (pwrite), looping over short writes.
+    public func writeAll(_ buffer: UnsafeRawBufferPointer, atOffset offset: UInt64) throws {
+        var done = 0
+        while done < buffer.count {
+            let rest = UnsafeRawBufferPointer(rebasing: buffer[done...])
+            done += try valueOrErrno("pwrite", path: path) {
+                pwrite(rawValue, rest.baseAddress, rest.count, off_t(offset + UInt64(done)))
+            }
+        }
+    }
+
+    /// Flushes the file's data and metadata to the device.
+    public func sync() throws {
+        _ = try valueOrErrno("fsync", path: path) { fsync(rawValue) }
+    }
+
+    /// Sets the file's size (ftruncate), e.g. to end a sparse file in a hole.
+    public func truncate(to size: UInt64) throws {
+        _ = try valueOrErrno("ftruncate", path: path) { ftruncate(rawValue, off_t(size)) }
+    }
+
+    /// The file's status.
+    public func status() throws -> FileStatus {
+        var raw = oops_stat_t()
+        _ = try valueOrErrno("fstat", path: path) { oops_fstat(rawValue, &raw) }
+        return FileStatus(raw)
+    }
+}

@@ -1,0 +1,2 @@
+import OopsConfig
+print("oopsctl")

@@ -1,0 +1,2 @@
+import Capture
+print("oopsd-capture: not yet implemented")

@@ -1,0 +1,2 @@
+import OopsConfig
+print("oopsd: not yet implemented")
