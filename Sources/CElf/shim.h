@@ -1,3 +1,2 @@
 #include <libelf.h>
-#include>
-#include <<gelf.h>
+#include <gelf.h>
