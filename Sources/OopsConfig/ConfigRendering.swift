@@ -1,0 +1,69 @@
+/// Text forms of a merged configuration: the annotated view of `oopsctl config` and JSON.
+public enum ConfigRendering {
+    /// INI text of every key's effective value, each line annotated with the file and line
+    /// that set it, or `default`.
+    public static func annotated(_ merged: MergedConfiguration) -> String {
+        var lines: [String] = []
+        if merged.files.isEmpty {
+            lines.append("# no configuration files; built-in defaults")
+        } else {
+            lines.append("# files applied, in order:")
+            for file in merged.files { lines.append("#   \(file)") }
+        }
+        for section in ConfigKeys.sections {
+            lines.append("")
+            lines.append("[\(section)]")
+            let rows = ConfigKeys.all.filter { $0.section == section }.map { key -> (String, String) in
+                let entry = merged.entry(key)
+                return ("\(key.name)=\(entry.value)", entry.origin?.description ?? "default")
+            }
+            let width = rows.map(\.0.count).max() ?? 0
+            for (assignment, origin) in rows {
+                lines.append(assignment + String(repeating: " ", count: width - assignment.count) + "  # " + origin)
+            }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// `{"Capture":{"DumpLevel":{"value":"31","origin":null},…},"diagnostics":[…]}`.
+    public static func json(_ merged: MergedConfiguration) -> String {
+        var out = "{"
+        for (sectionIndex, section) in ConfigKeys.sections.enumerated() {
+            if sectionIndex > 0 { out += "," }
+            out += "\(quote(section)):{"
+            for (keyIndex, key) in ConfigKeys.all.filter({ $0.section == section }).enumerated() {
+                if keyIndex > 0 { out += "," }
+                let entry = merged.entry(key)
+                let origin = entry.origin.map { quote($0.description) } ?? "null"
+                out += "\(quote(key.name)):{\"value\":\(quote(entry.value.description)),\"origin\":\(origin)}"
+            }
+            out += "}"
+        }
+        out += ",\"files\":[" + merged.files.map(quote).joined(separator: ",") + "]"
+        out += ",\"diagnostics\":["
+        out += merged.diagnostics.map { d in
+            "{\"severity\":\(quote(d.severity.rawValue)),\"file\":\(quote(d.origin.file)),\"line\":\(d.origin.line),\"message\":\(quote(d.message))}"
+        }.joined(separator: ",")
+        out += "]}"
+        return out
+    }
+
+    /// A JSON string literal.
+    public static func quote(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+}

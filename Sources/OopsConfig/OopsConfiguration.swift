@@ -1,0 +1,93 @@
+/// What the capture kernel does when it is done.
+public enum FinalAction: String, Equatable, Sendable {
+    case reboot, poweroff, halt
+}
+
+/// The dump file format.
+public enum DumpFormat: String, Equatable, Sendable {
+    case elf, kdump
+}
+
+/// Per-page compression of the kdump format.
+public enum DumpCompression: String, Equatable, Sendable {
+    case zstd, lz4, zlib, none
+}
+
+/// oopsd's configuration as typed values, read from a merged configuration.
+public struct OopsConfiguration: Equatable, Sendable {
+    /// `[Capture]`.
+    public struct Capture: Equatable, Sendable {
+        public var directory: String
+        public var dumpLevel: Int
+        public var format: DumpFormat
+        public var compression: DumpCompression
+        public var timeout: TimeSpan
+        public var finalAction: FinalAction
+        public var failureAction: FinalAction
+        public var cpus: Int
+    }
+
+    /// `[Kernel]`.
+    public struct Kernel: Equatable, Sendable {
+        /// Empty: `/boot/vmlinuz-<running release>`.
+        public var image: String
+        public var commandLine: [String]
+        public var extraModules: [String]
+        public var oopsModule: Bool
+        public var panicTimeout: TimeSpan
+    }
+
+    /// `[Retention]`.
+    public struct Retention: Equatable, Sendable {
+        public var maxDumps: Int
+        public var maxUse: SizeOrPercent
+        public var keepFree: SizeOrPercent
+        public var deleteUnshipped: Bool
+    }
+
+    /// `[Service]`.
+    public struct Service: Equatable, Sendable {
+        public var rearmDelay: TimeSpan
+    }
+
+    public var capture: Capture
+    public var kernel: Kernel
+    public var retention: Retention
+    public var service: Service
+
+    /// The typed view of `merged` (values that failed to parse keep their previous or default value).
+    public init(_ merged: MergedConfiguration) {
+        func text(_ key: ConfigKey) -> String { merged.value(key).description }
+        func int(_ key: ConfigKey) -> Int { if case .integer(let n) = merged.value(key) { n } else { Int(key.defaultText)! } }
+        func bool(_ key: ConfigKey) -> Bool { if case .boolean(let b) = merged.value(key) { b } else { false } }
+        func span(_ key: ConfigKey) -> TimeSpan {
+            if case .timeSpan(let s) = merged.value(key) { s } else { TimeSpan.parse(key.defaultText)! }
+        }
+        func size(_ key: ConfigKey) -> SizeOrPercent {
+            if case .sizeOrPercent(let s) = merged.value(key) { s } else { ByteSize.parseSizeOrPercent(key.defaultText)! }
+        }
+        func list(_ key: ConfigKey) -> [String] { if case .list(let words) = merged.value(key) { words } else { [] } }
+
+        capture = Capture(
+            directory: text(ConfigKeys.captureDirectory),
+            dumpLevel: int(ConfigKeys.dumpLevel),
+            format: DumpFormat(rawValue: text(ConfigKeys.format)) ?? .elf,
+            compression: DumpCompression(rawValue: text(ConfigKeys.compression)) ?? .zstd,
+            timeout: span(ConfigKeys.captureTimeout),
+            finalAction: FinalAction(rawValue: text(ConfigKeys.finalAction)) ?? .reboot,
+            failureAction: FinalAction(rawValue: text(ConfigKeys.failureAction)) ?? .reboot,
+            cpus: int(ConfigKeys.captureCPUs))
+        kernel = Kernel(
+            image: text(ConfigKeys.kernelImage),
+            commandLine: list(ConfigKeys.kernelCommandLine),
+            extraModules: list(ConfigKeys.extraModules),
+            oopsModule: bool(ConfigKeys.oopsModule),
+            panicTimeout: span(ConfigKeys.panicTimeout))
+        retention = Retention(
+            maxDumps: int(ConfigKeys.maxDumps),
+            maxUse: size(ConfigKeys.maxUse),
+            keepFree: size(ConfigKeys.keepFree),
+            deleteUnshipped: bool(ConfigKeys.deleteUnshipped))
+        service = Service(rearmDelay: span(ConfigKeys.rearmDelay))
+    }
+}
