@@ -33,19 +33,18 @@ public enum CaptureCommandLine {
         "movable_node": "memory layout of the crashed kernel, not of the reservation",
         "numa": "replaced by numa=off",
         "efi_fake_mem": "memory layout of the crashed kernel, not of the reservation",
-        "nr_cpus": "replaced by nr_cpus=1",
-        "maxcpus": "replaced by nr_cpus=1",
-        "possible_cpus": "replaced by nr_cpus=1",
+        "nr_cpus": "replaced by nr_cpus=<[Capture] CPUs=>",
+        "maxcpus": "replaced by nr_cpus=<[Capture] CPUs=>",
+        "possible_cpus": "replaced by nr_cpus=<[Capture] CPUs=>",
         "panic": "replaced by panic=<seconds>",
         "irqpoll": "added once",
         "reset_devices": "added once",
         "cgroup_disable": "replaced by cgroup_disable=memory",
     ]
 
-    /// Parameters added after the kept ones (before `panic=` and the extra command line), and why.
+    /// Parameters added after the kept ones (before `nr_cpus=`, `panic=` and the extra command line), and why.
     public static let added: [(parameter: String, reason: String)] = [
         ("irqpoll", "interrupts of devices the crashed kernel left half-configured may be shared or lost"),
-        ("nr_cpus=1", "one CPU: the other CPUs are stopped anyway, and per-CPU areas cost reservation memory"),
         ("reset_devices", "drivers reset their hardware instead of trusting its state"),
         ("cgroup_disable=memory", "no memory-cgroup accounting structures in a reservation of a few dozen MiB"),
         ("numa=off", "one node: per-node structures cost memory and the reservation is contiguous"),
@@ -56,11 +55,14 @@ public enum CaptureCommandLine {
     ///
     /// - Parameters:
     ///   - panicSeconds: reboot this many seconds after a panic of the capture kernel (never hang).
+    ///   - cpus: `nr_cpus=` of the capture kernel (`[Capture] CPUs=`, default 1: per-CPU areas cost
+    ///     reservation memory and the crashed kernel's other CPUs are stopped anyway).
     ///   - extra: the configured extra command line, appended verbatim last.
-    public static func derive(from running: String, panicSeconds: Int, extra: String = "") -> String {
+    public static func derive(from running: String, panicSeconds: Int, cpus: Int = 1, extra: String = "") -> String {
         let parsed = KernelCommandLine(parsing: running)
         var kept = parsed.parameters.filter { droppedNames[$0.normalizedName] == nil }
         kept += added.map { KernelCommandLine.Parameter($0.parameter) }
+        kept.append(KernelCommandLine.Parameter("nr_cpus=\(cpus)"))
         kept.append(KernelCommandLine.Parameter("panic=\(panicSeconds)"))
         kept += KernelCommandLine(parsing: extra).parameters
         // Arguments after `--` belong to the crashed system's init, not to /init of the capture.
@@ -69,8 +71,8 @@ public enum CaptureCommandLine {
     }
 
     /// Reads `/proc/cmdline` under `root` and derives the capture command line from it.
-    public static func derive(root: HostRoot, panicSeconds: Int, extra: String = "") throws -> String {
+    public static func derive(root: HostRoot, panicSeconds: Int, cpus: Int = 1, extra: String = "") throws -> String {
         let running = try FileSystem.readText(root.path("/proc/cmdline"))
-        return derive(from: running, panicSeconds: panicSeconds, extra: extra)
+        return derive(from: running, panicSeconds: panicSeconds, cpus: cpus, extra: extra)
     }
 }
