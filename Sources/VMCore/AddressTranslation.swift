@@ -1,0 +1,87 @@
+/// A kernel address that no PT_LOAD segment of the dump covers.
+public struct UnmappedAddressError: Error, Equatable, CustomStringConvertible, Sendable {
+    /// The address.
+    public var address: UInt64
+    /// Whether it is virtual (else physical).
+    public var isVirtual: Bool
+    /// What was being read there.
+    public var what: String
+
+    public var description: String {
+        "\(isVirtual ? "virtual" : "physical") address \(hex(address)) (\(what)) is not in any PT_LOAD segment of the dump"
+    }
+}
+
+extension ELFCore {
+    /// The x86_64 direct-map base (`PAGE_OFFSET`, KASLR-randomised) as the dump's direct-map segments show it:
+    /// `p_vaddr - p_paddr` of the first PT_LOAD below the kernel text mapping region.
+    public var directMapBase: UInt64? {
+        let textRegion: UInt64 = 0xffff_ffff_8000_0000
+        let kernelHalf: UInt64 = 0xffff_8000_0000_0000
+        return loadSegments.first { $0.header.virtualAddress >= kernelHalf && $0.header.virtualAddress < textRegion }
+            .map { $0.header.virtualAddress &- $0.header.physicalAddress }
+    }
+
+    /// Where virtual address `address` is: the PT_LOAD covering it, else the direct map (`PAGE_OFFSET + paddr`).
+    /// Returns the segment's index in `programHeaders` and the offset inside the segment.
+    public func locate(virtual address: UInt64) -> (segment: Int, offset: UInt64)? {
+        for (index, segment) in loadSegments where segment.virtualRange.contains(address) {
+            return (index, address - segment.virtualAddress)
+        }
+        if let base = directMapBase, address >= base { return locate(physical: address - base) }
+        return nil
+    }
+
+    /// Where physical address `address` is: the PT_LOAD covering it (direct-map segments before the text mapping).
+    public func locate(physical address: UInt64) -> (segment: Int, offset: UInt64)? {
+        let textRegion: UInt64 = 0xffff_ffff_8000_0000
+        let ordered = loadSegments.sorted { ($0.header.virtualAddress >= textRegion ? 1 : 0) < ($1.header.virtualAddress >= textRegion ? 1 : 0) }
+        for (index, segment) in ordered where segment.physicalRange.contains(address) {
+            return (index, address - segment.physicalAddress)
+        }
+        return nil
+    }
+
+    /// The file offset of virtual address `address`, when its byte is stored in the file.
+    public func fileOffset(virtual address: UInt64) -> UInt64? {
+        locate(virtual: address).flatMap(fileOffset(of:))
+    }
+
+    /// The file offset of physical address `address`, when its byte is stored in the file.
+    public func fileOffset(physical address: UInt64) -> UInt64? {
+        locate(physical: address).flatMap(fileOffset(of:))
+    }
+
+    private func fileOffset(of location: (segment: Int, offset: UInt64)) -> UInt64? {
+        let segment = programHeaders[location.segment]
+        return location.offset < segment.fileSize ? segment.offset + location.offset : nil
+    }
+
+    /// Reads `count` bytes of kernel virtual memory at `address`, across segments when needed; bytes a segment
+    /// stands for beyond its `p_filesz` read as zero. Throws `UnmappedAddressError` or a truncation error.
+    public func readVirtual(_ address: UInt64, count: Int, what: String) throws -> [UInt8] {
+        var result: [UInt8] = []
+        result.reserveCapacity(count)
+        var current = address
+        while result.count < count {
+            guard let (index, offset) = locate(virtual: current) else {
+                throw UnmappedAddressError(address: current, isVirtual: true, what: what)
+            }
+            let segment = programHeaders[index]
+            let wanted = UInt64(count - result.count)
+            let inSegment = min(wanted, segment.memorySize - offset)
+            let inFile = offset < segment.fileSize ? min(inSegment, segment.fileSize - offset) : 0
+            if inFile > 0 {
+                result += try readBytes(atFileOffset: segment.offset + offset, count: Int(inFile), what: what)
+            }
+            result += [UInt8](repeating: 0, count: Int(inSegment - inFile))
+            current &+= inSegment
+        }
+        return result
+    }
+
+    /// Reads the little-endian 64-bit value at virtual address `address`.
+    public func readVirtualUInt64(_ address: UInt64, what: String) throws -> UInt64 {
+        try readVirtual(address, count: 8, what: what).littleEndian(UInt64.self, at: 0)!
+    }
+}

@@ -1,0 +1,127 @@
+/// The fields of an ELF64 file header (`Elf64_Ehdr`) that a core file uses.
+public struct ELFHeader: Equatable, Sendable {
+    /// `e_type` (4 = `ET_CORE`).
+    public var type: UInt16
+    /// `e_machine` (62 = `EM_X86_64`).
+    public var machine: UInt16
+    /// `e_flags` (bit 0 = `DUMP_ELF_INCOMPLETE` as makedumpfile and crash use it).
+    public var flags: UInt32
+    /// `e_phoff`: file offset of the program header table.
+    public var programHeaderOffset: UInt64
+    /// Number of program headers (after `PN_XNUM` extended numbering).
+    public var programHeaderCount: Int
+
+    /// Size of `Elf64_Ehdr`.
+    public static let size = 64
+    /// Size of `Elf64_Phdr`.
+    public static let programHeaderSize = 56
+    /// `ET_CORE`.
+    public static let typeCore: UInt16 = 4
+    /// `EM_X86_64`.
+    public static let machineX86_64: UInt16 = 62
+    /// The `e_flags` bit marking a dump whose writer did not finish (`DUMP_ELF_INCOMPLETE`).
+    public static let flagIncomplete: UInt32 = 0x1
+    /// File offset of `e_flags`.
+    public static let flagsOffset: UInt64 = 48
+
+    public init(type: UInt16, machine: UInt16, flags: UInt32, programHeaderOffset: UInt64, programHeaderCount: Int) {
+        self.type = type
+        self.machine = machine
+        self.flags = flags
+        self.programHeaderOffset = programHeaderOffset
+        self.programHeaderCount = programHeaderCount
+    }
+
+    /// The 64 bytes of an ELF64 little-endian x86_64 header for this core (no section headers).
+    public func encoded() -> [UInt8] {
+        var bytes: [UInt8] = [0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0]  // magic, ELFCLASS64, ELFDATA2LSB, EV_CURRENT
+        bytes += [UInt8](repeating: 0, count: 8)
+        bytes.appendLittleEndian(type)
+        bytes.appendLittleEndian(machine)
+        bytes.appendLittleEndian(UInt32(1))  // e_version
+        bytes.appendLittleEndian(UInt64(0))  // e_entry
+        bytes.appendLittleEndian(programHeaderOffset)
+        bytes.appendLittleEndian(UInt64(0))  // e_shoff
+        bytes.appendLittleEndian(flags)
+        bytes.appendLittleEndian(UInt16(ELFHeader.size))
+        bytes.appendLittleEndian(UInt16(ELFHeader.programHeaderSize))
+        bytes.appendLittleEndian(UInt16(programHeaderCount))
+        bytes.appendLittleEndian(UInt16(0))  // e_shentsize
+        bytes.appendLittleEndian(UInt16(0))  // e_shnum
+        bytes.appendLittleEndian(UInt16(0))  // e_shstrndx
+        return bytes
+    }
+}
+
+/// One ELF64 program header (`Elf64_Phdr`).
+public struct ProgramHeader: Equatable, Sendable {
+    /// `p_type`: 1 `PT_LOAD`, 4 `PT_NOTE`.
+    public var type: UInt32
+    /// `p_flags` (`PF_R` 4, `PF_W` 2, `PF_X` 1).
+    public var flags: UInt32
+    /// `p_offset`: where the segment's bytes start in the file.
+    public var offset: UInt64
+    /// `p_vaddr`: the kernel virtual address of the first byte.
+    public var virtualAddress: UInt64
+    /// `p_paddr`: the physical address of the first byte.
+    public var physicalAddress: UInt64
+    /// `p_filesz`: bytes present in the file.
+    public var fileSize: UInt64
+    /// `p_memsz`: bytes of memory the segment stands for (the rest past `fileSize` reads as zero).
+    public var memorySize: UInt64
+    /// `p_align`.
+    public var align: UInt64
+
+    /// `PT_LOAD`.
+    public static let typeLoad: UInt32 = 1
+    /// `PT_NOTE`.
+    public static let typeNote: UInt32 = 4
+
+    public init(
+        type: UInt32, flags: UInt32 = 0, offset: UInt64, virtualAddress: UInt64 = 0, physicalAddress: UInt64 = 0,
+        fileSize: UInt64, memorySize: UInt64, align: UInt64 = 0
+    ) {
+        self.type = type
+        self.flags = flags
+        self.offset = offset
+        self.virtualAddress = virtualAddress
+        self.physicalAddress = physicalAddress
+        self.fileSize = fileSize
+        self.memorySize = memorySize
+        self.align = align
+    }
+
+    /// Decodes the 56 bytes at `offset` of `bytes` (the caller checked the bounds).
+    init(decoding bytes: [UInt8], at base: Int) {
+        type = bytes.littleEndian(UInt32.self, at: base)!
+        flags = bytes.littleEndian(UInt32.self, at: base + 4)!
+        offset = bytes.littleEndian(UInt64.self, at: base + 8)!
+        virtualAddress = bytes.littleEndian(UInt64.self, at: base + 16)!
+        physicalAddress = bytes.littleEndian(UInt64.self, at: base + 24)!
+        fileSize = bytes.littleEndian(UInt64.self, at: base + 32)!
+        memorySize = bytes.littleEndian(UInt64.self, at: base + 40)!
+        align = bytes.littleEndian(UInt64.self, at: base + 48)!
+    }
+
+    /// The 56 encoded bytes.
+    public func encoded() -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(ELFHeader.programHeaderSize)
+        bytes.appendLittleEndian(type)
+        bytes.appendLittleEndian(flags)
+        bytes.appendLittleEndian(offset)
+        bytes.appendLittleEndian(virtualAddress)
+        bytes.appendLittleEndian(physicalAddress)
+        bytes.appendLittleEndian(fileSize)
+        bytes.appendLittleEndian(memorySize)
+        bytes.appendLittleEndian(align)
+        return bytes
+    }
+
+    /// The file bytes the segment occupies.
+    public var fileRange: Range<UInt64> { offset..<(offset + fileSize) }
+    /// The virtual addresses the segment stands for.
+    public var virtualRange: Range<UInt64> { virtualAddress..<(virtualAddress &+ memorySize) }
+    /// The physical addresses the segment stands for.
+    public var physicalRange: Range<UInt64> { physicalAddress..<(physicalAddress &+ memorySize) }
+}
