@@ -1,0 +1,58 @@
+import SystemCalls
+
+/// Reads a core file in large windows: `mmap` when the file allows it, else `pread` into one reused buffer.
+///
+/// The mode is chosen once, when the reader is made, by mapping the file's first page; `windowSize` is then
+/// fixed, so callers can cut their windows on page boundaries.
+struct WindowReader {
+    let core: ELFCore
+    /// Bytes per window: the mapping size, or the read buffer size when the file cannot be mapped.
+    let windowSize: Int
+    /// Whether the file could not be mapped and is read instead.
+    let usesRead: Bool
+    private var buffer: UnsafeMutableRawBufferPointer?
+
+    init(core: ELFCore, windowSize: Int, readBufferSize: Int) {
+        self.core = core
+        if let probe = try? MemoryMap.map(core.file, offset: 0, count: min(4096, Int(max(core.fileSize, 1)))) {
+            probe.unmap()
+            usesRead = false
+            self.windowSize = windowSize
+        } else {
+            usesRead = true
+            self.windowSize = readBufferSize
+        }
+    }
+
+    /// Calls `body` with the `count` bytes (at most `windowSize`) at `offset` of the file (all inside the file).
+    mutating func withBytes(atFileOffset offset: UInt64, count: Int, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        precondition(count <= windowSize, "window larger than the reader's window size")
+        if !usesRead {
+            let map = try MemoryMap.map(core.file, offset: offset, count: count)
+            defer { map.unmap() }
+            map.adviseSequential()
+            // The caller keeps `offset + count` within the file size, so no page of the view is past EOF.
+            try body(map.bytes)
+            return
+        }
+        if buffer == nil { buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: windowSize, alignment: 4096) }
+        let target = UnsafeMutableRawBufferPointer(rebasing: buffer![0..<count])
+        var filled = 0
+        while filled < count {
+            let got = try core.file.read(
+                into: UnsafeMutableRawBufferPointer(rebasing: target[filled...]), atOffset: offset + UInt64(filled))
+            if got == 0 {
+                throw ELFCoreError(path: core.path, .truncated(
+                    what: "memory data", offset: offset, needed: UInt64(count), fileSize: core.fileSize))
+            }
+            filled += got
+        }
+        try body(UnsafeRawBufferPointer(target))
+    }
+
+    /// Frees the read buffer.
+    mutating func release() {
+        buffer?.deallocate()
+        buffer = nil
+    }
+}
