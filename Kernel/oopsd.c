@@ -68,6 +68,7 @@ static_assert(offsetof(struct oopsd_breadcrumb, oops_count) == 64);
 static_assert(offsetof(struct oopsd_breadcrumb, comm) == 80);
 static_assert(offsetof(struct oopsd_breadcrumb, str) == 96);
 static_assert(offsetof(struct oopsd_breadcrumb, regs) == 160);
+static_assert(sizeof(struct oopsd_breadcrumb) == 160 + sizeof(struct pt_regs));
 static_assert(sizeof(struct oopsd_breadcrumb) <= PAGE_SIZE);
 #ifdef CONFIG_X86_64
 static_assert(sizeof(struct pt_regs) == 21 * 8);
