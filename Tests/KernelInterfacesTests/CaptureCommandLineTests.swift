@@ -1,0 +1,49 @@
+import KernelInterfaces
+import Testing
+
+@Suite struct CaptureCommandLineTests {
+    static let tail = "irqpoll reset_devices cgroup_disable=memory numa=off acpi_no_memhotplug nr_cpus=1 panic=10"
+
+    @Test(arguments: [
+        // A Debian GRUB line: everything but the console goes.
+        ("BOOT_IMAGE=/boot/vmlinuz-6.1.0-56-amd64 root=UUID=1234 ro crashkernel=256M quiet splash console=ttyS0,115200",
+         "ro console=ttyS0,115200 " + tail),
+        // Hugepage and memory-layout options.
+        ("hugepages=512 hugepagesz=2M default_hugepagesz=2M mem=4G memmap=64M$0x10000000 movablecore=1G kernelcore=2G "
+            + "numa=fake=4 iommu=pt",
+         "iommu=pt " + tail),
+        // Dashes and underscores are the same parameter; CPU limits and panic are replaced, not duplicated.
+        ("nr-cpus=8 maxcpus=4 panic=0 irqpoll reset_devices initrd=/initrd.img resume=/dev/sda2 resume_offset=4",
+         tail),
+        // A quoted value with spaces survives verbatim.
+        ("dyndbg=\"file drivers/* +p\" quiet console=tty0", "dyndbg=\"file drivers/* +p\" console=tty0 " + tail),
+        // Init arguments after -- are dropped: they were for the crashed system's init.
+        ("console=ttyS0 -- single emergency", "console=ttyS0 " + tail),
+        // init= and rdinit= would replace the capture program.
+        ("init=/lib/systemd/systemd rdinit=/sbin/init crashkernel=1G-4G:192M,4G-:512M", tail),
+    ])
+    func derivation(running: String, expected: String) {
+        #expect(CaptureCommandLine.derive(from: running + "\n", panicSeconds: 10) == expected)
+    }
+
+    @Test func extraComesLastAndCPUsAndPanicAreConfigurable() {
+        let derived = CaptureCommandLine.derive(
+            from: "root=/dev/vda console=ttyS0", panicSeconds: 30, cpus: 2, extra: "nokaslr  foo=\"x y\"")
+        #expect(derived == "console=ttyS0 irqpoll reset_devices cgroup_disable=memory numa=off acpi_no_memhotplug "
+            + "nr_cpus=2 panic=30 nokaslr foo=\"x y\"")
+    }
+
+    @Test func readsProcCmdlineUnderRoot() throws {
+        let fixture = try FixtureRoot()
+        try fixture.write("/proc/cmdline", "BOOT_IMAGE=/vmlinuz console=ttyS0 crashkernel=256M\n")
+        #expect(try CaptureCommandLine.derive(root: fixture.root, panicSeconds: 10) == "console=ttyS0 " + Self.tail)
+    }
+
+    @Test func splitterKeepsQuotesAndFindsInitArguments() {
+        let line = KernelCommandLine(parsing: "  a=1\tb=\"two words\" \"c d\"  -- x y\n")
+        #expect(line.parameters.map(\.text) == ["a=1", "b=\"two words\"", "\"c d\""])
+        #expect(line.initArguments == ["x", "y"])
+        #expect(line.parameters[1].value == "\"two words\"")
+        #expect(KernelCommandLine.Parameter("nr-cpus=2").normalizedName == "nr_cpus")
+    }
+}

@@ -1,0 +1,62 @@
+import KernelInterfaces
+import Testing
+
+@Suite struct CapturePlanTests {
+    static let plan = CapturePlan(
+        kernelRelease: "6.1.0-56-amd64", targetUUID: "0b5c6d2e-1111-2222-3333-444455556666", targetType: "ext4",
+        targetDirectory: "/crash dumps", directory: "/var/crash dumps", dumpLevel: 31, format: "kdump",
+        compression: "zstd", timeoutSeconds: 1800, finalAction: .reboot, failureAction: .powerOff,
+        modules: [
+            "/lib/modules/6.1.0-56-amd64/kernel/drivers/virtio/virtio.ko",
+            "/lib/modules/6.1.0-56-amd64/kernel/fs/ext4/ext4.ko.xz",
+        ])
+
+    static let text = """
+        version=1
+        kernel_release=6.1.0-56-amd64
+        target_uuid=0b5c6d2e-1111-2222-3333-444455556666
+        target_type=ext4
+        target_directory=/crash dumps
+        directory=/var/crash dumps
+        dump_level=31
+        format=kdump
+        compression=zstd
+        timeout_seconds=1800
+        final_action=reboot
+        failure_action=poweroff
+        module=/lib/modules/6.1.0-56-amd64/kernel/drivers/virtio/virtio.ko
+        module=/lib/modules/6.1.0-56-amd64/kernel/fs/ext4/ext4.ko.xz
+
+        """
+
+    @Test func writesExactTextAndReadsItBack() throws {
+        #expect(try Self.plan.text() == Self.text)
+        #expect(try CapturePlan(parsing: Self.text) == Self.plan)
+    }
+
+    @Test func valueWithNewlineCannotBeWritten() {
+        var plan = Self.plan
+        plan.targetDirectory = "/a\nb"
+        #expect(throws: CapturePlanError(line: 0, message: "the value of target_directory contains a line break")) {
+            try plan.text()
+        }
+    }
+
+    @Test(arguments: [
+        (Self.text.replacingFirst("version=1", "version=2"), "line 1: plan version 2, this oopsd-capture reads 1"),
+        (Self.text.replacingFirst("dump_level=31", "dump_level=all"),
+         "line 7: dump_level: expected an integer, found \"all\""),
+        (Self.text.replacingFirst("final_action=reboot", "final_action=explode"),
+         "line 11: final_action: expected reboot, poweroff or halt, found \"explode\""),
+        (Self.text.replacingFirst("format=kdump\n", ""), ": missing key format"),
+        (Self.text + "colour=blue\n", "line 15: unknown key \"colour\""),
+        (Self.text + "format=elf\n", "line 15: format repeats (first on line 8)"),
+        (Self.text.replacingFirst("compression=zstd", "compression zstd"),
+         "line 9: expected key=value, found \"compression zstd\""),
+    ])
+    func malformedPlanNamesTheLine(text: String, message: String) {
+        let error = #expect(throws: CapturePlanError.self) { try CapturePlan(parsing: text) }
+        let prefix = "/etc/oopsd/capture-plan"
+        #expect(error?.description == prefix + (message.hasPrefix(":") ? message : " " + message))
+    }
+}
