@@ -25,6 +25,7 @@ let package = Package(
         .systemLibrary(name: "CBlkid", pkgConfig: "blkid", providers: [.apt(["libblkid-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
         // MARK: Foundation-free core (linked by oopsd-capture)
         .target(name: "SystemCalls", dependencies: ["CShim"]),
@@ -34,7 +35,9 @@ let package = Package(
         .target(name: "Capture", dependencies: ["VMCore", "KernelInterfaces", "OopsConfig", "SystemCalls"]),
 
         // MARK: Arming (normal kernel only; may use Foundation-free code or not, never linked by capture)
-        .target(name: "Initramfs", dependencies: ["SystemCalls", "KernelInterfaces", "OopsConfig", "CElf", "CKmod"]),
+        .target(
+            name: "Initramfs",
+            dependencies: ["SystemCalls", "KernelInterfaces", "OopsConfig", "CElf", "CKmod", "CZstd", "CZlib"]),
 
         // MARK: Executables
         .executableTarget(name: "oopsd", dependencies: ["OopsConfig", "KernelInterfaces", "Initramfs"]),
