@@ -1,0 +1,72 @@
+import CZlib
+import CZstd
+
+/// How the archive is compressed: a codec the target kernel can unpack (`CONFIG_RD_*`).
+public enum InitramfsCompression: String, Equatable, Sendable {
+    case zstd, gzip, none
+
+    /// zstd when the kernel config has `CONFIG_RD_ZSTD=y`, else gzip with `CONFIG_RD_GZIP=y`, else none
+    /// (also when the config is unknown: the kernel always unpacks a plain cpio).
+    public static func choose(kernelConfig: String?) -> InitramfsCompression {
+        guard let kernelConfig else { return .none }
+        let lines = Set(kernelConfig.split(separator: "\n").map(String.init))
+        if lines.contains("CONFIG_RD_ZSTD=y") { return .zstd }
+        if lines.contains("CONFIG_RD_GZIP=y") { return .gzip }
+        return .none
+    }
+
+    /// The zstd window: the kernel's initramfs unpacker allocates a buffer of the window size inside the
+    /// crash reservation, so keep it at 1 MiB rather than the 8 MiB of level 19.
+    public static let zstdWindowLog: Int32 = 20
+
+    /// Compresses `bytes`; the output depends only on the input (no timestamps, no names).
+    public func compress(_ bytes: [UInt8]) throws(InitramfsError) -> [UInt8] {
+        switch self {
+        case .none: return bytes
+        case .zstd: return try Self.zstd(bytes)
+        case .gzip: return try Self.gzip(bytes)
+        }
+    }
+
+    private static func zstd(_ input: [UInt8]) throws(InitramfsError) -> [UInt8] {
+        guard let context = ZSTD_createCCtx() else { throw .compression("ZSTD_createCCtx failed") }
+        defer { ZSTD_freeCCtx(context) }
+        ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, 19)
+        ZSTD_CCtx_setParameter(context, ZSTD_c_windowLog, zstdWindowLog)
+        ZSTD_CCtx_setParameter(context, ZSTD_c_checksumFlag, 1)
+        var output = [UInt8](repeating: 0, count: ZSTD_compressBound(input.count))
+        // The buffers are Swift arrays alive for the whole call; sizes are their counts.
+        let written = output.withUnsafeMutableBytes { out in
+            input.withUnsafeBytes { inp in ZSTD_compress2(context, out.baseAddress, out.count, inp.baseAddress, inp.count) }
+        }
+        if ZSTD_isError(written) != 0 {
+            throw .compression("zstd: " + String(cString: ZSTD_getErrorName(written)))
+        }
+        output.removeLast(output.count - written)
+        return output
+    }
+
+    private static func gzip(_ input: [UInt8]) throws(InitramfsError) -> [UInt8] {
+        var stream = z_stream()
+        // windowBits 15 + 16: a gzip wrapper with mtime 0 and no file name.
+        let initResult = deflateInit2_(
+            &stream, 9, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
+        guard initResult == Z_OK else { throw .compression("deflateInit2 failed (\(initResult))") }
+        defer { deflateEnd(&stream) }
+        var output = [UInt8](repeating: 0, count: Int(deflateBound(&stream, uLong(input.count))) + 64)
+        var input = input
+        let result = input.withUnsafeMutableBufferPointer { inp in
+            output.withUnsafeMutableBufferPointer { out in
+                // Both buffers outlive the single deflate call that reads and writes them.
+                stream.next_in = inp.baseAddress
+                stream.avail_in = uInt(inp.count)
+                stream.next_out = out.baseAddress
+                stream.avail_out = uInt(out.count)
+                return deflate(&stream, Z_FINISH)
+            }
+        }
+        guard result == Z_STREAM_END else { throw .compression("deflate did not finish (\(result))") }
+        output.removeLast(output.count - Int(stream.total_out))
+        return output
+    }
+}
