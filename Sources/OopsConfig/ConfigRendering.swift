@@ -25,6 +25,29 @@ public enum ConfigRendering {
         return lines.joined(separator: "\n") + "\n"
     }
 
+    /// The documented defaults file shipped as `Config/oopsd.conf`: every key, commented out
+    /// at its default, under a one-line explanation.
+    public static func defaultsFile() -> String {
+        var lines = [
+            "# oopsd configuration. Every key is shown commented out at its default.",
+            "#",
+            "# Put local changes in drop-ins, /etc/oopsd/oopsd.conf.d/*.conf, applied after this file in",
+            "# file-name order; a drop-in in /etc masks a same-named one in /run, /usr/local/lib or /usr/lib.",
+            "# An empty assignment (Key=) resets a key to its default, or empties a list.",
+            "# Sizes take K, M, G, T suffixes; time spans take us, ms, s, min, h, d (e.g. 90s, 1h 30min).",
+            "# Check the result with: oopsctl config --validate",
+        ]
+        for section in ConfigKeys.sections {
+            lines.append("")
+            lines.append("[\(section)]")
+            for key in ConfigKeys.all where key.section == section {
+                lines.append("# \(key.summary)")
+                lines.append("#\(key.name)=\(key.defaultText)")
+            }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
     /// `{"Capture":{"DumpLevel":{"value":"31","origin":null},…},"diagnostics":[…]}`.
     public static func json(_ merged: MergedConfiguration) -> String {
         var out = "{"

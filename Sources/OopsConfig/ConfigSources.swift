@@ -3,14 +3,21 @@ import SystemCalls
 /// Where configuration files live and in which order they apply, following systemd's
 /// `*.conf.d` rules.
 ///
-/// The main file is `/etc/oopsd/oopsd.conf`. Drop-ins are `oopsd.conf.d/*.conf` in
+/// The main file is the first of `/etc/oopsd/oopsd.conf`, `/run/oopsd/oopsd.conf`,
+/// `/usr/local/lib/oopsd/oopsd.conf` and `/usr/lib/oopsd/oopsd.conf` that exists (packages
+/// ship defaults in `/usr/lib`, the administrator's `/etc` copy replaces them). Drop-ins are `oopsd.conf.d/*.conf` in
 /// `/usr/lib/oopsd/`, `/usr/local/lib/oopsd/`, `/run/oopsd/` and `/etc/oopsd/`, from lowest to
 /// highest priority: a drop-in in a higher directory masks a same-named one in a lower
 /// directory, and all drop-ins apply after the main file in file-name order. A drop-in that is
 /// empty or a symlink to `/dev/null` masks without setting anything.
 public enum ConfigSources {
-    /// The main configuration file.
-    public static let mainFile = "/etc/oopsd/oopsd.conf"
+    /// Candidate main files, highest priority first.
+    public static let mainFiles = [
+        "/etc/oopsd/oopsd.conf",
+        "/run/oopsd/oopsd.conf",
+        "/usr/local/lib/oopsd/oopsd.conf",
+        "/usr/lib/oopsd/oopsd.conf",
+    ]
     /// Drop-in directories, lowest priority first.
     public static let dropInDirectories = [
         "/usr/lib/oopsd/oopsd.conf.d",
@@ -20,7 +27,7 @@ public enum ConfigSources {
     ]
 
     /// Every directory whose changes may change the configuration (for the service's watches).
-    public static var watchedDirectories: [String] { ["/etc/oopsd"] + dropInDirectories }
+    public static var watchedDirectories: [String] { mainFiles.map(Path.parent) + dropInDirectories }
 
     /// A file that takes part, by its path as the user knows it (outside any test root).
     public struct File: Equatable, Sendable {
@@ -33,10 +40,9 @@ public enum ConfigSources {
     /// sorted by name. Problems with directories go to `diagnostics`.
     public static func files(root: HostRoot, diagnostics: inout [ConfigDiagnostic]) -> [File] {
         var result: [File] = []
-        if let main = try? FileSystem.status(root.path(mainFile), followLinks: false), main.kind != .directory {
-            result.append(File(path: mainFile, isMask: isDevNull(root.path(mainFile))))
-        } else if FileSystem.exists(root.path(mainFile)) {
-            result.append(File(path: mainFile, isMask: false))  // the reader reports the directory
+        if let main = mainFiles.first(where: { FileSystem.exists(root.path($0)) }) {
+            // A directory here is kept: the reader reports it.
+            result.append(File(path: main, isMask: isDevNull(root.path(main))))
         }
 
         var winners: [String: String] = [:]  // file name -> directory that provides it

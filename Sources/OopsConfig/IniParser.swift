@@ -19,10 +19,8 @@ public enum IniParser {
     ) -> [IniAssignment] {
         var body = Substring(text)
         if body.hasPrefix("\u{FEFF}") { body = body.dropFirst() }
-        // Split on \n, dropping a \r before it, so CRLF files read like LF files.
-        var lines = body.split(separator: "\n", omittingEmptySubsequences: false).map { line -> Substring in
-            line.hasSuffix("\r") ? line.dropLast() : line
-        }
+        // A Character "\r\n" is one grapheme in Swift, so split on both kinds of line end.
+        var lines = body.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
         if lines.last == "" { lines.removeLast() }
 
         var result: [IniAssignment] = []
@@ -51,15 +49,21 @@ public enum IniParser {
                 continue
             }
 
-            // Continuation lines: a value ending in a backslash goes on.
-            while line.hasSuffix("\\") && index < lines.count {
-                line.removeLast()
-                let next = trim(lines[index])
-                index += 1
-                if next.hasPrefix("#") || next.hasPrefix(";") { continue }
+            // Continuation lines: a value ending in a backslash goes on with the next line that
+            // is not a comment, joined by one space.
+            while line.hasSuffix("\\") {
+                line = String(trim(Substring(line.dropLast())))
+                var next: Substring? = nil
+                while index < lines.count {
+                    let candidate = trim(lines[index])
+                    index += 1
+                    if candidate.hasPrefix("#") || candidate.hasPrefix(";") { continue }
+                    next = candidate
+                    break
+                }
+                guard let next else { break }
                 line += " " + next
             }
-            if line.hasSuffix("\\") { line.removeLast() }
 
             guard let equals = line.firstIndex(of: "=") else {
                 diagnostics.append(.init(.error, origin, "expected Key=Value, found \"\(line)\""))

@@ -24,7 +24,14 @@ struct ConfigCommand: ParsableCommand {
     @Flag(help: "Print the merged configuration as JSON.")
     var json = false
 
+    @Flag(help: "Print the documented defaults file (what Config/oopsd.conf holds) and exit.")
+    var defaults = false
+
     func run() throws {
+        if defaults {
+            print(ConfigRendering.defaultsFile(), terminator: "")
+            return
+        }
         let merged = MergedConfiguration.load(root: global.hostRoot)
         for diagnostic in merged.diagnostics { printError(diagnostic.description) }
         if validate {

@@ -32,9 +32,11 @@ func printError(_ text: String) {
     print(text, to: &stderr)
 }
 
+/// Standard error as a text stream (unbuffered write(2), so it interleaves with stdout in order).
 struct StandardError: TextOutputStream {
     mutating func write(_ string: String) {
-        _ = string.withCString { fputs($0, stderr) }
+        var text = string
+        text.withUTF8 { bytes in _ = Glibc.write(2, bytes.baseAddress, bytes.count) }
     }
 }
 
