@@ -1,0 +1,23 @@
+# Shared by prepare, run and lib.sh: paths and tiny helpers. Sourced, not executed.
+# shellcheck shell=bash
+
+OOPSD_VM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+OOPSD_REPO=$(cd "$OOPSD_VM_DIR/../.." && pwd)
+: "${OOPSD_VM_CACHE:=/var/cache/oopsd-vm}"
+: "${OOPSD_VM_WORK:=$OOPSD_REPO/.build-vm-work}"
+export OOPSD_VM_CACHE OOPSD_VM_WORK
+
+log() { printf '[vm] %s\n' "$*" >&2; }
+die() { printf '[vm] error: %s\n' "$*" >&2; exit 1; }
+now() { date +%s.%N; }
+# Seconds since $1 (from now), one decimal.
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+
+# Cache directory of an unpacked kernel: release file, root/boot, root/lib/modules.
+kernel_dir() { echo "$OOPSD_VM_CACHE/kernel-$1"; }
+kernel_release() {
+    local f
+    f=$(kernel_dir "$1")/release
+    [[ -r $f ]] || die "kernel $1 is not prepared (run Tests/VM/prepare)"
+    cat "$f"
+}

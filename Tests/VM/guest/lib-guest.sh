@@ -1,0 +1,50 @@
+# Helpers for scenario guest hooks (sourced by the guest's /sbin/init; busybox sh).
+# Every line the host looks for starts with "OOPSD-VM: ".
+
+# Print a marker line on the console.
+vm_mark() { echo "OOPSD-VM: $*" >/dev/console; }
+
+# One line with the memory figures the host records.
+vm_meminfo() {
+    vm_mark "meminfo $(awk '/^(MemTotal|MemFree|MemAvailable|Cached|AnonPages|Slab):/ { printf "%s%s ", $1, $2 }' \
+        /proc/meminfo)"
+}
+
+# Make the guest look like a busy server: page cache, anonymous memory (kept alive) and slab.
+#   vm_workload [cache_mb] [anon_mb] [files]
+vm_workload() {
+    cache_mb=${1:-320} anon_mb=${2:-320} files=${3:-40000}
+    vm_meminfo
+    mkdir -p /var/tmp/workload
+    # Page cache: half random bytes, half text, written to disk then read back.
+    dd if=/dev/urandom of=/var/tmp/workload/random bs=1M count=$((cache_mb / 2)) 2>/dev/null
+    yes "oopsd workload line: $(uname -a)" | head -c $((cache_mb / 2))M >/var/tmp/workload/text
+    cat /var/tmp/workload/random /var/tmp/workload/text >/dev/null
+    # Anonymous memory: an awk process holding anon_mb distinct 1 MiB strings, alive until the crash.
+    rm -f /run/anon-ready
+    awk -v mb="$anon_mb" 'BEGIN { s = "x"; while (length(s) < 1048576) s = s s
+        for (i = 0; i < mb; i++) a[i] = i s
+        print "ready" > "/run/anon-ready"; close("/run/anon-ready"); system("sleep 100000") }' &
+    while [ ! -s /run/anon-ready ]; do sleep 0.2; done
+    # Slab: dentries and inodes of many small files on tmpfs.
+    mkdir -p /tmp/slab
+    (cd /tmp/slab && seq 1 "$files" | xargs touch)
+    vm_meminfo
+}
+
+# Load the capture kernel with the harness's busybox-only baseline capture (kexec -p, kexec-tools).
+#   vm_arm_baseline [extra capture command line]
+vm_arm_baseline() {
+    rel=$(uname -r)
+    kexec -s -p "/boot/vmlinuz-$rel" --initrd=/boot/oopsd-vm-initrd.cpio.gz \
+        --append="console=ttyS0,115200 irqpoll nr_cpus=1 reset_devices panic=10 oopsd_vm.mode=capture-baseline $*" ||
+        { vm_mark "kexec -p failed with status $?"; return 1; }
+    vm_mark "capture kernel loaded: kexec_crash_loaded=$(cat /sys/kernel/kexec_crash_loaded)"
+}
+
+# Crash the kernel the way the sysrq scenarios do.
+vm_crash_sysrq() {
+    sync
+    vm_mark "crashing via sysrq"
+    echo c >/proc/sysrq-trigger
+}

@@ -1,0 +1,281 @@
+# Host-side API for VM scenarios. Sourced by Tests/VM/run (one subshell per scenario x kernel); see README.md.
+# shellcheck shell=bash
+
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+# Defaults a scenario may change before vm_build_disk / vm_boot.
+: "${VM_MEM:=1536M}"           # guest RAM
+: "${VM_SMP:=2}"               # guest CPUs
+: "${VM_CRASHKERNEL:=256M}"    # crashkernel= of the normal kernel
+: "${VM_DISK_SIZE:=4G}"        # sparse ext4 image
+: "${VM_BOOT_TIMEOUT:=240}"    # seconds before one boot is killed
+VM_CMDLINE_EXTRA=${VM_CMDLINE_EXTRA:-}
+
+# ---------------------------------------------------------------- failures and figures
+
+# Record why the test failed and return 1 (use as `cond || vm_fail "why"`; the scenario stops at the first one).
+vm_fail() {
+    printf '%s\n' "$*" >>"$VM_RUN_DIR/fail-reason"
+    printf '[vm] FAIL: %s\n' "$*" >&2
+    return 1
+}
+
+# Record a measured figure; the driver prints them under the test's result line.
+vm_figure() {
+    printf '%s: %s\n' "$1" "$2" >>"$VM_RUN_DIR/figures"
+    log "figure $1: $2"
+}
+
+assert_file() {
+    [[ -f $1 ]] || vm_fail "${2:-expected file} $1 does not exist"
+}
+
+# assert_contains FILE EXTENDED-REGEX DESCRIPTION
+assert_contains() {
+    [[ -f $1 ]] || { vm_fail "$3: $1 does not exist"; return 1; }
+    grep -Eq -- "$2" "$1" || vm_fail "$3: no line matching /$2/ in $1"
+}
+
+# assert_eq ACTUAL EXPECTED DESCRIPTION
+assert_eq() {
+    [[ $1 == "$2" ]] || vm_fail "$3: got '$1', expected '$2'"
+}
+
+# assert_cmd DESCRIPTION COMMAND... : the command must exit 0; its output goes to $VM_RUN_DIR/cmd-<n>.log.
+assert_cmd() {
+    local desc=$1 out rc
+    shift
+    out=$VM_RUN_DIR/cmd-$((++VM_CMD_COUNT)).log
+    "$@" >"$out" 2>&1 && return 0
+    rc=$?
+    vm_fail "$desc: '$*' exited with status $rc: $(tail -n 3 "$out" | tr '\n' ' ')"
+}
+
+# ---------------------------------------------------------------- setup and guest contents
+
+# vm_setup TAG SCENARIO: per-run directory, staging tree of the guest's root filesystem.
+vm_setup() {
+    VM_KERNEL=$1
+    VM_SCENARIO=$2
+    VM_RELEASE=$(kernel_release "$VM_KERNEL")
+    VM_KROOT=$(kernel_dir "$VM_KERNEL")/root
+    VM_RUN_DIR=$OOPSD_VM_WORK/runs/$VM_SCENARIO-$VM_KERNEL
+    VM_STAGE=$VM_RUN_DIR/root
+    VM_DISK=$VM_RUN_DIR/disk.img
+    VM_DUMPS=$OOPSD_VM_WORK/dumps/$VM_KERNEL
+    VM_CMD_COUNT=0
+    VM_BOOTS=0
+    rm -rf "$VM_RUN_DIR"
+    mkdir -p "$VM_RUN_DIR" "$VM_STAGE"
+    : >"$VM_RUN_DIR/figures"
+    vm_stage_base
+}
+
+# The base guest: busybox, kernel, full module tree (hard links into the cache), init, kexec-tools, oopsd builds.
+vm_stage_base() {
+    local s=$VM_STAGE applet
+    mkdir -p "$s"/{bin,sbin,usr/bin,usr/sbin,lib,lib64,etc/oopsd,etc/oopsd-vm,var/crash,var/tmp,proc,sys,dev,run,tmp}
+    mkdir -p "$s"/{root,boot,lib/modules,mnt}
+    cp /usr/bin/busybox "$s/bin/busybox"
+    for applet in $(/usr/bin/busybox --list-full); do
+        [[ -e $s/$applet ]] || ln -s /bin/busybox "$s/$applet"
+    done
+    rm -f "$s/sbin/init"
+    install -m 0755 "$OOPSD_VM_DIR/guest/init" "$s/sbin/init"
+    install -m 0644 "$OOPSD_VM_DIR/guest/lib-guest.sh" "$s/etc/oopsd-vm/lib-guest.sh"
+    printf 'root:x:0:0:root:/root:/bin/sh\n' >"$s/etc/passwd"
+    printf 'root:x:0:\n' >"$s/etc/group"
+    cp "$VM_KROOT/boot/vmlinuz-$VM_RELEASE" "$s/boot/"
+    cp -al "$VM_KROOT/lib/modules/$VM_RELEASE" "$s/lib/modules/"
+    vm_build_initramfs "$VM_RUN_DIR/initrd.cpio.gz"
+    cp "$VM_RUN_DIR/initrd.cpio.gz" "$s/boot/oopsd-vm-initrd.cpio.gz"
+    vm_add_binary /usr/sbin/kexec
+    local bin dir=${OOPSD_VM_BIN_DIR:-$OOPSD_REPO/.build/release}
+    for bin in oopsd oopsctl oopsd-capture; do
+        [[ -x $dir/$bin ]] && vm_add_binary "$dir/$bin" "/usr/sbin/$bin"
+    done
+    return 0
+}
+
+# The tiny first-stage initramfs: busybox, the modules needed for virtio + ext4 (uncompressed), stage1-init.
+vm_build_initramfs() {
+    local out=$1 dir=$VM_RUN_DIR/initramfs m line path n=0
+    rm -rf "$dir"
+    mkdir -p "$dir/bin" "$dir/modules"
+    cp /usr/bin/busybox "$dir/bin/busybox"
+    install -m 0755 "$OOPSD_VM_DIR/guest/stage1-init" "$dir/init"
+    : >"$dir/modules/order"
+    for m in virtio_pci virtio_blk ext4; do
+        while read -r line; do
+            [[ $line == insmod* ]] || continue
+            path=${line#insmod }
+            path=${path%% *}
+            local name
+            name=$(basename "$path")
+            name=${name%.xz}
+            name=${name%.zst}
+            grep -qx "[0-9]*-$name" "$dir/modules/order" && continue
+            name=$(printf '%02d-%s' $((n++)) "$name")
+            case $path in
+                *.xz) xz -dc "$path" >"$dir/modules/$name" ;;
+                *.zst) zstd -qdc "$path" >"$dir/modules/$name" ;;
+                *) cp "$path" "$dir/modules/$name" ;;
+            esac
+            echo "$name" >>"$dir/modules/order"
+        done < <(modprobe -d "$VM_KROOT" -S "$VM_RELEASE" --show-depends "$m")
+    done
+    (cd "$dir" && find . | cpio -o -H newc --quiet | gzip -1) >"$out"
+}
+
+# vm_add_file SRC DEST [MODE]: copy a host file into the guest tree.
+vm_add_file() {
+    install -D -m "${3:-0644}" "$1" "$VM_STAGE/${2#/}"
+}
+
+# vm_add_binary PATH [DEST]: copy an executable and the shared libraries ldd lists for it.
+vm_add_binary() {
+    local src=$1 dest=${2:-$1} lib
+    install -D -m 0755 "$src" "$VM_STAGE/${dest#/}"
+    for lib in $(ldd "$src" 2>/dev/null | grep -o '/[^ ]*'); do
+        [[ -e $VM_STAGE/$lib ]] || install -D -m 0755 "$(readlink -f "$lib")" "$VM_STAGE/${lib#/}"
+    done
+}
+
+# vm_guest_hook FILE|- : the scenario's guest script (- reads it from stdin) (must define guest_main; runs with lib-guest.sh loaded).
+vm_guest_hook() {
+    if [[ $1 == - ]]; then
+        mkdir -p "$VM_STAGE/etc/oopsd-vm"
+        cat >"$VM_STAGE/etc/oopsd-vm/guest.sh"
+    else
+        vm_add_file "$1" /etc/oopsd-vm/guest.sh
+    fi
+}
+
+# vm_build_disk: the ext4 image from the staging tree, built without mounting.
+vm_build_disk() {
+    local t0
+    t0=$(now)
+    rm -f "$VM_DISK"
+    mkfs.ext4 -q -F -L oopsd-root -E root_owner=0:0 -d "$VM_STAGE" "$VM_DISK" "$VM_DISK_SIZE" \
+        >"$VM_RUN_DIR/mkfs.log" 2>&1 || vm_fail "mkfs.ext4 -d $VM_STAGE failed: $(tail -n 3 "$VM_RUN_DIR/mkfs.log")" ||
+        return 1
+    vm_figure "disk build" "$(elapsed "$t0")s"
+}
+
+# ---------------------------------------------------------------- booting
+
+# Accelerator: KVM when /dev/kvm works, else TCG (override with OOPSD_VM_ACCEL=kvm|tcg).
+vm_accel_args() {
+    local accel=${OOPSD_VM_ACCEL:-}
+    if [[ -z $accel ]]; then
+        accel=tcg
+        [[ -r /dev/kvm && -w /dev/kvm ]] && accel=kvm
+    fi
+    if [[ $accel == kvm ]]; then
+        # arch-capabilities off: nested KVM hosts refuse MSR 0x10a and qemu aborts.
+        echo "-enable-kvm -cpu ${OOPSD_VM_CPU:-host,-arch-capabilities}"
+    else
+        echo "-accel tcg -cpu ${OOPSD_VM_CPU:-max}"
+    fi
+}
+
+# Timestamp each console line with seconds since the boot started (host clock).
+vm_timestamp_lines() {
+    local t0=$1 line t
+    while IFS= read -r line || [[ -n $line ]]; do
+        t=${EPOCHREALTIME/./}
+        t=$(((t - t0) / 1000))
+        printf '%d.%03d %s\n' $((t / 1000)) $((t % 1000)) "${line%$'\r'}"
+        [[ -n ${OOPSD_VM_CONSOLE:-} ]] && printf '%s\n' "${line%$'\r'}" >&2
+    done
+}
+
+# vm_boot [NAME]: boot the disk once (normal kernel, panic=5, -no-reboot) until qemu exits or the time limit.
+# Sets VM_CONSOLE (console log: "<seconds> <line>"), VM_BOOT_SECONDS and VM_QEMU_STATUS.
+vm_boot() {
+    local name=${1:-boot$((VM_BOOTS + 1))} t0 rc
+    VM_BOOTS=$((VM_BOOTS + 1))
+    VM_CONSOLE=$VM_RUN_DIR/console-$name.log
+    local append="console=ttyS0,115200 panic=5 crashkernel=$VM_CRASHKERNEL $VM_CMDLINE_EXTRA"
+    log "boot $name: $VM_KERNEL ($VM_RELEASE), $VM_MEM, crashkernel=$VM_CRASHKERNEL, console $VM_CONSOLE"
+    t0=${EPOCHREALTIME/./}
+    # shellcheck disable=SC2046
+    timeout -k 5 "$VM_BOOT_TIMEOUT" qemu-system-x86_64 $(vm_accel_args) -machine q35 -smp "$VM_SMP" -m "$VM_MEM" \
+        -nodefaults -display none -no-reboot -serial stdio -monitor none \
+        -kernel "$VM_KROOT/boot/vmlinuz-$VM_RELEASE" -initrd "$VM_RUN_DIR/initrd.cpio.gz" -append "$append" \
+        -drive "file=$VM_DISK,format=raw,if=virtio,cache=unsafe" </dev/null 2>&1 |
+        vm_timestamp_lines "$t0" >"$VM_CONSOLE"
+    rc=${PIPESTATUS[0]}
+    VM_QEMU_STATUS=$rc
+    t0=$(((${EPOCHREALTIME/./} - t0) / 1000))
+    VM_BOOT_SECONDS=$(printf '%d.%03d' $((t0 / 1000)) $((t0 % 1000)))
+    if ((rc == 124 || rc == 137)); then
+        vm_fail "boot $name: killed after the ${VM_BOOT_TIMEOUT}s limit; console: $VM_CONSOLE (last: $(tail -n 1 "$VM_CONSOLE"))"
+        return 1
+    fi
+    ((rc == 0)) || { vm_fail "boot $name: qemu exited with status $rc; console: $VM_CONSOLE"; return 1; }
+    log "boot $name: qemu exited after ${VM_BOOT_SECONDS}s"
+}
+
+# vm_console_time REGEX [LOG]: host seconds (since boot start) of the first console line matching REGEX.
+vm_console_time() {
+    awk -v re="$1" 'index($0, " ") { line = substr($0, index($0, " ") + 1) } line ~ re { print $1; exit }' \
+        "${2:-$VM_CONSOLE}"
+}
+
+# vm_console_last_time [LOG]: host seconds of the last console line.
+vm_console_last_time() {
+    tail -n 1 "${1:-$VM_CONSOLE}" | awk '{ print $1 }'
+}
+
+# vm_expect_console REGEX DESCRIPTION [LOG]: the console of the last boot has a line matching REGEX.
+vm_expect_console() {
+    [[ -n $(vm_console_time "$1" "${3:-$VM_CONSOLE}") ]] ||
+        vm_fail "$2: no console line matching /$1/ in ${3:-$VM_CONSOLE} (last: $(tail -n 1 "${3:-$VM_CONSOLE}"))"
+}
+
+# ---------------------------------------------------------------- reading the disk afterwards (no mount)
+
+# vm_extract GUEST_PATH HOST_PATH: copy a file (or, with a trailing /, a directory) out of the ext4 image.
+vm_extract() {
+    local err
+    mkdir -p "$(dirname "$2")"
+    rm -rf "$2"
+    if [[ $1 == */ ]]; then
+        rm -rf "$2.rdump"
+        mkdir -p "$2.rdump"
+        err=$(debugfs -R "rdump ${1%/} $2.rdump" "$VM_DISK" 2>&1 >/dev/null | grep -v '^debugfs ')
+        mv "$2.rdump/$(basename "${1%/}")" "$2" 2>/dev/null
+        rm -rf "$2.rdump"
+    else
+        err=$(debugfs -R "dump -p $1 $2" "$VM_DISK" 2>&1 >/dev/null | grep -v '^debugfs ')
+    fi
+    [[ -z $err && -e $2 ]] || vm_fail "cannot extract $1 from $VM_DISK: ${err:-nothing written}"
+}
+
+# vm_guest_exists GUEST_PATH: the path exists in the image.
+vm_guest_exists() {
+    debugfs -R "stat $1" "$VM_DISK" 2>&1 | grep -q '^Inode:'
+}
+
+# ---------------------------------------------------------------- independent readers of a dump
+
+VM_DRGN_PYTHON=$OOPSD_VM_CACHE/drgn-venv/bin/python
+
+# vm_check_dump_readers VMCORE EXPECTED_RELEASE: vmcore-dmesg, makedumpfile and drgn all accept the dump.
+# Leaves vmcore-dmesg.txt, makedumpfile-dmesg.txt and drgn.txt next to VMCORE.
+vm_check_dump_readers() {
+    local core=$1 rel=$2 dir
+    dir=$(dirname "$core")
+    vmcore-dmesg "$core" >"$dir/vmcore-dmesg.txt" 2>"$dir/vmcore-dmesg.err" ||
+        vm_fail "vmcore-dmesg $core failed: $(head -n 3 "$dir/vmcore-dmesg.err")" || return 1
+    assert_contains "$dir/vmcore-dmesg.txt" 'sysrq: Trigger a crash' "vmcore-dmesg of $core" || return 1
+    assert_contains "$dir/vmcore-dmesg.txt" 'Kernel panic - not syncing' "vmcore-dmesg of $core" || return 1
+    rm -f "$dir/makedumpfile-dmesg.txt"
+    assert_cmd "makedumpfile --dump-dmesg" makedumpfile --dump-dmesg "$core" "$dir/makedumpfile-dmesg.txt" || return 1
+    assert_contains "$dir/makedumpfile-dmesg.txt" 'sysrq: Trigger a crash' "makedumpfile --dump-dmesg of $core" ||
+        return 1
+    "$VM_DRGN_PYTHON" "$OOPSD_VM_DIR/tools/drgn_release.py" "$core" >"$dir/drgn.txt" 2>&1 ||
+        vm_fail "drgn could not read init_uts_ns from $core: $(tail -n 2 "$dir/drgn.txt" | tr '\n' ' ')" || return 1
+    assert_eq "$(cat "$dir/drgn.txt")" "$rel" "release read by drgn from init_uts_ns in $core"
+}

@@ -1,0 +1,37 @@
+# baseline: a busy guest, a busybox-only capture (kexec -p + dd of /proc/vmcore), the floor every capture is
+# compared against. Leaves the dump at $OOPSD_VM_WORK/dumps/<kernel>/baseline/{vmcore,vmcore-dmesg.txt}.
+
+scenario_main() {
+    vm_guest_hook - <<'GUEST'
+guest_main() {
+    [ "$OOPSD_VM_BOOT" = 1 ] || { vm_mark "unexpected boot $OOPSD_VM_BOOT"; return 1; }
+    vm_workload 320 320 40000
+    vm_arm_baseline || return 1
+    vm_crash_sysrq
+}
+GUEST
+    vm_build_disk || return 1
+    vm_boot crash || return 1
+    vm_expect_console 'OOPSD-VM: capture kernel loaded: kexec_crash_loaded=1' "arming with kexec -p" || return 1
+    vm_expect_console 'sysrq: Trigger a crash' "the sysrq crash" || return 1
+    vm_expect_console 'OOPSD-VM: baseline capture: rebooting' "the baseline capture" || return 1
+
+    local panic end meminfo
+    panic=$(vm_console_time 'Kernel panic - not syncing')
+    end=$VM_BOOT_SECONDS
+    vm_figure "panic-to-reboot" "$(awk -v a="$panic" -v b="$end" 'BEGIN { printf "%.1f", b - a }')s"
+    vm_figure "dd of /proc/vmcore" "$(grep -o 'dd done in [0-9.]*s' "$VM_CONSOLE" | sed 's/dd done in //')"
+    meminfo=$(grep 'OOPSD-VM: meminfo' "$VM_CONSOLE" | tail -n 1 | sed 's/.*meminfo //')
+    vm_figure "guest memory before the crash (kB)" "$meminfo"
+
+    local out=$VM_DUMPS/baseline t0
+    t0=$(now)
+    vm_extract /var/crash/baseline/ "$out" || return 1
+    vm_figure "extract from image" "$(elapsed "$t0")s"
+    assert_file "$out/vmcore" "the copied vmcore" || return 1
+    assert_contains "$out/dd.log" '^dd exit status 0$' "dd of /proc/vmcore" || return 1
+    assert_eq "$(stat -c %s "$out/vmcore")" "$(cat "$out/proc-vmcore.size")" "size of the copied vmcore vs /proc/vmcore" ||
+        return 1
+    vm_figure "vmcore size" "$(stat -c %s "$out/vmcore") bytes"
+    vm_check_dump_readers "$out/vmcore" "$VM_RELEASE"
+}

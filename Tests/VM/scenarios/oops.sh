@@ -1,0 +1,223 @@
+# oops: the oopsd kernel module (Kernel/) with panic_on_oops=0.
+#   boot 1: capture kernel armed (baseline busybox capture, kexec -p), `echo null` into the module's trigger:
+#           the oops enters the capture kernel; the dump's log shows the oops and the breadcrumb is found in the
+#           dump at the exported physical address with the right magic, CRC-32, task and the oops' registers.
+#   boot 2: nothing armed, null, bug and gpf triggers: each oops kills only its shell, the guest keeps running,
+#           writes a marker and powers off cleanly.
+# The module is built on the host against the guest kernel's headers (linux-headers-<release>).
+
+scenario_main() {
+    VM_MEM=768M
+    local kmod=$VM_RUN_DIR/kmod ko t0
+    t0=$(now)
+    [[ -d /lib/modules/$VM_RELEASE/build ]] ||
+        vm_fail "no headers for $VM_RELEASE: /lib/modules/$VM_RELEASE/build is missing (apt-get install linux-headers-$VM_RELEASE)" ||
+        return 1
+    mkdir -p "$kmod"
+    cp "$OOPSD_REPO"/Kernel/{oopsd.c,Kbuild,Makefile} "$kmod/"
+    make -C "$kmod" KDIR="/lib/modules/$VM_RELEASE/build" >"$VM_RUN_DIR/kmod-build.log" 2>&1 ||
+        vm_fail "building Kernel/oopsd.c against $VM_RELEASE failed: $(tail -n 3 "$VM_RUN_DIR/kmod-build.log")" || return 1
+    ! grep -Eiq 'warning|error' "$VM_RUN_DIR/kmod-build.log" ||
+        vm_fail "the module build for $VM_RELEASE printed: $(grep -Ei 'warning|error' "$VM_RUN_DIR/kmod-build.log" | head -n 2)" ||
+        return 1
+    ko=$kmod/oopsd.ko
+    vm_figure "module build" "$(elapsed "$t0")s"
+    vm_figure "oopsd.ko size" "$(stat -c %s "$ko") bytes"
+    vm_add_file "$ko" /root/oopsd.ko
+
+    vm_guest_hook - <<'GUEST'
+oopsd_trigger() {
+    sh -c 'echo "OOPSD-VM: trigger '"$1"' pid $$" >/dev/console; echo '"$1"' >/sys/kernel/debug/oopsd/trigger'
+}
+
+guest_main() {
+    p=/sys/module/oopsd/parameters
+    insmod /root/oopsd.ko enable_triggers=1 || { vm_mark "insmod /root/oopsd.ko failed with status $?"; return 1; }
+    echo 0 >/proc/sys/kernel/panic_on_oops
+    vm_mark "oopsd loaded: breadcrumb_phys=$(cat $p/breadcrumb_phys) on_oops=$(cat $p/on_oops)" \
+        "panic_on_oops=$(cat /proc/sys/kernel/panic_on_oops)"
+    vm_mark "kallsyms trigger_null $(awk '$3 == "trigger_null" { print $1 }' /proc/kallsyms)"
+    case $OOPSD_VM_BOOT in
+    1)
+        vm_arm_baseline || return 1
+        vm_mark "tainted before the oops: $(cat /proc/sys/kernel/tainted)"
+        sync
+        oopsd_trigger null
+        vm_mark "trigger returned (status $?) although a capture kernel was armed"
+        return 1
+        ;;
+    2)
+        vm_mark "not armed: kexec_crash_loaded=$(cat /sys/kernel/kexec_crash_loaded)"
+        for kind in null bug gpf; do
+            oopsd_trigger $kind
+            vm_mark "after $kind: shell status $? oops_count=$(cat $p/oops_count)"
+        done
+        echo alive >/var/lib/oopsd-vm/after-oops
+        sync
+        vm_mark "alive after the oopses: $(cat /var/lib/oopsd-vm/after-oops), tainted=$(cat /proc/sys/kernel/tainted)"
+        ;;
+    *)
+        vm_mark "unexpected boot $OOPSD_VM_BOOT"
+        return 1
+        ;;
+    esac
+}
+GUEST
+    vm_build_disk || return 1
+
+    # ---- boot 1: armed
+    vm_boot armed || return 1
+    local armed_console=$VM_CONSOLE phys
+    vm_expect_console 'OOPSD-VM: oopsd loaded: breadcrumb_phys=0x[0-9a-f]+ on_oops=Y panic_on_oops=0' \
+        "insmod oopsd.ko with panic_on_oops=0" || return 1
+    vm_expect_console 'OOPSD-VM: capture kernel loaded: kexec_crash_loaded=1' "arming with kexec -p" || return 1
+    vm_expect_console 'BUG: kernel NULL pointer dereference' "the null trigger's oops on the console" || return 1
+    vm_expect_console 'Kernel panic - not syncing: oopsd: Oops \(die event 1\), entering the capture kernel' \
+        "the module's panic" || return 1
+    vm_expect_console 'OOPSD-VM: baseline capture: rebooting' "the baseline capture" || return 1
+    local oops panic
+    oops=$(vm_console_time 'BUG: kernel NULL pointer dereference')
+    panic=$(vm_console_time 'OOPSD-VM: baseline capture: rebooting')
+    vm_figure "armed: oops to capture done" "$(awk -v a="$oops" -v b="$panic" 'BEGIN { printf "%.1f", b - a }')s"
+    vm_figure "armed: boot total" "${VM_BOOT_SECONDS}s"
+    phys=$(grep -o 'OOPSD-VM: oopsd loaded: breadcrumb_phys=0x[0-9a-f]*' "$armed_console" | sed 's/.*=//')
+
+    local out=$VM_DUMPS/oops
+    vm_extract /var/crash/baseline/ "$out" || return 1
+    assert_file "$out/vmcore" "the copied vmcore" || return 1
+    assert_contains "$out/dd.log" '^dd exit status 0$' "dd of /proc/vmcore" || return 1
+    vmcore-dmesg "$out/vmcore" >"$out/vmcore-dmesg.txt" 2>"$out/vmcore-dmesg.err" ||
+        vm_fail "vmcore-dmesg $out/vmcore failed: $(head -n 3 "$out/vmcore-dmesg.err")" || return 1
+    assert_contains "$out/vmcore-dmesg.txt" 'BUG: kernel NULL pointer dereference, address: 0+$' \
+        "the oops in the dump's log" || return 1
+    assert_contains "$out/vmcore-dmesg.txt" 'RIP: 0010:trigger_null\+0x[0-9a-f]+/0x[0-9a-f]+ \[oopsd\]' \
+        "the oops' RIP line in the dump's log" || return 1
+    assert_contains "$out/vmcore-dmesg.txt" 'Kernel panic - not syncing: oopsd: Oops \(die event 1\)' \
+        "the module's panic in the dump's log" || return 1
+    local rc
+    python3 - "$out/vmcore" "$phys" "$out/vmcore-dmesg.txt" "$armed_console" >"$out/breadcrumb.txt" 2>&1 <<'PY'
+import re, struct, sys, zlib
+
+core, phys, dmesg_path, console_path = sys.argv[1], int(sys.argv[2], 16), sys.argv[3], sys.argv[4]
+dmesg = open(dmesg_path, errors="replace").read()
+console = open(console_path, errors="replace").read()
+
+
+def fail(msg):
+    print(f"FAIL: {msg}")
+    sys.exit(1)
+
+
+with open(core, "rb") as f:
+    eh = f.read(64)
+    if eh[:4] != b"\x7fELF" or eh[4] != 2 or eh[5] != 1:
+        fail(f"{core}: not a little-endian ELF64 file")
+    e_phoff, = struct.unpack_from("<Q", eh, 32)
+    e_phentsize, e_phnum = struct.unpack_from("<HH", eh, 54)
+    f.seek(e_phoff)
+    phdrs = [struct.unpack("<IIQQQQQQ", f.read(e_phentsize)[:56]) for _ in range(e_phnum)]
+    record = None
+    crashtime = None
+    for p_type, _, off, vaddr, paddr, filesz, _, _ in phdrs:
+        if p_type == 4:  # PT_NOTE: find VMCOREINFO's CRASHTIME
+            f.seek(off)
+            m = re.search(rb"CRASHTIME=(\d+)", f.read(filesz))
+            if m:
+                crashtime = int(m.group(1))
+        if p_type == 1 and paddr <= phys and phys + 4096 <= paddr + filesz:
+            f.seek(off + phys - paddr)
+            record = f.read(4096)
+    if record is None:
+        fail(f"no PT_LOAD of {core} covers physical address {phys:#x}")
+
+magic, version, size, crc = struct.unpack_from("<8sHHI", record, 0)
+if magic != b"OOPSDBRC":
+    fail(f"magic at {phys:#x} is {magic!r}, expected b'OOPSDBRC'")
+if version != 1 or size != 328:
+    fail(f"version {version} size {size}, expected version 1 size 328")
+if zlib.crc32(record[16:size]) != crc:
+    fail(f"CRC-32 of bytes [16, {size}) is {zlib.crc32(record[16:size]):#010x}, header says {crc:#010x}")
+(event, trapnr, signr, cpu, err, taint, real_ns, clock_ns, oops_count, pid, tgid, arch, regs_size) = \
+    struct.unpack_from("<IiiIQQQQIiiHH", record, 16)
+comm = record[80:96].split(b"\0")[0].decode()
+die_str = record[96:160].split(b"\0")[0].decode()
+regs = struct.unpack_from("<21Q", record, 160)
+names = ["R15", "R14", "R13", "R12", "RBP", "RBX", "R11", "R10", "R9", "R8", "RAX", "RCX", "RDX", "RSI", "RDI",
+         "ORIG_RAX", "RIP", "CS", "EFLAGS", "RSP", "SS"]
+r = dict(zip(names, regs))
+print(f"breadcrumb at {phys:#x}: event={event} str={die_str!r} trapnr={trapnr} signr={signr} err={err:#x} cpu={cpu}")
+print(f"  comm={comm!r} pid={pid} tgid={tgid} taint={taint:#x} oops_count={oops_count} arch={arch}")
+print(f"  realtime_ns={real_ns} clock_ns={clock_ns} crashtime={crashtime} RIP={r['RIP']:#x} RSP={r['RSP']:#x}")
+
+
+def expect(what, got, want):
+    if got != want:
+        fail(f"{what}: breadcrumb has {got!r}, expected {want!r}")
+
+
+expect("event", event, 1)
+expect("die string", die_str, "Oops")
+expect("trap number (page fault)", trapnr, 14)
+expect("signal", signr, 11)
+expect("arch", arch, 62)
+expect("regs_size", regs_size, 168)
+expect("comm", comm, "sh")
+expect("oops_count", oops_count, 1)
+m = re.search(r"OOPSD-VM: trigger null pid (\d+)", console)
+expect("pid", pid, int(m.group(1)) if m else None)
+expect("tgid", tgid, pid)
+m = re.search(r"OOPSD-VM: tainted before the oops: (\d+)", console)
+expect("taint mask", taint, int(m.group(1)) if m else None)
+m = re.search(r"#PF: error_code\((0x[0-9a-f]+)\)", dmesg)
+expect("error code", err, int(m.group(1), 16) if m else None)
+
+# RIP: the oops line gives trigger_null+off; the guest's kallsyms gives trigger_null.
+m = re.search(r"RIP: 0010:trigger_null\+(0x[0-9a-f]+)/0x[0-9a-f]+ \[oopsd\]", dmesg)
+k = re.search(r"OOPSD-VM: kallsyms trigger_null ([0-9a-f]+)", console)
+if not m or not k:
+    fail("no RIP line in the dump's log or no kallsyms marker on the console")
+expect("RIP", r["RIP"], int(k.group(1), 16) + int(m.group(1), 16))
+# Every general register the oops report printed.
+printed = dict(re.findall(r"\b(R[A-Z0-9]{1,2}|RSP): (?:0018:)?([0-9a-f]{16})\b", dmesg))
+for name in ["RAX", "RBX", "RCX", "RDX", "RSI", "RDI", "RBP", "R8", "R9", "R10", "R11", "R12", "R13", "R14", "R15",
+             "RSP"]:
+    key = {"R8": "R08", "R9": "R09"}.get(name, name)
+    if key not in printed:
+        fail(f"register {key} not found in the oops report of the dump's log")
+    expect(f"register {name}", r[name], int(printed[key], 16))
+m = re.search(r"EFLAGS: ([0-9a-f]+)", dmesg)
+expect("EFLAGS", r["EFLAGS"], int(m.group(1), 16) if m else None)
+# Times: the breadcrumb is written between the oops line and the panic line of the log.
+ts = lambda pat: float(re.search(r"\[\s*(\d+\.\d+)\] " + pat, dmesg).group(1))
+t_oops, t_panic = ts("BUG: kernel NULL pointer dereference"), ts("Kernel panic - not syncing")
+if not (t_oops <= clock_ns / 1e9 <= t_panic + 1e-6):
+    fail(f"clock_ns {clock_ns / 1e9:.6f}s is not between the oops ({t_oops}) and the panic ({t_panic}) in the log")
+if crashtime is None or abs(real_ns // 10**9 - crashtime) > 2:
+    fail(f"realtime {real_ns // 10**9}s is not within 2s of VMCOREINFO CRASHTIME={crashtime}")
+print("OK: breadcrumb matches the oops")
+PY
+    rc=$?
+    ((rc == 0)) || vm_fail "breadcrumb check ($out/breadcrumb.txt): $(tail -n 1 "$out/breadcrumb.txt")" || return 1
+    vm_figure "breadcrumb" "$(grep -o 'RIP=0x[0-9a-f]*' "$out/breadcrumb.txt") $(tail -n 1 "$out/breadcrumb.txt")"
+
+    # ---- boot 2: nothing armed
+    vm_boot unarmed || return 1
+    vm_expect_console 'OOPSD-VM: not armed: kexec_crash_loaded=0' "nothing armed in boot 2" || return 1
+    vm_expect_console 'BUG: kernel NULL pointer dereference' "the null oops on the console" || return 1
+    vm_expect_console 'kernel BUG at .*oopsd\.c:[0-9]+!' "the BUG() oops on the console" || return 1
+    vm_expect_console 'general protection fault, probably for non-canonical address 0x8000000000000000' \
+        "the gpf oops on the console" || return 1
+    vm_expect_console 'OOPSD-VM: after null: shell status 139 oops_count=1' "the null oops killed only its shell" ||
+        return 1
+    vm_expect_console 'OOPSD-VM: after bug: shell status 139 oops_count=2' "the BUG() oops killed only its shell" ||
+        return 1
+    vm_expect_console 'OOPSD-VM: after gpf: shell status 139 oops_count=3' "the gpf oops killed only its shell" ||
+        return 1
+    vm_expect_console 'OOPSD-VM: alive after the oopses: alive' "the guest still running after three oopses" ||
+        return 1
+    vm_expect_console 'OOPSD-VM: powering off' "a clean power-off" || return 1
+    ! grep -q 'Kernel panic' "$VM_CONSOLE" || vm_fail "boot 2 panicked with nothing armed: $VM_CONSOLE" || return 1
+    vm_guest_exists /var/lib/oopsd-vm/after-oops || vm_fail "the marker file written after the oopses is missing" ||
+        return 1
+    vm_figure "unarmed: boot total" "${VM_BOOT_SECONDS}s"
+}
