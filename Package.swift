@@ -39,12 +39,15 @@ let package = Package(
             name: "Initramfs",
             dependencies: ["SystemCalls", "KernelInterfaces", "OopsConfig", "CElf", "CKmod", "CZstd", "CZlib"]),
 
+        // MARK: Collection (normal kernel: reports, signatures, retention; may use Foundation)
+        .target(name: "Collection", dependencies: ["VMCore", "OopsConfig", "SystemCalls", "Initramfs"]),
+
         // MARK: Executables
         .executableTarget(name: "oopsd", dependencies: ["OopsConfig", "KernelInterfaces", "Initramfs"]),
         .executableTarget(
             name: "oopsctl",
             dependencies: [
-                "OopsConfig", "KernelInterfaces", "Initramfs",
+                "OopsConfig", "KernelInterfaces", "Initramfs", "Collection",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "oopsd-capture", dependencies: ["Capture"]),
@@ -55,5 +58,7 @@ let package = Package(
         .testTarget(name: "KernelInterfacesTests", dependencies: ["KernelInterfaces"]),
         .testTarget(name: "InitramfsTests", dependencies: ["Initramfs"]),
         .testTarget(name: "CaptureTests", dependencies: ["Capture"]),
+        .testTarget(name: "CollectionTests", dependencies: ["Collection", "VMCore"]),
+        .testTarget(name: "OopsctlTests", dependencies: ["oopsctl"]),
     ]
 )

@@ -1,0 +1,59 @@
+import Foundation
+import SystemCalls
+
+/// Reading and writing `report.json` / `report.txt` next to a dump, and collecting the dumps that have none.
+public enum ReportFiles {
+    /// The report as stable JSON: sorted snake_case keys, pretty-printed, trailing newline.
+    public static func json(_ report: Report) throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return [UInt8](try encoder.encode(report)) + [UInt8(ascii: "\n")]
+    }
+
+    /// Parses report.json.
+    public static func decode(_ bytes: [UInt8], path: String) throws -> Report {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        do {
+            return try decoder.decode(Report.self, from: Data(bytes))
+        } catch {
+            throw CollectionError.malformedFile(path: path, reason: "not a report.json of schema \(Report.currentSchemaVersion) (\(error))")
+        }
+    }
+
+    /// Writes report.json and report.txt into the dump (atomically, `0600`: a report quotes kernel memory).
+    public static func write(_ report: Report, to entry: DumpEntry) throws {
+        try FileSystem.writeAtomically(entry.file(DumpEntry.FileName.reportJSON), try json(report), mode: 0o600)
+        try FileSystem.writeAtomically(entry.file(DumpEntry.FileName.reportText), Array(ReportText.render(report).utf8), mode: 0o600)
+    }
+
+    /// The saved report of `entry`, nil when it has none yet.
+    public static func read(_ entry: DumpEntry) throws -> Report? {
+        let path = entry.file(DumpEntry.FileName.reportJSON)
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw CollectionError.fileUnreadable(path: path, reason: "permission denied")
+        }
+        return try decode([UInt8](data), path: path)
+    }
+
+    /// The saved report, or a freshly built (and, when `save`, written) one.
+    public static func load(_ entry: DumpEntry, save: Bool) throws -> Report {
+        if let report = try? read(entry), report.schemaVersion == Report.currentSchemaVersion { return report }
+        let report = ReportBuilder.build(entry)
+        if save { try write(report, to: entry) }
+        return report
+    }
+
+    /// Writes reports for every dump of `store` that has no report.json; returns the new reports.
+    public static func collectNew(in store: DumpStore) throws -> [Report] {
+        var made: [Report] = []
+        for entry in try store.list() where !FileManager.default.fileExists(atPath: entry.file(DumpEntry.FileName.reportJSON)) {
+            let report = ReportBuilder.build(entry)
+            try write(report, to: entry)
+            made.append(report)
+        }
+        return made
+    }
+}
