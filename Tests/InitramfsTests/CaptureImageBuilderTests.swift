@@ -1,0 +1,86 @@
+import Initramfs
+import KernelInterfaces
+import SystemCalls
+import Testing
+
+@Suite(.serialized) struct CaptureImageBuilderTests {
+    static func request(_ fixture: VirtioFixture, extra: [String] = []) -> CaptureImageRequest {
+        CaptureImageRequest(
+            root: fixture.root, kernelRelease: fixture.release, captureBinary: "/usr/libexec/oopsd/oopsd-capture",
+            directory: "/var/crash", extraModules: extra, dumpLevel: 31, format: "kdump", compression: "zstd",
+            timeoutSeconds: 1800, finalAction: .reboot, failureAction: .powerOff)
+    }
+
+    @Test func buildsUnpackableImageWithPlanLibrariesAndModulesThenReusesIt() throws {
+        let fixture = try VirtioFixture()
+        let first = try CaptureImageBuilder.build(Self.request(fixture))
+        #expect(!first.reused)
+        #expect(first.compression == .zstd)  // Debian 6.1 has CONFIG_RD_ZSTD=y
+        #expect(first.path == "/var/lib/oopsd/initramfs-\(first.key).img")
+        let image = fixture.root.path(first.path)
+        #expect(try FileSystem.status(image)?.size == first.compressedSize)
+
+        let modules = "/lib/modules/\(fixture.release)/kernel/"
+        #expect(first.plan.modules == [
+            "arch/x86/crypto/crc32c-intel.ko", "crypto/crc32c_generic.ko", "fs/jbd2/jbd2.ko", "fs/mbcache.ko",
+            "lib/crc16.ko", "fs/ext4/ext4.ko", "drivers/virtio/virtio_ring.ko", "drivers/virtio/virtio.ko",
+            "drivers/block/virtio_blk.ko", "drivers/virtio/virtio_pci_modern_dev.ko",
+            "drivers/virtio/virtio_pci_legacy_dev.ko", "drivers/virtio/virtio_pci.ko",
+        ].map { modules + $0 })
+        #expect(first.plan.targetUUID == VirtioFixture.uuid)
+        #expect(first.plan.targetType == "ext4")
+        #expect(first.plan.targetDirectory == "/var/crash")
+
+        // The kernel's view: zstd stream, then a newc archive.
+        let listing = shell("zstd -dc \(image) | cpio -t --quiet")
+        #expect(listing.status == 0)
+        let names = Set(listing.output.split(separator: "\n").map(String.init))
+        for expected in [
+            "init", "dev/console", "proc", "sys", "etc/oopsd/capture-plan", "lib", "lib64",
+            "usr/lib64/ld-linux-x86-64.so.2", "usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
+            "usr/lib/x86_64-linux-gnu/libc.so.6", "usr/lib/modules/\(fixture.release)/kernel/fs/ext4/ext4.ko",
+        ] {
+            #expect(names.contains(expected), "\(expected) missing from the image")
+        }
+        let out = fixture.path + "/unpacked"
+        try FileSystem.makeDirectory(out)
+        #expect(shell("cd \(out) && zstd -dc \(image) | cpio -i --quiet -f 'dev/console'").status == 0)
+        let planText = try FileSystem.readText(out + "/etc/oopsd/capture-plan")
+        #expect(try CapturePlan(parsing: planText) == first.plan)
+        #expect(try FileSystem.readBytes(out + "/init") == FileSystem.readBytes("/usr/bin/cpio"))
+        // Every module of the plan is where the plan says, through the lib -> usr/lib link.
+        for module in first.plan.modules { #expect(FileSystem.exists(out + module), "\(module) not unpacked") }
+        // The unpacked /init runs with the unpacked loader and libc.
+        let run = shell("\(out)/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 --library-path "
+            + "\(out)/usr/lib/x86_64-linux-gnu \(out)/init --version | head -1")
+        #expect(run.output.hasPrefix("cpio (GNU cpio)"))
+
+        let second = try CaptureImageBuilder.build(Self.request(fixture))
+        #expect(second.reused)
+        #expect(second.key == first.key)
+        #expect(second.compressedSize == first.compressedSize)
+    }
+
+    @Test func sameInputsGiveSameBytesAndChangedInputsANewImage() throws {
+        let fixture = try VirtioFixture()
+        let first = try CaptureImageBuilder.build(Self.request(fixture))
+        let bytes = try FileSystem.readBytes(fixture.root.path(first.path))
+        try FileSystem.remove(fixture.root.path(first.path))
+        let rebuilt = try CaptureImageBuilder.build(Self.request(fixture))
+        #expect(!rebuilt.reused)
+        #expect(try FileSystem.readBytes(fixture.root.path(rebuilt.path)) == bytes)
+
+        let withLoop = try CaptureImageBuilder.build(Self.request(fixture, extra: ["loop"]))
+        #expect(!withLoop.reused)
+        #expect(withLoop.key != first.key)
+        // Required modules (file system, extra) come before the device stack's.
+        #expect(withLoop.plan.modules[6] == "/lib/modules/\(fixture.release)/kernel/drivers/block/loop.ko")
+        #expect(withLoop.plan.modules.count == first.plan.modules.count + 1)
+        // The superseded image is removed from the cache.
+        #expect(try FileSystem.listDirectory(fixture.root.path("/var/lib/oopsd")) == ["initramfs-\(withLoop.key).img"])
+
+        var changedPlan = Self.request(fixture)
+        changedPlan.dumpLevel = 1
+        #expect(try CaptureImageBuilder.build(changedPlan).key != first.key)
+    }
+}
