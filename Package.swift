@@ -39,12 +39,17 @@ let package = Package(
             name: "Initramfs",
             dependencies: ["SystemCalls", "KernelInterfaces", "OopsConfig", "CElf", "CKmod", "CZstd", "CZlib"]),
 
+        // MARK: The service (normal kernel): arming, re-arming, collection, journal
+        .target(
+            name: "OopsService",
+            dependencies: ["OopsConfig", "KernelInterfaces", "Initramfs", "SystemCalls", "CShim", "CSystemd"]),
+
         // MARK: Executables
-        .executableTarget(name: "oopsd", dependencies: ["OopsConfig", "KernelInterfaces", "Initramfs"]),
+        .executableTarget(name: "oopsd", dependencies: ["OopsService", "OopsConfig", "SystemCalls"]),
         .executableTarget(
             name: "oopsctl",
             dependencies: [
-                "OopsConfig", "KernelInterfaces", "Initramfs",
+                "OopsService", "OopsConfig", "KernelInterfaces", "Initramfs",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "oopsd-capture", dependencies: ["Capture"]),
