@@ -7,6 +7,12 @@ public struct UnmappedAddressError: Error, Equatable, CustomStringConvertible, S
     /// What was being read there.
     public var what: String
 
+    public init(address: UInt64, isVirtual: Bool, what: String) {
+        self.address = address
+        self.isVirtual = isVirtual
+        self.what = what
+    }
+
     public var description: String {
         "\(isVirtual ? "virtual" : "physical") address \(hex(address)) (\(what)) is not in any PT_LOAD segment of the dump"
     }

@@ -1,0 +1,167 @@
+import KernelInterfaces
+import SystemCalls
+
+/// Everything that decides a capture initramfs: plain values, so the service and the CLI can fill them from
+/// the configuration.
+public struct CaptureImageRequest: Equatable, Sendable {
+    /// Where host paths are resolved (`/` on a real machine).
+    public var root: HostRoot
+    /// The release of the capture kernel (whose modules go in).
+    public var kernelRelease: String
+    /// The `oopsd-capture` executable (absolute, inside the root); it becomes `/init`.
+    public var captureBinary: String
+    /// `[Capture] Directory=`.
+    public var directory: String
+    /// `[Kernel] ExtraModules=`: module names or aliases that must be included.
+    public var extraModules: [String]
+    /// `[Capture] DumpLevel=`.
+    public var dumpLevel: Int
+    /// `[Capture] Format=`.
+    public var format: String
+    /// `[Capture] Compression=`.
+    public var compression: String
+    /// `[Capture] Timeout=` in seconds.
+    public var timeoutSeconds: Int
+    /// `[Capture] FinalAction=`.
+    public var finalAction: RebootAction
+    /// `[Capture] FailureAction=`.
+    public var failureAction: RebootAction
+    /// The archive codec; nil chooses from `/boot/config-<release>`.
+    public var archiveCompression: InitramfsCompression?
+    /// The cache directory (absolute, inside the root).
+    public var cacheDirectory: String
+
+    public init(
+        root: HostRoot = .system, kernelRelease: String, captureBinary: String, directory: String,
+        extraModules: [String] = [], dumpLevel: Int = 31, format: String = "elf", compression: String = "zstd",
+        timeoutSeconds: Int = 1800, finalAction: RebootAction = .reboot, failureAction: RebootAction = .reboot,
+        archiveCompression: InitramfsCompression? = nil, cacheDirectory: String = "/var/lib/oopsd"
+    ) {
+        self.root = root
+        self.kernelRelease = kernelRelease
+        self.captureBinary = captureBinary
+        self.directory = directory
+        self.extraModules = extraModules
+        self.dumpLevel = dumpLevel
+        self.format = format
+        self.compression = compression
+        self.timeoutSeconds = timeoutSeconds
+        self.finalAction = finalAction
+        self.failureAction = failureAction
+        self.archiveCompression = archiveCompression
+        self.cacheDirectory = cacheDirectory
+    }
+}
+
+/// A built (or reused) capture initramfs.
+public struct CaptureImage: Equatable, Sendable {
+    /// The image file (absolute, inside the root): `<cache>/initramfs-<key>.img`.
+    public var path: String
+    /// SHA-256 of all inputs (the uncompressed archive and the codec), hex.
+    public var key: String
+    /// The archive codec used.
+    public var compression: InitramfsCompression
+    /// Bytes of the image file.
+    public var compressedSize: UInt64
+    /// Bytes of the uncompressed cpio archive.
+    public var archiveSize: UInt64
+    /// Bytes of file contents once unpacked.
+    public var unpackedSize: UInt64
+    /// The frozen plan inside it.
+    public var plan: CapturePlan
+    /// Shared libraries copied (the paths ld.so opens).
+    public var libraries: [String]
+    /// Requested modules that are built into the kernel (nothing to copy).
+    public var builtInModules: [String]
+    /// The dump target found.
+    public var target: DumpTarget
+    /// True when the cache already held this image and nothing was built.
+    public var reused: Bool
+}
+
+/// Builds the capture initramfs: `/init` (oopsd-capture), its shared libraries with their symlinks, the
+/// modules that reach the dump target, the frozen plan; cached by a hash of all of it.
+public enum CaptureImageBuilder {
+    /// Builds the image for `request`, or finds it in the cache.
+    public static func build(_ request: CaptureImageRequest) throws(InitramfsError) -> CaptureImage {
+        let root = request.root
+        let target = try DumpTarget(directory: request.directory, root: root)
+        let index = try KernelModuleIndex(root: root, release: request.kernelRelease)
+        let closure = try ModuleClosure(
+            required: target.requiredModules + request.extraModules, optional: target.deviceModules, index: index)
+        let modulePaths = closure.modules.compactMap { module in
+            module.path.map { path in root.prefix.isEmpty ? path : String(path.dropFirst(root.prefix.count)) }
+        }
+        let plan = CapturePlan(
+            kernelRelease: request.kernelRelease, targetUUID: target.identity.uuid, targetType: target.identity.type,
+            targetDirectory: target.directoryInFileSystem, directory: request.directory, dumpLevel: request.dumpLevel,
+            format: request.format, compression: request.compression, timeoutSeconds: request.timeoutSeconds,
+            finalAction: request.finalAction, failureAction: request.failureAction, modules: modulePaths)
+        let planText: String
+        do { planText = try plan.text() } catch { throw .file("\(error)") }
+
+        let libraries = try LibraryClosure(executable: request.captureBinary, root: root)
+        var writer = CpioWriter(mtime: 0)
+        do {
+            try writer.addDirectory("dev")
+            try writer.add(CpioEntry(path: "dev/console", kind: .characterDevice(major: 5, minor: 1), permissions: 0o600))
+            for directory in ["proc", "sys", "run", "tmp", "mnt"] { try writer.addDirectory(directory) }
+            for item in libraries.items {
+                for link in item.resolution.links { try writer.addSymlink(link.path, target: link.target) }
+                let real = item.resolution.realPath
+                try writer.addFile(real, contents: try read(root.path(real)), permissions: try permissions(root.path(real)))
+            }
+            try writer.addFile("init", contents: try read(root.path(request.captureBinary)), permissions: 0o755)
+            for path in modulePaths { try writer.addFile(path, contents: try read(root.path(path))) }
+            try writer.addFile(CapturePlan.pathInInitramfs, contents: Array(planText.utf8))
+        } catch let error as InitramfsError {
+            throw error
+        } catch let error as CpioError {
+            throw .archive(error)
+        } catch {
+            throw .file("\(error)")
+        }
+
+        let archive = writer.bytes()
+        let codec = request.archiveCompression
+            ?? InitramfsCompression.choose(
+                kernelConfig: try? FileSystem.readText(root.path(KernelRelease.configFile(release: request.kernelRelease))))
+        var hash = SHA256()
+        hash.update("oopsd capture initramfs 1 \(codec.rawValue) zstd-window \(InitramfsCompression.zstdWindowLog)\n")
+        hash.update(archive)
+        let key = hash.hexDigest()
+        let imagePath = Path.join(request.cacheDirectory, "initramfs-\(key).img")
+        let hostImagePath = root.path(imagePath)
+
+        var reused = true
+        var compressedSize: UInt64
+        if let existing = try? FileSystem.status(hostImagePath), existing.kind == .regular {
+            compressedSize = existing.size
+        } else {
+            reused = false
+            let compressed = try codec.compress(archive)
+            compressedSize = UInt64(compressed.count)
+            do {
+                try FileSystem.makeDirectory(root.path(request.cacheDirectory), mode: 0o700, parents: true)
+                try FileSystem.writeAtomically(hostImagePath, compressed, mode: 0o600)
+                // Older images are of no use: a loaded kernel keeps its own copy in the reservation.
+                for name in try FileSystem.listDirectory(root.path(request.cacheDirectory))
+                where name.hasPrefix("initramfs-") && name.hasSuffix(".img") && name != "initramfs-\(key).img" {
+                    try FileSystem.remove(root.path(Path.join(request.cacheDirectory, name)))
+                }
+            } catch { throw .file("\(error)") }
+        }
+        return CaptureImage(
+            path: imagePath, key: key, compression: codec, compressedSize: compressedSize,
+            archiveSize: UInt64(archive.count), unpackedSize: writer.unpackedSize, plan: plan,
+            libraries: libraries.items.map(\.path), builtInModules: closure.builtIn, target: target, reused: reused)
+    }
+
+    private static func read(_ path: String) throws(InitramfsError) -> [UInt8] {
+        do { return try FileSystem.readBytes(path) } catch { throw .file("\(error)") }
+    }
+
+    private static func permissions(_ path: String) throws(InitramfsError) -> UInt32 {
+        do { return try FileSystem.status(path)?.permissions ?? 0o644 } catch { throw .file("\(error)") }
+    }
+}

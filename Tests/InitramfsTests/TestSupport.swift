@@ -1,0 +1,61 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import SystemCalls
+
+/// A temporary directory standing for `/` (or a scratch directory), removed at the end of the test.
+final class TemporaryDirectory {
+    let path: String
+    var root: HostRoot { HostRoot(path) }
+
+    init() throws {
+        var template = Array("/tmp/oopsd-initramfs-XXXXXX".utf8CString)
+        guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
+            throw SystemError("mkdtemp", errno: errno)
+        }
+        path = String(cString: made)
+    }
+
+    /// Writes `bytes` at `file` (absolute inside the directory), creating parents.
+    func write(_ file: String, _ bytes: [UInt8], mode: UInt32 = 0o644) throws {
+        let full = root.path(file)
+        try FileSystem.makeDirectory(Path.parent(full), parents: true)
+        try FileSystem.writeAtomically(full, bytes, mode: mode)
+    }
+
+    func write(_ file: String, _ text: String) throws { try write(file, Array(text.utf8)) }
+
+    /// Creates a symlink at `file` pointing to `target`.
+    func link(_ file: String, to target: String) throws {
+        let full = root.path(file)
+        try FileSystem.makeDirectory(Path.parent(full), parents: true)
+        if symlink(target, full) != 0 { throw SystemError("symlink", path: full, errno: errno) }
+    }
+
+    deinit { try? FileSystem.removeTree(path) }
+}
+
+/// Runs a shell command; returns its exit status and standard output.
+func shell(_ command: String) -> (status: Int32, output: String) {
+    guard let pipe = popen(command, "r") else { return (-1, "") }
+    var output: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let count = fread(&buffer, 1, buffer.count, pipe)
+        if count <= 0 { break }
+        output += buffer[0..<count]
+    }
+    let status = pclose(pipe)
+    return ((status >> 8) & 0xff, String(decoding: output, as: UTF8.self))
+}
+
+/// The directory of this source file (for the prepare script).
+let testSourceDirectory = Path.parent(#filePath)
+
+/// The unpacked and depmod-indexed Debian 6.1 module tree, obtained by the prepare script if missing.
+func debianModuleTree() throws -> (root: String, release: String) {
+    let result = shell("\(testSourceDirectory)/prepare-module-tree.sh 2>&1")
+    guard result.status == 0 else { throw SystemError("prepare-module-tree.sh: \(result.output)", errno: 0) }
+    let cache = getenv("OOPSD_TEST_CACHE").map { String(cString: $0) } ?? "/var/cache/oopsd-test"
+    return (cache + "/root61", "6.1.0-56-amd64")
+}

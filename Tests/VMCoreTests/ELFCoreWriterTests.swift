@@ -1,0 +1,119 @@
+import Foundation  // tests only: Process, to run the reference tools
+import SystemCalls
+import Testing
+import VMCore
+
+@Suite struct ELFCoreWriterTests {
+    /// A core whose direct-map segment has zero pages between non-zero ones, and a partial last page.
+    static func sparseCore() -> SyntheticCore {
+        var core = PrintkRingFixture.core()
+        var memory = [UInt8](repeating: 0, count: 6 * 4096 + 100)
+        memory[0] = 1  // page 0 non-zero
+        memory[2 * 4096 + 4095] = 2  // page 2 non-zero in its last byte
+        memory[3 * 4096] = 3  // page 3 non-zero; pages 1, 4, 5 zero, partial page 6 zero
+        core.segments.append(.init(virtualAddress: SyntheticCore.pageOffset + 0x0100_0000, physicalAddress: 0x0100_0000,
+            data: memory))
+        return core
+    }
+
+    func write(_ synthetic: SyntheticCore, excludeZeroPages: Bool, windowSize: Int = 8192)
+        throws -> (ScratchDirectory, input: ELFCore, output: String, WriteStatistics)
+    {
+        let scratch = ScratchDirectory()
+        let input = try ELFCore.open(try scratch.write("input", synthetic.bytes()))
+        let outputPath = scratch.path + "/vmcore"
+        let output = try FileDescriptor.open(outputPath, [.readWrite, .create, .exclusive, .noFollow], mode: 0o600)
+        defer { try? output.close() }
+        var statistics = WriteStatistics()
+        try ELFCoreWriter(windowSize: windowSize, readBufferSize: 4096)
+            .write(input, to: output, excludeZeroPages: excludeZeroPages, statistics: &statistics)
+        return (scratch, input, outputPath, statistics)
+    }
+
+    @Test(arguments: [4096, 8192, 64 << 20])
+    func zeroPagesBecomeHolesAndReadBackUnchanged(windowSize: Int) throws {
+        let (scratch, input, outputPath, statistics) = try write(Self.sparseCore(), excludeZeroPages: true, windowSize: windowSize)
+        _ = scratch
+        defer { try? input.close() }
+        let output = try ELFCore.open(outputPath)
+        defer { try? output.close() }
+        #expect(output.header.flags == 0)
+        #expect(output.programHeaders.filter { $0.type == ProgramHeader.typeNote }.count == 1)
+        #expect(output.notes == input.notes.map { ELFNote(name: $0.name, type: $0.type, descriptor: $0.descriptor,
+            fileOffset: $0.fileOffset - input.programHeaders[0].offset + output.programHeaders[0].offset) })
+        #expect(output.cpus == input.cpus)
+        #expect(output.vmcoreInfo == input.vmcoreInfo)
+        let inLoads = input.loadSegments.map(\.header), outLoads = output.loadSegments.map(\.header)
+        #expect(outLoads.map(\.virtualAddress) == inLoads.map(\.virtualAddress))
+        #expect(outLoads.map(\.physicalAddress) == inLoads.map(\.physicalAddress))
+        #expect(outLoads.map(\.memorySize) == inLoads.map(\.memorySize))
+        for (a, b) in zip(inLoads, outLoads) {
+            #expect(b.offset % 4096 == b.physicalAddress % 4096)
+            let original = try input.readBytes(atFileOffset: a.offset, count: Int(a.fileSize), what: "in")
+            let copy = try output.readBytes(atFileOffset: b.offset, count: Int(b.fileSize), what: "out")
+            #expect(original == copy)
+        }
+        // text 1 page, direct 3 pages (one all zero? no: 0x3000 holds the ring in page 0 and zeros in 1, 2),
+        // sparse 7 pages of which 1, 4, 5, 6 are zero.
+        #expect(statistics.totalPages == 1 + 3 + 7)
+        #expect(statistics.excludedZeroPages == 2 + 4)
+        #expect(statistics.writtenPages == 11 - 6)
+        let status = try #require(try FileSystem.status(outputPath))
+        #expect(status.size == statistics.outputSize)
+        #expect(status.allocatedBytes < status.size)
+        #expect(status.permissions == 0o600)
+    }
+
+    @Test func levelZeroWritesEveryPage() throws {
+        let (scratch, input, outputPath, statistics) = try write(Self.sparseCore(), excludeZeroPages: false)
+        _ = scratch
+        defer { try? input.close() }
+        #expect(statistics.excludedZeroPages == 0)
+        #expect(statistics.writtenPages == 11)
+        let status = try #require(try FileSystem.status(outputPath))
+        #expect(status.allocatedBytes >= status.size - 4096)
+    }
+
+    @Test func truncatedInputKeepsTheIncompleteFlagAndNamesTheSegment() throws {
+        let full = Self.sparseCore().bytes()
+        let scratch = ScratchDirectory()
+        let input = try ELFCore.open(try scratch.write("input", Array(full.prefix(full.count - 5000))))
+        defer { try? input.close() }
+        let outputPath = scratch.path + "/vmcore"
+        let output = try FileDescriptor.open(outputPath, [.readWrite, .create, .exclusive], mode: 0o600)
+        defer { try? output.close() }
+        var statistics = WriteStatistics()
+        let expected = ELFCoreError(path: input.path, .truncated(what: "PT_LOAD segment at physical address 0x1000000",
+            offset: input.programHeaders[3].offset, needed: 6 * 4096 + 100, fileSize: UInt64(full.count - 5000)))
+        #expect(throws: expected) {
+            try ELFCoreWriter(windowSize: 8192).write(input, to: output, excludeZeroPages: true, statistics: &statistics)
+        }
+        let header = try FileSystem.readBytes(outputPath, limit: 64)
+        #expect(header.littleEndian(UInt32.self, at: 48) == ELFHeader.flagIncomplete)
+        // The sparse segment keeps 6 * 4096 + 100 - 5000 = 4 pages + 3292 bytes: 5 pages, the last one partial.
+        #expect(statistics.totalPages == 1 + 3 + 5)
+    }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/sbin/vmcore-dmesg")))
+    func vmcoreDmesgPrintsOurDecodingFromInputAndOutput() throws {
+        let (scratch, input, outputPath, _) = try write(Self.sparseCore(), excludeZeroPages: true)
+        _ = scratch
+        defer { try? input.close() }
+        let ours = String(decoding: DmesgFormat.text(try PrintkRing.records(of: input)), as: UTF8.self)
+        #expect(ours == PrintkRingFixture.expectedDmesg)
+        #expect(try run("/usr/sbin/vmcore-dmesg", [input.path]) == ours)
+        #expect(try run("/usr/sbin/vmcore-dmesg", [outputPath]) == ours)
+    }
+
+    func run(_ tool: String, _ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: tool)
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+}

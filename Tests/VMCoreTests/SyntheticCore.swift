@@ -1,0 +1,83 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import SystemCalls
+import VMCore
+
+/// Builds ELF64 x86_64 core files byte by byte, the way /proc/vmcore lays them out, for tests.
+struct SyntheticCore {
+    struct Segment {
+        var virtualAddress: UInt64
+        var physicalAddress: UInt64
+        var data: [UInt8]
+        var extraMemory: UInt64 = 0  // p_memsz - p_filesz
+    }
+
+    var notes: [ELFNote] = []
+    var segments: [Segment] = []
+
+    /// The direct-map base the synthetic cores use.
+    static let pageOffset: UInt64 = 0xffff_8880_0000_0000
+
+    /// An `elf_prstatus` descriptor with `pid` and rip/rsp set.
+    static func prstatus(pid: Int32, rip: UInt64, rsp: UInt64) -> ELFNote {
+        var bytes = [UInt8](repeating: 0, count: PRStatus.size)
+        put(&bytes, UInt32(bitPattern: pid), at: 32)
+        put(&bytes, rip, at: PRStatus.registersOffset + 8 * PRStatus.RegisterName.rip.rawValue)
+        put(&bytes, rsp, at: PRStatus.registersOffset + 8 * PRStatus.RegisterName.rsp.rawValue)
+        return ELFNote(name: "CORE", type: 1, descriptor: bytes)
+    }
+
+    /// A VMCOREINFO note from its text.
+    static func vmcoreinfo(_ text: String) -> ELFNote {
+        ELFNote(name: "VMCOREINFO", type: 0, descriptor: Array(text.utf8))
+    }
+
+    /// The file bytes: header, program headers (PT_NOTE first), notes, then segment data in order.
+    func bytes(noteSlack: Int = 0) -> [UInt8] {
+        let noteBytes = notes.flatMap { $0.encoded() } + [UInt8](repeating: 0, count: noteSlack)
+        let count = 1 + segments.count
+        var offset = UInt64(64 + 56 * count)
+        var headers = [ProgramHeader(type: 4, offset: offset, fileSize: UInt64(noteBytes.count),
+            memorySize: UInt64(noteBytes.count))]
+        offset += UInt64(noteBytes.count)
+        for segment in segments {
+            headers.append(ProgramHeader(type: 1, flags: 7, offset: offset, virtualAddress: segment.virtualAddress,
+                physicalAddress: segment.physicalAddress, fileSize: UInt64(segment.data.count),
+                memorySize: UInt64(segment.data.count) + segment.extraMemory))
+            offset += UInt64(segment.data.count)
+        }
+        var file = ELFHeader(type: 4, machine: 62, flags: 0, programHeaderOffset: 64, programHeaderCount: count).encoded()
+        for header in headers { file += header.encoded() }
+        file += noteBytes
+        for segment in segments { file += segment.data }
+        return file
+    }
+
+    static func put<T: FixedWidthInteger>(_ bytes: inout [UInt8], _ value: T, at offset: Int) {
+        for index in 0..<MemoryLayout<T>.size { bytes[offset + index] = UInt8(truncatingIfNeeded: value >> (8 * index)) }
+    }
+}
+
+/// A scratch directory removed at the end of the test.
+final class ScratchDirectory {
+    let path: String
+
+    init() {
+        var template = Array("/tmp/oopsd-vmcore-test-XXXXXX".utf8CString)
+        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+        precondition(made != nil, "mkdtemp failed")
+        path = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    deinit { try? FileSystem.removeTree(path) }
+
+    /// Writes `bytes` to `name` inside the directory and returns its path.
+    func write(_ name: String, _ bytes: [UInt8]) throws -> String {
+        let file = path + "/" + name
+        let fd = try FileDescriptor.open(file, [.writeOnly, .create, .truncate], mode: 0o600)
+        defer { try? fd.close() }
+        try fd.writeAll(bytes)
+        return file
+    }
+}
