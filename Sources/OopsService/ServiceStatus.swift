@@ -81,6 +81,11 @@ public struct ServiceStatus: Codable, Equatable, Sendable {
         try FileSystem.writeAtomically(file, Array(try encoder.encode(self)) + [0x0A])
     }
 
+    /// A time in seconds since the epoch as ISO 8601 UTC.
+    public static func iso8601(epochSeconds: Int64) -> String {
+        ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: TimeInterval(epochSeconds)))
+    }
+
     /// The current time as ISO 8601 UTC, the form the status uses.
     public static func now() -> String {
         ISO8601DateFormatter().string(from: Date())
