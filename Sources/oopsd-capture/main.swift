@@ -1,2 +1,27 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import Capture
-print("oopsd-capture: not yet implemented")
+
+/// Writes `text` and a newline to standard error.
+func printError(_ text: String) {
+    let line = Array((text + "\n").utf8)
+    line.withUnsafeBytes { raw in _ = write(2, raw.baseAddress, raw.count) }
+}
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+do {
+    switch try CaptureArguments.parse(arguments) {
+    case .help:
+        print(CaptureArguments.usage)
+        exit(0)
+    case .offline(let options):
+        let outcome = OfflineCapture(options: options) { printError("oopsd-capture: " + $0) }.run()
+        exit(outcome.isComplete ? 0 : 1)
+    }
+} catch {
+    printError("oopsd-capture: \(error.message)\n\n" + CaptureArguments.usage)
+    exit(2)
+}

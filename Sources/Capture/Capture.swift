@@ -1,3 +1,0 @@
-import VMCore
-import KernelInterfaces
-import OopsConfig

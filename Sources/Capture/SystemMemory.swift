@@ -1,0 +1,24 @@
+import SystemCalls
+
+/// Memory figures from procfs, for the dump's metadata.
+public enum SystemMemory {
+    /// The process's peak resident set size in KiB (`VmHWM` of /proc/self/status).
+    public static func peakResidentKiB(statusPath: String = "/proc/self/status") -> Int64? {
+        field("VmHWM:", in: statusPath)
+    }
+
+    /// The memory available to new work in KiB (`MemAvailable` of /proc/meminfo).
+    public static func availableKiB(meminfoPath: String = "/proc/meminfo") -> Int64? {
+        field("MemAvailable:", in: meminfoPath)
+    }
+
+    /// The number after `key` on its line (`VmHWM:     5812 kB` gives 5812).
+    static func field(_ key: String, in path: String) -> Int64? {
+        guard let text = try? FileSystem.readText(path) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix(key) {
+            let number = line.dropFirst(key.count).drop { $0 == " " || $0 == "\t" }.prefix { $0.isNumber }
+            return Int64(number)
+        }
+        return nil
+    }
+}

@@ -1,0 +1,1 @@
+../VMCoreTests/PrintkRingFixture.swift

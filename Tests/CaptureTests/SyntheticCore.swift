@@ -1,0 +1,1 @@
+../VMCoreTests/SyntheticCore.swift
