@@ -52,7 +52,12 @@ let package = Package(
                 "OopsService", "OopsConfig", "KernelInterfaces", "Initramfs",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
-        .executableTarget(name: "oopsd-capture", dependencies: ["Capture"]),
+        // Statically linked (Swift runtime and C library included): the capture initramfs then holds
+        // one file instead of the ~20 MB of shared Swift runtime libraries; stripped, as every byte of it
+        // is unpacked into the crash reservation.
+        .executableTarget(
+            name: "oopsd-capture", dependencies: ["Capture"],
+            linkerSettings: [.unsafeFlags(["-static-executable", "-Xlinker", "--strip-all"])]),
 
         // MARK: Tests
         .testTarget(name: "OopsConfigTests", dependencies: ["OopsConfig"]),
