@@ -42,15 +42,27 @@ let package = Package(
         // MARK: Collection (normal kernel: reports, signatures, retention; may use Foundation)
         .target(name: "Collection", dependencies: ["VMCore", "OopsConfig", "SystemCalls", "Initramfs"]),
 
+        // MARK: The service (normal kernel): arming, re-arming, collection, journal
+        .target(
+            name: "OopsService",
+            dependencies: [
+                "OopsConfig", "KernelInterfaces", "Initramfs", "Collection", "SystemCalls", "CShim", "CSystemd",
+            ]),
+
         // MARK: Executables
-        .executableTarget(name: "oopsd", dependencies: ["OopsConfig", "KernelInterfaces", "Initramfs"]),
+        .executableTarget(name: "oopsd", dependencies: ["OopsService", "OopsConfig", "SystemCalls"]),
         .executableTarget(
             name: "oopsctl",
             dependencies: [
-                "OopsConfig", "KernelInterfaces", "Initramfs", "Collection",
+                "OopsService", "OopsConfig", "KernelInterfaces", "Initramfs", "Collection",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
-        .executableTarget(name: "oopsd-capture", dependencies: ["Capture"]),
+        // Statically linked (Swift runtime and C library included): the capture initramfs then holds
+        // one file instead of the ~20 MB of shared Swift runtime libraries; stripped, as every byte of it
+        // is unpacked into the crash reservation.
+        .executableTarget(
+            name: "oopsd-capture", dependencies: ["Capture"],
+            linkerSettings: [.unsafeFlags(["-static-executable", "-Xlinker", "--strip-all"])]),
 
         // MARK: Tests
         .testTarget(name: "OopsConfigTests", dependencies: ["OopsConfig"]),

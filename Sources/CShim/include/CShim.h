@@ -79,4 +79,6 @@ enum {
     OOPS_S_IFCHR = 0020000,
 };
 
+#include "CShimService.h"
+
 #endif

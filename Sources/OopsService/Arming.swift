@@ -1,0 +1,41 @@
+import OopsConfig
+
+/// What arming did, for the status file and the journal.
+public struct ArmOutcome: Equatable, Sendable {
+    public var kernelImage: String
+    public var kernelRelease: String
+    public var commandLine: String
+    public var image: ServiceStatus.Image
+    public var modules: [String]
+    public var dumpDirectory: String
+    /// False when the same image was already loaded and nothing had to be done.
+    public var loaded: Bool
+
+    public init(
+        kernelImage: String, kernelRelease: String, commandLine: String, image: ServiceStatus.Image,
+        modules: [String], dumpDirectory: String, loaded: Bool
+    ) {
+        self.kernelImage = kernelImage
+        self.kernelRelease = kernelRelease
+        self.commandLine = commandLine
+        self.image = image
+        self.modules = modules
+        self.dumpDirectory = dumpDirectory
+        self.loaded = loaded
+    }
+}
+
+/// Makes the machine ready to capture a crash with a given configuration, or undoes it.
+/// The daemon depends on this seam so its loop is testable without a kernel.
+public protocol Arming: Sendable {
+    /// Builds what is needed and loads the capture kernel; throws an error whose description
+    /// is a sentence that says what to do.
+    func arm(_ configuration: OopsConfiguration) throws -> ArmOutcome
+    /// Unloads the capture kernel.
+    func disarm() throws
+    /// Paths whose change should trigger a re-arm (kernel image directory, module tree).
+    func watchedPaths(_ configuration: OopsConfiguration) -> [String]
+    /// Whether CPU or memory hotplug requires reloading (the kernel does not update the
+    /// crash headers itself).
+    func hotplugNeedsReload() -> Bool
+}

@@ -1,0 +1,93 @@
+import Initramfs
+import KernelInterfaces
+import OopsConfig
+import SystemCalls
+
+/// Arms for real: builds (or reuses) the capture initramfs and loads the capture kernel with
+/// `kexec_file_load(KEXEC_FILE_ON_CRASH)`.
+public struct KexecArming: Arming {
+    public var root: HostRoot
+    /// The `oopsd-capture` executable that becomes the initramfs's `/init` (absolute, inside root).
+    public var captureBinary: String
+    /// The running kernel's release (`uname -r`).
+    public var runningRelease: String
+    public var kexec: Kexec
+
+    /// Where the identity of the loaded image is remembered, so an unchanged re-arm loads nothing.
+    public static let loadedRecord = "/run/oopsd/loaded"
+
+    public init(root: HostRoot, captureBinary: String, runningRelease: String, kexec: Kexec? = nil) {
+        self.root = root
+        self.captureBinary = captureBinary
+        self.runningRelease = runningRelease
+        self.kexec = kexec ?? Kexec(root: root)
+    }
+
+    /// The capture kernel image and its release: `[Kernel] Image=` (release taken from a
+    /// `vmlinuz-<release>` name) or the running kernel's `/boot/vmlinuz-<release>`.
+    public func kernel(for configuration: OopsConfiguration) -> (image: String, release: String) {
+        let configured = configuration.kernel.image
+        if configured.isEmpty { return (KernelRelease.defaultImage(release: runningRelease), runningRelease) }
+        let name = Path.lastComponent(configured)
+        let release = name.hasPrefix("vmlinuz-") ? String(name.dropFirst("vmlinuz-".count)) : runningRelease
+        return (configured, release)
+    }
+
+    public func arm(_ configuration: OopsConfiguration) throws -> ArmOutcome {
+        let (kernelImage, release) = kernel(for: configuration)
+        let capture = configuration.capture
+        let request = CaptureImageRequest(
+            root: root, kernelRelease: release, captureBinary: captureBinary, directory: capture.directory,
+            extraModules: configuration.kernel.extraModules, dumpLevel: capture.dumpLevel,
+            format: capture.format.rawValue, compression: capture.compression.rawValue,
+            timeoutSeconds: Int(capture.timeout.seconds), finalAction: RebootAction(capture.finalAction),
+            failureAction: RebootAction(capture.failureAction))
+        let image = try CaptureImageBuilder.build(request)
+        let commandLine = try CaptureCommandLine.derive(
+            root: root, panicSeconds: max(1, Int(configuration.kernel.panicTimeout.seconds)), cpus: capture.cpus,
+            extra: configuration.kernel.commandLine.joined(separator: " "))
+
+        let identity = "\(kernelImage)\n\(image.key)\n\(commandLine)\n"
+        let recordPath = root.path(Self.loadedRecord)
+        let previous = try? FileSystem.readText(recordPath)
+        let alreadyLoaded = previous == identity && ((try? kexec.isLoaded()) ?? false)
+        if !alreadyLoaded {
+            try kexec.load(kernel: kernelImage, initramfs: image.path, commandLine: commandLine)
+            try? FileSystem.makeDirectory(Path.parent(recordPath), parents: true)
+            try? FileSystem.writeAtomically(recordPath, Array(identity.utf8))
+        }
+        let built = (try? FileSystem.status(root.path(image.path)))?.modificationSeconds ?? 0
+        return ArmOutcome(
+            kernelImage: kernelImage, kernelRelease: release, commandLine: commandLine,
+            image: ServiceStatus.Image(
+                path: image.path, bytes: image.compressedSize, unpackedBytes: image.unpackedSize, sha256: image.key,
+                builtAt: ServiceStatus.iso8601(epochSeconds: built), reused: image.reused),
+            modules: image.plan.modules, dumpDirectory: capture.directory, loaded: !alreadyLoaded)
+    }
+
+    public func disarm() throws {
+        try kexec.unload()
+        try? FileSystem.remove(root.path(Self.loadedRecord))
+    }
+
+    public func watchedPaths(_ configuration: OopsConfiguration) -> [String] {
+        let (image, release) = kernel(for: configuration)
+        return [Path.parent(image), "/lib/modules/\(release)", captureBinary]
+    }
+
+    public func hotplugNeedsReload() -> Bool {
+        guard let hotplug = try? CrashHotplug.read(root: root) else { return true }
+        return hotplug.cpuEventNeedsReload || hotplug.memoryEventNeedsReload
+    }
+}
+
+extension RebootAction {
+    /// The reboot action for a configured final action.
+    init(_ action: FinalAction) {
+        switch action {
+        case .reboot: self = .reboot
+        case .poweroff: self = .powerOff
+        case .halt: self = .halt
+        }
+    }
+}
