@@ -1,3 +1,4 @@
+import KernelInterfaces
 import SystemCalls
 
 /// Where dumps go, as the capture kernel must find it: the file system (type, UUID, device number), the dump
@@ -32,8 +33,12 @@ public struct DumpTarget: Equatable, Sendable {
         self.directory = directory
         self.mount = mount
         directoryInFileSystem = MountTable.pathInFileSystem(resolved.realPath, mount: mount)
-        identity = try FileSystemIdentity.read(
-            device: root.path("/dev/block/\(mount.major):\(mount.minor)"), mountType: mount.fileSystemType)
+        do {
+            identity = try FileSystemIdentity.read(
+                device: root.path("/dev/block/\(mount.major):\(mount.minor)"), mountType: mount.fileSystemType)
+        } catch {
+            throw .target(path: error.path, message: error.message)
+        }
         walk = try BlockDeviceWalk(major: mount.major, minor: mount.minor, root: root)
     }
 

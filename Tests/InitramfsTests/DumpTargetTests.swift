@@ -1,5 +1,6 @@
 import Initramfs
 import SystemCalls
+import KernelInterfaces
 import Testing
 
 @Suite(.serialized) struct DumpTargetTests {
@@ -58,10 +59,10 @@ import Testing
     @Test func superblockMismatchIsExplained() throws {
         let scratch = try TemporaryDirectory()
         try scratch.write("/disk", [UInt8](repeating: 0, count: 0x20000))
-        #expect(throws: InitramfsError.target(
+        #expect(throws: FileSystemIdentityError(
             path: scratch.path + "/disk", message: "mounted as ext4 but no ext superblock magic 0xEF53 at 0x438")
         ) { try FileSystemIdentity.read(device: scratch.path + "/disk", mountType: "ext4") }
-        #expect(throws: InitramfsError.target(
+        #expect(throws: FileSystemIdentityError(
             path: scratch.path + "/disk",
             message: "file system type vfat is not supported as a dump target (ext4, xfs, btrfs)")
         ) { try FileSystemIdentity.read(device: scratch.path + "/disk", mountType: "vfat") }

@@ -1,7 +1,8 @@
 import SystemCalls
 
 /// A file system's type and UUID read from its superblock, so the capture side can find it by UUID whatever
-/// the device is called in the capture kernel. Reads ext2/3/4, XFS and Btrfs superblocks.
+/// the device is called in the capture kernel. Reads ext2/3/4, XFS and Btrfs superblocks. Arming reads the
+/// identity of the dump target; the capture side probes every block device for it.
 public struct FileSystemIdentity: Equatable, Sendable {
     /// `ext4`, `xfs`, `btrfs` (ext2/ext3 report their mount type).
     public var type: String
@@ -15,7 +16,7 @@ public struct FileSystemIdentity: Equatable, Sendable {
 
     /// Reads the superblock of the device file at `path` (a host path); `mountType` is the type from the
     /// mount table and is checked against the superblock.
-    public static func read(device path: String, mountType: String) throws(InitramfsError) -> FileSystemIdentity {
+    public static func read(device path: String, mountType: String) throws(FileSystemIdentityError) -> FileSystemIdentity {
         let bytes: [UInt8]
         do {
             let fd = try FileDescriptor.open(path)
@@ -49,6 +50,15 @@ public struct FileSystemIdentity: Equatable, Sendable {
         return identity
     }
 
+    /// The identity of whatever ext2/3/4, XFS or Btrfs file system is on the device at `path`, nil when
+    /// none of them is (or the device cannot be read: capture-time probing skips such devices).
+    public static func probe(device path: String) -> FileSystemIdentity? {
+        for type in ["ext4", "xfs", "btrfs"] {
+            if let identity = try? read(device: path, mountType: type) { return identity }
+        }
+        return nil
+    }
+
     static func formatUUID(_ bytes: ArraySlice<UInt8>) -> String {
         let digits = Array("0123456789abcdef".utf8)
         var text: [UInt8] = []
@@ -57,5 +67,23 @@ public struct FileSystemIdentity: Equatable, Sendable {
             text += [digits[Int(byte >> 4)], digits[Int(byte & 0xf)]]
         }
         return String(decoding: text, as: UTF8.self)
+    }
+}
+
+/// Why a device's file system could not be identified.
+public struct FileSystemIdentityError: Error, Equatable, CustomStringConvertible, Sendable {
+    /// The device file.
+    public var path: String
+    public var message: String
+
+    public init(path: String, message: String) {
+        self.path = path
+        self.message = message
+    }
+
+    public var description: String { "\(path): \(message)" }
+
+    static func target(path: String, message: String) -> FileSystemIdentityError {
+        FileSystemIdentityError(path: path, message: message)
     }
 }
