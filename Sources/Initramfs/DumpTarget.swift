@@ -35,11 +35,24 @@ public struct DumpTarget: Equatable, Sendable {
         directoryInFileSystem = MountTable.pathInFileSystem(resolved.realPath, mount: mount)
         do {
             identity = try FileSystemIdentity.read(
-                device: root.path("/dev/block/\(mount.major):\(mount.minor)"), mountType: mount.fileSystemType)
+                device: Self.deviceNode(major: mount.major, minor: mount.minor, root: root),
+                mountType: mount.fileSystemType)
         } catch {
             throw .target(path: error.path, message: error.message)
         }
         walk = try BlockDeviceWalk(major: mount.major, minor: mount.minor, root: root)
+    }
+
+    /// The device node of MAJ:MIN: udev's `/dev/block/MAJ:MIN` link, or, on systems without udev,
+    /// `/dev/<DEVNAME>` from the device's sysfs `uevent`.
+    static func deviceNode(major: UInt32, minor: UInt32, root: HostRoot) -> String {
+        let link = root.path("/dev/block/\(major):\(minor)")
+        if FileSystem.exists(link) { return link }
+        let uevent = (try? FileSystem.readText(root.path("/sys/dev/block/\(major):\(minor)/uevent"))) ?? ""
+        for line in uevent.split(separator: "\n") where line.hasPrefix("DEVNAME=") {
+            return root.path("/dev/" + line.dropFirst("DEVNAME=".count))
+        }
+        return link
     }
 
     /// The module names and aliases that must resolve: the file system's (`fs-<type>` alias, as modprobe uses).

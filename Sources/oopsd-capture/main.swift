@@ -12,6 +12,10 @@ func printError(_ text: String) {
 }
 
 let arguments = Array(CommandLine.arguments.dropFirst())
+// As /init of the capture initramfs: the kernel starts it as PID 1 with no arguments.
+if getpid() == 1 {
+    CaptureKernelRun().run()
+}
 do {
     switch try CaptureArguments.parse(arguments) {
     case .help:

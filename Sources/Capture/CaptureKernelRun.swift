@@ -1,0 +1,105 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import CShim
+import KernelInterfaces
+import SystemCalls
+import VMCore
+
+/// The capture as PID 1 of the capture initramfs: mount the basics, load the frozen module list,
+/// find and mount the dump target by UUID, save the dump, sync, then reboot (or the configured
+/// action). Any failure still ends in the failure action, after saving whatever could be saved.
+public struct CaptureKernelRun {
+    /// Where the initramfs keeps the plan.
+    public var planPath = CapturePlan.pathInInitramfs
+    /// Where the target is mounted.
+    public var mountPoint = "/mnt/target"
+    public var vmcorePath = "/proc/vmcore"
+    /// How long to wait for the target's block device.
+    public var deviceTimeoutSeconds = 30
+    public let log = CaptureLog()
+
+    public init() {}
+
+    /// Runs the capture and performs the final or failure action; never returns.
+    public func run() -> Never {
+        DumpTargetMount.mountPseudoFileSystems(log: log.callAsFunction)
+        log("oopsd-capture \(ToolVersion.current) as PID \(getpid()) in kernel \(Self.release())")
+        let plan: CapturePlan
+        do {
+            plan = try CapturePlan(parsing: FileSystem.readText(planPath))
+        } catch {
+            log("cannot read the capture plan \(planPath): \(error); rebooting")
+            finish(.reboot)
+        }
+        CaptureWatchdog.arm(seconds: plan.timeoutSeconds, action: plan.failureAction)
+        log("plan: dump level \(plan.dumpLevel), format \(plan.format), target \(plan.targetType) UUID \(plan.targetUUID) directory \(plan.targetDirectory), timeout \(plan.timeoutSeconds)s")
+
+        for module in plan.modules {
+            do {
+                let outcome = try ModuleLoader.load(path: module)
+                log("module \(Path.lastComponent(module)): \(outcome == .loaded ? "loaded" : "already loaded")")
+            } catch {
+                log("module \(Path.lastComponent(module)): \(error)")
+            }
+        }
+
+        guard let device = DumpTargetMount.findDevice(
+            uuid: plan.targetUUID, timeoutSeconds: deviceTimeoutSeconds, log: log.callAsFunction)
+        else { finish(plan.failureAction) }
+        do {
+            try DumpTargetMount.mount(device: device, type: plan.targetType, at: mountPoint)
+            log("mounted \(device) (\(plan.targetType)) on \(mountPoint)")
+        } catch {
+            log("cannot mount the dump target: \(error)")
+            finish(plan.failureAction)
+        }
+
+        let directory = Path.join(mountPoint, plan.targetDirectory)
+        do {
+            try FileSystem.makeDirectory(directory, mode: 0o700, parents: true)
+        } catch {
+            log("cannot create \(plan.directory): \(error)")
+            finish(plan.failureAction)
+        }
+        let outcome = capture(into: directory, plan: plan)
+        if let saved = outcome.directory { log.save(into: saved) }
+        Glibc.sync()
+        if Glibc.umount(mountPoint) != 0 { log("cannot unmount \(mountPoint): \(SystemError("umount", errno: errno))") }
+        finish(outcome.isComplete ? plan.finalAction : plan.failureAction)
+    }
+
+    /// Saves the dump into a new directory under `directory`.
+    func capture(into directory: String, plan: CapturePlan) -> OfflineCapture.Outcome {
+        var crashTime = CaptureClock.epochSeconds()
+        if let core = try? ELFCore.open(vmcorePath) {
+            if let time = core.vmcoreInfo?.crashTime { crashTime = time }
+            try? core.close()
+        }
+        let name = DumpName.make(epochSeconds: crashTime, bootID: DumpName.currentBootID())
+        let options = OfflineCapture.Options(
+            vmcorePath: vmcorePath, outputDirectory: Path.join(directory, name),
+            dumpLevel: DumpLevel(plan.dumpLevel) ?? DumpLevel(31)!, format: .elf)
+        if plan.format != "elf" { log("warning: format \(plan.format) is not available yet; writing elf") }
+        return OfflineCapture(options: options, log: log.callAsFunction).run()
+    }
+
+    private func finish(_ action: RebootAction) -> Never {
+        CaptureWatchdog.disarm()
+        log("\(action.rawValue) now")
+        Glibc.sync()
+        // Called directly rather than through RebootAction.perform(): a throwing `-> Never` inside
+        // do/catch miscompiles in Swift 6.3 release builds (LLVM "swifterror" verifier failure).
+        if oops_reboot(action.command) != 0 { log("\(SystemError("reboot(\(action.rawValue))", errno: oops_errno()))") }
+        // reboot(2) failed: nothing else can be done; let the kernel's panic= reboot the machine.
+        exit(1)
+    }
+
+    static func release() -> String {
+        var names = utsname()
+        uname(&names)
+        return withUnsafeBytes(of: names.release) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+    }
+}

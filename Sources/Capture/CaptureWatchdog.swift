@@ -1,0 +1,31 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import CShim
+import KernelInterfaces
+
+/// The reboot(2) command the watchdog performs; set before arming it (a signal handler cannot capture).
+nonisolated(unsafe) private var watchdogCommand: Int32 = 0
+
+/// Ends a stuck capture: after `seconds`, SIGALRM syncs and performs the failure action, whatever the
+/// capture is doing. A capture kernel must never hang.
+public enum CaptureWatchdog {
+    /// Arms the watchdog for `seconds` with `action` as the way out.
+    public static func arm(seconds: Int, action: RebootAction) {
+        watchdogCommand = action.command
+        signal(SIGALRM) { _ in
+            // Only async-signal-safe calls here: write, sync, reboot.
+            let message: StaticString = "oopsd-capture: timed out, taking the failure action\n"
+            _ = write(2, message.utf8Start, message.utf8CodeUnitCount)
+            sync()
+            _ = oops_reboot(watchdogCommand)
+            _exit(1)
+        }
+        alarm(UInt32(max(1, seconds)))
+    }
+
+    /// Disarms it (before the final action).
+    public static func disarm() { alarm(0) }
+}
