@@ -196,6 +196,10 @@ oopsd_trigger() {
 
 guest_main() {
     p=/sys/module/oopsd/parameters
+    if [ "$OOPSD_VM_BOOT" = 4 ]; then
+        insmod /root/oopsd.ko breadcrumb_phys=0x1000 2>/dev/null
+        vm_mark "insmod with breadcrumb_phys=0x1000: status $?"
+    fi
     insmod /root/oopsd.ko enable_triggers=1 || { vm_mark "insmod /root/oopsd.ko failed with status $?"; return 1; }
     echo 0 >/proc/sys/kernel/panic_on_oops
     vm_mark "oopsd loaded: breadcrumb_phys=$(cat $p/breadcrumb_phys) on_oops=$(cat $p/on_oops)" \
@@ -214,6 +218,11 @@ guest_main() {
         ;;
     4)
         vm_mark "not armed: kexec_crash_loaded=$(cat /sys/kernel/kexec_crash_loaded)"
+        t=/sys/kernel/debug/oopsd/trigger
+        vm_mark "trigger of an unknown kind: $(sh -c "echo nope >$t" 2>&1)"
+        echo 0 >$p/enable_triggers
+        vm_mark "trigger while enable_triggers=$(cat $p/enable_triggers): $(sh -c "echo null >$t" 2>&1)"
+        echo 1 >$p/enable_triggers
         for kind in null bug gpf; do
             oopsd_trigger $kind
             vm_mark "after $kind: shell status $? oops_count=$(cat $p/oops_count)"
@@ -239,6 +248,13 @@ GUEST
     # ---- boot 4: nothing armed
     vm_boot unarmed || return 1
     vm_expect_console 'OOPSD-VM: not armed: kexec_crash_loaded=0' "nothing armed in boot 4" || return 1
+    vm_expect_console 'oopsd: .0x1000. invalid for parameter .breadcrumb_phys.' \
+        "the kernel's refusal of a value for the read-only breadcrumb_phys" || return 1
+    vm_expect_console 'OOPSD-VM: insmod with breadcrumb_phys=0x1000: status [1-9]' "insmod's failure status" || return 1
+    vm_expect_console 'OOPSD-VM: trigger of an unknown kind: .*Invalid argument' "EINVAL for an unknown trigger" ||
+        return 1
+    vm_expect_console 'OOPSD-VM: trigger while enable_triggers=N: .*Operation not permitted' \
+        "EPERM for the trigger while enable_triggers=N" || return 1
     vm_expect_console 'BUG: kernel NULL pointer dereference' "the null oops on the console" || return 1
     vm_expect_console 'kernel BUG at .*oopsd\.c:[0-9]+!' "the BUG() oops on the console" || return 1
     vm_expect_console 'general protection fault, probably for non-canonical address 0x8000000000000000' \
