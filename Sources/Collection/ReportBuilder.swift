@@ -5,14 +5,17 @@ import VMCore
 /// Turns a dump directory into a `Report`: the kernel's log text, the vmcore's registers and kallsyms, the metadata.
 public enum ReportBuilder {
     /// Builds the report of `entry`. Never throws for a damaged dump: what cannot be read becomes a note.
-    public static func build(_ entry: DumpEntry) -> Report {
+    /// With `readVMCore` false only the log and metadata are read (fast, for listings): no registers or stack scan.
+    public static func build(_ entry: DumpEntry, readVMCore: Bool = true) -> Report {
         var notes: [String] = []
         if let problem = entry.metadataProblem { notes.append(problem) }
         if entry.metadata == nil && entry.metadataProblem == nil { notes.append("no metadata.json in the dump") }
 
         var core: ELFCore?
         let vmcorePath = entry.file(DumpEntry.FileName.vmcore)
-        if FileManager.default.fileExists(atPath: vmcorePath) {
+        if !readVMCore {
+            notes.append("the vmcore was not read")
+        } else if FileManager.default.fileExists(atPath: vmcorePath) {
             do { core = try ELFCore.open(vmcorePath) } catch { notes.append("vmcore: \(error)") }
         } else {
             notes.append("no vmcore in the dump")

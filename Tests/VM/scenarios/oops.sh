@@ -1,104 +1,54 @@
 # oops: the oopsd kernel module (Kernel/) with panic_on_oops=0.
-#   boot 1: capture kernel armed (baseline busybox capture, kexec -p), `echo null` into the module's trigger:
-#           the oops enters the capture kernel; the dump's log shows the oops and the breadcrumb is found in the
-#           dump at the exported physical address with the right magic, CRC-32, task and the oops' registers.
-#   boot 2: nothing armed, null, bug and gpf triggers: each oops kills only its shell, the guest keeps running,
+#   boots 1-3: capture kernel armed (baseline busybox capture, kexec -p), `echo null|bug|gpf` into the module's
+#           trigger: the oops enters the capture kernel; the dump's log shows the oops and the breadcrumb is found
+#           in the dump at the exported physical address with the right magic, CRC-32, kind, task and the oops'
+#           registers (RIP and every general register printed in the oops report).
+#   boot 4: nothing armed, null, bug and gpf triggers: each oops kills only its shell, the guest keeps running,
 #           writes a marker and powers off cleanly.
 # The module is built on the host against the guest kernel's headers (linux-headers-<release>).
 
-scenario_main() {
-    VM_MEM=768M
-    local kmod=$VM_RUN_DIR/kmod ko t0
-    t0=$(now)
-    [[ -d /lib/modules/$VM_RELEASE/build ]] ||
-        vm_fail "no headers for $VM_RELEASE: /lib/modules/$VM_RELEASE/build is missing (apt-get install linux-headers-$VM_RELEASE)" ||
-        return 1
-    mkdir -p "$kmod"
-    cp "$OOPSD_REPO"/Kernel/{oopsd.c,Kbuild,Makefile} "$kmod/"
-    make -C "$kmod" KDIR="/lib/modules/$VM_RELEASE/build" >"$VM_RUN_DIR/kmod-build.log" 2>&1 ||
-        vm_fail "building Kernel/oopsd.c against $VM_RELEASE failed: $(tail -n 3 "$VM_RUN_DIR/kmod-build.log")" || return 1
-    ! grep -Eiq 'warning|error' "$VM_RUN_DIR/kmod-build.log" ||
-        vm_fail "the module build for $VM_RELEASE printed: $(grep -Ei 'warning|error' "$VM_RUN_DIR/kmod-build.log" | head -n 2)" ||
-        return 1
-    ko=$kmod/oopsd.ko
-    vm_figure "module build" "$(elapsed "$t0")s"
-    vm_figure "oopsd.ko size" "$(stat -c %s "$ko") bytes"
-    vm_add_file "$ko" /root/oopsd.ko
-
-    vm_guest_hook - <<'GUEST'
-oopsd_trigger() {
-    sh -c 'echo "OOPSD-VM: trigger '"$1"' pid $$" >/dev/console; echo '"$1"' >/sys/kernel/debug/oopsd/trigger'
-}
-
-guest_main() {
-    p=/sys/module/oopsd/parameters
-    insmod /root/oopsd.ko enable_triggers=1 || { vm_mark "insmod /root/oopsd.ko failed with status $?"; return 1; }
-    echo 0 >/proc/sys/kernel/panic_on_oops
-    vm_mark "oopsd loaded: breadcrumb_phys=$(cat $p/breadcrumb_phys) on_oops=$(cat $p/on_oops)" \
-        "panic_on_oops=$(cat /proc/sys/kernel/panic_on_oops)"
-    vm_mark "kallsyms trigger_null $(awk '$3 == "trigger_null" { print $1 }' /proc/kallsyms)"
-    case $OOPSD_VM_BOOT in
-    1)
-        vm_arm_baseline || return 1
-        vm_mark "tainted before the oops: $(cat /proc/sys/kernel/tainted)"
-        sync
-        oopsd_trigger null
-        vm_mark "trigger returned (status $?) although a capture kernel was armed"
-        return 1
-        ;;
-    2)
-        vm_mark "not armed: kexec_crash_loaded=$(cat /sys/kernel/kexec_crash_loaded)"
-        for kind in null bug gpf; do
-            oopsd_trigger $kind
-            vm_mark "after $kind: shell status $? oops_count=$(cat $p/oops_count)"
-        done
-        echo alive >/var/lib/oopsd-vm/after-oops
-        sync
-        vm_mark "alive after the oopses: $(cat /var/lib/oopsd-vm/after-oops), tainted=$(cat /proc/sys/kernel/tainted)"
-        ;;
-    *)
-        vm_mark "unexpected boot $OOPSD_VM_BOOT"
-        return 1
-        ;;
+# oops_armed_boot KIND: one boot with the capture kernel armed, the KIND trigger, the dump and its breadcrumb.
+oops_armed_boot() {
+    local kind=$1 line str_re
+    case $kind in
+        null) line='BUG: kernel NULL pointer dereference'; str_re='Oops' ;;
+        bug) line='kernel BUG at .*oopsd\.c:[0-9]+!'; str_re='invalid opcode' ;;
+        gpf) line='general protection fault, probably for non-canonical address 0x8000000000000000'
+            str_re='general protection fault.*' ;;
     esac
-}
-GUEST
-    vm_build_disk || return 1
-
-    # ---- boot 1: armed
-    vm_boot armed || return 1
-    local armed_console=$VM_CONSOLE phys
+    vm_boot "armed-$kind" || return 1
+    local console=$VM_CONSOLE phys
     vm_expect_console 'OOPSD-VM: oopsd loaded: breadcrumb_phys=0x[0-9a-f]+ on_oops=Y panic_on_oops=0' \
-        "insmod oopsd.ko with panic_on_oops=0" || return 1
-    vm_expect_console 'OOPSD-VM: capture kernel loaded: kexec_crash_loaded=1' "arming with kexec -p" || return 1
-    vm_expect_console 'BUG: kernel NULL pointer dereference' "the null trigger's oops on the console" || return 1
-    vm_expect_console 'Kernel panic - not syncing: oopsd: Oops \(die event 1\), entering the capture kernel' \
-        "the module's panic" || return 1
-    vm_expect_console 'OOPSD-VM: baseline capture: rebooting' "the baseline capture" || return 1
-    local oops panic
-    oops=$(vm_console_time 'BUG: kernel NULL pointer dereference')
-    panic=$(vm_console_time 'OOPSD-VM: baseline capture: rebooting')
-    vm_figure "armed: oops to capture done" "$(awk -v a="$oops" -v b="$panic" 'BEGIN { printf "%.1f", b - a }')s"
-    vm_figure "armed: boot total" "${VM_BOOT_SECONDS}s"
-    phys=$(grep -o 'OOPSD-VM: oopsd loaded: breadcrumb_phys=0x[0-9a-f]*' "$armed_console" | sed 's/.*=//')
+        "$kind: insmod oopsd.ko with panic_on_oops=0" || return 1
+    vm_expect_console 'OOPSD-VM: capture kernel loaded: kexec_crash_loaded=1' "$kind: arming with kexec -p" || return 1
+    vm_expect_console "$line" "$kind: the oops on the console" || return 1
+    vm_expect_console "Kernel panic - not syncing: oopsd: $str_re [(]die event 1[)], entering the capture kernel" \
+        "$kind: the module's panic" || return 1
+    vm_expect_console 'OOPSD-VM: baseline capture: rebooting' "$kind: the baseline capture" || return 1
+    local oops panic captured
+    oops=$(vm_console_time "$line")
+    panic=$(vm_console_time 'Kernel panic - not syncing')
+    captured=$(vm_console_time 'OOPSD-VM: baseline capture: rebooting')
+    vm_figure "$kind armed: oops to panic" "$(awk -v a="$oops" -v b="$panic" 'BEGIN { printf "%.2f", b - a }')s"
+    vm_figure "$kind armed: oops to capture done" "$(awk -v a="$oops" -v b="$captured" 'BEGIN { printf "%.1f", b - a }')s"
+    phys=$(grep -o 'OOPSD-VM: oopsd loaded: breadcrumb_phys=0x[0-9a-f]*' "$console" | sed 's/.*=//')
 
-    local out=$VM_DUMPS/oops
+    local out=$VM_DUMPS/oops-$kind
     vm_extract /var/crash/baseline/ "$out" || return 1
-    assert_file "$out/vmcore" "the copied vmcore" || return 1
-    assert_contains "$out/dd.log" '^dd exit status 0$' "dd of /proc/vmcore" || return 1
+    assert_file "$out/vmcore" "$kind: the copied vmcore" || return 1
+    assert_contains "$out/dd.log" '^dd exit status 0$' "$kind: dd of /proc/vmcore" || return 1
     vmcore-dmesg "$out/vmcore" >"$out/vmcore-dmesg.txt" 2>"$out/vmcore-dmesg.err" ||
         vm_fail "vmcore-dmesg $out/vmcore failed: $(head -n 3 "$out/vmcore-dmesg.err")" || return 1
-    assert_contains "$out/vmcore-dmesg.txt" 'BUG: kernel NULL pointer dereference, address: 0+$' \
-        "the oops in the dump's log" || return 1
-    assert_contains "$out/vmcore-dmesg.txt" 'RIP: 0010:trigger_null\+0x[0-9a-f]+/0x[0-9a-f]+ \[oopsd\]' \
-        "the oops' RIP line in the dump's log" || return 1
-    assert_contains "$out/vmcore-dmesg.txt" 'Kernel panic - not syncing: oopsd: Oops \(die event 1\)' \
-        "the module's panic in the dump's log" || return 1
+    assert_contains "$out/vmcore-dmesg.txt" "$line" "$kind: the oops in the dump's log" || return 1
+    assert_contains "$out/vmcore-dmesg.txt" "RIP: 0010:trigger_$kind\\+0x[0-9a-f]+/0x[0-9a-f]+ \\[oopsd\\]" \
+        "$kind: the oops' RIP line in the dump's log" || return 1
+    assert_contains "$out/vmcore-dmesg.txt" "Kernel panic - not syncing: oopsd: $str_re [(]die event 1[)]" \
+        "$kind: the module's panic in the dump's log" || return 1
     local rc
-    python3 - "$out/vmcore" "$phys" "$out/vmcore-dmesg.txt" "$armed_console" >"$out/breadcrumb.txt" 2>&1 <<'PY'
+    python3 - "$out/vmcore" "$phys" "$out/vmcore-dmesg.txt" "$console" "$kind" >"$out/breadcrumb.txt" 2>&1 <<'PY'
 import re, struct, sys, zlib
 
-core, phys, dmesg_path, console_path = sys.argv[1], int(sys.argv[2], 16), sys.argv[3], sys.argv[4]
+core, phys, dmesg_path, console_path, kind = sys.argv[1], int(sys.argv[2], 16), sys.argv[3], sys.argv[4], sys.argv[5]
 dmesg = open(dmesg_path, errors="replace").read()
 console = open(console_path, errors="replace").read()
 
@@ -155,27 +105,45 @@ def expect(what, got, want):
         fail(f"{what}: breadcrumb has {got!r}, expected {want!r}")
 
 
+# Per kind: the log line that opens the oops, the die string's start, the trap number (None: not set by the
+# kernel for kernel-mode page faults, see Kernel/BREADCRUMB.md) and where the error code comes from.
+KINDS = {
+    "null": (r"BUG: kernel NULL pointer dereference", "Oops", None),
+    "bug": (r"kernel BUG at .*oopsd\.c:\d+!", "invalid opcode", 6),
+    "gpf": (r"general protection fault, probably for non-canonical address 0x8000000000000000", "general protection fault",
+            13),
+}
+oops_line, str_start, want_trapnr = KINDS[kind]
 expect("event", event, 1)
-expect("die string", die_str, "Oops")
-expect("trap number (page fault)", trapnr, 14)
+m = re.search(r"Kernel panic - not syncing: oopsd: (.*) \(die event 1\), entering the capture kernel", dmesg)
+if not m:
+    fail("no panic line of the module in the dump's log")
+expect("die string (the panic line's, cut to 63 bytes)", die_str, m.group(1)[:63])
+if not die_str.startswith(str_start):
+    fail(f"die string {die_str!r} does not start with {str_start!r}")
+if want_trapnr is not None:
+    expect("trap number", trapnr, want_trapnr)
 expect("signal", signr, 11)
 expect("arch", arch, 62)
 expect("regs_size", regs_size, 168)
 expect("comm", comm, "sh")
 expect("oops_count", oops_count, 1)
-m = re.search(r"OOPSD-VM: trigger null pid (\d+)", console)
+m = re.search(rf"OOPSD-VM: trigger {kind} pid (\d+)", console)
 expect("pid", pid, int(m.group(1)) if m else None)
 expect("tgid", tgid, pid)
 m = re.search(r"OOPSD-VM: tainted before the oops: (\d+)", console)
 expect("taint mask", taint, int(m.group(1)) if m else None)
-m = re.search(r"#PF: error_code\((0x[0-9a-f]+)\)", dmesg)
-expect("error code", err, int(m.group(1), 16) if m else None)
+if kind == "null":
+    m = re.search(r"#PF: error_code\((0x[0-9a-f]+)\)", dmesg)
+    expect("error code", err, int(m.group(1), 16) if m else None)
+else:
+    expect("error code", err, 0)
 
-# RIP: the oops line gives trigger_null+off; the guest's kallsyms gives trigger_null.
-m = re.search(r"RIP: 0010:trigger_null\+(0x[0-9a-f]+)/0x[0-9a-f]+ \[oopsd\]", dmesg)
-k = re.search(r"OOPSD-VM: kallsyms trigger_null ([0-9a-f]+)", console)
+# RIP: the oops line gives trigger_<kind>+off; the guest's kallsyms gives trigger_<kind>.
+m = re.search(rf"RIP: 0010:trigger_{kind}\+(0x[0-9a-f]+)/0x[0-9a-f]+ \[oopsd\]", dmesg)
+k = re.search(rf"OOPSD-VM: kallsyms trigger_{kind} ([0-9a-f]+)", console)
 if not m or not k:
-    fail("no RIP line in the dump's log or no kallsyms marker on the console")
+    fail(f"no RIP line for trigger_{kind} in the dump's log or no kallsyms marker on the console")
 expect("RIP", r["RIP"], int(k.group(1), 16) + int(m.group(1), 16))
 # Every general register the oops report printed.
 printed = dict(re.findall(r"\b(R[A-Z0-9]{1,2}|RSP): (?:0018:)?([0-9a-f]{16})\b", dmesg))
@@ -189,7 +157,7 @@ m = re.search(r"EFLAGS: ([0-9a-f]+)", dmesg)
 expect("EFLAGS", r["EFLAGS"], int(m.group(1), 16) if m else None)
 # Times: the breadcrumb is written between the oops line and the panic line of the log.
 ts = lambda pat: float(re.search(r"\[\s*(\d+\.\d+)\] " + pat, dmesg).group(1))
-t_oops, t_panic = ts("BUG: kernel NULL pointer dereference"), ts("Kernel panic - not syncing")
+t_oops, t_panic = ts(r"(?:Oops: )?" + oops_line), ts("Kernel panic - not syncing")
 if not (t_oops <= clock_ns / 1e9 <= t_panic + 1e-6):
     fail(f"clock_ns {clock_ns / 1e9:.6f}s is not between the oops ({t_oops}) and the panic ({t_panic}) in the log")
 if crashtime is None or abs(real_ns // 10**9 - crashtime) > 2:
@@ -197,12 +165,96 @@ if crashtime is None or abs(real_ns // 10**9 - crashtime) > 2:
 print("OK: breadcrumb matches the oops")
 PY
     rc=$?
-    ((rc == 0)) || vm_fail "breadcrumb check ($out/breadcrumb.txt): $(tail -n 1 "$out/breadcrumb.txt")" || return 1
-    vm_figure "breadcrumb" "$(grep -o 'RIP=0x[0-9a-f]*' "$out/breadcrumb.txt") $(tail -n 1 "$out/breadcrumb.txt")"
+    ((rc == 0)) || vm_fail "$kind: breadcrumb check ($out/breadcrumb.txt): $(tail -n 1 "$out/breadcrumb.txt")" || return 1
+    vm_figure "$kind armed: breadcrumb" "$(grep -o 'RIP=0x[0-9a-f]*' "$out/breadcrumb.txt") $(tail -n 1 "$out/breadcrumb.txt")"
+    [[ $kind == null ]] || rm -f "$out/vmcore"  # keep one real dump with a breadcrumb for the Swift side
+}
 
-    # ---- boot 2: nothing armed
+scenario_main() {
+    VM_MEM=768M
+    local kmod=$VM_RUN_DIR/kmod ko t0
+    t0=$(now)
+    [[ -d /lib/modules/$VM_RELEASE/build ]] ||
+        vm_fail "no headers for $VM_RELEASE: /lib/modules/$VM_RELEASE/build is missing (apt-get install linux-headers-$VM_RELEASE)" ||
+        return 1
+    mkdir -p "$kmod"
+    cp "$OOPSD_REPO"/Kernel/{oopsd.c,Kbuild,Makefile} "$kmod/"
+    make -C "$kmod" KDIR="/lib/modules/$VM_RELEASE/build" >"$VM_RUN_DIR/kmod-build.log" 2>&1 ||
+        vm_fail "building Kernel/oopsd.c against $VM_RELEASE failed: $(tail -n 3 "$VM_RUN_DIR/kmod-build.log")" || return 1
+    ! grep -Eiq 'warning|error' "$VM_RUN_DIR/kmod-build.log" ||
+        vm_fail "the module build for $VM_RELEASE printed: $(grep -Ei 'warning|error' "$VM_RUN_DIR/kmod-build.log" | head -n 2)" ||
+        return 1
+    ko=$kmod/oopsd.ko
+    vm_figure "module build" "$(elapsed "$t0")s"
+    vm_figure "oopsd.ko size" "$(stat -c %s "$ko") bytes"
+    vm_add_file "$ko" /root/oopsd.ko
+
+    vm_guest_hook - <<'GUEST'
+oopsd_trigger() {
+    sh -c 'echo "OOPSD-VM: trigger '"$1"' pid $$" >/dev/console; echo '"$1"' >/sys/kernel/debug/oopsd/trigger'
+}
+
+guest_main() {
+    p=/sys/module/oopsd/parameters
+    if [ "$OOPSD_VM_BOOT" = 4 ]; then
+        insmod /root/oopsd.ko breadcrumb_phys=0x1000 2>/dev/null
+        vm_mark "insmod with breadcrumb_phys=0x1000: status $?"
+    fi
+    insmod /root/oopsd.ko enable_triggers=1 || { vm_mark "insmod /root/oopsd.ko failed with status $?"; return 1; }
+    echo 0 >/proc/sys/kernel/panic_on_oops
+    vm_mark "oopsd loaded: breadcrumb_phys=$(cat $p/breadcrumb_phys) on_oops=$(cat $p/on_oops)" \
+        "panic_on_oops=$(cat /proc/sys/kernel/panic_on_oops)"
+    awk '$3 ~ /^trigger_(null|bug|gpf)$/ { print "OOPSD-VM: kallsyms", $3, $1 }' /proc/kallsyms >/dev/console
+    case $OOPSD_VM_BOOT in
+    1|2|3)
+        set -- null bug gpf
+        eval "kind=\${$OOPSD_VM_BOOT}"
+        vm_arm_baseline || return 1
+        vm_mark "tainted before the oops: $(cat /proc/sys/kernel/tainted)"
+        sync
+        oopsd_trigger "$kind"
+        vm_mark "trigger $kind returned (status $?) although a capture kernel was armed"
+        return 1
+        ;;
+    4)
+        vm_mark "not armed: kexec_crash_loaded=$(cat /sys/kernel/kexec_crash_loaded)"
+        t=/sys/kernel/debug/oopsd/trigger
+        vm_mark "trigger of an unknown kind: $(sh -c "echo nope >$t" 2>&1)"
+        echo 0 >$p/enable_triggers
+        vm_mark "trigger while enable_triggers=$(cat $p/enable_triggers): $(sh -c "echo null >$t" 2>&1)"
+        echo 1 >$p/enable_triggers
+        for kind in null bug gpf; do
+            oopsd_trigger $kind
+            vm_mark "after $kind: shell status $? oops_count=$(cat $p/oops_count)"
+        done
+        echo alive >/var/lib/oopsd-vm/after-oops
+        sync
+        vm_mark "alive after the oopses: $(cat /var/lib/oopsd-vm/after-oops), tainted=$(cat /proc/sys/kernel/tainted)"
+        ;;
+    *)
+        vm_mark "unexpected boot $OOPSD_VM_BOOT"
+        return 1
+        ;;
+    esac
+}
+GUEST
+    vm_build_disk || return 1
+
+    local kind
+    for kind in null bug gpf; do
+        oops_armed_boot "$kind" || return 1
+    done
+
+    # ---- boot 4: nothing armed
     vm_boot unarmed || return 1
-    vm_expect_console 'OOPSD-VM: not armed: kexec_crash_loaded=0' "nothing armed in boot 2" || return 1
+    vm_expect_console 'OOPSD-VM: not armed: kexec_crash_loaded=0' "nothing armed in boot 4" || return 1
+    vm_expect_console 'oopsd: .0x1000. invalid for parameter .breadcrumb_phys.' \
+        "the kernel's refusal of a value for the read-only breadcrumb_phys" || return 1
+    vm_expect_console 'OOPSD-VM: insmod with breadcrumb_phys=0x1000: status [1-9]' "insmod's failure status" || return 1
+    vm_expect_console 'OOPSD-VM: trigger of an unknown kind: .*Invalid argument' "EINVAL for an unknown trigger" ||
+        return 1
+    vm_expect_console 'OOPSD-VM: trigger while enable_triggers=N: .*Operation not permitted' \
+        "EPERM for the trigger while enable_triggers=N" || return 1
     vm_expect_console 'BUG: kernel NULL pointer dereference' "the null oops on the console" || return 1
     vm_expect_console 'kernel BUG at .*oopsd\.c:[0-9]+!' "the BUG() oops on the console" || return 1
     vm_expect_console 'general protection fault, probably for non-canonical address 0x8000000000000000' \
@@ -216,7 +268,7 @@ PY
     vm_expect_console 'OOPSD-VM: alive after the oopses: alive' "the guest still running after three oopses" ||
         return 1
     vm_expect_console 'OOPSD-VM: powering off' "a clean power-off" || return 1
-    ! grep -q 'Kernel panic' "$VM_CONSOLE" || vm_fail "boot 2 panicked with nothing armed: $VM_CONSOLE" || return 1
+    ! grep -q 'Kernel panic' "$VM_CONSOLE" || vm_fail "boot 4 panicked with nothing armed: $VM_CONSOLE" || return 1
     vm_guest_exists /var/lib/oopsd-vm/after-oops || vm_fail "the marker file written after the oopses is missing" ||
         return 1
     vm_figure "unarmed: boot total" "${VM_BOOT_SECONDS}s"

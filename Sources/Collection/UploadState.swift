@@ -1,0 +1,18 @@
+import Foundation
+
+/// Whether a dump reached the configured upload targets, from `<dump>/upload-state.json`:
+/// `{"targets": {"<target name>": {"shipped": true, ...}, ...}}` (written by the uploader, fleet issue).
+public enum UploadState {
+    /// True when no target is configured, or when every target in `targets` has `"shipped": true`.
+    /// A missing or unreadable state file means not shipped.
+    public static func isShipped(_ entry: DumpEntry, targets: [String]) -> Bool {
+        if targets.isEmpty { return true }
+        guard let data = FileManager.default.contents(atPath: entry.file(DumpEntry.FileName.uploadState)),
+            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+            let states = object["targets"] as? [String: Any]
+        else { return false }
+        return targets.allSatisfy { target in
+            ((states[target] as? [String: Any])?["shipped"] as? Bool) == true
+        }
+    }
+}

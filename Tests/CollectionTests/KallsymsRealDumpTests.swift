@@ -1,0 +1,77 @@
+import Collection
+import Foundation
+import Testing
+import VMCore
+
+/// Kallsyms decoding and symbolization against the sysrq panics the VM harness saved (6.1 and 6.12).
+@Suite(.enabled(if: RealDumps.enabled, "set OOPSD_VM_DUMPS to the VM harness dumps (Tests/VM/scenarios/report.sh does)"))
+struct KallsymsRealDumpTests {
+    @Test(arguments: RealDumps.kernels)
+    func decodedTableAgreesWithVMCOREINFO(kernel: String) throws {
+        let (vmcorePath, _) = try RealDumps.baseline(kernel)
+        let core = try ELFCore.open(vmcorePath)
+        defer { try? core.close() }
+        let symbols = try Kallsyms.load(from: core)
+        let info = try #require(core.vmcoreInfo)
+        #expect(symbols.symbols.count > 50_000, "only \(symbols.symbols.count) symbols decoded")
+        // Symbols VMCOREINFO names must decode to the same address (kallsyms_* themselves are not in the table).
+        for name in ["_stext", "init_top_pgt", "prb", "init_uts_ns", "swapper_pg_dir", "mem_section", "node_online_map"] {
+            guard let expected = info.symbol(name) else { continue }
+            #expect(symbols.address(of: name) == expected, "\(name): decoded \(symbols.address(of: name).map { String($0, radix: 16) } ?? "nil"), VMCOREINFO says \(String(expected, radix: 16))")
+        }
+        let text = try #require(symbols.address(of: "sysrq_handle_crash"))
+        #expect(symbols.symbolize(text)?.name == "sysrq_handle_crash")
+        #expect(symbols.symbolize(text)?.offset == 0)
+        #expect(symbols.isKernelText(text))
+    }
+
+    @Test(arguments: RealDumps.kernels)
+    func stackScanReproducesTheKernelsCallTrace(kernel: String) throws {
+        let (vmcorePath, dmesgPath) = try RealDumps.baseline(kernel)
+        let log = KernelLogAnalysis(log: try String(contentsOfFile: dmesgPath, encoding: .utf8))
+        let reliable = log.callTrace.filter(\.reliable)
+        #expect(reliable.map(\.function).contains("sysrq_handle_crash"), "the log's call trace: \(log.callTrace.map(\.text))")
+
+        let core = try ELFCore.open(vmcorePath)
+        defer { try? core.close() }
+        let symbols = try Kallsyms.load(from: core)
+        let cpus = core.cpus
+        let cpu = try #require(cpus.firstIndex { Int($0.pid) == log.pid }, "no NT_PRSTATUS with the log's PID \(log.pid ?? -1)")
+        let scan = try StackScan(core: core, symbols: symbols, stackPointer: cpus[cpu][.rsp])
+        let scanned = Set(scan.entries.map(\.symbol))
+        // Every frame the kernel printed below panic() was on this stack: our symbolization must print it identically.
+        let belowPanic = reliable.drop { $0.function != "sysrq_handle_crash" }
+        #expect(belowPanic.count >= 3)
+        for frame in belowPanic {
+            #expect(scanned.contains(frame.text), "\(frame.text) from the log is not in our stack scan: \(scan.entries.map(\.symbol))")
+        }
+        // The RIP of the crashing CPU is inside the kernel's crash path.
+        let rip = try #require(symbols.symbolize(cpus[cpu][.rip]))
+        #expect(symbols.isKernelText(cpus[cpu][.rip]), "RIP \(rip)")
+    }
+
+    @Test(arguments: RealDumps.kernels)
+    func reportOfARealDump(kernel: String) throws {
+        let (vmcorePath, dmesgPath) = try RealDumps.baseline(kernel)
+        let directory = try TemporaryDirectory()
+        let dump = "\(directory.path)/20250101T000000Z-\(kernel)"
+        try FileManager.default.createDirectory(atPath: dump, withIntermediateDirectories: true)
+        try FileManager.default.linkItem(atPath: vmcorePath, toPath: "\(dump)/vmcore")
+        try FileManager.default.copyItem(atPath: dmesgPath, toPath: "\(dump)/dmesg.txt")
+        try Data(#"{"status":"complete","crash_time":1735689600}"#.utf8).write(to: URL(fileURLWithPath: "\(dump)/metadata.json"))
+
+        let start = ContinuousClock.now
+        let entry = try DumpStore(directory: directory.path).resolve("-1")
+        let report = ReportBuilder.build(entry)
+        let elapsed = ContinuousClock.now - start
+        print("report of the \(kernel) baseline dump built in \(elapsed)")
+        #expect(report.notes.isEmpty, "\(report.notes)")
+        #expect(report.panicLine == "Kernel panic - not syncing: sysrq triggered crash")
+        #expect(report.signatureFrames.first == "sysrq_handle_crash", "\(report.signatureFrames)")
+        #expect(report.stackScan.contains { $0.symbol.hasPrefix("sysrq_handle_crash+") })
+        #expect(report.kernelRelease?.hasPrefix(kernel + ".") == true, "\(report.kernelRelease ?? "nil")")
+        #expect(report.complete)
+        #expect(report.crashTimeUTC == "2025-01-01 00:00:00 UTC")
+        #expect(report.registers?.count == 27)
+    }
+}

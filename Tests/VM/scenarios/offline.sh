@@ -1,0 +1,78 @@
+# offline: oopsd-capture --vmcore on the baseline dump of each kernel (run `Tests/VM/run baseline` first; `run`
+# with no scenario runs baseline before offline). No VM boot: host-side checks that the saved dump is faithful.
+#   - dmesg.txt equals vmcore-dmesg of the original, byte for byte;
+#   - vmcore-dmesg, makedumpfile --dump-dmesg and drgn (init_uts_ns through kallsyms) read our vmcore, and
+#     vmcore-dmesg prints the same log from it as from the original; makedumpfile -d 31 converts it;
+#   - every PT_LOAD byte of our vmcore equals the original (Tests/VM/tools/vmcore_compare.py), at levels 1 and 0;
+#   - level 1 leaves zero pages as holes (allocated < size), files 0600, directory 0700, metadata complete;
+#   - figures: capture time and throughput vs dd of the same file, peak RSS.
+
+oopsd_capture_binary() {
+    local dir=${OOPSD_VM_BIN_DIR:-$OOPSD_REPO/.build/release}
+    if [[ -x $dir/oopsd-capture ]]; then
+        echo "$dir/oopsd-capture"
+        return 0
+    fi
+    local scratch=$OOPSD_REPO/.build-vm-offline
+    (cd "$OOPSD_REPO" && swift build -c release --scratch-path "$scratch" --product oopsd-capture) \
+        >"$VM_RUN_DIR/swift-build.log" 2>&1 ||
+        { vm_fail "swift build of oopsd-capture failed: $(tail -n 3 "$VM_RUN_DIR/swift-build.log" | tr '\n' ' ')"; return 1; }
+    echo "$scratch/release/oopsd-capture"
+}
+
+# offline_capture LEVEL OUT: runs oopsd-capture under /usr/bin/time -v; leaves OUT and OUT.time.
+offline_capture() {
+    local level=$1 out=$2
+    /usr/bin/time -v "$CAPTURE" --vmcore "$BASE/vmcore" --output "$out" --dump-level "$level" \
+        >"$out.log" 2>"$out.time" ||
+        { vm_fail "oopsd-capture --dump-level $level exited $?: $(grep oopsd-capture "$out.time" | tail -n 2 | tr '\n' ' ')"; return 1; }
+    grep -q '"status": "complete"' "$out/metadata.json" || vm_fail "metadata of level $level is not complete"
+}
+
+scenario_main() {
+    BASE=$VM_DUMPS/baseline
+    [[ -f $BASE/vmcore && -f $BASE/vmcore-dmesg.txt ]] ||
+        vm_fail "no baseline dump at $BASE (run Tests/VM/run --kernel $VM_KERNEL baseline first)" || return 1
+    CAPTURE=$(oopsd_capture_binary) || return 1
+    local size out=$VM_RUN_DIR/dump secs rss t0
+    size=$(stat -c %s "$BASE/vmcore")
+    cat "$BASE/vmcore" >/dev/null  # both the capture and dd read from the page cache
+
+    offline_capture 1 "$out" || return 1
+    secs=$(grep -o 'Elapsed (wall clock) time (h:mm:ss or m:ss): .*' "$out.time" | awk -F': ' '{ print $2 }' |
+        awk -F: '{ print ($1 * 60) + $2 }')
+    rss=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$out.time")
+    vm_figure "oopsd-capture level 1" "${secs}s for $size bytes ($(awk -v s="$size" -v t="$secs" 'BEGIN { printf "%.0f", s / t / 1e6 }') MB/s), peak RSS ${rss} KiB"
+    vm_figure "level 1 vmcore" "$(stat -c '%s bytes, %b blocks of %B' "$out/vmcore"); $(grep -A5 '"pages"' "$out/metadata.json" | tr -d ' \n')"
+
+    assert_cmd "dmesg.txt equals vmcore-dmesg of the original" cmp "$out/dmesg.txt" "$BASE/vmcore-dmesg.txt" || return 1
+    assert_eq "$(stat -c %a "$out")" 700 "mode of the dump directory" || return 1
+    assert_eq "$(stat -c %a "$out/vmcore") $(stat -c %a "$out/dmesg.txt") $(stat -c %a "$out/metadata.json")" \
+        "600 600 600" "modes of the dump files" || return 1
+    (($(stat -c %b "$out/vmcore") * $(stat -c %B "$out/vmcore") < $(stat -c %s "$out/vmcore"))) ||
+        vm_fail "level 1 vmcore is not sparse: $(stat -c '%s bytes, %b blocks' "$out/vmcore")" || return 1
+    vm_check_dump_readers "$out/vmcore" "$VM_RELEASE" || return 1
+    assert_cmd "vmcore-dmesg of our vmcore equals vmcore-dmesg of the original" \
+        cmp "$out/vmcore-dmesg.txt" "$BASE/vmcore-dmesg.txt" || return 1
+    assert_cmd "makedumpfile -d 31 converts our vmcore" \
+        makedumpfile -l -d 31 "$out/vmcore" "$VM_RUN_DIR/makedumpfile-d31.kdump" || return 1
+    rm -f "$VM_RUN_DIR/makedumpfile-d31.kdump"
+    assert_cmd "every byte of our level-1 vmcore equals the original" \
+        python3 "$OOPSD_VM_DIR/tools/vmcore_compare.py" "$BASE/vmcore" "$out/vmcore" || return 1
+    vm_figure "compare level 1" "$(tail -n 1 "$VM_RUN_DIR/cmd-$VM_CMD_COUNT.log")"
+    rm -f "$out/vmcore"
+
+    offline_capture 0 "$VM_RUN_DIR/dump0" || return 1
+    secs=$(grep -o 'Elapsed (wall clock) time (h:mm:ss or m:ss): .*' "$VM_RUN_DIR/dump0.time" | awk -F': ' '{ print $2 }' |
+        awk -F: '{ print ($1 * 60) + $2 }')
+    vm_figure "oopsd-capture level 0" "${secs}s ($(awk -v s="$size" -v t="$secs" 'BEGIN { printf "%.0f", s / t / 1e6 }') MB/s)"
+    assert_cmd "every byte of our level-0 vmcore equals the original" \
+        python3 "$OOPSD_VM_DIR/tools/vmcore_compare.py" "$BASE/vmcore" "$VM_RUN_DIR/dump0/vmcore" || return 1
+    rm -f "$VM_RUN_DIR/dump0/vmcore"
+
+    t0=$(now)
+    dd if="$BASE/vmcore" of="$VM_RUN_DIR/dd.vmcore" bs=64M conv=fsync status=none || vm_fail "dd failed" || return 1
+    secs=$(elapsed "$t0")
+    vm_figure "dd bs=64M conv=fsync of the same file" "${secs}s ($(awk -v s="$size" -v t="$secs" 'BEGIN { printf "%.0f", s / t / 1e6 }') MB/s)"
+    rm -f "$VM_RUN_DIR/dd.vmcore"
+}
