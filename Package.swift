@@ -19,6 +19,7 @@ let package = Package(
     targets: [
         // MARK: C bindings
         .target(name: "CShim", path: "Sources/CShim"),
+        .target(name: "CCaptureInit", path: "Sources/CCaptureInit"),
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         .systemLibrary(name: "CElf", pkgConfig: "libelf", providers: [.apt(["libelf-dev"])]),
         .systemLibrary(name: "CKmod", pkgConfig: "libkmod", providers: [.apt(["libkmod-dev"])]),
@@ -61,7 +62,7 @@ let package = Package(
         // one file instead of the ~20 MB of shared Swift runtime libraries; stripped, as every byte of it
         // is unpacked into the crash reservation.
         .executableTarget(
-            name: "oopsd-capture", dependencies: ["Capture"],
+            name: "oopsd-capture", dependencies: ["Capture", "CCaptureInit"],
             linkerSettings: [.unsafeFlags(["-static-executable", "-Xlinker", "--strip-all"])]),
 
         // MARK: Tests

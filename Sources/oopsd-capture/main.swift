@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import CCaptureInit
 import Capture
 
 /// Writes `text` and a newline to standard error.
@@ -14,6 +15,7 @@ func printError(_ text: String) {
 let arguments = Array(CommandLine.arguments.dropFirst())
 // As /init of the capture initramfs: the kernel starts it as PID 1 with no arguments.
 if getpid() == 1 {
+    if oops_capture_early_proc_status() < 0 { printError("oopsd-capture: could not mount /proc early") }
     CaptureKernelRun().run()
 }
 do {
