@@ -145,15 +145,17 @@ k = re.search(rf"OOPSD-VM: kallsyms trigger_{kind} ([0-9a-f]+)", console)
 if not m or not k:
     fail(f"no RIP line for trigger_{kind} in the dump's log or no kallsyms marker on the console")
 expect("RIP", r["RIP"], int(k.group(1), 16) + int(m.group(1), 16))
-# Every general register the oops report printed.
-printed = dict(re.findall(r"\b(R[A-Z0-9]{1,2}|RSP): (?:0018:)?([0-9a-f]{16})\b", dmesg))
+# Every general register of the oops report: the block from the RIP line to "Call Trace" (the user registers
+# printed later in the trace are the syscall's, not the oops').
+block = dmesg[m.start():dmesg.index("Call Trace", m.start())]
+printed = dict(re.findall(r"\b(R[A-Z0-9]{1,2}|RSP): (?:0018:)?([0-9a-f]{16})\b", block))
 for name in ["RAX", "RBX", "RCX", "RDX", "RSI", "RDI", "RBP", "R8", "R9", "R10", "R11", "R12", "R13", "R14", "R15",
              "RSP"]:
     key = {"R8": "R08", "R9": "R09"}.get(name, name)
     if key not in printed:
         fail(f"register {key} not found in the oops report of the dump's log")
     expect(f"register {name}", r[name], int(printed[key], 16))
-m = re.search(r"EFLAGS: ([0-9a-f]+)", dmesg)
+m = re.search(r"EFLAGS: ([0-9a-f]+)", block)
 expect("EFLAGS", r["EFLAGS"], int(m.group(1), 16) if m else None)
 # Times: the breadcrumb is written between the oops line and the panic line of the log.
 ts = lambda pat: float(re.search(r"\[\s*(\d+\.\d+)\] " + pat, dmesg).group(1))
