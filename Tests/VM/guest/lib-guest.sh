@@ -10,7 +10,7 @@ vm_meminfo() {
         /proc/meminfo)"
 }
 
-# Make the guest look like a busy server: page cache, anonymous memory (kept alive) and slab.
+# Make the guest look like a busy server: page cache, anonymous memory (kept alive) and slab; ~330 MB each by default.
 #   vm_workload [cache_mb] [anon_mb] [files]
 vm_workload() {
     cache_mb=${1:-320} anon_mb=${2:-320} files=${3:-40000}
@@ -18,17 +18,29 @@ vm_workload() {
     mkdir -p /var/tmp/workload
     # Page cache: half random bytes, half text, written to disk then read back.
     dd if=/dev/urandom of=/var/tmp/workload/random bs=1M count=$((cache_mb / 2)) 2>/dev/null
-    yes "oopsd workload line: $(uname -a)" | head -c $((cache_mb / 2))M >/var/tmp/workload/text
+    yes "oopsd workload line: $(uname -a)" | head -c 1048576 >/var/tmp/workload/chunk
+    i=0
+    while [ $i -lt $((cache_mb / 2)) ]; do cat /var/tmp/workload/chunk; i=$((i + 1)); done >/var/tmp/workload/text
     cat /var/tmp/workload/random /var/tmp/workload/text >/dev/null
-    # Anonymous memory: an awk process holding anon_mb distinct 1 MiB strings, alive until the crash.
-    rm -f /run/anon-ready
-    awk -v mb="$anon_mb" 'BEGIN { s = "x"; while (length(s) < 1048576) s = s s
-        for (i = 0; i < mb; i++) a[i] = i s
-        print "ready" > "/run/anon-ready"; close("/run/anon-ready"); system("sleep 100000") }' &
-    while [ ! -s /run/anon-ready ]; do sleep 0.2; done
+    vm_mark "workload: page cache filled"
+    # Anonymous memory: two dd processes each read half of it (from the files above) into one buffer, then block
+    # for good writing into a pipe nobody reads, so the buffers stay allocated until the crash. Needs anon <= cache.
+    half=$((anon_mb / 2))
+    dd if=/var/tmp/workload/random bs=${half}M count=1 2>/dev/null | sleep 100000 &
+    dd if=/var/tmp/workload/text bs=${half}M count=1 2>/dev/null | sleep 100000 &
+    while :; do
+        n=0
+        for p in $(pidof dd); do
+            [ "$(awk '/^RssAnon:/ { print $2 }' "/proc/$p/status")" -ge $((half * 1024 - 1024)) ] && n=$((n + 1))
+        done
+        [ $n -ge 2 ] && break
+        sleep 0.2
+    done
+    vm_mark "workload: anonymous memory filled"
     # Slab: dentries and inodes of many small files on tmpfs.
     mkdir -p /tmp/slab
     (cd /tmp/slab && seq 1 "$files" | xargs touch)
+    vm_mark "workload: slab filled"
     vm_meminfo
 }
 
