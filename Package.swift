@@ -67,6 +67,7 @@ let package = Package(
 
         // MARK: Tests
         .testTarget(name: "OopsConfigTests", dependencies: ["OopsConfig"]),
+        .testTarget(name: "OopsServiceTests", dependencies: ["OopsService"]),
         .testTarget(name: "VMCoreTests", dependencies: ["VMCore"]),
         .testTarget(name: "KernelInterfacesTests", dependencies: ["KernelInterfaces"]),
         .testTarget(name: "InitramfsTests", dependencies: ["Initramfs"]),

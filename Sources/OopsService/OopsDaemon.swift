@@ -9,7 +9,7 @@ import Glibc
 /// configuration armed when a new one is broken, and disarms when stopped.
 public final class OopsDaemon {
     let root: HostRoot
-    let journal: Journal
+    let journal: any ServiceLog
     let arming: any Arming
 
     /// The configuration currently armed (the last good one).
@@ -18,7 +18,7 @@ public final class OopsDaemon {
     private var rearmDeadline: UInt64?  // monotonic microseconds
     private var rearmReason = ""
 
-    public init(root: HostRoot, journal: Journal = Journal(), arming: any Arming) {
+    public init(root: HostRoot, journal: any ServiceLog = Journal(), arming: any Arming) {
         self.root = root
         self.journal = journal
         self.arming = arming
@@ -29,18 +29,20 @@ public final class OopsDaemon {
     public func run() -> Int32 {
         let signals = oops_signalfd_for_service()
         guard signals >= 0 else {
-            journal.log(.critical, "cannot receive signals: \(SystemError("signalfd", errno: oops_errno()))")
+            journal.log(.critical, "cannot receive signals: \(SystemError("signalfd", errno: oops_errno()))", fields: [])
             return 1
         }
         let watches = oops_inotify_init()
         if watches < 0 {
-            journal.log(.warning, "cannot watch files, changes will need SIGHUP: \(SystemError("inotify_init1", errno: oops_errno()))")
+            journal.log(.warning, "cannot watch files, changes will need SIGHUP: \(SystemError("inotify_init1", errno: oops_errno()))", fields: [])
         }
         let hotplug = arming.hotplugNeedsReload() ? oops_uevent_socket() : -1
 
         reload(reason: "start")
         addWatches(watches)
         ServiceNotifier.ready(status: status.message)
+        // Armed first (a crash during collection must still be caught), then the dumps of earlier crashes.
+        DumpCollector(root: root, log: journal).collect(armedConfiguration ?? OopsConfiguration(MergedConfiguration()))
 
         let watchdog = ServiceNotifier.watchdogInterval
         var nextPing = oops_monotonic_usec()
