@@ -85,7 +85,7 @@ vm_stage_base() {
     install -m 0644 "$OOPSD_VM_DIR/guest/lib-guest.sh" "$s/etc/oopsd-vm/lib-guest.sh"
     printf 'root:x:0:0:root:/root:/bin/sh\n' >"$s/etc/passwd"
     printf 'root:x:0:\n' >"$s/etc/group"
-    cp "$VM_KROOT/boot/vmlinuz-$VM_RELEASE" "$s/boot/"
+    cp "$VM_KROOT/boot/vmlinuz-$VM_RELEASE" "$VM_KROOT/boot/config-$VM_RELEASE" "$s/boot/"
     cp -al "$VM_KROOT/lib/modules/$VM_RELEASE" "$s/lib/modules/"
     vm_build_initramfs "$VM_RUN_DIR/initrd.cpio.gz"
     cp "$VM_RUN_DIR/initrd.cpio.gz" "$s/boot/oopsd-vm-initrd.cpio.gz"
