@@ -27,6 +27,7 @@ public struct CaptureKernelRun {
     public func run() -> Never {
         DumpTargetMount.mountPseudoFileSystems(log: log.callAsFunction)
         log("oopsd-capture \(ToolVersion.current) as PID \(getpid()) in kernel \(Self.release())")
+        log("memory: \(SystemMemory.summary())")
         let plan: CapturePlan
         do {
             plan = try CapturePlan(parsing: FileSystem.readText(planPath))
