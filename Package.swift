@@ -27,6 +27,8 @@ let package = Package(
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
 
         // MARK: Foundation-free core (linked by oopsd-capture)
         .target(name: "SystemCalls", dependencies: ["CShim"]),
@@ -43,11 +45,15 @@ let package = Package(
         // MARK: Collection (normal kernel: reports, signatures, retention; may use Foundation)
         .target(name: "Collection", dependencies: ["VMCore", "OopsConfig", "SystemCalls", "Initramfs"]),
 
+        // MARK: Upload (normal kernel: ships dumps to S3-compatible storage and SFTP through libcurl)
+        .target(name: "Upload", dependencies: ["Collection", "OopsConfig", "SystemCalls", "CCurl", "CCrypto"]),
+
         // MARK: The service (normal kernel): arming, re-arming, collection, journal
         .target(
             name: "OopsService",
             dependencies: [
-                "OopsConfig", "KernelInterfaces", "Initramfs", "Collection", "SystemCalls", "CShim", "CSystemd",
+                "OopsConfig", "KernelInterfaces", "Initramfs", "Collection", "Upload", "SystemCalls", "CShim",
+                "CSystemd",
             ]),
 
         // MARK: Executables
@@ -55,7 +61,7 @@ let package = Package(
         .executableTarget(
             name: "oopsctl",
             dependencies: [
-                "OopsService", "OopsConfig", "KernelInterfaces", "Initramfs", "Collection",
+                "OopsService", "OopsConfig", "KernelInterfaces", "Initramfs", "Collection", "Upload",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         // Statically linked (Swift runtime and C library included): the capture initramfs then holds
@@ -74,5 +80,6 @@ let package = Package(
         .testTarget(name: "CaptureTests", dependencies: ["Capture"]),
         .testTarget(name: "CollectionTests", dependencies: ["Collection", "VMCore"]),
         .testTarget(name: "OopsctlTests", dependencies: ["oopsctl"]),
+        .testTarget(name: "UploadTests", dependencies: ["Upload"]),
     ]
 )

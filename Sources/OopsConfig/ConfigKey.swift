@@ -16,6 +16,8 @@ public enum ConfigValueKind: Equatable, Sendable {
     case timeSpan
     /// White-space separated words; each assignment appends, an empty one resets.
     case list
+    /// A size (`512M`), no percentage.
+    case size
 
     /// What a valid value looks like, for error messages.
     public var expectation: String {
@@ -28,6 +30,7 @@ public enum ConfigValueKind: Equatable, Sendable {
         case .sizeOrPercent: "expected a size (e.g. 512M, 2G) or a percentage (e.g. 10%)"
         case .timeSpan: "expected a time span (e.g. 90s, 15min, 1h 30min)"
         case .list: "expected a list of words"
+        case .size: "expected a size (e.g. 64M, 1G)"
         }
     }
 }
@@ -44,6 +47,14 @@ public struct ConfigKey: Equatable, Hashable, Sendable {
 
     /// `Section.Name`, the key's identity.
     public var id: String { "\(section).\(name)" }
+
+    /// True for a key of a named-section template (`[Upload.*]`): it applies in every `[Upload.NAME]`.
+    public var isTemplate: Bool { section.hasSuffix(".*") }
+
+    /// This template key as it stands in the named section `section` (`Upload.s3-fleet`).
+    public func instance(in section: String) -> ConfigKey {
+        ConfigKey(section: section, name: name, kind: kind, defaultText: defaultText, summary: summary)
+    }
 
     public static func == (a: ConfigKey, b: ConfigKey) -> Bool { a.id == b.id }
     public func hash(into hasher: inout Hasher) { hasher.combine(id) }
@@ -113,23 +124,84 @@ public enum ConfigKeys {
         section: "Service", name: "RearmDelay", kind: .timeSpan, defaultText: "2s",
         summary: "Wait this long after the last change to configuration, kernel or modules before re-arming.")
 
+    public static let metricsFile = ConfigKey(
+        section: "Upload", name: "MetricsFile", kind: .path, defaultText: "/var/lib/prometheus/node-exporter/oopsd.prom",
+        summary: "Prometheus textfile with oopsd's state for node_exporter's textfile collector (empty: none).")
+    public static let uploadRetryInterval = ConfigKey(
+        section: "Upload", name: "RetryInterval", kind: .timeSpan, defaultText: "1min",
+        summary: "Wait before shipping a dump again after a failed round; doubles per failure up to 1h, with jitter.")
+    public static let uploadAttempts = ConfigKey(
+        section: "Upload", name: "Attempts", kind: .integer(1...100), defaultText: "6",
+        summary: "Tries per request within a round (backoff 1s, 2s, 4s... with jitter) before the round fails.")
+
+    /// The prefix of named upload sections: `[Upload.NAME]`, one per target.
+    public static let uploadTargetPrefix = "Upload."
+    public static let uploadURL = ConfigKey(
+        section: "Upload.*", name: "URL", kind: .text, defaultText: "",
+        summary: "s3://BUCKET/PREFIX or sftp://USER@HOST[:PORT]/PATH; dumps go to PREFIX/<machine-id>/<dump-id>/.")
+    public static let uploadEndpoint = ConfigKey(
+        section: "Upload.*", name: "Endpoint", kind: .text, defaultText: "",
+        summary: "S3: the service URL, e.g. https://rgw.example.net:7480 (empty: AWS, https://s3.REGION.amazonaws.com).")
+    public static let uploadRegion = ConfigKey(
+        section: "Upload.*", name: "Region", kind: .text, defaultText: "us-east-1",
+        summary: "S3: the region signed into requests (AWS Signature Version 4).")
+    public static let uploadAddressing = ConfigKey(
+        section: "Upload.*", name: "Addressing", kind: .choice(["path", "virtual"]), defaultText: "path",
+        summary: "S3: ENDPOINT/BUCKET/KEY (path) or BUCKET.ENDPOINT-HOST/KEY (virtual host).")
+    public static let uploadCredentials = ConfigKey(
+        section: "Upload.*", name: "Credentials", kind: .text, defaultText: "",
+        summary: "S3: AWS-style credentials file, not readable by group or others; a bare name is looked up in "
+            + "$CREDENTIALS_DIRECTORY.")
+    public static let uploadKeyFile = ConfigKey(
+        section: "Upload.*", name: "KeyFile", kind: .path, defaultText: "",
+        summary: "SFTP: the private key to log in with (its .pub next to it).")
+    public static let uploadHostKey = ConfigKey(
+        section: "Upload.*", name: "HostKey", kind: .text, defaultText: "",
+        summary: "SFTP: the server's pinned host key, SHA256:BASE64 as ssh-keygen -lf prints it (required).")
+    public static let uploadMaxRate = ConfigKey(
+        section: "Upload.*", name: "MaxRate", kind: .size, defaultText: "",
+        summary: "Upload at most this many bytes per second to this target (empty: no limit).")
+    public static let uploadPartSize = ConfigKey(
+        section: "Upload.*", name: "PartSize", kind: .size, defaultText: "32M",
+        summary: "S3: multipart part size (5M or more); each acknowledged part is remembered across restarts.")
+
     /// Every key, in the order `oopsctl config` and `Config/oopsd.conf` show them.
     public static let all: [ConfigKey] = [
         captureDirectory, dumpLevel, format, compression, captureTimeout, finalAction, failureAction, captureCPUs,
         kernelImage, kernelCommandLine, extraModules, oopsModule, panicTimeout,
         maxDumps, maxUse, keepFree, deleteUnshipped,
         rearmDelay,
+        metricsFile, uploadRetryInterval, uploadAttempts,
+        uploadURL, uploadEndpoint, uploadRegion, uploadAddressing, uploadCredentials, uploadKeyFile, uploadHostKey,
+        uploadMaxRate, uploadPartSize,
     ]
 
-    /// The sections in order.
+    /// The sections in order, templates (`Upload.*`) included.
     public static var sections: [String] {
         var seen: [String] = []
         for key in all where !seen.contains(key.section) { seen.append(key.section) }
         return seen
     }
 
+    /// The template section a named section instantiates (`Upload.fleet` -> `Upload.*`), if any.
+    public static func template(of section: String) -> String? {
+        guard let dot = section.firstIndex(of: "."), section.index(after: dot) < section.endIndex,
+            !section.hasSuffix(".*")
+        else { return nil }
+        let template = section[..<dot] + ".*"
+        return sections.contains(String(template)) ? String(template) : nil
+    }
+
+    /// The keys of `section`: fixed ones, or a template's keys instantiated in a named section.
+    public static func keys(in section: String) -> [ConfigKey] {
+        if let template = template(of: section) {
+            return all.filter { $0.section == template }.map { $0.instance(in: section) }
+        }
+        return all.filter { $0.section == section && !$0.isTemplate }
+    }
+
     /// The key named `name` in `section`, if oopsd knows it.
     public static func lookup(section: String, name: String) -> ConfigKey? {
-        all.first { $0.section == section && $0.name == name }
+        keys(in: section).first { $0.name == name }
     }
 }

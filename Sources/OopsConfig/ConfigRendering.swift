@@ -10,10 +10,10 @@ public enum ConfigRendering {
             lines.append("# files applied, in order:")
             for file in merged.files { lines.append("#   \(file)") }
         }
-        for section in ConfigKeys.sections {
+        for section in ConfigKeys.sections.filter({ !$0.hasSuffix(".*") }) + merged.namedSections {
             lines.append("")
             lines.append("[\(section)]")
-            let rows = ConfigKeys.all.filter { $0.section == section }.map { key -> (String, String) in
+            let rows = ConfigKeys.keys(in: section).map { key -> (String, String) in
                 let entry = merged.entry(key)
                 return ("\(key.name)=\(entry.value)", entry.origin?.description ?? "default")
             }
@@ -39,7 +39,13 @@ public enum ConfigRendering {
         ]
         for section in ConfigKeys.sections {
             lines.append("")
-            lines.append("[\(section)]")
+            if section.hasSuffix(".*") {
+                // A template: as many named sections as wanted, e.g. [Upload.fleet-s3] and [Upload.dropbox].
+                lines.append("# One section per target, named as you like; uncomment and rename:")
+                lines.append("#[\(section.dropLast())NAME]")
+            } else {
+                lines.append("[\(section)]")
+            }
             for key in ConfigKeys.all where key.section == section {
                 lines.append("# \(key.summary)")
                 lines.append("#\(key.name)=\(key.defaultText)")
@@ -51,10 +57,11 @@ public enum ConfigRendering {
     /// `{"Capture":{"DumpLevel":{"value":"31","origin":null},…},"diagnostics":[…]}`.
     public static func json(_ merged: MergedConfiguration) -> String {
         var out = "{"
-        for (sectionIndex, section) in ConfigKeys.sections.enumerated() {
+        let sections = ConfigKeys.sections.filter { !$0.hasSuffix(".*") } + merged.namedSections
+        for (sectionIndex, section) in sections.enumerated() {
             if sectionIndex > 0 { out += "," }
             out += "\(quote(section)):{"
-            for (keyIndex, key) in ConfigKeys.all.filter({ $0.section == section }).enumerated() {
+            for (keyIndex, key) in ConfigKeys.keys(in: section).enumerated() {
                 if keyIndex > 0 { out += "," }
                 let entry = merged.entry(key)
                 let origin = entry.origin.map { quote($0.description) } ?? "null"

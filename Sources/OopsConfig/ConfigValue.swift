@@ -39,6 +39,9 @@ public enum ConfigValue: Equatable, Sendable, CustomStringConvertible {
         case .timeSpan:
             guard let span = TimeSpan.parse(raw) else { return .failure(ConfigValueError(kind.expectation)) }
             return .success(.timeSpan(span))
+        case .size:
+            guard let bytes = ByteSize.parse(raw) else { return .failure(ConfigValueError(kind.expectation)) }
+            return .success(.sizeOrPercent(.bytes(bytes)))
         case .list:
             return .success(.list(raw.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)))
         }

@@ -17,6 +17,8 @@ public struct MergedConfiguration: Sendable {
     public private(set) var diagnostics: [ConfigDiagnostic]
     /// The files read, in the order they applied.
     public private(set) var files: [String]
+    /// Named sections of a template (`[Upload.NAME]`) that were set, in the order first seen.
+    public private(set) var namedSections: [String] = []
 
     /// True when no error was found (warnings are allowed).
     public var isValid: Bool { !diagnostics.contains { $0.severity == .error } }
@@ -28,7 +30,7 @@ public struct MergedConfiguration: Sendable {
         entries = [:]
         diagnostics = []
         files = []
-        for key in ConfigKeys.all { entries[key.id] = Entry(key: key, value: Self.defaultValue(of: key), origin: nil) }
+        for key in ConfigKeys.all where !key.isTemplate { entries[key.id] = Entry(key: key, value: Self.defaultValue(of: key), origin: nil) }
     }
 
     /// Reads and merges every configuration file under `root`.
@@ -60,17 +62,19 @@ public struct MergedConfiguration: Sendable {
         for assignment in IniParser.parse(text, file: file, diagnostics: &diagnostics) {
             guard let key = ConfigKeys.lookup(section: assignment.section, name: assignment.key) else {
                 let message: String
-                if !ConfigKeys.sections.contains(assignment.section) {
+                let known = ConfigKeys.keys(in: assignment.section)
+                if known.isEmpty {
                     message = "unknown section [\(assignment.section)]; \(assignment.key)= ignored"
-                } else if let near = ConfigKeys.all.first(where: {
-                    $0.section == assignment.section && $0.name.lowercased() == assignment.key.lowercased()
-                }) {
+                } else if let near = known.first(where: { $0.name.lowercased() == assignment.key.lowercased() }) {
                     message = "unknown key \(assignment.key)= in [\(assignment.section)], ignored; did you mean \(near.name)=?"
                 } else {
                     message = "unknown key \(assignment.key)= in [\(assignment.section)], ignored"
                 }
                 diagnostics.append(.init(.warning, assignment.origin, message))
                 continue
+            }
+            if ConfigKeys.template(of: key.section) != nil, !namedSections.contains(key.section) {
+                namedSections.append(key.section)
             }
             if assignment.value.isEmpty {
                 // An empty assignment resets: lists to empty, other keys to their default.

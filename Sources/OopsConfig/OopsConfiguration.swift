@@ -50,10 +50,39 @@ public struct OopsConfiguration: Equatable, Sendable {
         public var rearmDelay: TimeSpan
     }
 
+    /// One `[Upload.NAME]` section: where dumps are shipped (checked further by the Upload module).
+    public struct UploadTarget: Equatable, Sendable {
+        /// NAME of `[Upload.NAME]`, the key of the target in `upload-state.json`.
+        public var name: String
+        public var url: String
+        public var endpoint: String
+        public var region: String
+        /// `path` or `virtual`.
+        public var addressing: String
+        public var credentials: String
+        public var keyFile: String
+        public var hostKey: String
+        /// Bytes per second; nil: no limit.
+        public var maxRate: UInt64?
+        public var partSize: UInt64
+        /// Where `URL=` was set, for error messages (nil: not set).
+        public var origin: ConfigOrigin?
+    }
+
+    /// `[Upload]` and every `[Upload.NAME]`.
+    public struct Upload: Equatable, Sendable {
+        public var metricsFile: String
+        public var retryInterval: TimeSpan
+        public var attempts: Int
+        /// In the order their sections first appeared.
+        public var targets: [UploadTarget]
+    }
+
     public var capture: Capture
     public var kernel: Kernel
     public var retention: Retention
     public var service: Service
+    public var upload: Upload
 
     /// The typed view of `merged` (values that failed to parse keep their previous or default value).
     public init(_ merged: MergedConfiguration) {
@@ -89,5 +118,25 @@ public struct OopsConfiguration: Equatable, Sendable {
             keepFree: size(ConfigKeys.keepFree),
             deleteUnshipped: bool(ConfigKeys.deleteUnshipped))
         service = Service(rearmDelay: span(ConfigKeys.rearmDelay))
+        func bytes(_ key: ConfigKey) -> UInt64? { if case .sizeOrPercent(.bytes(let n)) = merged.value(key) { n } else { nil } }
+        upload = Upload(
+            metricsFile: text(ConfigKeys.metricsFile),
+            retryInterval: span(ConfigKeys.uploadRetryInterval),
+            attempts: int(ConfigKeys.uploadAttempts),
+            targets: merged.namedSections.map { section in
+                func key(_ template: ConfigKey) -> ConfigKey { template.instance(in: section) }
+                return UploadTarget(
+                    name: String(section.dropFirst(ConfigKeys.uploadTargetPrefix.count)),
+                    url: text(key(ConfigKeys.uploadURL)),
+                    endpoint: text(key(ConfigKeys.uploadEndpoint)),
+                    region: text(key(ConfigKeys.uploadRegion)),
+                    addressing: text(key(ConfigKeys.uploadAddressing)),
+                    credentials: text(key(ConfigKeys.uploadCredentials)),
+                    keyFile: text(key(ConfigKeys.uploadKeyFile)),
+                    hostKey: text(key(ConfigKeys.uploadHostKey)),
+                    maxRate: bytes(key(ConfigKeys.uploadMaxRate)),
+                    partSize: bytes(key(ConfigKeys.uploadPartSize)) ?? 32 << 20,
+                    origin: merged.entry(key(ConfigKeys.uploadURL)).origin)
+            })
     }
 }

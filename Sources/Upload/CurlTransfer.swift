@@ -1,0 +1,282 @@
+import CCurl
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where a request's body comes from: nothing, bytes in memory, or a range of an open file read as curl asks for
+/// it (so a multi-GB dump never sits in memory).
+enum RequestBody {
+    case none
+    case bytes([UInt8])
+    case file(descriptor: Int32, offset: UInt64, length: UInt64)
+
+    var length: UInt64 {
+        switch self {
+        case .none: 0
+        case .bytes(let bytes): UInt64(bytes.count)
+        case .file(_, _, let length): length
+        }
+    }
+}
+
+/// One libcurl request: HTTP(S) (with AWS SigV4 signing) or SFTP.
+struct CurlRequest {
+    var url: String
+    /// GET, PUT, POST, DELETE, HEAD; for SFTP a body means upload.
+    var method = "GET"
+    var headers: [String] = []
+    var body = RequestBody.none
+    /// `aws:amz:REGION:s3`: curl signs the request (CURLOPT_AWS_SIGV4) with `userPassword` = `ACCESS:SECRET`.
+    var awsSigV4: String?
+    var userPassword: String?
+    /// Bytes per second (CURLOPT_MAX_SEND_SPEED_LARGE).
+    var maxRate: UInt64?
+    var sshPrivateKey: String?
+    var sshPublicKey: String?
+    /// Base64 SHA-256 of the server's host key (CURLOPT_SSH_HOST_PUBLIC_KEY_SHA256); required for SFTP.
+    var sshHostKeySHA256: String?
+    /// SFTP: create missing directories of the path (CURLOPT_FTP_CREATE_MISSING_DIRS).
+    var createMissingDirectories = false
+    /// SFTP commands run after the transfer (`rename A B`).
+    var postQuote: [String] = []
+    /// SFTP: -1 appends to what the server already holds (CURLOPT_RESUME_FROM_LARGE), seeking the body to match.
+    var resumeFrom: Int64?
+    /// Answers longer than this are cut (they are XML or errors; downloads use `responseFile`).
+    var responseBodyLimit = 1 << 20
+    /// Where to write the response body instead of memory.
+    var responseFile: Int32?
+    /// Called with the bytes of the body sent so far.
+    var progress: ((UInt64) -> Void)?
+}
+
+/// What the server answered.
+struct CurlResponse {
+    var status: Int
+    /// Header names in lower case, in the order received (of the final response).
+    var headers: [(name: String, value: String)]
+    var body: [UInt8]
+
+    /// The first header called `name` (case-insensitive).
+    func header(_ name: String) -> String? {
+        let lower = name.lowercased()
+        return headers.first { $0.name == lower }?.value
+    }
+
+    var bodyText: String { String(decoding: body, as: UTF8.self) }
+}
+
+/// A request that did not complete: curl's code and its error text.
+struct CurlFailure: Error, CustomStringConvertible {
+    var code: Int
+    var message: String
+    /// True for CURLE_PEER_FAILED_VERIFICATION (SSH host key or TLS certificate refused).
+    var isPeerVerification: Bool { code == Int(CURLE_PEER_FAILED_VERIFICATION.rawValue) }
+    var description: String { message }
+}
+
+/// libcurl's easy interface behind one function; this file alone touches curl's pointers.
+enum Curl {
+    private static let initialized: Bool = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK }()
+
+    /// The libcurl version text (`libcurl/7.88.1 OpenSSL/3.0 ... libssh2/1.10.0`).
+    static var version: String { String(cString: curl_version()) }
+
+    /// Performs `request` synchronously.
+    static func perform(_ request: CurlRequest) throws(CurlFailure) -> CurlResponse {
+        guard initialized, let handle = curl_easy_init() else {
+            throw CurlFailure(code: -1, message: "libcurl could not be initialised")
+        }
+        defer { curl_easy_cleanup(handle) }
+        let context = TransferContext(request: request)
+        // The context outlives the transfer: it is released after curl_easy_perform returns.
+        let opaque = Unmanaged.passRetained(context).toOpaque()
+        defer { Unmanaged<TransferContext>.fromOpaque(opaque).release() }
+
+        var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
+        var headerList: UnsafeMutablePointer<curl_slist>? = nil
+        var quoteList: UnsafeMutablePointer<curl_slist>? = nil
+        defer {
+            curl_slist_free_all(headerList)
+            curl_slist_free_all(quoteList)
+        }
+        let code: CURLcode = errorBuffer.withUnsafeMutableBufferPointer { errors in
+            _ = oops_curl_set_pointer(handle, CURLOPT_ERRORBUFFER, errors.baseAddress)
+            _ = oops_curl_set_string(handle, CURLOPT_URL, request.url)
+            _ = oops_curl_set_long(handle, CURLOPT_NOSIGNAL, 1)
+            _ = oops_curl_set_long(handle, CURLOPT_CONNECTTIMEOUT, 15)
+            // A server that stops answering mid-transfer is given up after 60 s below 1 byte/s.
+            _ = oops_curl_set_long(handle, CURLOPT_LOW_SPEED_LIMIT, 1)
+            _ = oops_curl_set_long(handle, CURLOPT_LOW_SPEED_TIME, 60)
+            _ = oops_curl_set_pointer(handle, CURLOPT_WRITEDATA, opaque)
+            _ = oops_curl_set_data_callback(handle, CURLOPT_WRITEFUNCTION, writeCallback)
+            _ = oops_curl_set_pointer(handle, CURLOPT_HEADERDATA, opaque)
+            _ = oops_curl_set_data_callback(handle, CURLOPT_HEADERFUNCTION, headerCallback)
+            for header in request.headers + ["Expect:"] { headerList = curl_slist_append(headerList, header) }
+            _ = oops_curl_set_list(handle, CURLOPT_HTTPHEADER, headerList)
+            if let signing = request.awsSigV4 { _ = oops_curl_set_string(handle, CURLOPT_AWS_SIGV4, signing) }
+            if let userPassword = request.userPassword { _ = oops_curl_set_string(handle, CURLOPT_USERPWD, userPassword) }
+            if let rate = request.maxRate { _ = oops_curl_set_offset(handle, CURLOPT_MAX_SEND_SPEED_LARGE, curl_off_t(rate)) }
+            if let key = request.sshPrivateKey { _ = oops_curl_set_string(handle, CURLOPT_SSH_PRIVATE_KEYFILE, key) }
+            if let key = request.sshPublicKey { _ = oops_curl_set_string(handle, CURLOPT_SSH_PUBLIC_KEYFILE, key) }
+            if let pin = request.sshHostKeySHA256 {
+                _ = oops_curl_set_string(handle, CURLOPT_SSH_HOST_PUBLIC_KEY_SHA256, pin)
+                _ = oops_curl_set_long(handle, CURLOPT_SSH_AUTH_TYPES, Int(CURLSSH_AUTH_PUBLICKEY))
+            }
+            if request.createMissingDirectories {
+                _ = oops_curl_set_long(handle, CURLOPT_FTP_CREATE_MISSING_DIRS, Int(CURLFTP_CREATE_DIR.rawValue))
+            }
+            if !request.postQuote.isEmpty {
+                for command in request.postQuote { quoteList = curl_slist_append(quoteList, command) }
+                _ = oops_curl_set_list(handle, CURLOPT_POSTQUOTE, quoteList)
+            }
+            let isSFTP = request.url.hasPrefix("sftp://")
+            switch (request.method, request.body) {
+            case ("HEAD", _):
+                _ = oops_curl_set_long(handle, CURLOPT_NOBODY, 1)
+            case (_, .none) where request.method == "GET":
+                break
+            case (let method, .none):
+                _ = oops_curl_set_string(handle, CURLOPT_CUSTOMREQUEST, method)
+                if method == "POST" || method == "PUT" {
+                    _ = oops_curl_set_long(handle, CURLOPT_UPLOAD, 1)
+                    _ = oops_curl_set_offset(handle, CURLOPT_INFILESIZE_LARGE, 0)
+                    _ = oops_curl_set_pointer(handle, CURLOPT_READDATA, opaque)
+                    _ = oops_curl_set_data_callback(handle, CURLOPT_READFUNCTION, readCallback)
+                }
+            case (let method, let body):
+                _ = oops_curl_set_long(handle, CURLOPT_UPLOAD, 1)
+                if !isSFTP && method != "PUT" { _ = oops_curl_set_string(handle, CURLOPT_CUSTOMREQUEST, method) }
+                _ = oops_curl_set_offset(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(body.length))
+                _ = oops_curl_set_pointer(handle, CURLOPT_READDATA, opaque)
+                _ = oops_curl_set_data_callback(handle, CURLOPT_READFUNCTION, readCallback)
+                _ = oops_curl_set_pointer(handle, CURLOPT_SEEKDATA, opaque)
+                _ = oops_curl_set_seek_callback(handle, seekCallback)
+                if let resume = request.resumeFrom {
+                    _ = oops_curl_set_offset(handle, CURLOPT_RESUME_FROM_LARGE, curl_off_t(resume))
+                }
+            }
+            if request.progress != nil {
+                _ = oops_curl_set_long(handle, CURLOPT_NOPROGRESS, 0)
+                _ = oops_curl_set_pointer(handle, CURLOPT_XFERINFODATA, opaque)
+                _ = oops_curl_set_progress_callback(handle, progressCallback)
+            }
+            return curl_easy_perform(handle)
+        }
+        if let failure = context.failure { throw failure }
+        guard code == CURLE_OK else {
+            var message = String(cString: errorBuffer)
+            if message.isEmpty { message = String(cString: curl_easy_strerror(code)) }
+            throw CurlFailure(code: Int(code.rawValue), message: message)
+        }
+        var status = 0
+        _ = oops_curl_get_long(handle, CURLINFO_RESPONSE_CODE, &status)
+        return CurlResponse(status: status, headers: context.headers, body: context.body)
+    }
+}
+
+/// The state curl's callbacks share for one transfer.
+private final class TransferContext {
+    let request: CurlRequest
+    /// Bytes of the body handed to curl (from the start of the body, after any seek).
+    var sent: UInt64 = 0
+    var headers: [(name: String, value: String)] = []
+    var body: [UInt8] = []
+    var failure: CurlFailure?
+
+    init(request: CurlRequest) { self.request = request }
+}
+
+private func context(_ pointer: UnsafeMutableRawPointer?) -> TransferContext {
+    Unmanaged<TransferContext>.fromOpaque(pointer!).takeUnretainedValue()
+}
+
+private let readCallback: oops_curl_data_callback = { buffer, size, count, pointer in
+    let transfer = context(pointer)
+    let capacity = size * count
+    let remaining = transfer.request.body.length - transfer.sent
+    let wanted = Int(min(UInt64(capacity), remaining))
+    if wanted == 0 { return 0 }
+    switch transfer.request.body {
+    case .none: return 0
+    case .bytes(let bytes):
+        let start = Int(transfer.sent)
+        bytes.withUnsafeBytes { raw in
+            // Copies `wanted` bytes into curl's buffer of `capacity` >= wanted bytes.
+            UnsafeMutableRawPointer(buffer!).copyMemory(from: raw.baseAddress! + start, byteCount: wanted)
+        }
+        transfer.sent += UInt64(wanted)
+        return wanted
+    case .file(let descriptor, let offset, _):
+        while true {
+            // pread into curl's buffer, which holds `capacity` bytes.
+            let got = pread(descriptor, buffer, wanted, off_t(offset + transfer.sent))
+            if got < 0 && errno == EINTR { continue }
+            if got <= 0 {
+                let reason = got < 0 ? String(cString: strerror(errno)) : "the file ended early"
+                transfer.failure = CurlFailure(
+                    code: -2, message: "reading the dump at offset \(offset + transfer.sent): \(reason)")
+                return Int(CURL_READFUNC_ABORT)
+            }
+            transfer.sent += UInt64(got)
+            return got
+        }
+    }
+}
+
+private let seekCallback: oops_curl_seek_callback = { pointer, offset, origin in
+    let transfer = context(pointer)
+    guard origin == SEEK_SET, offset >= 0, UInt64(offset) <= transfer.request.body.length else {
+        return Int32(CURL_SEEKFUNC_CANTSEEK)
+    }
+    transfer.sent = UInt64(offset)
+    return Int32(CURL_SEEKFUNC_OK)
+}
+
+private let writeCallback: oops_curl_data_callback = { buffer, size, count, pointer in
+    let transfer = context(pointer)
+    let length = size * count
+    if let file = transfer.request.responseFile {
+        var written = 0
+        while written < length {
+            let result = write(file, buffer! + written, length - written)
+            if result < 0 && errno == EINTR { continue }
+            if result <= 0 { return 0 }
+            written += result
+        }
+        return length
+    }
+    let room = max(0, transfer.request.responseBodyLimit - transfer.body.count)
+    // `buffer` holds `length` bytes for the duration of the call.
+    transfer.body.append(contentsOf: UnsafeRawBufferPointer(start: buffer, count: min(room, length)))
+    return length
+}
+
+private let headerCallback: oops_curl_data_callback = { buffer, size, count, pointer in
+    let transfer = context(pointer)
+    let length = size * count
+    let line = String(decoding: UnsafeRawBufferPointer(start: buffer, count: length), as: UTF8.self)
+    if line.hasPrefix("HTTP/") {
+        transfer.headers = []  // a new response (after 100 Continue or a redirect)
+    } else if let colon = line.firstIndex(of: ":") {
+        let name = line[..<colon].lowercased()
+        let value = line[line.index(after: colon)...].trimming(" \t\r\n")
+        transfer.headers.append((name, value))
+    }
+    return length
+}
+
+private let progressCallback: oops_curl_progress_callback = { pointer, _, _, _, uploaded in
+    let transfer = context(pointer)
+    transfer.request.progress?(UInt64(max(0, uploaded)))
+    return 0
+}
+
+extension StringProtocol {
+    /// The text without leading and trailing characters of `set`.
+    func trimming(_ set: String) -> String {
+        var scalars = Substring(self)
+        while let first = scalars.first, set.contains(first) { scalars = scalars.dropFirst() }
+        while let last = scalars.last, set.contains(last) { scalars = scalars.dropLast() }
+        return String(scalars)
+    }
+}

@@ -1,0 +1,259 @@
+import Collection
+import SystemCalls
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How much of a dump has reached a target, for progress bars.
+public struct ShipProgress: Sendable {
+    public var target: String
+    public var dumpID: String
+    public var file: String
+    public var sent: UInt64
+    public var total: UInt64
+}
+
+/// How loud an upload log line is.
+public enum UploadLogLevel: Sendable {
+    case info, notice, warning, error
+}
+
+/// Ships one dump to one target: `dmesg.txt`, `metadata.json`, `report.json` first, then the other files by size,
+/// each large file as a multipart upload whose acknowledged parts are remembered, then `manifest.json` last.
+public struct DumpShipper {
+    public var target: UploadTarget
+    public var machineID: String
+    /// Tries per request (see `Backoff`).
+    public var attempts: Int
+    /// For `$CREDENTIALS_DIRECTORY`.
+    public var environment: [String: String]
+    public var log: (UploadLogLevel, String) -> Void
+    public var progress: (ShipProgress) -> Void
+
+    public init(target: UploadTarget, machineID: String, attempts: Int, environment: [String: String],
+                log: @escaping (UploadLogLevel, String) -> Void, progress: @escaping (ShipProgress) -> Void = { _ in }) {
+        self.target = target
+        self.machineID = machineID
+        self.attempts = attempts
+        self.environment = environment
+        self.log = log
+        self.progress = progress
+    }
+
+    /// The files shipped first, in this order: small and the most useful.
+    public static let firstFiles = [DumpEntry.FileName.dmesg, DumpEntry.FileName.metadata, DumpEntry.FileName.reportJSON]
+    /// The name of the manifest, written last.
+    public static let manifestName = "manifest.json"
+
+    /// The remote directory of `dumpID`: `PREFIX/<machine-id>/<dump-id>`.
+    public func remoteDirectory(_ dumpID: String) -> String {
+        let prefix: String
+        switch target.location {
+        case .s3(let s3): prefix = s3.prefix
+        case .sftp: prefix = ""
+        }
+        return ([prefix, machineID, dumpID].filter { !$0.isEmpty }).joined(separator: "/")
+    }
+
+    /// The files of `entry` to ship, in shipping order: first files, then by size (ties by name).
+    static func plan(_ entry: DumpEntry) throws(UploadError) -> [(name: String, size: UInt64, modified: Int64)] {
+        let names: [String]
+        do { names = try FileSystem.listDirectory(entry.path) } catch {
+            throw .localFile(path: entry.path, message: "cannot list the dump: \(error)")
+        }
+        var files: [(name: String, size: UInt64, modified: Int64)] = []
+        for name in names where !name.hasPrefix(".") && name != DumpEntry.FileName.uploadState && name != manifestName {
+            guard let status = try? FileSystem.status(entry.file(name), followLinks: false), status.kind == .regular
+            else { continue }
+            files.append((name, status.size, status.modificationSeconds))
+        }
+        func rank(_ name: String) -> Int { firstFiles.firstIndex(of: name) ?? firstFiles.count }
+        return files.sorted { ($0.name == $1.name) ? false
+            : (rank($0.name), $0.size, $0.name) < (rank($1.name), $1.size, $1.name) }
+    }
+
+    /// Ships `entry`; returns when the manifest is stored, throws the error that ended the attempt.
+    public func ship(_ entry: DumpEntry) throws(UploadError) {
+        let statePath = TargetState.path(dump: entry.path, target: target.name)
+        let lock = try Self.lock(statePath + ".lock")
+        defer { close(lock) }
+        do {
+            try shipLocked(entry, statePath: statePath)
+        } catch {
+            try? UploadSummary.update(dump: entry.path, target: target.name) { $0.error = error.description }
+            throw error
+        }
+    }
+
+    private func shipLocked(_ entry: DumpEntry, statePath: String) throws(UploadError) {
+        var state = TargetState.read(statePath) ?? TargetState(url: "", remoteDirectory: "", partSize: 0)
+        let remote = remoteDirectory(entry.id)
+        if state.url != target.url || state.remoteDirectory != remote || state.partSize != target.partSize {
+            state = TargetState(url: target.url, remoteDirectory: remote, partSize: target.partSize)
+        }
+        // Hash what changed since the state was written (normally: everything, once).
+        var files: [TargetState.FileState] = []
+        for file in try Self.plan(entry) {
+            if let known = state.files.first(where: { $0.name == file.name }), known.size == file.size,
+                known.modified == file.modified
+            {
+                files.append(known)
+            } else {
+                let sha = try FileDigest.sha256(path: entry.file(file.name))
+                files.append(.init(name: file.name, size: file.size, modified: file.modified, sha256: sha))
+                state.manifestStored = false
+            }
+        }
+        if files.map(\.name) != state.files.map(\.name) { state.manifestStored = false }
+        state.files = files
+        try state.write(statePath)
+        let total = files.reduce(0) { $0 + $1.size }
+        if state.manifestStored && UploadSummary.read(dump: entry.path).targets[target.name]?.shipped == true { return }
+        try UploadSummary.update(dump: entry.path, target: target.name) {
+            $0.shipped = false
+            $0.url = target.url
+            $0.bytesTotal = total
+            $0.error = nil
+        }
+
+        let transport = try Transport(target: target, environment: environment)
+        var backoff = Backoff(attempts: attempts)
+        backoff.onRetry = { attempt, error, wait in
+            log(.warning, "\(error); try \(attempt + 1) of \(attempts) in \(Int(wait * 10) / 10 == 0 ? "<1" : "\(Int(wait))")s")
+        }
+        var finished: UInt64 = files.filter(\.done).reduce(0) { $0 + $1.size }
+        for index in state.files.indices where !state.files[index].done {
+            let file = state.files[index]
+            let report = { (sent: UInt64) in
+                progress(ShipProgress(target: target.name, dumpID: entry.id, file: file.name, sent: finished + sent,
+                                      total: total))
+            }
+            let descriptor = open(entry.file(file.name), O_RDONLY | O_CLOEXEC)
+            guard descriptor >= 0 else {
+                throw .localFile(path: entry.file(file.name), message: String(cString: strerror(errno)))
+            }
+            defer { close(descriptor) }
+            let key = remote + "/" + file.name
+            switch transport {
+            case .sftp(let client):
+                try backoff.run { () throws(UploadError) in
+                    try client.put(key, body: .file(descriptor: descriptor, offset: 0, length: file.size),
+                                   progress: report)
+                }
+            case .s3(let client) where file.size <= target.partSize:
+                _ = try backoff.run { () throws(UploadError) in
+                    try client.putObject(key: key, body: .file(descriptor: descriptor, offset: 0, length: file.size),
+                                         progress: report)
+                }
+            case .s3(let client):
+                try shipMultipart(client, key: key, descriptor: descriptor, state: &state, index: index,
+                                  statePath: statePath, backoff: backoff, report: report)
+            }
+            state.files[index].done = true
+            state.files[index].uploadID = nil
+            state.files[index].parts = [:]
+            try state.write(statePath)
+            finished += file.size
+            report(0)
+            try UploadSummary.update(dump: entry.path, target: target.name) { $0.bytesSent = finished }
+        }
+
+        let manifest = Manifest(
+            machineID: machineID, dumpID: entry.id,
+            files: state.files.map { Manifest.File(name: $0.name, size: $0.size, sha256: $0.sha256) })
+        let key = remote + "/" + Self.manifestName
+        switch transport {
+        case .sftp(let client):
+            try backoff.run { () throws(UploadError) in try client.put(key, body: .bytes(manifest.encoded())) }
+        case .s3(let client):
+            _ = try backoff.run { () throws(UploadError) in try client.putObject(key: key, body: .bytes(manifest.encoded())) }
+        }
+        state.manifestStored = true
+        try state.write(statePath)
+        try UploadSummary.update(dump: entry.path, target: target.name) {
+            $0.shipped = true
+            $0.bytesSent = total
+            $0.error = nil
+            $0.shippedAt = UploadSummary.isoNow()
+        }
+    }
+
+    private func shipMultipart(
+        _ client: S3Client, key: String, descriptor: Int32, state: inout TargetState, index: Int, statePath: String,
+        backoff: Backoff, report: @escaping (UInt64) -> Void
+    ) throws(UploadError) {
+        let file = state.files[index]
+        let partSize = target.partSize
+        let count = Int((file.size + partSize - 1) / partSize)
+        func size(of number: Int) -> UInt64 { min(partSize, file.size - UInt64(number - 1) * partSize) }
+        if let uploadID = file.uploadID {
+            // The server is the truth: parts it holds at the right size count, whatever the state file says.
+            let stored = try backoff.run { () throws(UploadError) in try client.listParts(key: key, uploadID: uploadID) }
+            if let stored {
+                var parts: [Int: String] = [:]
+                for (number, part) in stored where number <= count && part.size == size(of: number) {
+                    parts[number] = part.etag
+                }
+                state.files[index].parts = parts
+                log(.info, "\(target.name): resuming \(key) at part \((1...count).first { parts[$0] == nil } ?? count) "
+                    + "of \(count): \(parts.count) part\(parts.count == 1 ? "" : "s") already stored")
+            } else {
+                log(.notice, "\(target.name): the multipart upload of \(key) is gone from the server; starting over")
+                state.files[index].uploadID = nil
+                state.files[index].parts = [:]
+            }
+        }
+        if state.files[index].uploadID == nil {
+            let id = try backoff.run { () throws(UploadError) in try client.createMultipartUpload(key: key) }
+            state.files[index].uploadID = id
+            state.files[index].parts = [:]
+            try state.write(statePath)
+        }
+        let uploadID = state.files[index].uploadID!
+        for number in 1...count where state.files[index].parts[number] == nil {
+            let offset = UInt64(number - 1) * partSize
+            let done = UInt64(state.files[index].parts.keys.reduce(0) { $0 + Int(size(of: $1)) })
+            let etag = try backoff.run { () throws(UploadError) in
+                try client.uploadPart(
+                    key: key, uploadID: uploadID, number: number,
+                    body: .file(descriptor: descriptor, offset: offset, length: size(of: number)),
+                    progress: { report(done + $0) })
+            }
+            state.files[index].parts[number] = etag
+            try state.write(statePath)
+        }
+        let parts = (1...count).map { (number: $0, etag: state.files[index].parts[$0]!) }
+        try backoff.run { () throws(UploadError) in
+            try client.completeMultipartUpload(key: key, uploadID: uploadID, parts: parts)
+        }
+    }
+
+    /// Takes `path`'s lock so that `oopsctl upload` and the service never ship the same dump to a target at once.
+    static func lock(_ path: String) throws(UploadError) -> Int32 {
+        try? FileSystem.makeDirectory(Path.parent(path), mode: 0o700, parents: true)
+        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw .localFile(path: path, message: String(cString: strerror(errno))) }
+        if flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
+            close(descriptor)
+            throw .localFile(path: path, message: "another oopsd or oopsctl process is shipping this dump right now")
+        }
+        return descriptor
+    }
+}
+
+/// The client of a target's protocol.
+enum Transport {
+    case s3(S3Client)
+    case sftp(SFTPClient)
+
+    init(target: UploadTarget, environment: [String: String]) throws(UploadError) {
+        switch target.location {
+        case .s3(let location):
+            let credentials = try S3Credentials.load(location.credentials, environment: environment)
+            self = .s3(S3Client(target: target.name, location: location, credentials: credentials,
+                                maxRate: target.maxRate))
+        case .sftp(let location):
+            self = .sftp(SFTPClient(target: target.name, location: location, maxRate: target.maxRate))
+        }
+    }
+}

@@ -1,0 +1,71 @@
+import SystemCalls
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An S3 access key pair, read from an AWS-style credentials file.
+struct S3Credentials: Equatable {
+    var accessKey: String
+    var secretKey: String
+
+    /// Reads `spec`: an absolute path (checked: a regular file, not readable or writable by group or others),
+    /// or a bare name in `$CREDENTIALS_DIRECTORY` (systemd's `LoadCredential=`, protected by systemd).
+    ///
+    /// The file holds `aws_access_key_id = ...` and `aws_secret_access_key = ...`, optionally under `[default]`.
+    static func load(_ spec: String, environment: [String: String]) throws(UploadError) -> S3Credentials {
+        var path = spec
+        var checkMode = true
+        if !spec.hasPrefix("/") {
+            guard let directory = environment["CREDENTIALS_DIRECTORY"], !directory.isEmpty else {
+                throw .credentials(path: spec, message: "a bare name is looked up in $CREDENTIALS_DIRECTORY, "
+                    + "which is not set (use LoadCredential= in oopsd.service, or an absolute path)")
+            }
+            path = directory + "/" + spec
+            checkMode = false
+        }
+        var info = stat()
+        guard stat(path, &info) == 0 else { throw .credentials(path: path, message: String(cString: strerror(errno))) }
+        guard info.st_mode & S_IFMT == S_IFREG else { throw .credentials(path: path, message: "is not a regular file") }
+        if checkMode {
+            let mode = info.st_mode & 0o777
+            if mode & 0o077 != 0 {
+                throw .credentials(path: path, message: "mode \(String(mode, radix: 8)) lets group or others read or "
+                    + "write the secret key; expected 600 or 400 (chmod 600 \(path))")
+            }
+            if info.st_uid != 0 && info.st_uid != geteuid() {
+                throw .credentials(path: path, message: "is owned by uid \(info.st_uid), expected root")
+            }
+        }
+        let text: String
+        do { text = try FileSystem.readText(path) } catch {
+            throw .credentials(path: path, message: "\(error)")
+        }
+        return try parse(text, path: path)
+    }
+
+    /// Parses the credentials text of `path` (for messages).
+    static func parse(_ text: String, path: String) throws(UploadError) -> S3Credentials {
+        var values: [String: String] = [:]
+        var section = "default"
+        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = raw.trimming(" \t\r")
+            if line.isEmpty || line.hasPrefix("#") || line.hasPrefix(";") { continue }
+            if line.hasPrefix("[") && line.hasSuffix("]") {
+                section = String(line.dropFirst().dropLast()).trimming(" ")
+                continue
+            }
+            guard let equals = line.firstIndex(of: "=") else {
+                throw .credentials(path: path, message: "line \(index + 1): expected key = value")
+            }
+            guard section == "default" else { continue }
+            values[line[..<equals].trimming(" \t").lowercased()] = line[line.index(after: equals)...].trimming(" \t")
+        }
+        guard let access = values["aws_access_key_id"], !access.isEmpty else {
+            throw .credentials(path: path, message: "no aws_access_key_id in the [default] profile")
+        }
+        guard let secret = values["aws_secret_access_key"], !secret.isEmpty else {
+            throw .credentials(path: path, message: "no aws_secret_access_key in the [default] profile")
+        }
+        return S3Credentials(accessKey: access, secretKey: secret)
+    }
+}

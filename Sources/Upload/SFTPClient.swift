@@ -1,0 +1,40 @@
+/// Uploads over SFTP with libcurl (libssh2): public-key login, a pinned host key, resumable appends.
+struct SFTPClient {
+    var target: String
+    var location: SFTPLocation
+    var maxRate: UInt64?
+
+    /// `sftp://USER@HOST:PORT/PATH/<relative>`.
+    func url(_ relative: String) -> String {
+        let host = location.host.contains(":") ? "[\(location.host)]" : location.host
+        let path = location.path.hasSuffix("/") ? location.path : location.path + "/"
+        return "sftp://\(S3Client.percentEncode(location.user))@\(host):\(location.port)"
+            + (path + relative).split(separator: "/", omittingEmptySubsequences: false)
+                .map { S3Client.percentEncode(String($0)) }.joined(separator: "/")
+    }
+
+    /// Uploads `body` to `<relative>.part`, appending to what a cut-off earlier attempt left there, then renames it
+    /// to `<relative>` (SFTP's rename does not replace, so an older copy is removed first).
+    func put(_ relative: String, body: RequestBody, progress: ((UInt64) -> Void)? = nil) throws(UploadError) {
+        let path = (location.path.hasSuffix("/") ? location.path : location.path + "/") + relative
+        var request = CurlRequest(url: url(relative + ".part"))
+        request.method = "PUT"
+        request.body = body
+        request.resumeFrom = -1
+        request.createMissingDirectories = true
+        request.postQuote = ["*rm \"\(path)\"", "rename \"\(path).part\" \"\(path)\""]
+        request.sshPrivateKey = location.keyFile
+        request.sshPublicKey = location.keyFile + ".pub"
+        request.sshHostKeySHA256 = location.hostKeySHA256
+        request.maxRate = maxRate
+        request.progress = progress
+        do { _ = try Curl.perform(request) } catch {
+            let address = "\(location.host):\(location.port)"
+            if error.isPeerVerification {
+                throw .transport(target: target, url: request.url, message: "the host key of \(address) does not "
+                    + "match HostKey=SHA256:\(location.hostKeySHA256) (\(error.message)); nothing was sent")
+            }
+            throw .transport(target: target, url: request.url, message: error.message)
+        }
+    }
+}

@@ -1,0 +1,126 @@
+# Loopback servers for the fleet tests: a single-node Ceph (one monitor, one memstore OSD, pool size 1)
+# with radosgw, and an sshd with its own host key and user key. Sourced by Tests/Fleet/run.
+# Everything lives under $FLEET_TMP; fleet_stop_all kills what was started (call it from a trap).
+
+FLEET_PIDS=()
+
+# Starts the Ceph monitor and OSD, then radosgw on 127.0.0.1:$RGW_PORT, then creates the S3 user
+# $S3_ACCESS_KEY/$S3_SECRET_KEY. Sets CEPH_CONF.
+ceph_start() {
+    local dir=$FLEET_TMP/ceph fsid
+    fsid=$(uuidgen)
+    mkdir -p "$dir"/mon "$dir"/osd/ceph-0 "$dir"/run "$dir"/log "$dir"/rgw
+    CEPH_CONF=$dir/ceph.conf
+    export CEPH_CONF
+    cat >"$CEPH_CONF" <<CONF
+[global]
+fsid = $fsid
+mon_host = v1:127.0.0.1:$MON_PORT
+public_addr = 127.0.0.1
+cluster_addr = 127.0.0.1
+ms_bind_msgr2 = false
+auth_cluster_required = none
+auth_service_required = none
+auth_client_required = none
+run_dir = $dir/run
+log_file = $dir/log/\$name.log
+admin_socket = $dir/run/\$name.asok
+pid_file = $dir/run/\$name.pid
+osd_pool_default_size = 1
+osd_pool_default_min_size = 1
+osd_pool_default_pg_num = 8
+osd_pool_default_pgp_num = 8
+osd_pool_default_pg_autoscale_mode = off
+mon_allow_pool_size_one = true
+mon_max_pg_per_osd = 1000
+mon_warn_on_pool_no_redundancy = false
+osd_crush_chooseleaf_type = 0
+[mon]
+mon_data = $dir/mon/ceph-\$id
+[osd]
+osd_data = $dir/osd/ceph-\$id
+osd_objectstore = memstore
+memstore_device_bytes = ${MEMSTORE_BYTES:-6442450944}
+osd_max_object_size = 1073741824
+[client.rgw.fleet]
+rgw_frontends = beast endpoint=127.0.0.1:$RGW_PORT
+rgw_data = $dir/rgw
+rgw_dns_name = localhost
+CONF
+    monmaptool --create --fsid "$fsid" --addv a "[v1:127.0.0.1:$MON_PORT]" "$dir/monmap" >/dev/null
+    ceph-mon --mkfs -i a --monmap "$dir/monmap" -c "$CEPH_CONF" >"$dir/log/mkfs-mon.out" 2>&1
+    ceph-mon -f -i a -c "$CEPH_CONF" >"$dir/log/mon.out" 2>&1 &
+    FLEET_PIDS+=($!)
+    timeout -k 5 60 ceph -c "$CEPH_CONF" osd create >/dev/null
+    ceph-osd -i 0 --mkfs -c "$CEPH_CONF" >"$dir/log/mkfs-osd.out" 2>&1
+    ceph-osd -f -i 0 -c "$CEPH_CONF" >"$dir/log/osd.out" 2>&1 &
+    FLEET_PIDS+=($!)
+    local tries=0
+    until ceph -c "$CEPH_CONF" osd stat 2>/dev/null | grep -q '1 up'; do
+        ((++tries > 120)) && { echo "ceph: the OSD did not come up; see $dir/log"; return 1; }
+        sleep 0.5
+    done
+    rgw_start
+    radosgw-admin -c "$CEPH_CONF" user create --uid=fleet --display-name=fleet \
+        --access-key="$S3_ACCESS_KEY" --secret-key="$S3_SECRET_KEY" >"$dir/log/user.json"
+}
+
+# Starts radosgw (again) and waits until it answers HTTP. Sets RGW_PID.
+rgw_start() {
+    radosgw -f -n client.rgw.fleet -c "$CEPH_CONF" >>"$FLEET_TMP/ceph/log/rgw.out" 2>&1 &
+    RGW_PID=$!
+    FLEET_PIDS+=($RGW_PID)
+    local tries=0
+    until curl -s -o /dev/null "http://127.0.0.1:$RGW_PORT/"; do
+        ((++tries > 240)) && { echo "radosgw did not answer on 127.0.0.1:$RGW_PORT; see $FLEET_TMP/ceph/log"; return 1; }
+        sleep 0.25
+    done
+}
+
+# Kills radosgw hard, as a crash would.
+rgw_kill() {
+    kill -9 "$RGW_PID" 2>/dev/null || true
+    wait "$RGW_PID" 2>/dev/null || true
+}
+
+# Starts sshd on 127.0.0.1:$SSH_PORT for root with a generated user key; files under $FLEET_TMP/ssh.
+# Sets SSH_HOST_FINGERPRINT (SHA256:...) and SSH_USER_KEY.
+sshd_start() {
+    local dir=$FLEET_TMP/ssh
+    mkdir -p "$dir" /run/sshd
+    ssh-keygen -q -t ed25519 -N '' -f "$dir/host_key"
+    ssh-keygen -q -t ed25519 -N '' -f "$dir/user_key"
+    SSH_USER_KEY=$dir/user_key
+    cp "$dir/user_key.pub" "$dir/authorized_keys"
+    cat >"$dir/sshd_config" <<CONF
+Port $SSH_PORT
+ListenAddress 127.0.0.1
+HostKey $dir/host_key
+PidFile $dir/sshd.pid
+AuthorizedKeysFile $dir/authorized_keys
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin prohibit-password
+StrictModes no
+UsePAM no
+Subsystem sftp internal-sftp
+CONF
+    /usr/sbin/sshd -D -e -f "$dir/sshd_config" >"$dir/sshd.log" 2>&1 &
+    FLEET_PIDS+=($!)
+    SSH_HOST_FINGERPRINT=$(ssh-keygen -l -E sha256 -f "$dir/host_key.pub" | awk '{print $2}')
+    local tries=0
+    until (exec 3<>"/dev/tcp/127.0.0.1/$SSH_PORT") 2>/dev/null; do
+        ((++tries > 40)) && { echo "sshd did not listen on 127.0.0.1:$SSH_PORT; see $dir/sshd.log"; return 1; }
+        sleep 0.25
+    done
+}
+
+# Kills everything started above, newest first.
+fleet_stop_all() {
+    local index
+    for ((index = ${#FLEET_PIDS[@]} - 1; index >= 0; index--)); do
+        kill "${FLEET_PIDS[index]}" 2>/dev/null || true
+    done
+    for pid in "${FLEET_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+    FLEET_PIDS=()
+}
