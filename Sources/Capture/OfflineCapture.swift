@@ -149,6 +149,9 @@ public struct OfflineCapture {
 
         // 3. The memory.
         let fileName = options.format.fileName
+        // Room for metadata.json and capture.log if the target fills up while the memory is written.
+        let reserve = SpaceReserve.claim(in: directory.temporaryPath)
+        if let problem = reserve.problem { log("warning: no space set aside for the metadata: " + problem) }
         do {
             let output = try directory.createFile(fileName)
             defer { try? output.close() }
@@ -169,6 +172,7 @@ public struct OfflineCapture {
         } catch {
             fail("cannot save the memory: \(error)")
         }
+        reserve.release()
         return finish()
     }
 }
