@@ -45,7 +45,8 @@ public struct DumpCollector {
                 ])
         }
         do {
-            let retention = Retention(policy: .init(configuration.retention))
+            let retention = Retention(
+                policy: .init(configuration.retention), uploadTargets: configuration.upload.targets.map(\.name))
             for line in try retention.enforce(on: store) {
                 log.log(line.hasPrefix("deleted") ? .notice : .warning, "retention: \(line)", fields: [])
             }

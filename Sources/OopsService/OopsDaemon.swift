@@ -17,6 +17,7 @@ public final class OopsDaemon {
     private var status: ServiceStatus
     private var rearmDeadline: UInt64?  // monotonic microseconds
     private var rearmReason = ""
+    private lazy var uploads = UploadWorker(root: root, log: journal)
 
     public init(root: HostRoot, journal: any ServiceLog = Journal(), arming: any Arming) {
         self.root = root
@@ -43,6 +44,8 @@ public final class OopsDaemon {
         ServiceNotifier.ready(status: status.message)
         // Armed first (a crash during collection must still be caught), then the dumps of earlier crashes.
         DumpCollector(root: root, log: journal).collect(armedConfiguration ?? OopsConfiguration(MergedConfiguration()))
+        // Then ship them, in the background: uploads of many GB must not hold up signals or the watchdog.
+        uploads.start()
 
         let watchdog = ServiceNotifier.watchdogInterval
         var nextPing = oops_monotonic_usec()

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Collection
 import Foundation
+import OopsConfig
+import Upload
 
 /// `oopsctl list`: the saved dumps, oldest first.
 struct ListCommand: ParsableCommand {
@@ -32,10 +34,13 @@ struct ListCommand: ParsableCommand {
         var diskBytes: UInt64
         var signature: String
         var headline: String
+        /// Per configured upload target: shipped, or how far and the last error.
+        var upload: [String: UploadSummary.Target]
     }
 
     func run() throws {
         let store = DumpCommandSupport.store(global)
+        let targets = OopsConfiguration(MergedConfiguration.load(root: global.hostRoot)).upload.targets.map(\.name)
         let rows: [Row] = try DumpCommandSupport.run {
             try store.list().map { entry in
                 let report = (try? ReportFiles.read(entry)) ?? ReportBuilder.build(entry, readVMCore: false)
@@ -43,7 +48,8 @@ struct ListCommand: ParsableCommand {
                     id: entry.id, path: entry.path, crashTime: entry.crashTime,
                     crashTimeUtc: ReportBuilder.utcText(entry.crashTime), kernelRelease: report.kernelRelease,
                     complete: entry.isComplete, sizeBytes: entry.apparentBytes, diskBytes: entry.allocatedBytes,
-                    signature: report.signature, headline: report.headline)
+                    signature: report.signature, headline: report.headline,
+                    upload: UploadSummary.read(dump: entry.path).targets.filter { targets.contains($0.key) })
             }
         }
         if json {
@@ -57,17 +63,38 @@ struct ListCommand: ParsableCommand {
             print("No dumps in \(store.directory).")
             return
         }
-        let table = [["ID", "TIME (UTC)", "KERNEL", "COMPLETE", "SIZE", "SIGNATURE", "PANIC"]] + rows.map { row in
+        let table = [["ID", "TIME (UTC)", "KERNEL", "COMPLETE", "SIZE", "SIGNATURE", "UPLOAD", "PANIC"]] + rows.map { row in
             [
                 row.id, String(row.crashTimeUtc.dropLast(4)), row.kernelRelease ?? "-", row.complete ? "yes" : "no",
-                ByteCount.text(row.sizeBytes), String(row.signature.prefix(12)), row.headline,
+                ByteCount.text(row.sizeBytes), String(row.signature.prefix(12)), Self.uploadColumn(row, targets),
+                row.headline,
             ]
         }
-        let widths = (0..<6).map { column in table.map { $0[column].count }.max()! }
+        let widths = (0..<7).map { column in table.map { $0[column].count }.max()! }
         for line in table {
             var text = ""
-            for column in 0..<6 { text += line[column] + String(repeating: " ", count: widths[column] - line[column].count + 2) }
-            print(text + line[6])
+            for column in 0..<7 { text += line[column] + String(repeating: " ", count: widths[column] - line[column].count + 2) }
+            print(text + line[7])
         }
+        // Errors are long: one line each under the table.
+        for row in rows {
+            for target in targets {
+                if let error = row.upload[target]?.error { print("\(row.id): upload to \(target) failed: \(error)") }
+            }
+        }
+    }
+}
+
+extension ListCommand {
+    /// `rgw:shipped sftp:42%` or `-` when no target is configured; `failed` when the last attempt failed.
+    static func uploadColumn(_ row: Row, _ targets: [String]) -> String {
+        if targets.isEmpty { return "-" }
+        return targets.map { target in
+            guard let line = row.upload[target] else { return "\(target):pending" }
+            if line.shipped { return "\(target):shipped" }
+            if line.error != nil { return "\(target):failed" }
+            let percent = line.bytesTotal == 0 ? 0 : line.bytesSent * 100 / line.bytesTotal
+            return "\(target):\(percent)%"
+        }.joined(separator: " ")
     }
 }

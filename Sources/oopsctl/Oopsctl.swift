@@ -13,7 +13,8 @@ struct Oopsctl: ParsableCommand {
             kernel's memory. oopsctl shows its configuration, its state and the dumps it saved.
             """,
         subcommands: [ConfigCommand.self, StatusCommand.self, ArmCommand.self, DisarmCommand.self, EstimateCommand.self,
-            ListCommand.self, InfoCommand.self, DmesgCommand.self, DumpCommand.self, DebugCommand.self])
+            ListCommand.self, InfoCommand.self, DmesgCommand.self, DumpCommand.self, DebugCommand.self,
+            UploadCommand.self])
 }
 
 /// Options every subcommand takes.

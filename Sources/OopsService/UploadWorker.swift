@@ -1,0 +1,72 @@
+import Collection
+import Foundation
+import OopsConfig
+import SystemCalls
+import Upload
+
+/// Ships dumps in the background of the service (the daemon's loop keeps answering signals and the watchdog):
+/// rounds over every unshipped dump and target until all are shipped; after a failed round it waits
+/// `RetryInterval=`, doubled per failed round up to an hour, with jitter.
+final class UploadWorker: @unchecked Sendable {
+    let root: HostRoot
+    let log: any ServiceLog
+    private let lock = NSLock()
+    private var running = false
+
+    init(root: HostRoot, log: any ServiceLog) {
+        self.root = root
+        self.log = log
+    }
+
+    /// Starts a round in the background unless one is running.
+    func start() {
+        lock.lock()
+        defer { lock.unlock() }
+        if running { return }
+        running = true
+        Thread.detachNewThread { [self] in
+            loop()
+            lock.lock()
+            running = false
+            lock.unlock()
+        }
+    }
+
+    private func loop() {
+        var failures = 0
+        while true {
+            // Read afresh each round: a fixed credentials file or URL takes effect on the next try.
+            let configuration = OopsConfiguration(MergedConfiguration.load(root: root))
+            let uploader = FleetUploader(
+                root: root, configuration: configuration, environment: ProcessInfo.processInfo.environment,
+                log: { [log] level, message in
+                    let priority: LogPriority = switch level {
+                    case .info: .info
+                    case .notice: .notice
+                    case .warning: .warning
+                    case .error: .error
+                    }
+                    log.log(priority, "upload: \(message)", fields: [])
+                })
+            let round = uploader.ship()
+            if !round.shipped.isEmpty {
+                // Dumps kept only because they were unshipped may go now.
+                let retention = Retention(policy: .init(configuration.retention), uploadTargets: uploader.targetNames)
+                for line in (try? retention.enforce(on: uploader.store)) ?? [] {
+                    log.log(line.hasPrefix("deleted") ? .notice : .warning, "retention: \(line)", fields: [])
+                }
+            }
+            do { try MetricsTextfile.write(root: root, configuration: configuration) } catch {
+                log.log(.warning, "cannot write the metrics file \(configuration.upload.metricsFile): \(error)", fields: [])
+            }
+            if round.failed.isEmpty { return }
+            failures += 1
+            let base = Double(configuration.upload.retryInterval.microseconds) / 1_000_000
+            let ceiling = min(3600, base * Double(1 << min(failures - 1, 20)))
+            let wait = ceiling * Double.random(in: 0.75...1.0)
+            log.log(.warning, "upload: \(round.pending) dump(s) not yet shipped; next attempt in \(Int(wait.rounded()))s",
+                    fields: [])
+            Thread.sleep(forTimeInterval: wait)
+        }
+    }
+}
