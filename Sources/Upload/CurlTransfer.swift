@@ -111,7 +111,7 @@ enum Curl {
             _ = oops_curl_set_data_callback(handle, CURLOPT_WRITEFUNCTION, writeCallback)
             _ = oops_curl_set_pointer(handle, CURLOPT_HEADERDATA, opaque)
             _ = oops_curl_set_data_callback(handle, CURLOPT_HEADERFUNCTION, headerCallback)
-            for header in request.headers + ["Expect:"] { headerList = curl_slist_append(headerList, header) }
+            for header in request.headers { headerList = curl_slist_append(headerList, header) }
             _ = oops_curl_set_list(handle, CURLOPT_HTTPHEADER, headerList)
             if let signing = request.awsSigV4 { _ = oops_curl_set_string(handle, CURLOPT_AWS_SIGV4, signing) }
             if let userPassword = request.userPassword { _ = oops_curl_set_string(handle, CURLOPT_USERPWD, userPassword) }
@@ -274,9 +274,11 @@ private let progressCallback: oops_curl_progress_callback = { pointer, _, _, _, 
 extension StringProtocol {
     /// The text without leading and trailing characters of `set`.
     func trimming(_ set: String) -> String {
-        var scalars = Substring(self)
-        while let first = scalars.first, set.contains(first) { scalars = scalars.dropFirst() }
-        while let last = scalars.last, set.contains(last) { scalars = scalars.dropLast() }
-        return String(scalars)
+        // By scalars: "\r\n" is one Character, so a Character test would miss a lone "\n".
+        let unwanted = Set(set.unicodeScalars)
+        var scalars = Substring(self).unicodeScalars[...]
+        while let first = scalars.first, unwanted.contains(first) { scalars = scalars.dropFirst() }
+        while let last = scalars.last, unwanted.contains(last) { scalars = scalars.dropLast() }
+        return String(String.UnicodeScalarView(scalars))
     }
 }

@@ -65,7 +65,7 @@ public struct FleetUploader {
                     let shipper = DumpShipper(
                         target: target, machineID: machineID, attempts: configuration.upload.attempts,
                         environment: environment, log: log, progress: progress)
-                    log(.info, "shipping \(entry.id) to \(target.name) (\(target.url)/\(shipper.remoteDirectory(entry.id)))")
+                    log(.info, "shipping \(entry.id) to \(target.name) (\(shipper.remoteDirectory(entry.id))/ of \(target.url))")
                     try shipper.ship(entry)
                     round.shipped.append((entry.id, target.name))
                     log(.notice, "dump \(entry.id) shipped to \(target.name): manifest stored")
