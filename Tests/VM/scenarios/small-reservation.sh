@@ -1,0 +1,61 @@
+# small-reservation: oopsd's whole cycle (the panic scenario's guest) with the smallest crashkernel= the README
+# claims. The capture kernel must boot in it, oopsd-capture must save a complete dump and reboot; the second boot
+# collects it and the host reads it with vmcore-dmesg, makedumpfile and drgn. Figures: the reservation, the memory
+# the capture kernel had (oopsd-capture's "memory:" line) and the capture's peak RSS (metadata.json).
+# SMALL_RESERVATION=80M Tests/VM/run small-reservation tries another size.
+
+source "$(dirname "${BASH_SOURCE[0]}")/panic.sh"  # panic_guest_hook
+
+: "${SMALL_RESERVATION:=96M}"
+
+# small_reservation_why: the first console line after the crash that explains a capture that did not finish.
+small_reservation_why() {
+    awk 'index($0, "sysrq: Trigger a crash") { crashed = 1 }
+        crashed && /Out of memory|oom-kill|oom_reaper|Initramfs unpacking failed|Kernel panic - not syncing: (Attempted|VFS|System is deadlocked|Out of memory)|Unable to mount|not enough memory|Cannot allocate|timed out|error: / {
+            sub(/^[0-9.]+ /, ""); print; exit }' "$VM_CONSOLE"
+}
+
+scenario_main() {
+    VM_CRASHKERNEL=$SMALL_RESERVATION
+    panic_guest_hook
+    vm_build_disk || return 1
+
+    vm_boot crash || return 1
+    vm_expect_console 'OOPSD-VM: oopsd armed' "oopsd arming the capture kernel at crashkernel=$VM_CRASHKERNEL" || return 1
+    vm_figure "crashkernel" "$VM_CRASHKERNEL ($(grep -o 'Reserving [0-9]*MB of memory at [0-9]*MB for crashkernel' "$VM_CONSOLE" | head -n 1))"
+    vm_expect_console 'sysrq: Trigger a crash' "the sysrq crash" || return 1
+    if [[ -z $(vm_console_time 'oopsd-capture: dump complete in ') ]]; then
+        vm_fail "no complete dump at crashkernel=$VM_CRASHKERNEL: $(small_reservation_why || true) (last console line: $(tail -n 1 "$VM_CONSOLE" | cut -d' ' -f2-))"
+        return 1
+    fi
+    vm_expect_console 'oopsd-capture: reboot now' "the capture's final action (reboot)" || return 1
+    vm_expect_console 'oopsd-capture: memory: MemTotal [0-9]+ kB' "the capture kernel's memory line" || return 1
+    vm_figure "capture kernel memory at start" \
+        "$(grep -o 'oopsd-capture: memory: .*' "$VM_CONSOLE" | head -n 1 | sed 's/oopsd-capture: memory: //')"
+    local panic
+    panic=$(vm_console_time 'Kernel panic - not syncing')
+    vm_figure "panic-to-reboot" "$(awk -v a="$panic" -v b="$VM_BOOT_SECONDS" 'BEGIN { printf "%.1f", b - a }')s"
+    vm_figure "capture log" "$(grep -o 'saved [0-9]* of [0-9]* pages.*' "$VM_CONSOLE" | head -n 1)"
+
+    vm_boot collect || return 1
+    vm_expect_console 'OOPSD-VM: collected: [0-9]+T[0-9]+Z-[0-9a-f]+' "the dump on the second boot" || return 1
+
+    local out=$VM_DUMPS/small-reservation name dump
+    vm_extract /var/crash/ "$out" || return 1
+    name=$(ls "$out" | grep -E '^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$' | head -n 1)
+    [[ -n $name ]] || vm_fail "no complete dump directory in /var/crash: $(ls "$out" | tr '\n' ' ')" || return 1
+    dump=$out/$name
+    assert_file "$dump/vmcore" "the dump's vmcore" || return 1
+    assert_contains "$dump/metadata.json" '"status": ?"complete"' "the dump's metadata" || return 1
+    python3 - "$dump/metadata.json" >"$VM_RUN_DIR/memory.txt" 2>&1 <<'PY' ||
+import json, sys
+m = json.load(open(sys.argv[1]))["memory"]
+assert isinstance(m.get("peak_rss_kib"), int), f"memory.peak_rss_kib is {m.get('peak_rss_kib')!r}"
+print(f'peak RSS {m["peak_rss_kib"]} KiB, MemAvailable at the end {m.get("mem_available_kib")} KiB')
+PY
+        vm_fail "metadata.json memory figures: $(tail -n 1 "$VM_RUN_DIR/memory.txt")" || return 1
+    vm_figure "capture memory (metadata.json)" "$(cat "$VM_RUN_DIR/memory.txt")"
+    vm_check_dump_readers "$dump/vmcore" "$VM_RELEASE" || return 1
+    cmp -s "$dump/dmesg.txt" "$dump/vmcore-dmesg.txt" ||
+        vm_fail "dmesg.txt differs from vmcore-dmesg of the vmcore: $(diff "$dump/dmesg.txt" "$dump/vmcore-dmesg.txt" | head -n 3 | tr '\n' ' ')"
+}
