@@ -47,7 +47,7 @@ let package = Package(
         .target(
             name: "OopsService",
             dependencies: [
-                "OopsConfig", "KernelInterfaces", "Initramfs", "Collection", "SystemCalls", "CShim", "CSystemd",
+                "OopsConfig", "KernelInterfaces", "Initramfs", "Collection", "VMCore", "SystemCalls", "CShim", "CSystemd",
             ]),
 
         // MARK: Executables

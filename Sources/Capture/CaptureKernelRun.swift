@@ -81,7 +81,8 @@ public struct CaptureKernelRun {
         let name = DumpName.make(epochSeconds: crashTime, bootID: DumpName.currentBootID())
         let options = OfflineCapture.Options(
             vmcorePath: vmcorePath, outputDirectory: Path.join(directory, name),
-            dumpLevel: DumpLevel(plan.dumpLevel) ?? DumpLevel(31)!, format: .elf)
+            dumpLevel: DumpLevel(plan.dumpLevel) ?? DumpLevel(31)!, format: .elf,
+            breadcrumbAddress: Breadcrumb.address(inCommandLine: (try? FileSystem.readText("/proc/cmdline")) ?? ""))
         if plan.format != "elf" { log("warning: format \(plan.format) is not available yet; writing elf") }
         return OfflineCapture(options: options, log: log.callAsFunction).run()
     }

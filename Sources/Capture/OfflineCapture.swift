@@ -19,10 +19,13 @@ public struct OfflineCapture {
         public var dumpLevel: DumpLevel
         public var format: Format
         public var windowSize: Int
+        /// Physical address of the oopsd module's breadcrumb (`oopsd.breadcrumb=` on the capture command line).
+        public var breadcrumbAddress: UInt64?
 
         public init(vmcorePath: String, outputDirectory: String, dumpLevel: DumpLevel, format: Format = .elf,
-            windowSize: Int = 64 << 20)
+            windowSize: Int = 64 << 20, breadcrumbAddress: UInt64? = nil)
         {
+            self.breadcrumbAddress = breadcrumbAddress
             self.vmcorePath = vmcorePath
             self.outputDirectory = outputDirectory
             self.dumpLevel = dumpLevel
@@ -102,6 +105,16 @@ public struct OfflineCapture {
         }
         defer { try? core.close() }
         metadata.cpuCount = core.cpus.count
+        if let address = options.breadcrumbAddress {
+            do {
+                let crumb = try Breadcrumb.read(from: core, physicalAddress: address)
+                metadata.breadcrumb = crumb
+                log("breadcrumb: \(crumb.eventName) \"\(crumb.dieString)\" in \(crumb.command) (pid \(crumb.pid)), rip 0x\(String(crumb.instructionPointer ?? 0, radix: 16))")
+            } catch {
+                log("breadcrumb at 0x\(String(address, radix: 16)): \(error)")
+                metadata.warnings.append("breadcrumb at 0x\(String(address, radix: 16)): \(error)")
+            }
+        }
         if let info = core.vmcoreInfo {
             metadata.kernelRelease = info.osRelease
             metadata.buildID = info.buildID

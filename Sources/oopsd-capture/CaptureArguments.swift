@@ -21,6 +21,7 @@ struct CaptureArguments {
           --dump-level N     0 writes every page; 1 (default) leaves zero pages out as holes;
                              levels with other bits (2, 4, 8, 16) are saved as 1 with a warning
           --format elf       the dump format (only elf so far)
+          --breadcrumb ADDR  physical address (hex) of the oopsd module's breadcrumb, saved in metadata.json
           -h, --help         show this help
 
         Exit status: 0 complete, 1 incomplete (what was saved is kept in DIR.incomplete), 2 usage error.
@@ -35,6 +36,7 @@ struct CaptureArguments {
         var output: String?
         var level = 1
         var format = OfflineCapture.Format.elf
+        var breadcrumb: UInt64?
         var index = 0
         func value(_ option: String) throws(UsageError) -> String {
             index += 1
@@ -65,6 +67,12 @@ struct CaptureArguments {
                     throw UsageError(message: "--format '\(text)' is not supported (supported: elf)")
                 }
                 format = parsed
+            case "--breadcrumb":
+                let text = try take()
+                guard let address = Breadcrumb.address(inCommandLine: "\(Breadcrumb.commandLineParameter)=\(text)") else {
+                    throw UsageError(message: "--breadcrumb must be a hexadecimal address, not '\(text)'")
+                }
+                breadcrumb = address
             default:
                 throw UsageError(message: "unknown argument '\(arguments[index])'")
             }
@@ -73,6 +81,6 @@ struct CaptureArguments {
         guard let vmcore else { throw UsageError(message: "--vmcore FILE is required") }
         guard let output else { throw UsageError(message: "--output DIR is required") }
         return .offline(OfflineCapture.Options(vmcorePath: vmcore, outputDirectory: output,
-            dumpLevel: DumpLevel(level)!, format: format))
+            dumpLevel: DumpLevel(level)!, format: format, breadcrumbAddress: breadcrumb))
     }
 }
