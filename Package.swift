@@ -32,7 +32,7 @@ let package = Package(
         .target(name: "SystemCalls", dependencies: ["CShim"]),
         .target(name: "OopsConfig", dependencies: ["SystemCalls"]),
         .target(name: "KernelInterfaces", dependencies: ["SystemCalls", "CShim"]),
-        .target(name: "VMCore", dependencies: ["SystemCalls"]),
+        .target(name: "VMCore", dependencies: ["SystemCalls", "CZstd", "CZlib"]),
         .target(name: "Capture", dependencies: ["VMCore", "KernelInterfaces", "OopsConfig", "SystemCalls"]),
 
         // MARK: Arming (normal kernel only; may use Foundation-free code or not, never linked by capture)

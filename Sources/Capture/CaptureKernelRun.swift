@@ -27,6 +27,7 @@ public struct CaptureKernelRun {
     public func run() -> Never {
         DumpTargetMount.mountPseudoFileSystems(log: log.callAsFunction)
         log("oopsd-capture \(ToolVersion.current) as PID \(getpid()) in kernel \(Self.release())")
+        log("memory: \(SystemMemory.summary())")
         let plan: CapturePlan
         do {
             plan = try CapturePlan(parsing: FileSystem.readText(planPath))
@@ -35,7 +36,7 @@ public struct CaptureKernelRun {
             finish(.reboot)
         }
         CaptureWatchdog.arm(seconds: plan.timeoutSeconds, action: plan.failureAction)
-        log("plan: dump level \(plan.dumpLevel), format \(plan.format), target \(plan.targetType) UUID \(plan.targetUUID) directory \(plan.targetDirectory), timeout \(plan.timeoutSeconds)s")
+        log("plan: dump level \(plan.dumpLevel), format \(plan.format) (\(plan.compression)), target \(plan.targetType) UUID \(plan.targetUUID) directory \(plan.targetDirectory), timeout \(plan.timeoutSeconds)s")
 
         for module in plan.modules {
             do {
@@ -79,11 +80,23 @@ public struct CaptureKernelRun {
             try? core.close()
         }
         let name = DumpName.make(epochSeconds: crashTime, bootID: DumpName.currentBootID())
+        var format = OfflineCapture.Format.elf
+        if let planned = OfflineCapture.Format(rawValue: plan.format) {
+            format = planned
+        } else {
+            log("warning: unknown format \(plan.format); writing elf")
+        }
+        var compression = PageCompression.zstd
+        if let problem = PageCompression.problem(with: plan.compression) {
+            log("warning: \(problem); using zstd")
+        } else {
+            compression = PageCompression(rawValue: plan.compression)!
+        }
+        // Threads: every CPU the capture kernel brought up (`nr_cpus=` from `[Capture] CPUs=`).
         let options = OfflineCapture.Options(
             vmcorePath: vmcorePath, outputDirectory: Path.join(directory, name),
-            dumpLevel: DumpLevel(plan.dumpLevel) ?? DumpLevel(31)!, format: .elf,
+            dumpLevel: DumpLevel(plan.dumpLevel) ?? DumpLevel(31)!, format: format, compression: compression,
             breadcrumbAddress: Breadcrumb.address(inCommandLine: (try? FileSystem.readText("/proc/cmdline")) ?? ""))
-        if plan.format != "elf" { log("warning: format \(plan.format) is not available yet; writing elf") }
         return OfflineCapture(options: options, log: log.callAsFunction).run()
     }
 

@@ -17,6 +17,8 @@ public struct DumpDirectory: Sendable {
     public enum FileName {
         public static let dmesg = "dmesg.txt"
         public static let vmcore = "vmcore"
+        /// The kdump-compressed memory (`Format=kdump`).
+        public static let kdump = "vmcore.kdump"
         public static let metadata = "metadata.json"
     }
 

@@ -15,6 +15,10 @@ public struct DumpMetadata: Sendable {
     public var dumpLevelRequested: Int
     public var dumpLevelApplied: Int
     public var format: String
+    /// The kdump page compression, nil for ELF.
+    public var compression: String?
+    /// Pages left out by the struct page filter, per category.
+    public var excludedByCategory: [(PageClassifier.Category, UInt64)] = []
     public var peakResidentKiB: Int64?
     public var memAvailableKiB: Int64?
     public var source: String
@@ -30,6 +34,7 @@ public struct DumpMetadata: Sendable {
         dumpLevelRequested = level.requested
         dumpLevelApplied = level.applied
         self.format = format
+        if let warning = level.warning { warnings.append(warning) }
     }
 
     /// `complete` or `incomplete`.
@@ -53,12 +58,15 @@ public struct DumpMetadata: Sendable {
                 ("total", .int(Int64(statistics.totalPages))),
                 ("written", .int(Int64(statistics.writtenPages))),
                 ("excluded_zero", .int(Int64(statistics.excludedZeroPages))),
+                ("excluded_filtered", .int(Int64(statistics.excludedFilteredPages))),
+                ("excluded_by_category", .object(excludedByCategory.map { ("\($0.0)", .int(Int64($0.1))) })),
             ])),
             ("bytes_written", .int(Int64(statistics.bytesWritten))),
             ("vmcore_size", .int(Int64(statistics.outputSize))),
             ("duration_ms", .int(Int64(durationMilliseconds))),
             ("dump_level", .object([("requested", .int(Int64(dumpLevelRequested))), ("applied", .int(Int64(dumpLevelApplied)))])),
             ("format", .string(format)),
+            ("compression", .optional(compression)),
             ("read_method", .string(statistics.readMethod)),
             ("source", .string(source)),
             ("tool", .string("oopsd-capture")),

@@ -8,8 +8,13 @@ import VMCore
 public struct OfflineCapture {
     /// The dump formats this version writes.
     public enum Format: String, Sendable {
-        /// ELF64 core, readable by vmcore-dmesg, makedumpfile, crash and drgn.
+        /// ELF64 core, readable by vmcore-dmesg, makedumpfile, crash and drgn (`vmcore`).
         case elf
+        /// kdump-compressed, readable by makedumpfile, crash and drgn/libkdumpfile (`vmcore.kdump`).
+        case kdump
+
+        /// The file the memory goes to.
+        public var fileName: String { self == .elf ? DumpDirectory.FileName.vmcore : DumpDirectory.FileName.kdump }
     }
 
     /// What to capture and where.
@@ -18,18 +23,25 @@ public struct OfflineCapture {
         public var outputDirectory: String
         public var dumpLevel: DumpLevel
         public var format: Format
+        /// Page compression of the kdump format.
+        public var compression: PageCompression
+        /// Compression threads; 0 uses every online CPU.
+        public var threads: Int
         public var windowSize: Int
         /// Physical address of the oopsd module's breadcrumb (`oopsd.breadcrumb=` on the capture command line).
         public var breadcrumbAddress: UInt64?
 
         public init(vmcorePath: String, outputDirectory: String, dumpLevel: DumpLevel, format: Format = .elf,
-            windowSize: Int = 64 << 20, breadcrumbAddress: UInt64? = nil)
+            compression: PageCompression = .zstd, threads: Int = 0, windowSize: Int = 64 << 20,
+            breadcrumbAddress: UInt64? = nil)
         {
             self.breadcrumbAddress = breadcrumbAddress
             self.vmcorePath = vmcorePath
             self.outputDirectory = outputDirectory
             self.dumpLevel = dumpLevel
             self.format = format
+            self.compression = compression
+            self.threads = threads
             self.windowSize = windowSize
         }
     }
@@ -57,10 +69,7 @@ public struct OfflineCapture {
     public func run() -> Outcome {
         let start = CaptureClock.monotonicNanoseconds()
         var metadata = DumpMetadata(source: options.vmcorePath, level: options.dumpLevel, format: options.format.rawValue)
-        if let warning = options.dumpLevel.warning {
-            log("warning: " + warning)
-            metadata.warnings.append(warning)
-        }
+        if options.format == .kdump { metadata.compression = options.compression.rawValue }
         func fail(_ reason: String) {
             log("error: " + reason)
             if metadata.incompleteReason == nil { metadata.incompleteReason = reason }
@@ -135,15 +144,42 @@ public struct OfflineCapture {
         early.incompleteReason = early.incompleteReason ?? "capture interrupted while writing the vmcore"
         try? directory.replaceFile(DumpDirectory.FileName.metadata, Array(early.json.serialized().utf8))
 
-        // 2. The memory.
+        // 2. Which pages to keep.
+        let walkStart = CaptureClock.monotonicNanoseconds()
+        let selection = PageSelector.select(core, level: options.dumpLevel)
+        metadata.dumpLevelApplied = selection.level.applied
+        metadata.excludedByCategory = PageClassifier.Category.allCases.map { ($0, selection.count($0)) }
+        for warning in selection.warnings {
+            log("warning: " + warning)
+            metadata.warnings.append(warning)
+        }
+        if options.dumpLevel.needsPageWalk {
+            let excluded = selection.excluded.reduce(0, +)
+            log("dump level \(selection.level.applied): \(excluded) of \(selection.present.population) pages left out "
+                + "by struct page (" + PageClassifier.Category.allCases.map { "\($0): \(selection.count($0))" }
+                    .joined(separator: ", ")
+                + ") in \((CaptureClock.monotonicNanoseconds() - walkStart) / 1_000_000) ms")
+        }
+
+        // 3. The memory.
+        let fileName = options.format.fileName
         do {
-            let output = try directory.createFile(DumpDirectory.FileName.vmcore)
+            let output = try directory.createFile(fileName)
             defer { try? output.close() }
-            try ELFCoreWriter(windowSize: options.windowSize)
-                .write(core, to: output, excludeZeroPages: options.dumpLevel.excludesZeroPages, statistics: &metadata.statistics)
+            switch options.format {
+            case .elf:
+                try ELFCoreWriter(windowSize: options.windowSize).write(
+                    core, to: output, excludeZeroPages: selection.level.excludesZeroPages,
+                    keep: selection.level.needsPageWalk ? selection.kept : nil, statistics: &metadata.statistics)
+            case .kdump:
+                let writer = KdumpWriter(compression: options.compression, threads: options.threads)
+                log("writing kdump-compressed (\(options.compression.rawValue)) with \(writer.threads) threads")
+                try writer.write(core, selection: selection, excludeZeroPages: selection.level.excludesZeroPages,
+                    to: output, statistics: &metadata.statistics)
+            }
             log("saved \(metadata.statistics.writtenPages) of \(metadata.statistics.totalPages) pages "
-                + "(\(metadata.statistics.excludedZeroPages) zero pages left out) to "
-                + directory.path(DumpDirectory.FileName.vmcore))
+                + "(\(metadata.statistics.excludedZeroPages) zero pages, \(metadata.statistics.excludedFilteredPages) "
+                + "filtered pages left out) to " + directory.path(fileName))
         } catch {
             fail("cannot save the memory: \(error)")
         }

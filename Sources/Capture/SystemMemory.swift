@@ -12,6 +12,16 @@ public enum SystemMemory {
         field("MemAvailable:", in: meminfoPath)
     }
 
+    /// The memory the kernel gives this system, one log line: `MemTotal 49152 kB, MemFree 20480 kB, MemAvailable
+    /// 18000 kB`, or why /proc/meminfo could not be read.
+    public static func summary(meminfoPath: String = "/proc/meminfo") -> String {
+        let keys = ["MemTotal", "MemFree", "MemAvailable"]
+        guard FileSystem.exists(meminfoPath) else { return "\(meminfoPath) does not exist" }
+        return keys.map { key in
+            field(key + ":", in: meminfoPath).map { "\(key) \($0) kB" } ?? "\(key) unknown"
+        }.joined(separator: ", ")
+    }
+
     /// The number after `key` on its line (`VmHWM:     5812 kB` gives 5812).
     static func field(_ key: String, in path: String) -> Int64? {
         guard let text = try? FileSystem.readText(path) else { return nil }

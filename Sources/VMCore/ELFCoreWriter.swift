@@ -8,6 +8,8 @@ public struct WriteStatistics: Equatable, Sendable {
     public var writtenPages: UInt64 = 0
     /// Pages left out because every byte was zero (holes in the output).
     public var excludedZeroPages: UInt64 = 0
+    /// Pages left out by the dump level's struct page filter (cache, user, free pages).
+    public var excludedFilteredPages: UInt64 = 0
     /// Bytes written to the output (headers, notes and page data; holes not counted).
     public var bytesWritten: UInt64 = 0
     /// The size of the output file (holes included).
@@ -58,8 +60,10 @@ public struct ELFCoreWriter {
     }
 
     /// Writes `core` to `output` (an empty regular file). `statistics` is updated as the write goes on.
+    /// Pages whose frame `keep` does not hold (when given) become holes, like zero pages.
     public func write(
-        _ core: ELFCore, to output: FileDescriptor, excludeZeroPages: Bool, statistics: inout WriteStatistics
+        _ core: ELFCore, to output: FileDescriptor, excludeZeroPages: Bool, keep: PageBitmap? = nil,
+        statistics: inout WriteStatistics
     ) throws {
         let notes = core.notes.flatMap { $0.encoded() }
         let (headers, size) = layout(of: core, noteSize: notes.count)
@@ -75,7 +79,7 @@ public struct ELFCoreWriter {
         defer { reader.release() }
         for (input, placed) in zip(core.loadSegments.map(\.header), headers.dropFirst()) {
             try copySegment(input, to: placed, output: output, reader: &reader, excludeZeroPages: excludeZeroPages,
-                statistics: &statistics)
+                keep: keep, statistics: &statistics)
         }
         statistics.readMethod = reader.usesRead ? "read" : "mmap"
         try output.truncate(to: size)  // the file ends where the last segment ends, even in a hole
@@ -88,7 +92,7 @@ public struct ELFCoreWriter {
 
     private func copySegment(
         _ input: ProgramHeader, to placed: ProgramHeader, output: FileDescriptor, reader: inout WindowReader,
-        excludeZeroPages: Bool, statistics: inout WriteStatistics
+        excludeZeroPages: Bool, keep: PageBitmap?, statistics: inout WriteStatistics
     ) throws {
         let page = UInt64(pageSize)
         let available = core(reader).fileSize > input.offset ? min(input.fileSize, core(reader).fileSize - input.offset) : 0
@@ -100,7 +104,7 @@ public struct ELFCoreWriter {
             let windowEnd = min(available, position == 0 && firstBoundary != 0 ? firstBoundary + window - page : position + window)
             try reader.withBytes(atFileOffset: input.offset + position, count: Int(windowEnd - position)) { window in
                 try writeWindow(window, segmentPosition: position, input: input, placed: placed, output: output,
-                    excludeZeroPages: excludeZeroPages, statistics: &statistics)
+                    excludeZeroPages: excludeZeroPages, keep: keep, statistics: &statistics)
             }
             position = windowEnd
         }
@@ -116,7 +120,7 @@ public struct ELFCoreWriter {
     /// Writes the bytes of segment positions `segmentPosition ..< + window.count`, leaving zero pages out if asked.
     private func writeWindow(
         _ window: UnsafeRawBufferPointer, segmentPosition: UInt64, input: ProgramHeader, placed: ProgramHeader,
-        output: FileDescriptor, excludeZeroPages: Bool, statistics: inout WriteStatistics
+        output: FileDescriptor, excludeZeroPages: Bool, keep: PageBitmap?, statistics: inout WriteStatistics
     ) throws {
         let page = UInt64(pageSize)
         var runStart = 0  // start (in window) of the pending run of non-zero pages
@@ -131,7 +135,11 @@ public struct ELFCoreWriter {
             let address = input.physicalAddress + segmentPosition + UInt64(index)
             let pageEnd = min(window.count, index + Int(page - address % page))
             statistics.totalPages += 1
-            if excludeZeroPages && isZero(UnsafeRawBufferPointer(rebasing: window[index..<pageEnd])) {
+            if let keep, !keep.contains(address / page) {
+                try flush(upTo: index)
+                runStart = pageEnd
+                statistics.excludedFilteredPages += 1
+            } else if excludeZeroPages && isZero(UnsafeRawBufferPointer(rebasing: window[index..<pageEnd])) {
                 try flush(upTo: index)
                 runStart = pageEnd
                 statistics.excludedZeroPages += 1

@@ -10,17 +10,20 @@ struct CaptureArguments {
     }
 
     static let usage = """
-        usage: oopsd-capture --vmcore FILE --output DIR [--dump-level N] [--format elf]
+        usage: oopsd-capture --vmcore FILE --output DIR [--dump-level N] [--format elf|kdump]
+                             [--compression zstd|zlib|none] [--threads N]
 
         Saves a crashed kernel's memory, log and metadata from an ELF vmcore (offline mode).
-        Writes DIR/dmesg.txt first, then DIR/vmcore, then DIR/metadata.json, into DIR.incomplete,
-        renamed to DIR only when every file is written and synced.
+        Writes DIR/dmesg.txt first, then DIR/vmcore (elf) or DIR/vmcore.kdump (kdump), then
+        DIR/metadata.json, into DIR.incomplete, renamed to DIR only when every file is written and synced.
 
           --vmcore FILE      the ELF core to read (/proc/vmcore in a capture kernel, or a saved full dump)
           --output DIR       the dump directory to create (must not exist)
-          --dump-level N     0 writes every page; 1 (default) leaves zero pages out as holes;
-                             levels with other bits (2, 4, 8, 16) are saved as 1 with a warning
-          --format elf       the dump format (only elf so far)
+          --dump-level N     makedumpfile's bits, added up: 1 zero pages, 2 page cache, 4 page cache with
+                             private data, 8 user pages, 16 free pages (default 1; 31 leaves out all)
+          --format F         elf (default: left-out pages are holes) or kdump (compressed, per page)
+          --compression C    kdump page compression: zstd (default), zlib (for old readers) or none
+          --threads N        kdump compression threads (default: every online CPU)
           --breadcrumb ADDR  physical address (hex) of the oopsd module's breadcrumb, saved in metadata.json
           -h, --help         show this help
 
@@ -37,6 +40,8 @@ struct CaptureArguments {
         var level = 1
         var format = OfflineCapture.Format.elf
         var breadcrumb: UInt64?
+        var compression = PageCompression.zstd
+        var threads = 0
         var index = 0
         func value(_ option: String) throws(UsageError) -> String {
             index += 1
@@ -64,7 +69,7 @@ struct CaptureArguments {
             case "--format":
                 let text = try take()
                 guard let parsed = OfflineCapture.Format(rawValue: text) else {
-                    throw UsageError(message: "--format '\(text)' is not supported (supported: elf)")
+                    throw UsageError(message: "--format '\(text)' is not supported (supported: elf, kdump)")
                 }
                 format = parsed
             case "--breadcrumb":
@@ -73,6 +78,16 @@ struct CaptureArguments {
                     throw UsageError(message: "--breadcrumb must be a hexadecimal address, not '\(text)'")
                 }
                 breadcrumb = address
+            case "--compression":
+                let text = try take()
+                if let problem = PageCompression.problem(with: text) { throw UsageError(message: problem) }
+                compression = PageCompression(rawValue: text)!
+            case "--threads":
+                let text = try take()
+                guard let number = Int(text), (1...1024).contains(number) else {
+                    throw UsageError(message: "--threads must be a number from 1 to 1024, not '\(text)'")
+                }
+                threads = number
             default:
                 throw UsageError(message: "unknown argument '\(arguments[index])'")
             }
@@ -81,6 +96,7 @@ struct CaptureArguments {
         guard let vmcore else { throw UsageError(message: "--vmcore FILE is required") }
         guard let output else { throw UsageError(message: "--output DIR is required") }
         return .offline(OfflineCapture.Options(vmcorePath: vmcore, outputDirectory: output,
-            dumpLevel: DumpLevel(level)!, format: format, breadcrumbAddress: breadcrumb))
+            dumpLevel: DumpLevel(level)!, format: format, compression: compression, threads: threads,
+            breadcrumbAddress: breadcrumb))
     }
 }

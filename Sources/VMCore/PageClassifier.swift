@@ -1,0 +1,153 @@
+/// Decides, page by page from the crashed kernel's `struct page` array, which page frames a dump level leaves
+/// out, with makedumpfile's meaning of the level bits (zero pages are decided later, from the page contents).
+///
+/// Free (buddy) blocks are left out `2^order` frames at a time, compound pages (THP, hugetlb) by the head's
+/// order; tail pages are never judged alone. Slab pages, and frames in `protected` ranges (the kernel image),
+/// are always kept. A run that continues past the end of one array is finished by the next `scan`.
+public struct PageClassifier: Sendable {
+    /// Why a page frame was left out.
+    public enum Category: Int, CaseIterable, Sendable {
+        /// Page cache without private data (level bit 2, or 4).
+        case cache
+        /// Page cache with private data (level bit 4).
+        case privateCache
+        /// Anonymous or hugetlb pages of user processes (level bit 8).
+        case user
+        /// Free pages of the buddy allocator, or unaccepted memory (level bit 16).
+        case free
+        /// Pages with a hardware memory error (always, when pages are walked).
+        case hwPoison
+        /// Pages logically offline, e.g. given back by a balloon driver (always, when pages are walked).
+        case offline
+    }
+
+    /// The `struct page` layout.
+    public let layout: PageLayout
+    /// The applied dump level.
+    public let level: Int
+    /// Page frames never left out (the kernel image).
+    public let protected: [Range<UInt64>]
+    /// Frames left out so far, per category (only frames that were in the bitmap).
+    public private(set) var excluded = [UInt64](repeating: 0, count: Category.allCases.count)
+    /// Buddy blocks whose order was out of range (kept, as makedumpfile does).
+    public private(set) var invalidBuddyOrders: UInt64 = 0
+    private var pendingEnd: UInt64 = 0
+    private var pendingCategory = Category.free
+
+    public init(layout: PageLayout, level: Int, protected: [Range<UInt64>] = []) {
+        self.layout = layout
+        self.level = level
+        self.protected = protected
+    }
+
+    /// Frames left out in `category`.
+    public func count(_ category: Category) -> UInt64 { excluded[category.rawValue] }
+
+    /// Classifies the `struct page`s of frames `firstPfn ..< firstPfn + pages.count / SIZE(page)`, clearing the
+    /// bits of left-out frames in `bitmap`. Arrays must be passed in increasing pfn order.
+    public mutating func scan(_ pages: UnsafeRawBufferPointer, firstPfn: UInt64, into bitmap: inout PageBitmap) {
+        let size = layout.size
+        let count = pages.count / size
+        var index = 0
+        while index < count {
+            let pfn = firstPfn + UInt64(index)
+            if pfn < pendingEnd {
+                let end = min(pendingEnd, firstPfn + UInt64(count))
+                exclude(pfn..<end, pendingCategory, from: &bitmap)
+                index += Int(end - pfn)
+                continue
+            }
+            let base = index * size
+            func word(_ offset: Int) -> UInt64 { pages.loadUnaligned(fromByteOffset: base + offset, as: UInt64.self) }
+            let flags = word(layout.flagsOffset)
+            let mapcount = pages.loadUnaligned(fromByteOffset: base + layout.mapcountOffset, as: UInt32.self)
+            let mapping = word(layout.mappingOffset)
+            let privateData = word(layout.privateOffset)
+            let compoundHead = word(layout.compoundHeadOffset)
+
+            var order: UInt64 = 0
+            var hugetlb = false
+            if flags & layout.headMask != 0 && index + 1 < count {
+                let tail = base + size
+                let tailFlags = pages.loadUnaligned(fromByteOffset: tail + layout.flagsOffset, as: UInt64.self)
+                if let value = layout.hugetlbValue {
+                    order = tailFlags & 0xff
+                    hugetlb = layout.typeEncoding.matches(mapcount, typeValue: value)
+                } else if let bit = layout.hugetlbFlagBit {
+                    order = tailFlags & 0xff
+                    hugetlb = tailFlags & (1 << UInt64(bit)) != 0
+                } else {
+                    if let offset = layout.compoundOrderOffset { order = UInt64(pages[tail + offset]) }
+                    if let offset = layout.compoundDtorOffset, let dtor = layout.hugetlbDtor {
+                        hugetlb = Int64(pages[tail + offset]) == dtor
+                    }
+                }
+                if order >= 64 || pfn & ((1 << order) - 1) != 0 { order = 0 }
+            }
+            var frames: UInt64 = 1 << order
+            let category: Category
+            let slab = isSlab(flags: flags, mapcount: mapcount)
+            let anonymous = mapping & 1 != 0 && !slab
+            if compoundHead & 1 != 0 || slab {
+                index += 1  // tail pages go with their head; slab is kernel data
+                continue
+            } else if level & DumpLevel.freeBit != 0
+                && layout.typeEncoding.matches(mapcount, typeValue: layout.buddyValue)
+            {
+                guard privateData < UInt64(layout.freeAreaLength) else {
+                    invalidBuddyOrders += 1
+                    index += 1
+                    continue
+                }
+                frames = 1 << privateData
+                category = .free
+            } else if level & DumpLevel.freeBit != 0, let value = layout.unacceptedValue,
+                layout.typeEncoding.matches(mapcount, typeValue: value)
+            {
+                frames = 1 << UInt64(layout.freeAreaLength - 1)
+                category = .free
+            } else if level & DumpLevel.cacheBit != 0 && isCache(flags) && !bit(flags, layout.privateBit) && !anonymous {
+                category = .cache
+            } else if level & DumpLevel.privateCacheBit != 0 && isCache(flags) && !anonymous {
+                category = bit(flags, layout.privateBit) ? .privateCache : .cache
+            } else if level & DumpLevel.userBit != 0 && (anonymous || hugetlb) {
+                category = .user
+            } else if let poison = layout.hwPoisonBit, bit(flags, poison) {
+                category = .hwPoison
+            } else if let value = layout.offlineValue, layout.typeEncoding.matches(mapcount, typeValue: value) {
+                category = .offline
+            } else {
+                index += 1
+                continue
+            }
+            let end = pfn + frames
+            let here = min(end, firstPfn + UInt64(count))
+            exclude(pfn..<here, category, from: &bitmap)
+            if end > here {
+                pendingEnd = end
+                pendingCategory = category
+            }
+            index += Int(here - pfn)
+        }
+    }
+
+    @inline(__always) private func bit(_ flags: UInt64, _ number: Int) -> Bool { flags & (1 << UInt64(number)) != 0 }
+
+    @inline(__always) private func isSlab(flags: UInt64, mapcount: UInt32) -> Bool {
+        if let value = layout.slabValue, layout.typeEncoding.matches(mapcount, typeValue: value) { return true }
+        if let slab = layout.slabBit { return bit(flags, slab) }
+        return false
+    }
+
+    /// makedumpfile's page cache test: on the LRU, or in the swap cache (swap-backed).
+    @inline(__always) private func isCache(_ flags: UInt64) -> Bool {
+        if bit(flags, layout.lruBit) { return true }
+        return (layout.swapBackedBit.map { bit(flags, $0) } ?? true) && bit(flags, layout.swapCacheBit)
+    }
+
+    private mutating func exclude(_ range: Range<UInt64>, _ category: Category, from bitmap: inout PageBitmap) {
+        for pfn in range where !protected.contains(where: { $0.contains(pfn) }) {
+            if bitmap.remove(pfn) { excluded[category.rawValue] += 1 }
+        }
+    }
+}

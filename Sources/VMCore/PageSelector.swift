@@ -1,0 +1,113 @@
+import SystemCalls
+
+/// Which page frames a dump keeps: the frames the core holds (`present`), and of those the ones the dump level
+/// does not leave out (`kept`). Zero pages are not decided here (the writers check page contents).
+public struct PageSelection: Sendable {
+    /// The level as applied (lowered, with a warning, when the kernel's layout could not be read).
+    public var level: DumpLevel
+    /// Frames backed by PT_LOAD file data.
+    public var present: PageBitmap
+    /// Frames to write (a subset of `present`).
+    public var kept: PageBitmap
+    /// Frames left out per category (indexed by `PageClassifier.Category.rawValue`).
+    public var excluded: [UInt64]
+    /// Things the user should know (fallbacks, unreadable struct pages).
+    public var warnings: [String] = []
+
+    /// Frames left out in `category`.
+    public func count(_ category: PageClassifier.Category) -> UInt64 { excluded[category.rawValue] }
+    /// One past the highest present frame.
+    public var endPfn: UInt64 { present.count }
+}
+
+/// Selects pages for a dump level from the crashed kernel's `struct page` array (through VMCOREINFO: sparse
+/// memory sections, vmemmap translated through the kernel page tables, page flags and types).
+public enum PageSelector {
+    /// The page frames covered by `core`'s PT_LOAD file data (partial pages count).
+    public static func presentFrames(of core: ELFCore, pageSize: UInt64 = 4096) -> PageBitmap {
+        let end = core.loadSegments.map { ($0.header.physicalAddress + $0.header.fileSize + pageSize - 1) / pageSize }
+            .max() ?? 0
+        var bitmap = PageBitmap(count: end)
+        for (_, segment) in core.loadSegments where segment.fileSize > 0 {
+            let first = segment.physicalAddress / pageSize
+            let last = (segment.physicalAddress + segment.fileSize + pageSize - 1) / pageSize
+            bitmap.insert(first..<last)
+        }
+        return bitmap
+    }
+
+    /// The frames of the kernel image (the PT_LOAD of the kernel text mapping), never left out.
+    public static func kernelImageFrames(of core: ELFCore, pageSize: UInt64 = 4096) -> [Range<UInt64>] {
+        core.loadSegments.filter { $0.header.virtualAddress >= 0xffff_ffff_8000_0000 }.map {
+            ($0.header.physicalAddress / pageSize)..<(($0.header.physicalAddress + $0.header.memorySize + pageSize - 1)
+                / pageSize)
+        }
+    }
+
+    /// Selects the pages of `core` for `level`. Never throws: when the layout cannot be read, the struct-page bits
+    /// are dropped from the applied level (a less filtered, never a wrong dump) and the reason is in `warnings`.
+    public static func select(_ core: ELFCore, level: DumpLevel) -> PageSelection {
+        let present = presentFrames(of: core)
+        var selection = PageSelection(level: level, present: present, kept: present,
+            excluded: [UInt64](repeating: 0, count: PageClassifier.Category.allCases.count))
+        guard level.needsPageWalk else { return selection }
+        do {
+            guard let info = core.vmcoreInfo else {
+                throw VMCoreInfoError(key: "VMCOREINFO", purpose: "classifying pages (the core has no VMCOREINFO note)")
+            }
+            let layout = try PageLayout(info)
+            let sections = try MemSection.all(in: core, below: present.count)
+            var classifier = PageClassifier(layout: layout, level: level.applied, protected: kernelImageFrames(of: core))
+            var kept = present
+            var buffer = [UInt8](repeating: 0, count: 0)
+            var unreadable: UInt64 = 0
+            for section in sections where section.firstPfn < present.count {
+                let frames = min(section.pageCount, present.count - section.firstPfn)
+                let byteCount = Int(frames) * layout.size
+                if buffer.count != byteCount { buffer = [UInt8](repeating: 0, count: byteCount) }
+                unreadable += try readStructPages(core, at: section.memMap, into: &buffer)
+                buffer.withUnsafeBytes { classifier.scan($0, firstPfn: section.firstPfn, into: &kept) }
+            }
+            selection.kept = kept
+            selection.excluded = PageClassifier.Category.allCases.map { classifier.count($0) }
+            if unreadable > 0 {
+                selection.warnings.append("\(unreadable) pages of struct page array were not mapped by the kernel's "
+                    + "page tables; the frames they describe were kept")
+            }
+            if classifier.invalidBuddyOrders > 0 {
+                selection.warnings.append("\(classifier.invalidBuddyOrders) free pages had an order beyond "
+                    + "LENGTH(zone.free_area) and were kept")
+            }
+        } catch {
+            selection.level = level.lowered(removing: DumpLevel.structPageBits,
+                because: "cannot read the crashed kernel's page descriptors (\(error)); cache, user and free pages are kept")
+            selection.warnings.append(selection.level.warning!)
+        }
+        return selection
+    }
+
+    /// Reads the struct pages at vmemmap address `address` into `buffer`, page by page through the page tables.
+    /// Returns the number of 4 KiB pages of the array that were not mapped (left zero: zero struct pages are kept).
+    static func readStructPages(_ core: ELFCore, at address: UInt64, into buffer: inout [UInt8]) throws -> UInt64 {
+        var unreadable: UInt64 = 0
+        var done = 0
+        while done < buffer.count {
+            let virtual = address &+ UInt64(done)
+            let length = min(buffer.count - done, Int(4096 - virtual % 4096))
+            let fileOffset = try core.translateThroughPageTables(virtual).flatMap { core.fileOffset(physical: $0) }
+            var got = 0
+            if let fileOffset {
+                got = try buffer.withUnsafeMutableBytes { raw in
+                    try core.file.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[done..<(done + length)]),
+                        atOffset: fileOffset)
+                }
+            }
+            if got < length {
+                for index in (done + got)..<(done + length) { buffer[index] = 0 }
+                unreadable += 1
+            }
+            done += length
+        }
+        return unreadable
+    }
+}
