@@ -52,8 +52,8 @@ let package = Package(
         .target(
             name: "OopsService",
             dependencies: [
-                "OopsConfig", "KernelInterfaces", "Initramfs", "Collection", "Upload", "SystemCalls", "CShim",
-                "CSystemd",
+                "OopsConfig", "KernelInterfaces", "Initramfs", "Collection", "Upload", "VMCore", "SystemCalls",
+                "CShim", "CSystemd",
             ]),
 
         // MARK: Executables

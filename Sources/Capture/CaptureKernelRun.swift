@@ -95,7 +95,8 @@ public struct CaptureKernelRun {
         // Threads: every CPU the capture kernel brought up (`nr_cpus=` from `[Capture] CPUs=`).
         let options = OfflineCapture.Options(
             vmcorePath: vmcorePath, outputDirectory: Path.join(directory, name),
-            dumpLevel: DumpLevel(plan.dumpLevel) ?? DumpLevel(31)!, format: format, compression: compression)
+            dumpLevel: DumpLevel(plan.dumpLevel) ?? DumpLevel(31)!, format: format, compression: compression,
+            breadcrumbAddress: Breadcrumb.address(inCommandLine: (try? FileSystem.readText("/proc/cmdline")) ?? ""))
         return OfflineCapture(options: options, log: log.callAsFunction).run()
     }
 

@@ -26,6 +26,8 @@ public struct DumpMetadata: Sendable {
     public var incompleteReason: String?
     /// Things the user should know that did not make the dump incomplete (e.g. the dump level was lowered).
     public var warnings: [String] = []
+    /// The oopsd module's record of the oops (its own registers), when the crash came through it.
+    public var breadcrumb: Breadcrumb?
 
     public init(source: String, level: DumpLevel, format: String) {
         self.source = source
@@ -73,6 +75,32 @@ public struct DumpMetadata: Sendable {
                 ("peak_rss_kib", .optional(peakResidentKiB)),
                 ("mem_available_kib", .optional(memAvailableKiB)),
             ])),
+            ("breadcrumb", breadcrumb.map(Self.json) ?? .null),
         ])
+    }
+
+    /// The breadcrumb as a flat object: numbers, and registers as hex strings.
+    static func json(_ crumb: Breadcrumb) -> JSONValue {
+        func hex(_ value: UInt64) -> JSONValue { .string("0x" + String(value, radix: 16)) }
+        var fields: [(String, JSONValue)] = [
+            ("event", .string(crumb.eventName)),
+            ("die", .string(crumb.dieString)),
+            ("trap", .int(Int64(crumb.trapNumber))),
+            ("signal", .int(Int64(crumb.signal))),
+            ("cpu", .int(Int64(crumb.cpu))),
+            ("error_code", hex(crumb.errorCode)),
+            ("taint", hex(crumb.taint)),
+            ("pid", .int(Int64(crumb.pid))),
+            ("tgid", .int(Int64(crumb.tgid))),
+            ("comm", .string(crumb.command)),
+            ("oops_count", .int(Int64(crumb.oopsCount))),
+            ("realtime_ns", .int(Int64(bitPattern: crumb.realtimeNanoseconds))),
+            ("clock_ns", .int(Int64(bitPattern: crumb.clockNanoseconds))),
+        ]
+        for (index, value) in crumb.registers.enumerated() {
+            guard let name = PRStatus.RegisterName(rawValue: index) else { break }
+            fields.append(("\(name)".lowercased(), hex(value)))
+        }
+        return .object(fields)
     }
 }

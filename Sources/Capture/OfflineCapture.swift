@@ -28,10 +28,14 @@ public struct OfflineCapture {
         /// Compression threads; 0 uses every online CPU.
         public var threads: Int
         public var windowSize: Int
+        /// Physical address of the oopsd module's breadcrumb (`oopsd.breadcrumb=` on the capture command line).
+        public var breadcrumbAddress: UInt64?
 
         public init(vmcorePath: String, outputDirectory: String, dumpLevel: DumpLevel, format: Format = .elf,
-            compression: PageCompression = .zstd, threads: Int = 0, windowSize: Int = 64 << 20)
+            compression: PageCompression = .zstd, threads: Int = 0, windowSize: Int = 64 << 20,
+            breadcrumbAddress: UInt64? = nil)
         {
+            self.breadcrumbAddress = breadcrumbAddress
             self.vmcorePath = vmcorePath
             self.outputDirectory = outputDirectory
             self.dumpLevel = dumpLevel
@@ -110,6 +114,16 @@ public struct OfflineCapture {
         }
         defer { try? core.close() }
         metadata.cpuCount = core.cpus.count
+        if let address = options.breadcrumbAddress {
+            do {
+                let crumb = try Breadcrumb.read(from: core, physicalAddress: address)
+                metadata.breadcrumb = crumb
+                log("breadcrumb: \(crumb.eventName) \"\(crumb.dieString)\" in \(crumb.command) (pid \(crumb.pid)), rip 0x\(String(crumb.instructionPointer ?? 0, radix: 16))")
+            } catch {
+                log("breadcrumb at 0x\(String(address, radix: 16)): \(error)")
+                metadata.warnings.append("breadcrumb at 0x\(String(address, radix: 16)): \(error)")
+            }
+        }
         if let info = core.vmcoreInfo {
             metadata.kernelRelease = info.osRelease
             metadata.buildID = info.buildID

@@ -1,4 +1,5 @@
 import Initramfs
+import VMCore
 import KernelInterfaces
 import OopsConfig
 import SystemCalls
@@ -43,9 +44,18 @@ public struct KexecArming: Arming {
             timeoutSeconds: Int(capture.timeout.seconds), finalAction: RebootAction(capture.finalAction),
             failureAction: RebootAction(capture.failureAction))
         let image = try CaptureImageBuilder.build(request)
+        var extra = configuration.kernel.commandLine
+        if configuration.kernel.oopsModule {
+            // The module must be loaded before the capture kernel: its breadcrumb address goes on the command line.
+            let module = OopsModule(root: root, release: runningRelease)
+            try module.ensureLoaded()
+            if let address = module.breadcrumbAddress() {
+                extra.insert("\(Breadcrumb.commandLineParameter)=0x\(String(address, radix: 16))", at: 0)
+            }
+        }
         let commandLine = try CaptureCommandLine.derive(
             root: root, panicSeconds: max(1, Int(configuration.kernel.panicTimeout.seconds)), cpus: capture.cpus,
-            extra: configuration.kernel.commandLine.joined(separator: " "))
+            extra: extra.joined(separator: " "))
 
         let identity = "\(kernelImage)\n\(image.key)\n\(commandLine)\n"
         let recordPath = root.path(Self.loadedRecord)

@@ -12,9 +12,11 @@ struct Oopsctl: ParsableCommand {
             oopsd keeps a capture kernel loaded so that a kernel panic (or oops) saves the crashed \
             kernel's memory. oopsctl shows its configuration, its state and the dumps it saved.
             """,
-        subcommands: [ConfigCommand.self, StatusCommand.self, ArmCommand.self, DisarmCommand.self, EstimateCommand.self,
-            ListCommand.self, InfoCommand.self, DmesgCommand.self, DumpCommand.self, DebugCommand.self,
-            UploadCommand.self])
+        subcommands: [
+            ConfigCommand.self, StatusCommand.self, ArmCommand.self, DisarmCommand.self, EstimateCommand.self,
+            TestCommand.self, ListCommand.self, InfoCommand.self, DmesgCommand.self, DumpCommand.self,
+            DebugCommand.self, UploadCommand.self,
+        ])
 }
 
 /// Options every subcommand takes.

@@ -168,14 +168,15 @@ struct EstimateCommand: ParsableCommand {
         if reserved < estimate.recommendedBytes { throw ExitCode(1) }
     }
 
-    /// The capture's peak memory recorded in the newest dump's metadata (`peak_rss_kib`).
+    /// The capture's peak memory recorded in the newest dump's metadata (`memory.peak_rss_kib`).
     static func measuredPeak(directory: String) -> UInt64? {
         let names = ((try? FileSystem.listDirectory(directory)) ?? []).sorted().reversed()
         for name in names {
             guard let bytes = try? FileSystem.readBytes(Path.join(Path.join(directory, name), "metadata.json")),
                 let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any]
             else { continue }
-            if let kib = (object["peak_rss_kib"] as? NSNumber)?.uint64Value { return kib * 1024 }
+            let memory = object["memory"] as? [String: Any]
+            if let kib = (memory?["peak_rss_kib"] as? NSNumber)?.uint64Value { return kib * 1024 }
         }
         return nil
     }

@@ -24,6 +24,7 @@ struct CaptureArguments {
           --format F         elf (default: left-out pages are holes) or kdump (compressed, per page)
           --compression C    kdump page compression: zstd (default), zlib (for old readers) or none
           --threads N        kdump compression threads (default: every online CPU)
+          --breadcrumb ADDR  physical address (hex) of the oopsd module's breadcrumb, saved in metadata.json
           -h, --help         show this help
 
         Exit status: 0 complete, 1 incomplete (what was saved is kept in DIR.incomplete), 2 usage error.
@@ -38,6 +39,7 @@ struct CaptureArguments {
         var output: String?
         var level = 1
         var format = OfflineCapture.Format.elf
+        var breadcrumb: UInt64?
         var compression = PageCompression.zstd
         var threads = 0
         var index = 0
@@ -70,6 +72,12 @@ struct CaptureArguments {
                     throw UsageError(message: "--format '\(text)' is not supported (supported: elf, kdump)")
                 }
                 format = parsed
+            case "--breadcrumb":
+                let text = try take()
+                guard let address = Breadcrumb.address(inCommandLine: "\(Breadcrumb.commandLineParameter)=\(text)") else {
+                    throw UsageError(message: "--breadcrumb must be a hexadecimal address, not '\(text)'")
+                }
+                breadcrumb = address
             case "--compression":
                 let text = try take()
                 if let problem = PageCompression.problem(with: text) { throw UsageError(message: problem) }
@@ -88,6 +96,7 @@ struct CaptureArguments {
         guard let vmcore else { throw UsageError(message: "--vmcore FILE is required") }
         guard let output else { throw UsageError(message: "--output DIR is required") }
         return .offline(OfflineCapture.Options(vmcorePath: vmcore, outputDirectory: output,
-            dumpLevel: DumpLevel(level)!, format: format, compression: compression, threads: threads))
+            dumpLevel: DumpLevel(level)!, format: format, compression: compression, threads: threads,
+            breadcrumbAddress: breadcrumb))
     }
 }
