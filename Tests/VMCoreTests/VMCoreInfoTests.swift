@@ -35,12 +35,15 @@ import VMCore
         }
     }
 
-    @Test func dumpLevelsAboveOneAreAppliedAsOneWithAWarning() {
+    @Test func dumpLevelsAreAppliedAsAskedUntilLowered() {
         #expect(DumpLevel(0)?.applied == 0)
-        #expect(DumpLevel(1)?.applied == 1)
-        #expect(DumpLevel(1)?.warning == nil)
-        #expect(DumpLevel(31)?.applied == 1)
-        #expect(DumpLevel(31)?.warning?.hasPrefix("dump level 31 asks for page filtering") == true)
+        #expect(DumpLevel(31)?.applied == 31)
+        #expect(DumpLevel(31)?.warning == nil)
+        #expect(DumpLevel(31)?.needsPageWalk == true)
+        #expect(DumpLevel(1)?.needsPageWalk == false)
+        let lowered = DumpLevel(31)!.lowered(removing: DumpLevel.structPageBits, because: "no struct page")
+        #expect(lowered.applied == 1)
+        #expect(lowered.warning == "dump level 31 lowered to 1: no struct page")
         #expect(DumpLevel(32) == nil)
         #expect(DumpLevel(-1) == nil)
     }

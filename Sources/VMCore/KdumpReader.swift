@@ -1,0 +1,136 @@
+import CZlib
+import CZstd
+import SystemCalls
+
+/// Reads a kdump-compressed file (ours or makedumpfile's): header, both bitmaps, and any dumped page by frame number.
+public struct KdumpReader {
+    /// A file that is not a kdump-compressed dump this reader understands.
+    public struct FormatError: Error, CustomStringConvertible, Equatable {
+        /// The file.
+        public var path: String
+        /// What is wrong, with the offset.
+        public var problem: String
+        public var description: String { "\(path): \(problem)" }
+    }
+
+    /// The file.
+    public let file: FileDescriptor
+    /// The file's path, for messages.
+    public let path: String
+    /// `block_size`.
+    public let blockSize: Int
+    /// `disk_dump_header.status`.
+    public let status: UInt32
+    /// `kdump_sub_header.dump_level`.
+    public let dumpLevel: Int
+    /// Frames present in the dumped machine (first bitmap).
+    public let present: PageBitmap
+    /// Frames stored in the file (second bitmap).
+    public let dumped: PageBitmap
+    /// The VMCOREINFO text stored in the sub header.
+    public let vmcoreInfo: VMCoreInfo?
+    private let descriptorOffset: UInt64
+    /// Index of the first dumped frame of each 64-frame word, to find a frame's `page_desc` quickly.
+    private let rank: [UInt64]
+
+    /// Opens `path` and reads its headers and bitmaps.
+    public static func open(_ path: String) throws -> KdumpReader {
+        let fd = try FileDescriptor.open(path, [.readOnly, .noFollow])
+        do { return try KdumpReader(file: fd, path: path) } catch {
+            try? fd.close()
+            throw error
+        }
+    }
+
+    init(file: FileDescriptor, path: String) throws {
+        self.file = file
+        self.path = path
+        let head = try file.readBytes(count: KdumpHeader.size, atOffset: 0)
+        func fail(_ problem: String) -> FormatError { FormatError(path: path, problem: problem) }
+        guard head.count == KdumpHeader.size else { throw fail("shorter than a disk_dump_header (464 bytes)") }
+        guard Array(head[0..<8]) == KdumpHeader.signature else {
+            throw fail("no KDUMP signature at offset 0 (found \(head[0..<8].map { hex($0) }.joined(separator: " ")))")
+        }
+        status = head.littleEndian(UInt32.self, at: 424)!
+        blockSize = Int(head.littleEndian(Int32.self, at: 428)!)
+        let subBlocks = Int(head.littleEndian(Int32.self, at: 432)!)
+        let bitmapBlocks = Int(head.littleEndian(UInt32.self, at: 436)!)
+        guard blockSize == 4096 else { throw fail("block_size \(blockSize) at offset 428, expected 4096") }
+        let sub = try file.readBytes(count: KdumpHeader.subHeaderSize, atOffset: UInt64(blockSize))
+        guard sub.count == KdumpHeader.subHeaderSize else { throw fail("truncated kdump_sub_header at \(blockSize)") }
+        dumpLevel = Int(sub.littleEndian(Int32.self, at: 8)!)
+        let maxMapnr = sub.littleEndian(UInt64.self, at: 96)!
+        let infoOffset = sub.littleEndian(UInt64.self, at: 32)!
+        let infoSize = sub.littleEndian(UInt64.self, at: 40)!
+        vmcoreInfo = infoSize > 0 && infoSize < 1 << 20
+            ? VMCoreInfo(try file.readBytes(count: Int(infoSize), atOffset: infoOffset)) : nil
+        let bitmapSize = bitmapBlocks * blockSize / 2
+        let first = UInt64((1 + subBlocks) * blockSize)
+        let bitmaps = try file.readBytes(count: 2 * bitmapSize, atOffset: first)
+        guard bitmaps.count == 2 * bitmapSize else { throw fail("truncated bitmaps at offset \(first)") }
+        present = PageBitmap(bytes: Array(bitmaps[0..<bitmapSize]), count: maxMapnr)
+        dumped = PageBitmap(bytes: Array(bitmaps[bitmapSize...]), count: maxMapnr)
+        descriptorOffset = first + UInt64(2 * bitmapSize)
+        var ranks: [UInt64] = []
+        ranks.reserveCapacity(dumped.words.count)
+        var total: UInt64 = 0
+        for word in dumped.words {
+            ranks.append(total)
+            total += UInt64(word.nonzeroBitCount)
+        }
+        rank = ranks
+    }
+
+    /// The bytes of frame `pfn`, or nil when the file does not hold it (excluded or absent).
+    public func page(_ pfn: UInt64) throws -> [UInt8]? {
+        guard dumped.contains(pfn) else { return nil }
+        let word = dumped.words[Int(pfn >> 6)]
+        let index = rank[Int(pfn >> 6)] + UInt64((word & ((1 << (pfn & 63)) - 1)).nonzeroBitCount)
+        let at = descriptorOffset + index * UInt64(KdumpHeader.pageDescriptorSize)
+        let desc = try file.readBytes(count: KdumpHeader.pageDescriptorSize, atOffset: at)
+        guard desc.count == KdumpHeader.pageDescriptorSize else {
+            throw FormatError(path: path, problem: "truncated page_desc of pfn \(hex(pfn)) at offset \(at)")
+        }
+        let offset = desc.littleEndian(UInt64.self, at: 0)!
+        let size = Int(desc.littleEndian(UInt32.self, at: 8)!)
+        let flags = desc.littleEndian(UInt32.self, at: 12)!
+        let stored = try file.readBytes(count: size, atOffset: offset)
+        guard stored.count == size, size <= 2 * blockSize else {
+            throw FormatError(path: path, problem: "page data of pfn \(hex(pfn)) (\(size) bytes at \(offset)) truncated")
+        }
+        if flags & 0x3f == 0 {
+            guard size == blockSize else {
+                throw FormatError(path: path, problem: "raw page of pfn \(hex(pfn)) has \(size) bytes, not \(blockSize)")
+            }
+            return stored
+        }
+        var page = [UInt8](repeating: 0, count: blockSize)
+        var produced = 0
+        if flags & PageCompression.zstd.flag != 0 {
+            let result = page.withUnsafeMutableBytes { out in
+                stored.withUnsafeBytes { ZSTD_decompress(out.baseAddress, blockSize, $0.baseAddress, size) }
+            }
+            produced = ZSTD_isError(result) != 0 ? -1 : result
+        } else if flags & PageCompression.zlib.flag != 0 {
+            var length = uLongf(blockSize)
+            let result = page.withUnsafeMutableBytes { out in
+                stored.withUnsafeBytes {
+                    uncompress(out.baseAddress!.assumingMemoryBound(to: Bytef.self), &length,
+                        $0.baseAddress!.assumingMemoryBound(to: Bytef.self), uLong(size))
+                }
+            }
+            produced = result == Z_OK ? Int(length) : -1
+        } else {
+            throw FormatError(path: path, problem: "page of pfn \(hex(pfn)) uses compression flags \(hex(flags)) "
+                + "this reader does not decode (lzo or snappy)")
+        }
+        guard produced == blockSize else {
+            throw FormatError(path: path, problem: "page of pfn \(hex(pfn)) at offset \(offset) does not decompress to "
+                + "\(blockSize) bytes")
+        }
+        return page
+    }
+
+    /// Closes the file.
+    public func close() throws { try file.close() }
+}

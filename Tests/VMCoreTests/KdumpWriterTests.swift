@@ -1,0 +1,111 @@
+import SystemCalls
+import Testing
+import VMCore
+
+@Suite struct KdumpWriterTests {
+    /// A core (the printk fixture's notes) whose only memory is a direct-map segment of 6 pages at frame 0x1000: random-ish, zero, a repeated byte, zero,
+    /// incompressible, a single byte.
+    static func core() -> (SyntheticCore, pages: [[UInt8]]) {
+        var core = PrintkRingFixture.core()
+        var state: UInt64 = 0x9e37_79b9_7f4a_7c15
+        func noise() -> UInt8 {
+            state ^= state << 13; state ^= state >> 7; state ^= state << 17
+            return UInt8(truncatingIfNeeded: state)
+        }
+        let pages: [[UInt8]] = [
+            (0..<4096).map { UInt8(truncatingIfNeeded: $0 / 16) },
+            [UInt8](repeating: 0, count: 4096),
+            [UInt8](repeating: 0x5a, count: 4096),
+            [UInt8](repeating: 0, count: 4096),
+            (0..<4096).map { _ in noise() },
+            [UInt8](repeating: 0, count: 4095) + [7],
+        ]
+        core.segments = [.init(virtualAddress: SyntheticCore.pageOffset + 0x0100_0000, physicalAddress: 0x0100_0000,
+            data: pages.flatMap { $0 })]
+        return (core, pages)
+    }
+
+    func write(level: Int, compression: PageCompression, threads: Int = 2, batchPages: Int = 4)
+        throws -> (ScratchDirectory, ELFCore, PageSelection, KdumpReader, WriteStatistics)
+    {
+        let scratch = ScratchDirectory()
+        let input = try ELFCore.open(try scratch.write("input", Self.core().0.bytes()))
+        let selection = PageSelector.select(input, level: DumpLevel(level)!)
+        let path = scratch.path + "/vmcore.kdump"
+        let output = try FileDescriptor.open(path, [.readWrite, .create, .exclusive], mode: 0o600)
+        var statistics = WriteStatistics()
+        try KdumpWriter(compression: compression, threads: threads, batchPages: batchPages)
+            .write(input, selection: selection, excludeZeroPages: selection.level.excludesZeroPages, to: output,
+                statistics: &statistics)
+        try output.close()
+        return (scratch, input, selection, try KdumpReader.open(path), statistics)
+    }
+
+    @Test(arguments: PageCompression.allCases, [1, 2, 3])
+    func everyPageReadsBackUnchanged(compression: PageCompression, threads: Int) throws {
+        let (scratch, input, selection, reader, statistics) = try write(level: 1, compression: compression,
+            threads: threads)
+        _ = scratch
+        defer { try? input.close(); try? reader.close() }
+        let pages = Self.core().pages
+        #expect(reader.status == compression.flag)  // complete: no DUMP_DH_COMPRESSED_INCOMPLETE
+        #expect(reader.dumpLevel == 1)
+        #expect(reader.present == selection.present)
+        #expect(reader.dumped == selection.present)  // zero pages stay dumped, pointing at one stored zero page
+        for (index, page) in pages.enumerated() {
+            #expect(try reader.page(0x1000 + UInt64(index)) == page, "page \(index)")
+        }
+        #expect(try reader.page(0x1006) == nil)
+        #expect(statistics.excludedZeroPages == 2)
+        #expect(statistics.writtenPages == 4)
+        #expect(reader.vmcoreInfo == input.vmcoreInfo)
+    }
+
+    @Test func theHeaderHasMakedumpfilesLayout() throws {
+        let (scratch, input, _, reader, _) = try write(level: 0, compression: .zstd)
+        defer { try? input.close(); try? reader.close() }
+        let head = try reader.file.readBytes(count: 464, atOffset: 0)
+        #expect(Array(head[0..<8]) == Array("KDUMP   ".utf8))
+        #expect(head.littleEndian(Int32.self, at: 8) == 6)  // header_version
+        #expect(head.littleEndian(UInt32.self, at: 424) == 0x20)  // status: zstd
+        #expect(head.littleEndian(Int32.self, at: 428) == 4096)  // block_size
+        #expect(head.littleEndian(UInt32.self, at: 440) == 0x1006)  // max_mapnr
+        #expect(head.littleEndian(Int32.self, at: 460) == Int32(input.cpus.count))  // nr_cpus
+        let sub = try reader.file.readBytes(count: 104, atOffset: 4096)
+        #expect(sub.littleEndian(UInt64.self, at: 48) == 4096 + 104)  // offset_note
+        #expect(sub.littleEndian(UInt64.self, at: 96) == 0x1006)  // max_mapnr_64
+        _ = scratch
+    }
+
+    @Test func incompressiblePagesAreStoredRaw() throws {
+        let (scratch, input, _, reader, _) = try write(level: 0, compression: .zlib)
+        defer { try? input.close(); try? reader.close() }
+        // Descriptor of the noise page (the 5th dumped frame): size 4096, flags 0.
+        let head = try reader.file.readBytes(count: 464, atOffset: 0)
+        let subBlocks = UInt64(head.littleEndian(Int32.self, at: 432)!)
+        let bitmapBlocks = UInt64(head.littleEndian(UInt32.self, at: 436)!)
+        let descriptor = try reader.file.readBytes(count: 24, atOffset: (1 + subBlocks + bitmapBlocks) * 4096 + 4 * 24)
+        #expect(descriptor.littleEndian(UInt32.self, at: 8) == 4096)
+        #expect(descriptor.littleEndian(UInt32.self, at: 12) == 0)
+        let first = try reader.file.readBytes(count: 24, atOffset: (1 + subBlocks + bitmapBlocks) * 4096)
+        #expect(first.littleEndian(UInt32.self, at: 12) == PageCompression.zlib.flag)
+        _ = scratch
+    }
+
+    @Test func withoutStructPageInformationTheLevelIsLoweredWithAWarning() throws {
+        let (scratch, input, selection, reader, _) = try write(level: 31, compression: .none)
+        defer { try? input.close(); try? reader.close() }
+        #expect(selection.level.applied == 1)
+        #expect(selection.level.warning?.hasPrefix("dump level 31 lowered to 1: cannot read the crashed kernel's page "
+            + "descriptors (VMCOREINFO has no ") == true)
+        #expect(reader.dumpLevel == 1)
+        _ = scratch
+    }
+
+    @Test func lz4IsRefusedBecauseNoReaderDecodesIt() {
+        #expect(PageCompression.problem(with: "lz4")?.hasPrefix("compression lz4 cannot be used for kdump-compressed "
+            + "dumps: the format has no LZ4 page flag") == true)
+        #expect(PageCompression.problem(with: "gzip") == "unknown compression 'gzip' (supported: zstd, zlib, none)")
+        #expect(PageCompression.problem(with: "zstd") == nil)
+    }
+}
