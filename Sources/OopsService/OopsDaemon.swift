@@ -43,7 +43,9 @@ public final class OopsDaemon {
         addWatches(watches)
         ServiceNotifier.ready(status: status.message)
         // Armed first (a crash during collection must still be caught), then the dumps of earlier crashes.
-        DumpCollector(root: root, log: journal).collect(armedConfiguration ?? OopsConfiguration(MergedConfiguration()))
+        // Not armed (no reservation, say): still the configured dump directory, upload targets and retention.
+        DumpCollector(root: root, log: journal).collect(
+            armedConfiguration ?? OopsConfiguration(MergedConfiguration.load(root: root)))
         // Then ship them, in the background: uploads of many GB must not hold up signals or the watchdog.
         uploads.start()
 

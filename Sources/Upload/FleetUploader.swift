@@ -44,12 +44,12 @@ public struct FleetUploader {
         if targets.isEmpty { return round }
         let entries: [DumpEntry]
         do { entries = try only ?? store.list() } catch {
-            log(.error, "upload: \(error)")
+            log(.error, "\(error)")
             return round
         }
         let machineID: String
         do { machineID = try MachineID.read(root: root) } catch {
-            log(.error, "upload: \(error)")
+            log(.error, "\(error)")
             for entry in entries { round.failed += targets.map { (entry.id, $0.name, error) } }
             round.pending = entries.count
             return round
