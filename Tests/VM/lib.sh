@@ -196,7 +196,9 @@ vm_boot() {
     local name=${1:-boot$((VM_BOOTS + 1))} t0 rc
     VM_BOOTS=$((VM_BOOTS + 1))
     VM_CONSOLE=$VM_RUN_DIR/console-$name.log
-    local append="console=ttyS0,115200 panic=5 crashkernel=$VM_CRASHKERNEL $VM_CMDLINE_EXTRA"
+    # no_timer_check: under TCG on a loaded host the IO-APIC timer check can fail and panic the kernel
+    # ("IO-APIC + timer doesn't work!"); the capture command line inherits it from /proc/cmdline.
+    local append="console=ttyS0,115200 panic=5 no_timer_check crashkernel=$VM_CRASHKERNEL $VM_CMDLINE_EXTRA"
     log "boot $name: $VM_KERNEL ($VM_RELEASE), $VM_MEM, crashkernel=$VM_CRASHKERNEL, console $VM_CONSOLE"
     t0=${EPOCHREALTIME/./}
     # shellcheck disable=SC2046

@@ -49,7 +49,7 @@ vm_workload() {
 vm_arm_baseline() {
     rel=$(uname -r)
     kexec -s -p "/boot/vmlinuz-$rel" --initrd=/boot/oopsd-vm-initrd.cpio.gz \
-        --append="console=ttyS0,115200 irqpoll nr_cpus=1 reset_devices panic=10 oopsd_vm.mode=capture-baseline $*" ||
+        --append="console=ttyS0,115200 no_timer_check irqpoll nr_cpus=1 reset_devices panic=10 oopsd_vm.mode=capture-baseline $*" ||
         { vm_mark "kexec -p failed with status $?"; return 1; }
     vm_mark "capture kernel loaded: kexec_crash_loaded=$(cat /sys/kernel/kexec_crash_loaded)"
 }
