@@ -1,0 +1,138 @@
+#!/usr/bin/env python3
+"""Check a kdump-compressed dump (zlib or uncompressed pages) against the ELF vmcore it was made from.
+
+kdump_compare.py ORIGINAL KDUMP [--elf FILTERED_ELF] [--makedumpfile MDF_KDUMP]
+
+- every frame present in ORIGINAL's PT_LOADs is in KDUMP's first bitmap, and no other;
+- every frame KDUMP holds (second bitmap) decompresses to the same 4096 bytes as in ORIGINAL;
+- with --elf: every frame KDUMP holds has the same bytes in FILTERED_ELF (same selection, ELF output);
+- with --makedumpfile: compares the frames kept by makedumpfile (its second bitmap) with KDUMP's; every
+  frame makedumpfile keeps must be kept; frames only KDUMP keeps must lie in the kernel image PT_LOAD
+  (oopsd never leaves out the kernel image; x86 frees its text/rodata gaps to the buddy allocator).
+Prints one summary line; exits 1 with the first difference.
+"""
+import struct
+import sys
+import zlib
+
+PAGE = 4096
+
+
+def loads(path):
+    with open(path, "rb") as f:
+        head = f.read(64)
+        phoff, = struct.unpack_from("<Q", head, 32)
+        phnum, = struct.unpack_from("<H", head, 56)
+        f.seek(phoff)
+        table = f.read(56 * phnum)
+    result = []
+    for i in range(phnum):
+        p_type, _, off, vaddr, paddr, filesz, _, _ = struct.unpack_from("<IIQQQQQQ", table, 56 * i)
+        if p_type == 1:
+            result.append((vaddr, paddr, off, filesz))
+    return result
+
+
+def frame_map(path):
+    """pfn -> file offset, direct-map segments first (as the kernel text mapping repeats some frames)."""
+    text = 0xFFFFFFFF80000000
+    frames = {}
+    for vaddr, paddr, off, filesz in sorted(loads(path), key=lambda s: s[0] >= text):
+        for i in range(filesz // PAGE):
+            frames.setdefault((paddr // PAGE) + i, off + i * PAGE)
+    return frames
+
+
+def kernel_image_frames(path):
+    text = 0xFFFFFFFF80000000
+    result = set()
+    for vaddr, paddr, off, filesz in loads(path):
+        if vaddr >= text:
+            result.update(range(paddr // PAGE, (paddr + filesz) // PAGE))
+    return result
+
+
+class Kdump:
+    def __init__(self, path):
+        self.f = open(path, "rb")
+        head = self.f.read(464)
+        if head[:8] != b"KDUMP   ":
+            sys.exit(f"{path}: no KDUMP signature")
+        self.status, block, sub_blocks, bitmap_blocks = struct.unpack_from("<IiiI", head, 424)
+        self.f.seek(block)
+        sub = self.f.read(104)
+        self.max_mapnr, = struct.unpack_from("<Q", sub, 96)
+        half = bitmap_blocks * block // 2
+        self.f.seek((1 + sub_blocks) * block)
+        self.first = self.f.read(half)
+        self.second = self.f.read(half)
+        self.desc = (1 + sub_blocks) * block + 2 * half
+        self.path = path
+
+    def frames(self, bitmap):
+        for byte_index, byte in enumerate(bitmap):
+            if byte:
+                for bit in range(8):
+                    if byte >> bit & 1:
+                        yield byte_index * 8 + bit
+
+    def pages(self):
+        """(pfn, bytes) for every dumped frame, in order."""
+        for index, pfn in enumerate(self.frames(self.second)):
+            self.f.seek(self.desc + 24 * index)
+            offset, size, flags, _ = struct.unpack("<QIIQ", self.f.read(24))
+            self.f.seek(offset)
+            data = self.f.read(size)
+            if flags & 0x1:
+                data = zlib.decompress(data)
+            elif flags & 0x3E:
+                sys.exit(f"{self.path}: pfn {pfn:#x} uses compression flags {flags:#x}; use zlib or none here")
+            yield pfn, data
+
+
+def main(argv):
+    original, kdump_path = argv[1], argv[2]
+    options = dict(zip(argv[3::2], argv[4::2]))
+    frames = frame_map(original)
+    kdump = Kdump(kdump_path)
+    present = set(kdump.frames(kdump.first))
+    if present != set(frames):
+        sys.exit(f"first bitmap of {kdump_path} differs from the frames of {original}: "
+                 f"{len(present - set(frames))} extra, {len(set(frames) - present)} missing")
+    elf = options.get("--elf")
+    elf_frames = frame_map(elf) if elf else None
+    checked = 0
+    with open(original, "rb") as src, (open(elf, "rb") if elf else open("/dev/null", "rb")) as out:
+        for pfn, data in kdump.pages():
+            src.seek(frames[pfn])
+            expected = src.read(PAGE)
+            if data != expected:
+                sys.exit(f"pfn {pfn:#x}: {kdump_path} holds different bytes than {original}")
+            if elf:
+                out.seek(elf_frames[pfn])
+                if out.read(PAGE) != expected:
+                    sys.exit(f"pfn {pfn:#x}: {elf} holds different bytes than {original}")
+            checked += 1
+    line = f"{checked} kept pages equal the original"
+    mdf_path = options.get("--makedumpfile")
+    if mdf_path:
+        mdf = Kdump(mdf_path)
+        ours = set(kdump.frames(kdump.second))
+        theirs = set(mdf.frames(mdf.second))
+        only_theirs = theirs - ours
+        only_ours = ours - theirs
+        image = kernel_image_frames(original)
+        if only_theirs:
+            sys.exit(f"{len(only_theirs)} frames kept by makedumpfile are left out by oopsd, first "
+                     f"{sorted(only_theirs)[:8]}")
+        outside = only_ours - image
+        if outside:
+            sys.exit(f"{len(outside)} frames kept only by oopsd lie outside the kernel image, first "
+                     f"{[hex(p) for p in sorted(outside)[:8]]}")
+        line += (f"; makedumpfile keeps {len(theirs)}, oopsd {len(ours)}: {len(only_ours)} more, all in the "
+                 f"kernel image")
+    print(line)
+
+
+if __name__ == "__main__":
+    main(sys.argv)
