@@ -47,7 +47,9 @@ struct S3Credentials: Equatable {
     static func parse(_ text: String, path: String) throws(UploadError) -> S3Credentials {
         var values: [String: String] = [:]
         var section = "default"
-        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (index, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
+            .enumerated()
+        {
             let line = raw.trimming(" \t\r")
             if line.isEmpty || line.hasPrefix("#") || line.hasPrefix(";") { continue }
             if line.hasPrefix("[") && line.hasSuffix("]") {

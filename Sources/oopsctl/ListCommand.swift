@@ -63,18 +63,22 @@ struct ListCommand: ParsableCommand {
             print("No dumps in \(store.directory).")
             return
         }
-        let table = [["ID", "TIME (UTC)", "KERNEL", "COMPLETE", "SIZE", "SIGNATURE", "UPLOAD", "PANIC"]] + rows.map { row in
+        // The UPLOAD column only when [Upload.NAME] targets are configured.
+        let header = ["ID", "TIME (UTC)", "KERNEL", "COMPLETE", "SIZE", "SIGNATURE"] + (targets.isEmpty ? [] : ["UPLOAD"])
+        let table = [header + ["PANIC"]] + rows.map { row in
             [
                 row.id, String(row.crashTimeUtc.dropLast(4)), row.kernelRelease ?? "-", row.complete ? "yes" : "no",
-                ByteCount.text(row.sizeBytes), String(row.signature.prefix(12)), Self.uploadColumn(row, targets),
-                row.headline,
-            ]
+                ByteCount.text(row.sizeBytes), String(row.signature.prefix(12)),
+            ] + (targets.isEmpty ? [] : [Self.uploadColumn(row, targets)]) + [row.headline]
         }
-        let widths = (0..<7).map { column in table.map { $0[column].count }.max()! }
+        let columns = header.count
+        let widths = (0..<columns).map { column in table.map { $0[column].count }.max()! }
         for line in table {
             var text = ""
-            for column in 0..<7 { text += line[column] + String(repeating: " ", count: widths[column] - line[column].count + 2) }
-            print(text + line[7])
+            for column in 0..<columns {
+                text += line[column] + String(repeating: " ", count: widths[column] - line[column].count + 2)
+            }
+            print(text + line[columns])
         }
         // Errors are long: one line each under the table.
         for row in rows {
