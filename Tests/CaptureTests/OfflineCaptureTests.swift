@@ -54,7 +54,12 @@ import VMCore
         #expect(json["panic_line"] as? String == "Kernel panic - not synci")
         #expect(json["cpu_count"] as? Int == 2)
         let pages = try #require(json["pages"] as? [String: Int])
-        #expect(pages == ["page_size": 4096, "total": 1 + 3 + 8, "written": 1 + 1 + 1, "excluded_zero": 2 + 7])
+        #expect(pages == [
+            "page_size": 4096, "total": 1 + 3 + 8, "written": 1 + 1 + 1, "excluded_zero": 2 + 7, "excluded_filtered": 0,
+        ])
+        #expect(json["filtered_pages"] as? [String: Int] == [
+            "cache": 0, "privateCache": 0, "user": 0, "free": 0, "hwPoison": 0, "offline": 0,
+        ])
         #expect(json["format"] as? String == "elf")
         #expect((json["dump_level"] as? [String: Int]) == ["requested": 1, "applied": 1])
         #expect(json["vmcore_size"] as? Int == Int(try FileSystem.status(dump + "/vmcore")!.size))
@@ -95,15 +100,35 @@ import VMCore
             + "expected 7f 45 4c 46")
     }
 
-    @Test func levelWithFilteringBitsIsSavedAsLevelOneWithAWarning() throws {
+    @Test func levelWithFilteringBitsIsLoweredWithAWarningWhenStructPagesCannotBeRead() throws {
         let scratch = ScratchDirectory()
         let (outcome, lines) = try capture(Self.sparseCore().bytes(), level: 31, in: scratch)
         #expect(outcome.isComplete)
         let json = try metadata(scratch.path + "/dump/metadata.json")
         #expect((json["dump_level"] as? [String: Int]) == ["requested": 31, "applied": 1])
-        let warning = DumpLevel(31)!.warning!
-        #expect(json["warnings"] as? [String] == [warning])
-        #expect(lines.first == "warning: " + warning)
+        let warnings = try #require(json["warnings"] as? [String])
+        #expect(warnings.count == 1)
+        #expect(warnings[0].hasPrefix("dump level 31 lowered to 1: cannot read the crashed kernel's page descriptors ("))
+        #expect(warnings[0].hasSuffix("); cache, user and free pages are kept"))
+        #expect(lines.contains("warning: " + warnings[0]))
+    }
+
+    @Test func kdumpFormatWritesVmcoreKdumpReadableBack() throws {
+        let scratch = ScratchDirectory()
+        let input = try scratch.write("input", Self.sparseCore().bytes())
+        let outcome = OfflineCapture(options: .init(vmcorePath: input, outputDirectory: scratch.path + "/dump",
+            dumpLevel: DumpLevel(1)!, format: .kdump, compression: .zlib, threads: 2)) { _ in }.run()
+        #expect(outcome.isComplete)
+        #expect(!FileSystem.exists(scratch.path + "/dump/vmcore"))
+        let reader = try KdumpReader.open(scratch.path + "/dump/vmcore.kdump")
+        defer { try? reader.close() }
+        var page = [UInt8](repeating: 0, count: 4096)
+        page[7] = 0x5a
+        #expect(try reader.page(0x1005) == page)
+        #expect(try reader.page(0x1004) == [UInt8](repeating: 0, count: 4096))
+        let json = try metadata(scratch.path + "/dump/metadata.json")
+        #expect(json["format"] as? String == "kdump")
+        #expect(json["compression"] as? String == "zlib")
     }
 
     @Test func levelZeroWritesEveryPage() throws {
