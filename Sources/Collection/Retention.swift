@@ -81,7 +81,8 @@ public struct Retention: Sendable {
         return broken
     }
 
-    /// Enforces the policy on `store`, oldest dump first; `space` is asked again after each deletion.
+    /// Enforces the policy on `store`, oldest dump first, never the newest; `space` is asked again after each
+    /// deletion.
     /// Returns one log line per deleted or protected dump; a failed deletion is a line too, and enforcement stops.
     public func enforce(on store: DumpStore, space: () throws -> FileSystemSpace) throws -> [String] {
         var entries = try store.list()
@@ -93,6 +94,11 @@ public struct Retention: Sendable {
             if broken.isEmpty { break }
             let entry = entries[index]
             let reason = broken.joined(separator: "; ")
+            // The newest dump is the evidence of the latest crash: never deleted to make room.
+            if index == entries.count - 1 {
+                log.append("kept \(entry.path): it is the newest dump, although \(reason)")
+                break
+            }
             if !policy.deleteUnshipped && !UploadState.isShipped(entry, targets: uploadTargets) {
                 log.append("kept \(entry.path): not yet shipped to \(uploadTargets.joined(separator: ", ")) "
                     + "and DeleteUnshipped=no, although \(reason)")

@@ -111,10 +111,10 @@ public enum ConfigKeys {
         section: "Retention", name: "MaxDumps", kind: .integer(0...100_000), defaultText: "5",
         summary: "Keep at most this many dumps (0: no limit by count).")
     public static let maxUse = ConfigKey(
-        section: "Retention", name: "MaxUse", kind: .sizeOrPercent, defaultText: "10%",
+        section: "Retention", name: "MaxUse", kind: .sizeOrPercent, defaultText: "25%",
         summary: "Dumps may use at most this much, a size or a percentage of the file system.")
     public static let keepFree = ConfigKey(
-        section: "Retention", name: "KeepFree", kind: .sizeOrPercent, defaultText: "15%",
+        section: "Retention", name: "KeepFree", kind: .sizeOrPercent, defaultText: "10%",
         summary: "Delete old dumps to keep at least this much of the file system free.")
     public static let deleteUnshipped = ConfigKey(
         section: "Retention", name: "DeleteUnshipped", kind: .boolean, defaultText: "no",

@@ -39,3 +39,18 @@ public protocol Arming: Sendable {
     /// crash headers itself).
     func hotplugNeedsReload() -> Bool
 }
+
+extension ServiceStatus {
+    /// Records a successful arm: armed, what was loaded, and when (only when something was loaded).
+    public mutating func record(_ outcome: ArmOutcome) {
+        armed = true
+        kernelImage = outcome.kernelImage
+        kernelRelease = outcome.kernelRelease
+        commandLine = outcome.commandLine
+        image = outcome.image
+        modules = outcome.modules
+        dumpDirectory = outcome.dumpDirectory
+        lastError = nil
+        if outcome.loaded { lastArmTime = ServiceStatus.now() }
+    }
+}

@@ -121,15 +121,7 @@ public final class OopsDaemon {
         do {
             let outcome = try arming.arm(configuration)
             armedConfiguration = configuration
-            status.armed = true
-            status.kernelImage = outcome.kernelImage
-            status.kernelRelease = outcome.kernelRelease
-            status.commandLine = outcome.commandLine
-            status.image = outcome.image
-            status.modules = outcome.modules
-            status.dumpDirectory = outcome.dumpDirectory
-            status.lastError = nil
-            if outcome.loaded { status.lastArmTime = ServiceStatus.now() }
+            status.record(outcome)
             status.message = status.configErrors.isEmpty
                 ? "armed: \(outcome.kernelRelease), initramfs \(outcome.image.bytes / 1024) KiB, dumps to \(outcome.dumpDirectory)"
                 : "armed with errors in the configuration skipped; fix \(status.configErrors[0])"

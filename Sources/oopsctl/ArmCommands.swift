@@ -30,16 +30,8 @@ struct ArmCommand: ParsableCommand {
         do {
             let outcome = try arming.arm(OopsConfiguration(merged))
             var status = (try? ServiceStatus.read(root: root)) ?? ServiceStatus(armed: true, message: "")
-            status.armed = true
-            status.kernelImage = outcome.kernelImage
-            status.kernelRelease = outcome.kernelRelease
-            status.commandLine = outcome.commandLine
-            status.image = outcome.image
-            status.modules = outcome.modules
-            status.dumpDirectory = outcome.dumpDirectory
-            status.lastError = nil
+            status.record(outcome)
             status.configErrors = []
-            if outcome.loaded { status.lastArmTime = ServiceStatus.now() }
             status.message = "armed by oopsctl: \(outcome.kernelRelease), dumps to \(outcome.dumpDirectory)"
             try? status.write(root: root)
             print(outcome.loaded ? "armed: " : "already armed, unchanged: ", terminator: "")

@@ -112,7 +112,7 @@ final class SmallFileSystem {
             "kept \(oldest): not yet shipped to s3, sftp and DeleteUnshipped=no, although 4 dumps exceed MaxDumps=1",
             "deleted \(shipped) (12.0 KiB on disk, crashed 1970-01-01 00:00:02 UTC): 4 dumps exceed MaxDumps=1",
             "kept \(fs.path)/c: not yet shipped to s3, sftp and DeleteUnshipped=no, although 3 dumps exceed MaxDumps=1",
-            "kept \(newest): not yet shipped to s3, sftp and DeleteUnshipped=no, although 3 dumps exceed MaxDumps=1",
+            "kept \(newest): it is the newest dump, although 3 dumps exceed MaxDumps=1",
         ])
         #expect(try fs.remaining() == ["a", "c", "d"])
 
@@ -120,6 +120,17 @@ final class SmallFileSystem {
         let second = try allowed.enforce(on: DumpStore(directory: fs.path))
         #expect(second.count == 2 && second.allSatisfy { $0.hasPrefix("deleted ") }, "\(second)")
         #expect(try fs.remaining() == ["d"])
+    }
+
+    @Test func theNewestDumpIsNeverDeletedToMakeRoom() throws {
+        let fs = try SmallFileSystem(megabytes: 8)
+        try fs.makeDump("a", time: 1, kib: 1024)
+        let newest = try fs.makeDump("b", time: 2, kib: 2048)
+        let log = try Retention(policy: policy(maxDumps: 0, maxUse: "1M")).enforce(on: DumpStore(directory: fs.path))
+        #expect(log.count == 2, "\(log)")
+        #expect(log.first?.hasPrefix("deleted \(fs.path)/a ") == true)
+        #expect(log.last?.hasPrefix("kept \(newest): it is the newest dump, although dumps use ") == true)
+        #expect(try fs.remaining() == ["b"])
     }
 
     @Test func noUploadTargetsMeansEverythingCountsAsShipped() throws {

@@ -81,6 +81,7 @@ import Testing
         #expect(defaults.capture.timeout == TimeSpan(seconds: 1800))
         #expect(defaults.kernel.image == "")
         #expect(defaults.kernel.panicTimeout == TimeSpan(seconds: 10))
-        #expect(defaults.retention.maxUse == .perMille(100))
+        #expect(defaults.retention.maxUse == .perMille(250))
+        #expect(defaults.retention.keepFree == .perMille(100))
     }
 }

@@ -125,9 +125,11 @@ func write(_ root: String, _ path: String, _ text: String) throws {
 
             """)
         try write(root, dump + "/metadata.json", #"{"status":"complete","kernel_release":"6.1.0-56-amd64","crash_time":1795000000}"#)
+        // Retention limits that the host's own disk cannot trip: this test is about collection.
+        try write(root, "/etc/oopsd/oopsd.conf", "[Retention]\nMaxUse=100%\nKeepFree=0\n")
         let log = RecordingLog()
         let collector = DumpCollector(root: HostRoot(root), log: log)
-        let configuration = OopsConfiguration(MergedConfiguration())
+        let configuration = OopsConfiguration(MergedConfiguration.load(root: HostRoot(root)))
         let reports = collector.collect(configuration)
         #expect(reports.map(\.id) == ["20261126T025211Z-2f9bbfbc"])
         #expect(FileManager.default.fileExists(atPath: root + dump + "/report.json"))
