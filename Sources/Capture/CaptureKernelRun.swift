@@ -46,6 +46,13 @@ public struct CaptureKernelRun {
                 log("module \(Path.lastComponent(module)): \(error)")
             }
         }
+        // The module files are never read again and rootfs lives in the reservation's RAM: give their pages back.
+        var freed: UInt64 = 0
+        for module in plan.modules {
+            let size = ((try? FileSystem.status(module, followLinks: false)) ?? nil)?.size ?? 0
+            if unlink(module) == 0 { freed += size }
+        }
+        log("removed the module files from the initramfs (\(freed / 1024) KiB); memory: \(SystemMemory.summary())")
 
         guard let device = DumpTargetMount.findDevice(
             uuid: plan.targetUUID, timeoutSeconds: deviceTimeoutSeconds, log: log.callAsFunction)
