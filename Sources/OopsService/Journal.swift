@@ -26,10 +26,11 @@ public struct Journal: Sendable {
 
     /// Logs `message` at `priority` with extra structured `fields`.
     public func log(_ priority: LogPriority, _ message: String, fields: [(String, String)] = []) {
-        if FileSystem.exists(socketPath) {
-            var entries = ["MESSAGE=\(message)", "PRIORITY=\(priority.rawValue)", "SYSLOG_IDENTIFIER=\(identifier)"]
-            for (name, value) in fields { entries.append("\(name)=\(value)") }
-            send(entries)
+        var entries = ["MESSAGE=\(message)", "PRIORITY=\(priority.rawValue)", "SYSLOG_IDENTIFIER=\(identifier)"]
+        for (name, value) in fields { entries.append("\(name)=\(value)") }
+        // A socket left behind by a journald that is gone refuses the entry: then standard error has it.
+        if FileSystem.exists(socketPath) && send(entries) {
+            return
         } else {
             var line = "\(identifier): \(message)"
             for (name, value) in fields where name != "MESSAGE_ID" { line += " \(name)=\(value)" }
@@ -38,7 +39,8 @@ public struct Journal: Sendable {
         }
     }
 
-    private func send(_ entries: [String]) {
+    /// Sends one entry; false when journald did not take it.
+    private func send(_ entries: [String]) -> Bool {
         // One buffer holds every field; the iovecs point into it only inside the closure.
         var buffer: [UInt8] = []
         var spans: [(offset: Int, length: Int)] = []
@@ -46,9 +48,9 @@ public struct Journal: Sendable {
             spans.append((buffer.count, entry.utf8.count))
             buffer.append(contentsOf: entry.utf8)
         }
-        buffer.withUnsafeMutableBytes { raw in
+        return buffer.withUnsafeMutableBytes { raw in
             let vectors = spans.map { iovec(iov_base: raw.baseAddress! + $0.offset, iov_len: $0.length) }
-            _ = sd_journal_sendv(vectors, Int32(vectors.count))
+            return sd_journal_sendv(vectors, Int32(vectors.count)) >= 0
         }
     }
 }

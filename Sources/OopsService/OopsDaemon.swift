@@ -142,6 +142,13 @@ public final class OopsDaemon {
     }
 
     private func stop() {
+        if armedConfiguration == nil && !((try? CrashKernelState.loaded(root: root)) ?? false) {
+            status.armed = false
+            status.message = "stopped; nothing was armed"
+            writeStatus()
+            ServiceNotifier.stopping(status: status.message)
+            return
+        }
         do {
             try arming.disarm()
             status.armed = false
