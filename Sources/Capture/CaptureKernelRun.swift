@@ -73,6 +73,7 @@ public struct CaptureKernelRun {
             finish(plan.failureAction)
         }
         let outcome = capture(into: directory, plan: plan)
+        log("memory at the end: \(SystemMemory.summary()); oopsd-capture: \(SystemMemory.processSummary())")
         if let saved = outcome.directory { log.save(into: saved) }
         Glibc.sync()
         if Glibc.umount(mountPoint) != 0 { log("cannot unmount \(mountPoint): \(SystemError("umount", errno: errno))") }

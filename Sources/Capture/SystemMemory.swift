@@ -22,6 +22,14 @@ public enum SystemMemory {
         }.joined(separator: ", ")
     }
 
+    /// This process's memory, one log line: `VmHWM 9900 kB, VmRSS 9800 kB, RssAnon 2100 kB, RssFile 0 kB, RssShmem
+    /// 7700 kB` (the executable's pages are shmem when it runs from the initramfs).
+    public static func processSummary(statusPath: String = "/proc/self/status") -> String {
+        ["VmHWM", "VmRSS", "RssAnon", "RssFile", "RssShmem"].map { key in
+            field(key + ":", in: statusPath).map { "\(key) \($0) kB" } ?? "\(key) unknown"
+        }.joined(separator: ", ")
+    }
+
     /// The number after `key` on its line (`VmHWM:     5812 kB` gives 5812).
     static func field(_ key: String, in path: String) -> Int64? {
         guard let text = try? FileSystem.readText(path) else { return nil }
