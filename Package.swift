@@ -61,7 +61,7 @@ let package = Package(
         .executableTarget(
             name: "oopsctl",
             dependencies: [
-                "OopsService", "OopsConfig", "KernelInterfaces", "Initramfs", "Collection", "Upload",
+                "OopsService", "OopsConfig", "KernelInterfaces", "Initramfs", "Collection", "Capture", "Upload",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         // Statically linked (Swift runtime and C library included): the capture initramfs then holds

@@ -76,8 +76,8 @@ public enum ConfigKeys {
         section: "Capture", name: "Format", kind: .choice(["elf", "kdump"]), defaultText: "elf",
         summary: "Dump file format: elf (vmcore) or kdump (compressed, vmcore.kdump).")
     public static let compression = ConfigKey(
-        section: "Capture", name: "Compression", kind: .choice(["zstd", "lz4", "zlib", "none"]), defaultText: "zstd",
-        summary: "Per-page compression of the kdump format.")
+        section: "Capture", name: "Compression", kind: .choice(["zstd", "zlib", "none"]), defaultText: "zstd",
+        summary: "Per-page compression of the kdump format: zstd, or zlib for old readers (the format has no lz4).")
     public static let captureTimeout = ConfigKey(
         section: "Capture", name: "Timeout", kind: .timeSpan, defaultText: "30min",
         summary: "A capture still running after this is ended and FailureAction= taken.")

@@ -10,7 +10,7 @@ public enum DumpFormat: String, Equatable, Sendable {
 
 /// Per-page compression of the kdump format.
 public enum DumpCompression: String, Equatable, Sendable {
-    case zstd, lz4, zlib, none
+    case zstd, zlib, none
 }
 
 /// oopsd's configuration as typed values, read from a merged configuration.

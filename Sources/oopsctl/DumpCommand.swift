@@ -1,16 +1,21 @@
 import ArgumentParser
+import Capture
 import Collection
 import Foundation
 import SystemCalls
+import VMCore
 
 /// `oopsctl dump ID -o FILE`: exports a dump's vmcore.
 struct DumpCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dump",
-        abstract: "Export the vmcore (ELF core) of a dump to a file.",
+        abstract: "Export the vmcore (ELF core) of a dump to a file, or convert it.",
         discussion: """
             Copies the dump's vmcore to FILE, keeping it sparse (runs of zero pages become holes), created 0600 \
             because a vmcore holds every secret the machine had. An existing FILE is only replaced with --force.
+
+            With --format kdump, or --dump-level, the ELF vmcore is re-filtered and written anew (kdump-compressed \
+            with --compression, or ELF with holes), so a full dump can be made small later.
 
             """ + DumpCommandSupport.exitStatus)
 
@@ -30,7 +35,20 @@ struct DumpCommand: ParsableCommand {
     @Flag(help: "Replace FILE when it exists.")
     var force = false
 
+    @Option(help: ArgumentHelp("Convert to this format: elf or kdump.", valueName: "format"))
+    var format: String?
+
+    @Option(help: ArgumentHelp("Leave out pages by makedumpfile's level bits (0-31) while converting.", valueName: "n"))
+    var dumpLevel: Int?
+
+    @Option(help: ArgumentHelp("Page compression of the kdump format: zstd, zlib or none.", valueName: "c"))
+    var compression: String = "zstd"
+
     func run() throws {
+        if format != nil || dumpLevel != nil {
+            try convert()
+            return
+        }
         let store = DumpCommandSupport.store(global)
         let written: UInt64 = try DumpCommandSupport.run {
             let entry = try store.resolve(id)
@@ -72,5 +90,53 @@ struct DumpCommand: ParsableCommand {
             return total
         }
         printError("wrote \(output) (\(ByteCount.text(written)))")
+    }
+
+    /// Re-filters and writes the dump's ELF vmcore in `format` through the capture's own writer.
+    private func convert() throws {
+        guard let target = OfflineCapture.Format(rawValue: format ?? "elf") else {
+            printError("oopsctl dump: --format must be elf or kdump, not '\(format ?? "")'")
+            throw ExitCode(64)
+        }
+        guard let level = DumpLevel(dumpLevel ?? 31) else {
+            printError("oopsctl dump: --dump-level must be 0-31, not \(dumpLevel ?? 0)")
+            throw ExitCode(64)
+        }
+        if let problem = PageCompression.problem(with: compression) {
+            printError("oopsctl dump: \(problem)")
+            throw ExitCode(64)
+        }
+        let store = DumpCommandSupport.store(global)
+        let written: UInt64 = try DumpCommandSupport.run {
+            let entry = try store.resolve(id)
+            let source = entry.file(DumpEntry.FileName.vmcore)
+            guard FileSystem.exists(source) else {
+                throw CollectionError.fileUnreadable(
+                    path: source, reason: "no ELF vmcore to convert (a kdump-compressed dump cannot be converted back)")
+            }
+            if FileSystem.exists(output) && !force {
+                printError("oopsctl: \(output) exists; add --force to replace it")
+                throw ExitCode(DumpCommandSupport.failure)
+            }
+            let scratch = output + ".oopsctl-convert"
+            try? FileSystem.removeTree(scratch)
+            try? FileSystem.removeTree(scratch + DumpDirectory.incompleteSuffix)
+            defer {
+                try? FileSystem.removeTree(scratch)
+                try? FileSystem.removeTree(scratch + DumpDirectory.incompleteSuffix)
+            }
+            let options = OfflineCapture.Options(
+                vmcorePath: source, outputDirectory: scratch, dumpLevel: level, format: target,
+                compression: PageCompression(rawValue: compression)!)
+            let outcome = OfflineCapture(options: options) { printError("oopsctl dump: " + $0) }.run()
+            guard outcome.isComplete, let directory = outcome.directory else {
+                throw CollectionError.fileUnreadable(
+                    path: output, reason: "conversion failed: \(outcome.metadata.incompleteReason ?? "unknown reason")")
+            }
+            let converted = Path.join(directory, target.fileName)
+            try FileSystem.rename(converted, to: output)
+            return (try FileSystem.status(output))?.size ?? 0
+        }
+        printError("wrote \(output) (\(ByteCount.text(written)), \(target.rawValue), dump level \(level.applied))")
     }
 }

@@ -86,7 +86,7 @@ import Testing
             Directory=/srv/crash
             DumpLevel=17
             Format=kdump
-            Compression=lz4
+            Compression=zlib
             Timeout=1h 5min
             FinalAction=poweroff
             FailureAction=halt
@@ -108,7 +108,7 @@ import Testing
         let merged = MergedConfiguration.load(root: tree.root)
         #expect(merged.diagnostics.isEmpty)
         let config = OopsConfiguration(merged)
-        #expect(config.capture == .init(directory: "/srv/crash", dumpLevel: 17, format: .kdump, compression: .lz4,
+        #expect(config.capture == .init(directory: "/srv/crash", dumpLevel: 17, format: .kdump, compression: .zlib,
                                         timeout: TimeSpan(seconds: 3900), finalAction: .poweroff, failureAction: .halt,
                                         cpus: 2))
         #expect(config.kernel == .init(image: "/boot/vmlinuz-capture", commandLine: ["console=ttyS0", "loglevel=7"],

@@ -5,7 +5,8 @@
 #     except frames of the kernel image, which oopsd never leaves out (makedumpfile 1.7.2 cannot read 6.12's free
 #     pages, so the comparison is 6.1 only); free pages are left out on both kernels;
 #   - level 31 kdump (zstd): drgn (libkdumpfile) reads init_uts_ns from it (this makedumpfile has no zstd);
-#   - level 31 ELF: vmcore-dmesg, makedumpfile and drgn read it, and its kept pages equal the original.
+#   - level 31 ELF: vmcore-dmesg, makedumpfile and drgn read it, and its kept pages equal the original;
+#   - `oopsctl dump ID --format kdump` converts a saved full dump later: makedumpfile reads the same log from it.
 
 filter_capture_binary() {
     local dir=${OOPSD_VM_BIN_DIR:-$OOPSD_REPO/.build/release}
@@ -63,4 +64,20 @@ scenario_main() {
     assert_eq "$(cat "$zstd/drgn.txt")" "$VM_RELEASE" "release read by drgn from our zstd kdump file" || return 1
     vm_figure "level 31 kdump zstd" "$(stat -c %s "$zstd/vmcore.kdump") bytes"
     rm -f "$zstd/vmcore.kdump"
+
+    # A saved full dump, converted afterwards by oopsctl.
+    local root=$VM_RUN_DIR/convert-root id=20260101T000000Z-0000c0de oopsctl
+    oopsctl=$(dirname "$CAPTURE")/oopsctl
+    [[ -x $oopsctl ]] || oopsctl=$OOPSD_REPO/.build/release/oopsctl
+    mkdir -p "$root/var/crash/$id"
+    ln "$BASE/vmcore" "$root/var/crash/$id/vmcore" 2>/dev/null || cp --sparse=always "$BASE/vmcore" "$root/var/crash/$id/vmcore"
+    printf '{"status":"complete"}\n' >"$root/var/crash/$id/metadata.json"
+    assert_cmd "oopsctl dump --format kdump" "$oopsctl" dump --root "$root" -1 -o "$VM_RUN_DIR/converted.kdump" \
+        --format kdump --compression zlib || return 1
+    assert_cmd "makedumpfile --dump-dmesg of the converted dump" makedumpfile --dump-dmesg "$VM_RUN_DIR/converted.kdump" \
+        "$VM_RUN_DIR/converted-dmesg.txt" || return 1
+    cmp -s "$VM_RUN_DIR/converted-dmesg.txt" "$BASE/makedumpfile-dmesg.txt" ||
+        vm_fail "the converted dump's log differs from the original's" || return 1
+    vm_figure "oopsctl dump --format kdump" "$(stat -c %s "$VM_RUN_DIR/converted.kdump") bytes"
+    rm -rf "$root" "$VM_RUN_DIR/converted.kdump"
 }
