@@ -35,6 +35,7 @@ guest_main() {
         { vm_mark "broken drop-in not reported"; cat /var/log/oopsd.log; return 1; }
     vm_mark "broken drop-in: loaded=$(cat /sys/kernel/kexec_crash_loaded) image=$(status_field sha256) message=$(status_field message)"
     oopsctl status | sed 's/^/status: /'
+    vm_mark "estimate: $(oopsctl estimate | tail -n 2 | tr '\n' ' ')"
 
     kill -TERM $pid
     wait $pid
@@ -70,6 +71,12 @@ GUEST
         vm_fail "a broken drop-in must leave the last good configuration armed: $broken" || return 1
     vm_expect_console 'oopsd: configuration: /etc/oopsd/oopsd.conf.d/60-broken.conf:2: DumpLevel=99: expected 0..31' \
         "the journal line naming the broken file and line" || return 1
+
+    local estimate
+    estimate=$(grep -o 'OOPSD-VM: estimate: .*' "$VM_CONSOLE" | head -n 1)
+    [[ $estimate == *"recommended               crashkernel="*"M the reservation of 256M suffices"* ]] ||
+        vm_fail "oopsctl estimate with a 256M reservation: $estimate" || return 1
+    vm_figure "oopsctl estimate" "${estimate#OOPSD-VM: estimate: }"
 
     stopped=$(grep -o 'OOPSD-VM: stopped: .*' "$VM_CONSOLE" | head -n 1)
     [[ $stopped == *"status=0 loaded=0"* ]] || vm_fail "stopping the service must disarm: $stopped"
