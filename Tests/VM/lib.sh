@@ -281,3 +281,20 @@ vm_check_dump_readers() {
         vm_fail "drgn could not read init_uts_ns from $core: $(tail -n 2 "$dir/drgn.txt" | tr '\n' ' ')" || return 1
     assert_eq "$(cat "$dir/drgn.txt")" "$rel" "release read by drgn from init_uts_ns in $core"
 }
+
+# ---------------------------------------------------------------- host-side oopsd binaries
+
+# vm_release_binary NAME: the release build of an oopsd executable (built into a scratch directory when the
+# repository has none, e.g. when a scenario runs alone).
+vm_release_binary() {
+    local name=$1 dir=${OOPSD_VM_BIN_DIR:-$OOPSD_REPO/.build/release}
+    if [[ -x $dir/$name ]]; then
+        echo "$dir/$name"
+        return 0
+    fi
+    local scratch=$OOPSD_REPO/.build-vm-host
+    (cd "$OOPSD_REPO" && swift build -c release --scratch-path "$scratch" --product "$name") \
+        >"$VM_RUN_DIR/swift-build-$name.log" 2>&1 ||
+        { vm_fail "swift build of $name failed: $(tail -n 3 "$VM_RUN_DIR/swift-build-$name.log" | tr '\n' ' ')"; return 1; }
+    echo "$scratch/release/$name"
+}

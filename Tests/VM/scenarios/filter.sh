@@ -8,19 +8,6 @@
 #   - level 31 ELF: vmcore-dmesg, makedumpfile and drgn read it, and its kept pages equal the original;
 #   - `oopsctl dump ID --format kdump` converts a saved full dump later: makedumpfile reads the same log from it.
 
-filter_capture_binary() {
-    local dir=${OOPSD_VM_BIN_DIR:-$OOPSD_REPO/.build/release}
-    if [[ -x $dir/oopsd-capture ]]; then
-        echo "$dir/oopsd-capture"
-        return 0
-    fi
-    local scratch=$OOPSD_REPO/.build-vm-filter
-    (cd "$OOPSD_REPO" && swift build -c release --scratch-path "$scratch" --product oopsd-capture) \
-        >"$VM_RUN_DIR/swift-build.log" 2>&1 ||
-        { vm_fail "swift build of oopsd-capture failed: $(tail -n 3 "$VM_RUN_DIR/swift-build.log" | tr '\n' ' ')"; return 1; }
-    echo "$scratch/release/oopsd-capture"
-}
-
 # filter_capture OUT ARGS...: oopsd-capture offline on the baseline vmcore; OUT/metadata.json must be complete.
 filter_capture() {
     local out=$1; shift
@@ -33,7 +20,7 @@ scenario_main() {
     BASE=$VM_DUMPS/baseline
     [[ -f $BASE/vmcore && -f $BASE/makedumpfile-dmesg.txt ]] ||
         vm_fail "no baseline dump at $BASE (run Tests/VM/run --kernel $VM_KERNEL baseline first)" || return 1
-    CAPTURE=$(filter_capture_binary) || return 1
+    CAPTURE=$(vm_release_binary oopsd-capture) || return 1
     local zlib=$VM_RUN_DIR/kdump-zlib zstd=$VM_RUN_DIR/kdump-zstd elf=$VM_RUN_DIR/elf31 free
 
     filter_capture "$zlib" --dump-level 31 --format kdump --compression zlib || return 1
@@ -67,8 +54,7 @@ scenario_main() {
 
     # A saved full dump, converted afterwards by oopsctl.
     local root=$VM_RUN_DIR/convert-root id=20260101T000000Z-0000c0de oopsctl
-    oopsctl=$(dirname "$CAPTURE")/oopsctl
-    [[ -x $oopsctl ]] || oopsctl=$OOPSD_REPO/.build/release/oopsctl
+    oopsctl=$(vm_release_binary oopsctl) || return 1
     mkdir -p "$root/var/crash/$id"
     ln "$BASE/vmcore" "$root/var/crash/$id/vmcore" 2>/dev/null || cp --sparse=always "$BASE/vmcore" "$root/var/crash/$id/vmcore"
     printf '{"status":"complete"}\n' >"$root/var/crash/$id/metadata.json"

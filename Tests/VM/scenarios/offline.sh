@@ -7,19 +7,6 @@
 #   - level 1 leaves zero pages as holes (allocated < size), files 0600, directory 0700, metadata complete;
 #   - figures: capture time and throughput vs dd of the same file, peak RSS.
 
-oopsd_capture_binary() {
-    local dir=${OOPSD_VM_BIN_DIR:-$OOPSD_REPO/.build/release}
-    if [[ -x $dir/oopsd-capture ]]; then
-        echo "$dir/oopsd-capture"
-        return 0
-    fi
-    local scratch=$OOPSD_REPO/.build-vm-offline
-    (cd "$OOPSD_REPO" && swift build -c release --scratch-path "$scratch" --product oopsd-capture) \
-        >"$VM_RUN_DIR/swift-build.log" 2>&1 ||
-        { vm_fail "swift build of oopsd-capture failed: $(tail -n 3 "$VM_RUN_DIR/swift-build.log" | tr '\n' ' ')"; return 1; }
-    echo "$scratch/release/oopsd-capture"
-}
-
 # offline_capture LEVEL OUT: runs oopsd-capture under /usr/bin/time -v; leaves OUT and OUT.time.
 offline_capture() {
     local level=$1 out=$2
@@ -33,7 +20,7 @@ scenario_main() {
     BASE=$VM_DUMPS/baseline
     [[ -f $BASE/vmcore && -f $BASE/vmcore-dmesg.txt ]] ||
         vm_fail "no baseline dump at $BASE (run Tests/VM/run --kernel $VM_KERNEL baseline first)" || return 1
-    CAPTURE=$(oopsd_capture_binary) || return 1
+    CAPTURE=$(vm_release_binary oopsd-capture) || return 1
     local size out=$VM_RUN_DIR/dump secs rss t0
     size=$(stat -c %s "$BASE/vmcore")
     cat "$BASE/vmcore" >/dev/null  # both the capture and dd read from the page cache
