@@ -32,7 +32,7 @@ public struct OfflineCapture {
         public var breadcrumbAddress: UInt64?
 
         public init(vmcorePath: String, outputDirectory: String, dumpLevel: DumpLevel, format: Format = .elf,
-            compression: PageCompression = .zstd, threads: Int = 0, windowSize: Int = 64 << 20,
+            compression: PageCompression = .zstd, threads: Int = 0, windowSize: Int = 8 << 20,
             breadcrumbAddress: UInt64? = nil)
         {
             self.breadcrumbAddress = breadcrumbAddress
