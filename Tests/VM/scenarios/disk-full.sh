@@ -63,7 +63,14 @@ GUEST
     vm_expect_console 'oopsd-capture: error: cannot save the memory: .*No space left on device [(]ENOSPC[)]' \
         "the capture noticing the full target" || return 1
     vm_expect_console 'oopsd-capture: incomplete dump kept in ' "the capture keeping the incomplete dump" || return 1
+    # The log first: it was saved before the memory ran out of space.
+    local log_at full_at
+    log_at=$(vm_console_time 'oopsd-capture: saved [0-9]+ log records to ')
+    full_at=$(vm_console_time 'oopsd-capture: error: cannot save the memory: ')
+    awk -v a="$log_at" -v b="$full_at" 'BEGIN { exit !(a <= b) }' ||
+        vm_fail "dmesg.txt was saved at ${log_at}s, after the memory failed at ${full_at}s" || return 1
     vm_expect_console 'oopsd-capture: reboot now' "the capture's failure action (reboot)" || return 1
+    vm_expect_console 'reboot: Restarting system' "the capture kernel restarting the machine" || return 1
     if [[ -n $(vm_console_time 'oopsd-capture: timed out') ]]; then
         vm_fail "the capture's watchdog fired: the capture hung on the full disk" || return 1
     fi
