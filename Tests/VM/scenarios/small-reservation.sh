@@ -31,6 +31,12 @@ small_reservation_why() {
 scenario_main() {
     VM_CRASHKERNEL=${SMALL_RESERVATION:-$(small_reservation_default "$VM_KERNEL")}
     panic_guest_hook
+    # SMALL_RESERVATION_CMDLINE="word ..." appends to the capture kernel's command line ([Kernel] CommandLine=).
+    if [[ -n ${SMALL_RESERVATION_CMDLINE:-} ]]; then
+        printf '[Kernel]\nCommandLine=%s\n' "$SMALL_RESERVATION_CMDLINE" >"$VM_RUN_DIR/small-reservation.conf"
+        vm_add_file "$VM_RUN_DIR/small-reservation.conf" /etc/oopsd/oopsd.conf.d/50-small-reservation.conf
+        vm_figure "capture command line extra" "$SMALL_RESERVATION_CMDLINE"
+    fi
     vm_build_disk || return 1
 
     vm_boot crash || return 1
