@@ -1,3 +1,4 @@
+import SystemCalls
 /// A JSON value with ordered object keys, serialised without Foundation.
 public indirect enum JSONValue: Equatable, Sendable {
     case null
@@ -48,24 +49,6 @@ public indirect enum JSONValue: Equatable, Sendable {
         }
     }
 
-    /// `text` as a JSON string literal: `"` and `\` escaped, control characters as `\n`, `\t`... or `\u00XX`.
-    public static func quoted(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            case _ where scalar.value < 0x20 || scalar.value == 0x7f:
-                let digits = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - digits.count) + digits
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
+    /// `text` as a JSON string literal (see `JSONString.quoted`).
+    public static func quoted(_ text: String) -> String { JSONString.quoted(text) }
 }

@@ -1,3 +1,5 @@
+import SystemCalls
+
 /// Text forms of a merged configuration: the annotated view of `oopsctl config` and JSON.
 public enum ConfigRendering {
     /// INI text of every key's effective value, each line annotated with the file and line
@@ -79,21 +81,5 @@ public enum ConfigRendering {
     }
 
     /// A JSON string literal.
-    public static func quote(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
+    public static func quote(_ text: String) -> String { JSONString.quoted(text) }
 }
