@@ -66,16 +66,21 @@ extension ELFCore {
     /// Reads `count` bytes of kernel virtual memory at `address`, across segments when needed; bytes a segment
     /// stands for beyond its `p_filesz` read as zero. Throws `UnmappedAddressError` or a truncation error.
     public func readVirtual(_ address: UInt64, count: Int, what: String) throws -> [UInt8] {
+        try read(address, count: count, what: what, isVirtual: true)
+    }
+
+    /// Reads `count` bytes at a virtual or physical `address` through the PT_LOAD segments, across segments when
+    /// needed; bytes a segment stands for beyond its `p_filesz` read as zero.
+    func read(_ address: UInt64, count: Int, what: String, isVirtual: Bool) throws -> [UInt8] {
         var result: [UInt8] = []
         result.reserveCapacity(count)
         var current = address
         while result.count < count {
-            guard let (index, offset) = locate(virtual: current) else {
-                throw UnmappedAddressError(address: current, isVirtual: true, what: what)
+            guard let (index, offset) = isVirtual ? locate(virtual: current) : locate(physical: current) else {
+                throw UnmappedAddressError(address: current, isVirtual: isVirtual, what: what)
             }
             let segment = programHeaders[index]
-            let wanted = UInt64(count - result.count)
-            let inSegment = min(wanted, segment.memorySize - offset)
+            let inSegment = min(UInt64(count - result.count), segment.memorySize - offset)
             let inFile = offset < segment.fileSize ? min(inSegment, segment.fileSize - offset) : 0
             if inFile > 0 {
                 result += try readBytes(atFileOffset: segment.offset + offset, count: Int(inFile), what: what)

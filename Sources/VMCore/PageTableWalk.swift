@@ -6,23 +6,7 @@ extension ELFCore {
 
     /// Reads `count` bytes of physical memory at `address` (all inside PT_LOADs); bytes past `p_filesz` read as zero.
     public func readPhysical(_ address: UInt64, count: Int, what: String) throws -> [UInt8] {
-        var result: [UInt8] = []
-        result.reserveCapacity(count)
-        var current = address
-        while result.count < count {
-            guard let (index, offset) = locate(physical: current) else {
-                throw UnmappedAddressError(address: current, isVirtual: false, what: what)
-            }
-            let segment = programHeaders[index]
-            let inSegment = min(UInt64(count - result.count), segment.memorySize - offset)
-            let inFile = offset < segment.fileSize ? min(inSegment, segment.fileSize - offset) : 0
-            if inFile > 0 {
-                result += try readBytes(atFileOffset: segment.offset + offset, count: Int(inFile), what: what)
-            }
-            result += [UInt8](repeating: 0, count: Int(inSegment - inFile))
-            current &+= inSegment
-        }
-        return result
+        try read(address, count: count, what: what, isVirtual: false)
     }
 
     /// The physical address of virtual `address` by walking the kernel page tables (4 or 5 levels, 1 GiB and 2 MiB
