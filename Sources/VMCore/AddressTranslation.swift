@@ -31,8 +31,8 @@ extension ELFCore {
     /// Where virtual address `address` is: the PT_LOAD covering it, else the direct map (`PAGE_OFFSET + paddr`).
     /// Returns the segment's index in `programHeaders` and the offset inside the segment.
     public func locate(virtual address: UInt64) -> (segment: Int, offset: UInt64)? {
-        for (index, segment) in loadSegments where segment.virtualRange.contains(address) {
-            return (index, address - segment.virtualAddress)
+        if let index = segmentIndex.segment(virtual: address) {
+            return (index, address - programHeaders[index].virtualAddress)
         }
         if let base = directMapBase, address >= base { return locate(physical: address - base) }
         return nil
@@ -40,12 +40,7 @@ extension ELFCore {
 
     /// Where physical address `address` is: the PT_LOAD covering it (direct-map segments before the text mapping).
     public func locate(physical address: UInt64) -> (segment: Int, offset: UInt64)? {
-        let textRegion: UInt64 = 0xffff_ffff_8000_0000
-        let ordered = loadSegments.sorted { ($0.header.virtualAddress >= textRegion ? 1 : 0) < ($1.header.virtualAddress >= textRegion ? 1 : 0) }
-        for (index, segment) in ordered where segment.physicalRange.contains(address) {
-            return (index, address - segment.physicalAddress)
-        }
-        return nil
+        segmentIndex.segment(physical: address).map { ($0, address - programHeaders[$0].physicalAddress) }
     }
 
     /// The file offset of virtual address `address`, when its byte is stored in the file.

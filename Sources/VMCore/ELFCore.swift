@@ -21,6 +21,8 @@ public struct ELFCore: Sendable {
     public let cpus: [PRStatus]
     /// The VMCOREINFO note, when present.
     public let vmcoreInfo: VMCoreInfo?
+    /// Address lookups over the PT_LOADs.
+    let segmentIndex: LoadSegmentIndex
 
     /// Largest program header count accepted (ELF's 16-bit count, or extended numbering up to this).
     public static let maximumProgramHeaders = 65536
@@ -100,6 +102,7 @@ public struct ELFCore: Sendable {
             try PRStatus(note: note, path: path)
         }
         vmcoreInfo = allNotes.first { $0.name == "VMCOREINFO" && $0.type == 0 }.map { VMCoreInfo($0.descriptor) }
+        segmentIndex = LoadSegmentIndex(headers)
     }
 
     /// Checks sizes, 64-bit overflow and file-range overlap of the program headers.
@@ -119,17 +122,27 @@ public struct ELFCore: Sendable {
             }
         }
         let placed = headers.indices.filter { headers[$0].fileSize > 0 }.sorted { headers[$0].offset < headers[$1].offset }
-        for (previous, next) in zip(placed, placed.dropFirst()) where headers[previous].fileRange.overlaps(headers[next].fileRange) {
-            let (first, second) = (min(previous, next), max(previous, next))
-            throw ELFCoreError(path: path, .overlappingSegments(
-                first: first, second: second, firstRange: headers[first].fileRange, secondRange: headers[second].fileRange))
+        // Two PT_LOADs may share file bytes when they map the same physical memory (a filtered dump stores the
+        // kernel text mapping's frames once, in the direct map).
+        func aliases(_ a: ProgramHeader, _ b: ProgramHeader) -> Bool {
+            a.type == ProgramHeader.typeLoad && b.type == ProgramHeader.typeLoad
+                && a.offset &- a.physicalAddress == b.offset &- b.physicalAddress
+        }
+        var reach: Int?  // the segment reaching furthest into the file so far
+        for next in placed {
+            if let previous = reach, headers[previous].fileRange.overlaps(headers[next].fileRange),
+                !aliases(headers[previous], headers[next])
+            {
+                let (first, second) = (min(previous, next), max(previous, next))
+                throw ELFCoreError(path: path, .overlappingSegments(
+                    first: first, second: second, firstRange: headers[first].fileRange, secondRange: headers[second].fileRange))
+            }
+            if reach.map({ headers[next].fileRange.upperBound > headers[$0].fileRange.upperBound }) ?? true { reach = next }
         }
     }
 
     /// The `PT_LOAD` program headers with their index in `programHeaders`.
-    public var loadSegments: [(index: Int, header: ProgramHeader)] {
-        programHeaders.enumerated().filter { $0.element.type == ProgramHeader.typeLoad }.map { ($0.offset, $0.element) }
-    }
+    public var loadSegments: [(index: Int, header: ProgramHeader)] { segmentIndex.loads }
 
     /// Reads `count` bytes at `offset`; a short read means the file is truncated and throws naming `what`.
     public func readBytes(atFileOffset offset: UInt64, count: Int, what: String) throws -> [UInt8] {

@@ -20,8 +20,11 @@ public struct WriteStatistics: Equatable, Sendable {
     public init() {}
 }
 
-/// Writes an ELF64 core: one PT_NOTE holding every note of the input, then every PT_LOAD with its
-/// addresses unchanged. With zero-page exclusion, zero pages are left as holes of a sparse file.
+/// Writes an ELF64 core: one PT_NOTE holding every note of the input, then PT_LOAD segments with the input's
+/// addresses. Without a page filter every input PT_LOAD is copied whole; with one, each input PT_LOAD becomes one
+/// PT_LOAD per run of kept frames, packed one after the other, so left-out memory takes no room in the file and
+/// reading it fails instead of returning made-up bytes (as in makedumpfile's `-E` files). Zero pages, and frames
+/// left out between runs joined to keep the segment count in ELF's 16-bit range, are holes of a sparse file.
 ///
 /// The header is written first with `e_flags` = `DUMP_ELF_INCOMPLETE` and cleared only after every byte is
 /// written, so an interrupted dump says so to makedumpfile and crash.
@@ -32,41 +35,115 @@ public struct ELFCoreWriter {
     public var readBufferSize: Int
     /// The page size pages are checked in.
     public var pageSize: Int
+    /// Most PT_LOAD segments written: runs of kept frames are joined across ever larger gaps until they fit
+    /// (below `PN_XNUM`, which some readers, vmcore-dmesg among them, do not understand).
+    public var maximumLoads: Int
 
-    public init(windowSize: Int = 64 << 20, readBufferSize: Int = 4 << 20, pageSize: Int = 4096) {
+    public init(windowSize: Int = 64 << 20, readBufferSize: Int = 4 << 20, pageSize: Int = 4096,
+        maximumLoads: Int = 65_000)
+    {
         precondition(windowSize % pageSize == 0 && readBufferSize % pageSize == 0, "windows must be whole pages")
+        precondition(maximumLoads > 0, "at least one PT_LOAD")
         self.windowSize = windowSize
         self.readBufferSize = readBufferSize
         self.pageSize = pageSize
+        self.maximumLoads = maximumLoads
     }
 
-    /// The program headers of the output: the PT_NOTE for `noteSize` bytes, then the loads placed page-aligned
-    /// (each at a file offset congruent to its physical address modulo the page size).
-    public func layout(of core: ELFCore, noteSize: Int) -> (headers: [ProgramHeader], size: UInt64) {
-        let loads = core.loadSegments.map(\.header)
+    /// One PT_LOAD of the output and where its bytes are in the input.
+    public struct PlacedLoad: Equatable, Sendable {
+        /// The output program header (offset in the output file).
+        public var header: ProgramHeader
+        /// The input PT_LOAD it was cut from.
+        public var input: ProgramHeader
+        /// Where the segment's first byte is in the input file.
+        public var inputOffset: UInt64
+        /// Whether its bytes are another output segment's (the kernel text mapping over the direct map), so
+        /// they are stored once.
+        public var isAlias = false
+    }
+
+    /// The output's PT_LOADs cut from `core`'s: whole segments without `keep`, else the runs of kept frames of each
+    /// (a partial page at a segment's edge counts as its frame). Offsets are not placed yet.
+    public func loads(of core: ELFCore, keep: PageBitmap?) -> [PlacedLoad] {
+        let inputs = core.loadSegments.map(\.header)
+        guard let keep else { return inputs.map { PlacedLoad(header: $0, input: $0, inputOffset: $0.offset) } }
+        let page = UInt64(pageSize)
+        var gap: UInt64 = 1
+        while true {
+            var result: [PlacedLoad] = []
+            for input in inputs where input.fileSize > 0 {
+                let first = input.physicalAddress / page
+                let end = (input.physicalAddress + input.fileSize + page - 1) / page
+                for run in keep.runs(in: first..<end, mergingGapsBelow: gap) {
+                    let lower = max(input.physicalAddress, run.lowerBound * page) - input.physicalAddress
+                    let upper = min(input.physicalAddress + input.fileSize, run.upperBound * page) - input.physicalAddress
+                    var header = input
+                    header.virtualAddress = input.virtualAddress &+ lower
+                    header.physicalAddress = input.physicalAddress + lower
+                    header.fileSize = upper - lower
+                    // Memory past the input's file data (p_memsz > p_filesz) stays with the run that ends there.
+                    header.memorySize = upper == input.fileSize ? input.memorySize - lower : upper - lower
+                    result.append(PlacedLoad(header: header, input: input, inputOffset: input.offset + lower))
+                }
+            }
+            if result.count <= maximumLoads || gap >= 1 << 40 { return result }
+            gap *= 2
+        }
+    }
+
+    /// The program headers of the output: the PT_NOTE for `noteSize` bytes, then `loads` placed one after the
+    /// other, page-aligned (each at a file offset congruent to its physical address modulo the page size). A load
+    /// of the kernel text mapping whose frames one direct-map load of the same input already stores points at
+    /// those bytes instead of storing them again.
+    public func place(_ loads: [PlacedLoad], noteSize: Int) -> (headers: [ProgramHeader], loads: [PlacedLoad], size: UInt64) {
         let count = 1 + loads.count
         let noteOffset = UInt64(ELFHeader.size + count * ELFHeader.programHeaderSize)
-        var headers = [ProgramHeader(type: ProgramHeader.typeNote, offset: noteOffset,
-            fileSize: UInt64(noteSize), memorySize: UInt64(noteSize))]
+        var placed = loads
         var cursor = noteOffset + UInt64(noteSize)
         let page = UInt64(pageSize)
-        for load in loads {
-            var placed = load
-            placed.offset = (cursor + page - 1) / page * page + load.physicalAddress % page
-            cursor = placed.offset + load.fileSize
-            headers.append(placed)
+        let isText = { (load: PlacedLoad) in load.header.virtualAddress >= UInt64(0xffff_ffff_8000_0000) }
+        // Direct-map loads first, in order, then the text loads that no direct-map load stores.
+        var directMap: [Int] = []
+        for index in placed.indices where !isText(placed[index]) {
+            let load = placed[index].header
+            placed[index].header.offset = (cursor + page - 1) / page * page + load.physicalAddress % page
+            cursor = placed[index].header.offset + load.fileSize
+            directMap.append(index)
         }
-        return (headers, cursor)
+        let byStart = directMap.sorted { placed[$0].header.physicalAddress < placed[$1].header.physicalAddress }
+        let starts = byStart.map { placed[$0].header.physicalAddress }
+        for index in placed.indices where isText(placed[index]) {
+            let load = placed[index].header
+            var low = 0, high = starts.count
+            while low < high {
+                let middle = (low + high) / 2
+                if starts[middle] <= load.physicalAddress { low = middle + 1 } else { high = middle }
+            }
+            if low > 0 {
+                let twin = placed[byStart[low - 1]].header
+                if load.physicalAddress + load.fileSize <= twin.physicalAddress + twin.fileSize {
+                    placed[index].header.offset = twin.offset + (load.physicalAddress - twin.physicalAddress)
+                    placed[index].isAlias = true
+                    continue
+                }
+            }
+            placed[index].header.offset = (cursor + page - 1) / page * page + load.physicalAddress % page
+            cursor = placed[index].header.offset + load.fileSize
+        }
+        let headers = [ProgramHeader(type: ProgramHeader.typeNote, offset: noteOffset,
+            fileSize: UInt64(noteSize), memorySize: UInt64(noteSize))] + placed.map(\.header)
+        return (headers, placed, cursor)
     }
 
     /// Writes `core` to `output` (an empty regular file). `statistics` is updated as the write goes on.
-    /// Pages whose frame `keep` does not hold (when given) become holes, like zero pages.
+    /// Frames `keep` (when given) does not hold are not written.
     public func write(
         _ core: ELFCore, to output: FileDescriptor, excludeZeroPages: Bool, keep: PageBitmap? = nil,
         statistics: inout WriteStatistics
     ) throws {
         let notes = core.notes.flatMap { $0.encoded() }
-        let (headers, size) = layout(of: core, noteSize: notes.count)
+        let (headers, loads, size) = place(self.loads(of: core, keep: keep), noteSize: notes.count)
         var head = ELFHeader(type: ELFHeader.typeCore, machine: ELFHeader.machineX86_64,
             flags: ELFHeader.flagIncomplete, programHeaderOffset: UInt64(ELFHeader.size),
             programHeaderCount: headers.count).encoded()
@@ -75,11 +152,26 @@ public struct ELFCoreWriter {
         try head.withUnsafeBytes { try output.writeAll($0, atOffset: 0) }
         statistics.bytesWritten += UInt64(head.count)
 
+        // Frames the input holds, each once (the kernel text mapping repeats direct-map frames).
+        let page = UInt64(pageSize)
+        var inputFrames: UInt64 = 0
+        var frameEnd: UInt64 = 0
+        let frameRanges = core.loadSegments.map(\.header).filter { $0.fileSize > 0 }
+            .map { ($0.physicalAddress / page)..<(($0.physicalAddress + $0.fileSize + page - 1) / page) }
+        for range in frameRanges.sorted(by: { $0.lowerBound < $1.lowerBound }) where range.upperBound > frameEnd {
+            inputFrames += range.upperBound - max(range.lowerBound, frameEnd)
+            frameEnd = range.upperBound
+        }
         var reader = WindowReader(core: core, windowSize: windowSize, readBufferSize: readBufferSize)
         defer { reader.release() }
-        for (input, placed) in zip(core.loadSegments.map(\.header), headers.dropFirst()) {
-            try copySegment(input, to: placed, output: output, reader: &reader, excludeZeroPages: excludeZeroPages,
-                keep: keep, statistics: &statistics)
+        for load in loads where !load.isAlias {
+            try copy(load, output: output, reader: &reader, excludeZeroPages: excludeZeroPages, keep: keep,
+                statistics: &statistics)
+        }
+        // Frames of no output segment were left out by the filter.
+        if inputFrames > statistics.totalPages {
+            statistics.excludedFilteredPages += inputFrames - statistics.totalPages
+            statistics.totalPages = inputFrames
         }
         statistics.readMethod = reader.usesRead ? "read" : "mmap"
         try output.truncate(to: size)  // the file ends where the last segment ends, even in a hole
@@ -90,49 +182,51 @@ public struct ELFCoreWriter {
         try output.sync()
     }
 
-    private func copySegment(
-        _ input: ProgramHeader, to placed: ProgramHeader, output: FileDescriptor, reader: inout WindowReader,
-        excludeZeroPages: Bool, keep: PageBitmap?, statistics: inout WriteStatistics
+    /// Copies one output segment's bytes, window by window.
+    private func copy(
+        _ load: PlacedLoad, output: FileDescriptor, reader: inout WindowReader, excludeZeroPages: Bool,
+        keep: PageBitmap?, statistics: inout WriteStatistics
     ) throws {
         let page = UInt64(pageSize)
-        let available = core(reader).fileSize > input.offset ? min(input.fileSize, core(reader).fileSize - input.offset) : 0
+        let fileSize = reader.core.fileSize
+        let wanted = load.header.fileSize
+        let available = fileSize > load.inputOffset ? min(wanted, fileSize - load.inputOffset) : 0
         // Windows end on page boundaries of the physical address space.
-        let firstBoundary = (page - input.physicalAddress % page) % page
+        let firstBoundary = (page - load.header.physicalAddress % page) % page
         var position: UInt64 = 0
         while position < available {
             let window = UInt64(reader.windowSize)
             let windowEnd = min(available, position == 0 && firstBoundary != 0 ? firstBoundary + window - page : position + window)
-            try reader.withBytes(atFileOffset: input.offset + position, count: Int(windowEnd - position)) { window in
-                try writeWindow(window, segmentPosition: position, input: input, placed: placed, output: output,
+            try reader.withBytes(atFileOffset: load.inputOffset + position, count: Int(windowEnd - position)) { window in
+                try writeWindow(window, segmentPosition: position, load: load.header, output: output,
                     excludeZeroPages: excludeZeroPages, keep: keep, statistics: &statistics)
             }
             position = windowEnd
         }
-        if available < input.fileSize {
-            throw ELFCoreError(path: core(reader).path, .truncated(
-                what: "PT_LOAD segment at physical address \(hex(input.physicalAddress))",
-                offset: input.offset, needed: input.fileSize, fileSize: core(reader).fileSize))
+        if available < wanted {
+            throw ELFCoreError(path: reader.core.path, .truncated(
+                what: "PT_LOAD segment at physical address \(hex(load.input.physicalAddress))",
+                offset: load.input.offset, needed: load.input.fileSize, fileSize: fileSize))
         }
     }
 
-    private func core(_ reader: WindowReader) -> ELFCore { reader.core }
-
-    /// Writes the bytes of segment positions `segmentPosition ..< + window.count`, leaving zero pages out if asked.
+    /// Writes the bytes of segment positions `segmentPosition ..< + window.count`, leaving zero pages (if asked)
+    /// and frames `keep` does not hold as holes.
     private func writeWindow(
-        _ window: UnsafeRawBufferPointer, segmentPosition: UInt64, input: ProgramHeader, placed: ProgramHeader,
-        output: FileDescriptor, excludeZeroPages: Bool, keep: PageBitmap?, statistics: inout WriteStatistics
+        _ window: UnsafeRawBufferPointer, segmentPosition: UInt64, load: ProgramHeader, output: FileDescriptor,
+        excludeZeroPages: Bool, keep: PageBitmap?, statistics: inout WriteStatistics
     ) throws {
         let page = UInt64(pageSize)
-        var runStart = 0  // start (in window) of the pending run of non-zero pages
+        var runStart = 0  // start (in window) of the pending run of written pages
         var index = 0
         func flush(upTo end: Int) throws {
             guard end > runStart else { return }
             let run = UnsafeRawBufferPointer(rebasing: window[runStart..<end])
-            try output.writeAll(run, atOffset: placed.offset + segmentPosition + UInt64(runStart))
+            try output.writeAll(run, atOffset: load.offset + segmentPosition + UInt64(runStart))
             statistics.bytesWritten += UInt64(run.count)
         }
         while index < window.count {
-            let address = input.physicalAddress + segmentPosition + UInt64(index)
+            let address = load.physicalAddress + segmentPosition + UInt64(index)
             let pageEnd = min(window.count, index + Int(page - address % page))
             statistics.totalPages += 1
             if let keep, !keep.contains(address / page) {

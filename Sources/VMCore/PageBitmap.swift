@@ -45,6 +45,36 @@ public struct PageBitmap: Equatable, Sendable {
         }
     }
 
+    /// The first pfn at or after `pfn` and below `end` whose bit is `value`, or `end` when there is none.
+    public func next(_ value: Bool, from pfn: UInt64, below end: UInt64) -> UInt64 {
+        let end = min(end, count)
+        var pfn = pfn
+        while pfn < end {
+            let word = value ? words[Int(pfn >> 6)] : ~words[Int(pfn >> 6)]
+            let rest = word >> (pfn & 63)
+            if rest != 0 { return min(end, pfn + UInt64(rest.trailingZeroBitCount)) }
+            pfn = (pfn | 63) + 1
+        }
+        return end
+    }
+
+    /// The runs of set pfns in `range`, in order; runs apart by fewer than `mergingGapsBelow` clear pfns are joined
+    /// (the clear pfns between them then lie inside the joined run).
+    public func runs(in range: Range<UInt64>, mergingGapsBelow gap: UInt64 = 1) -> [Range<UInt64>] {
+        var result: [Range<UInt64>] = []
+        var start = next(true, from: range.lowerBound, below: range.upperBound)
+        while start < range.upperBound {
+            let end = next(false, from: start, below: range.upperBound)
+            if let last = result.last, start - last.upperBound < gap {
+                result[result.count - 1] = last.lowerBound..<end
+            } else {
+                result.append(start..<end)
+            }
+            start = next(true, from: end, below: range.upperBound)
+        }
+        return result
+    }
+
     /// Number of pfns set.
     public var population: UInt64 { words.reduce(0) { $0 + UInt64($1.nonzeroBitCount) } }
 

@@ -74,6 +74,93 @@ import VMCore
         #expect(status.allocatedBytes >= status.size - 4096)
     }
 
+    /// Writes `synthetic` keeping only the frames of `keep` (every other frame of the input left out).
+    func writeFiltered(_ synthetic: SyntheticCore, keeping frames: [UInt64], maximumLoads: Int = 65_000)
+        throws -> (ScratchDirectory, input: ELFCore, output: ELFCore, WriteStatistics)
+    {
+        let scratch = ScratchDirectory()
+        let input = try ELFCore.open(try scratch.write("input", synthetic.bytes()))
+        var keep = PageBitmap(count: 0x3000)
+        for frame in frames { keep.insert(frame) }
+        let outputPath = scratch.path + "/vmcore"
+        let output = try FileDescriptor.open(outputPath, [.readWrite, .create, .exclusive, .noFollow], mode: 0o600)
+        defer { try? output.close() }
+        var statistics = WriteStatistics()
+        try ELFCoreWriter(windowSize: 8192, readBufferSize: 4096, maximumLoads: maximumLoads)
+            .write(input, to: output, excludeZeroPages: true, keep: keep, statistics: &statistics)
+        return (scratch, input, try ELFCore.open(outputPath), statistics)
+    }
+
+    @Test func leftOutFramesTakeNoRoomAndCannotBeRead() throws {
+        // Frames: text 0x2000; direct map 0x100...0x102; sparse 0x1000...0x1006 (0x1006 partial). Left out:
+        // 0x1001, 0x1002, 0x1004, 0x1005.
+        let kept: [UInt64] = [0x2000, 0x100, 0x101, 0x102, 0x1000, 0x1003, 0x1006]
+        let (scratch, input, output, statistics) = try writeFiltered(Self.sparseCore(), keeping: kept)
+        _ = scratch
+        defer { try? input.close(); try? output.close() }
+        let loads = output.loadSegments.map(\.header)
+        #expect(loads.map(\.physicalAddress) == [0x0200_0000, 0x0010_0000, 0x0100_0000, 0x0100_3000, 0x0100_6000])
+        #expect(loads.map(\.fileSize) == [4096, 3 * 4096, 4096, 4096, 100])
+        #expect(loads.map(\.memorySize) == loads.map(\.fileSize))
+        #expect(loads.map { $0.virtualAddress &- $0.physicalAddress }
+            == [PrintkRingFixture.textBase - 0x0200_0000] + [UInt64](repeating: SyntheticCore.pageOffset, count: 4))
+        for load in loads { #expect(load.offset % 4096 == load.physicalAddress % 4096) }
+        // Packed: header page, direct map 3, sparse 1 + 1 + partial 1, text 1: 8 pages where the input had 12.
+        #expect(output.fileSize == loads.map { $0.offset + $0.fileSize }.max())
+        #expect(output.fileSize == 8 * 4096)
+        for address in [0x0100_0000, 0x0100_3000] as [UInt64] {
+            let virtual = SyntheticCore.pageOffset + address
+            #expect(try output.readVirtual(virtual, count: 4096, what: "kept")
+                == input.readVirtual(virtual, count: 4096, what: "original"))
+        }
+        #expect(throws: UnmappedAddressError.self) {
+            try output.readVirtual(SyntheticCore.pageOffset + 0x0100_1000, count: 8, what: "left out")
+        }
+        #expect(try PrintkRing.records(of: output) == PrintkRing.records(of: input))
+        #expect(statistics.totalPages == 11)
+        #expect(statistics.excludedFilteredPages == 4)
+        #expect(statistics.excludedZeroPages == 3)  // direct-map pages 1 and 2, the partial page 0x1006
+        #expect(statistics.writtenPages == 4)
+    }
+
+    @Test func runsAreJoinedAcrossGapsWhenThereWouldBeTooManySegments() throws {
+        let kept: [UInt64] = [0x2000, 0x100, 0x101, 0x102, 0x1000, 0x1003, 0x1006]
+        let (scratch, input, output, statistics) = try writeFiltered(Self.sparseCore(), keeping: kept, maximumLoads: 3)
+        _ = scratch
+        defer { try? input.close(); try? output.close() }
+        let loads = output.loadSegments.map(\.header)
+        #expect(loads.map(\.physicalAddress) == [0x0200_0000, 0x0010_0000, 0x0100_0000])
+        #expect(loads[2].fileSize == 6 * 4096 + 100)
+        // Left-out frames inside a joined run are holes: they read as zero, not as the original bytes.
+        #expect(try output.readVirtual(SyntheticCore.pageOffset + 0x0100_2000 + 4095, count: 1, what: "gap") == [0])
+        #expect(try input.readVirtual(SyntheticCore.pageOffset + 0x0100_2000 + 4095, count: 1, what: "gap") == [2])
+        #expect(statistics.excludedFilteredPages == 4)
+        #expect(statistics.writtenPages == 4)
+    }
+
+    @Test func kernelTextFramesInTheDirectMapAreStoredOnce() throws {
+        var synthetic = PrintkRingFixture.core()
+        var memory = [UInt8](repeating: 0, count: 4 * 4096)
+        for index in memory.indices { memory[index] = UInt8(truncatingIfNeeded: index / 7 + 1) }
+        synthetic.segments.append(.init(virtualAddress: SyntheticCore.pageOffset + 0x0100_0000, physicalAddress: 0x0100_0000,
+            data: memory))
+        // A second text mapping over direct-map frames 0x1001 and 0x1002.
+        synthetic.segments.append(.init(virtualAddress: 0xffff_ffff_8200_0000, physicalAddress: 0x0100_1000,
+            data: Array(memory[4096..<(3 * 4096)])))
+        let kept: [UInt64] = [0x2000, 0x100, 0x101, 0x102, 0x1000, 0x1001, 0x1002, 0x1003]
+        let (scratch, input, output, _) = try writeFiltered(synthetic, keeping: kept)
+        _ = scratch
+        defer { try? input.close(); try? output.close() }
+        let loads = output.loadSegments.map(\.header)
+        let direct = try #require(loads.first { $0.physicalAddress == 0x0100_0000 })
+        let text = try #require(loads.first { $0.virtualAddress == 0xffff_ffff_8200_0000 })
+        #expect(text.offset == direct.offset + 4096)
+        #expect(try output.readVirtual(0xffff_ffff_8200_0000, count: 2 * 4096, what: "text")
+            == Array(memory[4096..<(3 * 4096)]))
+        // The header page, the fixture's direct-map (3) and text (1) pages, the 4 new pages: 2 text pages not again.
+        #expect(output.fileSize == 9 * 4096)
+    }
+
     @Test func truncatedInputKeepsTheIncompleteFlagAndNamesTheSegment() throws {
         let full = Self.sparseCore().bytes()
         let scratch = ScratchDirectory()
