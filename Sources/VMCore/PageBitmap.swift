@@ -75,6 +75,30 @@ public struct PageBitmap: Equatable, Sendable {
         return result
     }
 
+    /// A copy of the pfns `range` (starting at a multiple of 64), as a bitmap whose pfn 0 is `range.lowerBound`.
+    public func part(_ range: Range<UInt64>) -> PageBitmap {
+        precondition(range.lowerBound % 64 == 0 && range.upperBound <= count, "a part starts on a word")
+        var result = PageBitmap(count: range.upperBound - range.lowerBound)
+        let first = Int(range.lowerBound / 64)
+        for index in result.words.indices { result.words[index] = words[first + index] }
+        if result.count & 63 != 0 { result.words[result.words.count - 1] &= (1 << (result.count & 63)) - 1 }
+        return result
+    }
+
+    /// Puts `part` (as made by `part(_:)`) back at pfn `base`.
+    public mutating func replace(with part: PageBitmap, at base: UInt64) {
+        precondition(base % 64 == 0 && base + part.count <= count, "a part starts on a word")
+        let first = Int(base / 64)
+        for index in part.words.indices {
+            if index == part.words.count - 1 && part.count & 63 != 0 {
+                let mask: UInt64 = (1 << (part.count & 63)) - 1
+                words[first + index] = words[first + index] & ~mask | part.words[index] & mask
+            } else {
+                words[first + index] = part.words[index]
+            }
+        }
+    }
+
     /// Number of pfns set.
     public var population: UInt64 { words.reduce(0) { $0 + UInt64($1.nonzeroBitCount) } }
 

@@ -33,6 +33,9 @@ public struct PageClassifier: Sendable {
     public private(set) var invalidBuddyOrders: UInt64 = 0
     private var pendingEnd: UInt64 = 0
     private var pendingCategory = Category.free
+    /// The frame number of bit 0 of the bitmaps `scan` is given (a part of a larger bitmap when several
+    /// classifiers share the work).
+    public var bitmapBase: UInt64 = 0
 
     public init(layout: PageLayout, level: Int, protected: [Range<UInt64>] = []) {
         self.layout = layout
@@ -145,9 +148,19 @@ public struct PageClassifier: Sendable {
         return (layout.swapBackedBit.map { bit(flags, $0) } ?? true) && bit(flags, layout.swapCacheBit)
     }
 
+    /// Leaves out, in `bitmap` (which starts at frame 0), the frames of `range` that the last block this classifier
+    /// saw still covers: a compound page running past the end of the frames it was given.
+    public mutating func finishBlock(in range: Range<UInt64>, of bitmap: inout PageBitmap) {
+        guard pendingEnd > range.lowerBound else { return }
+        let base = bitmapBase
+        bitmapBase = 0
+        exclude(range.lowerBound..<min(range.upperBound, pendingEnd), pendingCategory, from: &bitmap)
+        bitmapBase = base
+    }
+
     private mutating func exclude(_ range: Range<UInt64>, _ category: Category, from bitmap: inout PageBitmap) {
         for pfn in range where !protected.contains(where: { $0.contains(pfn) }) {
-            if bitmap.remove(pfn) { excluded[category.rawValue] += 1 }
+            if pfn >= bitmapBase && bitmap.remove(pfn - bitmapBase) { excluded[category.rawValue] += 1 }
         }
     }
 }

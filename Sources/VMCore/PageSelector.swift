@@ -46,7 +46,8 @@ public enum PageSelector {
 
     /// Selects the pages of `core` for `level`. Never throws: when the layout cannot be read, the struct-page bits
     /// are dropped from the applied level (a less filtered, never a wrong dump) and the reason is in `warnings`.
-    public static func select(_ core: ELFCore, level: DumpLevel) -> PageSelection {
+    /// The walk is shared by `threads` threads (0: one per online CPU).
+    public static func select(_ core: ELFCore, level: DumpLevel, threads: Int = 0) -> PageSelection {
         let present = presentFrames(of: core)
         var selection = PageSelection(level: level, present: present, kept: present,
             excluded: [UInt64](repeating: 0, count: PageClassifier.Category.allCases.count))
@@ -56,26 +57,44 @@ public enum PageSelector {
                 throw VMCoreInfoError(key: "VMCOREINFO", purpose: "classifying pages (the core has no VMCOREINFO note)")
             }
             let layout = try PageLayout(info)
-            let sections = try MemSection.all(in: core, below: present.count)
-            var classifier = PageClassifier(layout: layout, level: level.applied, protected: kernelImageFrames(of: core))
+            let sections = try MemSection.all(in: core, below: present.count).filter { $0.firstPfn < present.count }
+            let template = PageClassifier(layout: layout, level: level.applied, protected: kernelImageFrames(of: core))
+            // Contiguous shares of the sections, one per thread, each starting on a section (a multiple of 64).
+            let shares = split(sections, frames: present.count, into: threads > 0 ? threads : ParallelWorkers.availableCPUs)
+            var results = [SelectionShare?](repeating: nil, count: shares.count)
+            results.withUnsafeMutableBufferPointer { results in
+                nonisolated(unsafe) let results = results
+                ParallelWorkers.run(count: shares.count) { worker in
+                    results[worker] = classify(core, sections: shares[worker].sections, range: shares[worker].range,
+                        present: present, layout: layout, template: template)
+                }
+            }
             var kept = present
-            var buffer = [UInt8](repeating: 0, count: 0)
             var unreadable: UInt64 = 0
-            for section in sections where section.firstPfn < present.count {
-                let frames = min(section.pageCount, present.count - section.firstPfn)
-                let byteCount = Int(frames) * layout.size
-                if buffer.count != byteCount { buffer = [UInt8](repeating: 0, count: byteCount) }
-                unreadable += try readStructPages(core, at: section.memMap, into: &buffer)
-                buffer.withUnsafeBytes { classifier.scan($0, firstPfn: section.firstPfn, into: &kept) }
+            var classifiers: [PageClassifier] = []
+            for (share, result) in zip(shares, results) {
+                let result = result!
+                if let error = result.error { throw error }
+                kept.replace(with: result.kept, at: share.range.lowerBound)
+                unreadable += result.unreadable
+                classifiers.append(result.classifier)
+            }
+            // A compound page that runs past the end of one share: its tail frames, kept by the next share's
+            // classifier (tails are never judged alone), are left out with it.
+            for index in classifiers.indices.dropLast() {
+                classifiers[index].finishBlock(in: shares[index + 1].range.lowerBound..<present.count, of: &kept)
             }
             selection.kept = kept
-            selection.excluded = PageClassifier.Category.allCases.map { classifier.count($0) }
+            selection.excluded = PageClassifier.Category.allCases.map { category in
+                classifiers.reduce(0) { $0 + $1.count(category) }
+            }
+            let invalidBuddyOrders = classifiers.reduce(0) { $0 + $1.invalidBuddyOrders }
             if unreadable > 0 {
                 selection.warnings.append("\(unreadable) pages of struct page array were not mapped by the kernel's "
                     + "page tables; the frames they describe were kept")
             }
-            if classifier.invalidBuddyOrders > 0 {
-                selection.warnings.append("\(classifier.invalidBuddyOrders) free pages had an order beyond "
+            if invalidBuddyOrders > 0 {
+                selection.warnings.append("\(invalidBuddyOrders) free pages had an order beyond "
                     + "LENGTH(zone.free_area) and were kept")
             }
         } catch {
@@ -84,6 +103,65 @@ public enum PageSelector {
             selection.warnings.append(selection.level.warning!)
         }
         return selection
+    }
+
+    /// One thread's part of the walk: its sections and the frames they describe.
+    struct Share {
+        var sections: [MemSection]
+        var range: Range<UInt64>
+    }
+
+    /// What one thread found.
+    struct SelectionShare {
+        var kept: PageBitmap
+        var classifier: PageClassifier
+        var unreadable: UInt64 = 0
+        var error: (any Error)?
+    }
+
+    /// Cuts `sections` (in pfn order) into at most `count` contiguous shares of about equal frames; each share's
+    /// range runs from its first section's first frame to the next share's (the last one to `frames`).
+    static func split(_ sections: [MemSection], frames: UInt64, into count: Int) -> [Share] {
+        guard !sections.isEmpty else { return [] }
+        let total = sections.reduce(UInt64(0)) { $0 + min($1.pageCount, frames - $1.firstPfn) }
+        let target = max(1, total / UInt64(max(1, count)))
+        var groups: [[MemSection]] = [[]]
+        var inGroup: UInt64 = 0
+        for section in sections {
+            if inGroup >= target && groups.count < count && section.firstPfn % 64 == 0 {
+                groups.append([])
+                inGroup = 0
+            }
+            groups[groups.count - 1].append(section)
+            inGroup += min(section.pageCount, frames - section.firstPfn)
+        }
+        let starts = groups.enumerated().map { $0.offset == 0 ? 0 : $0.element[0].firstPfn }
+        return groups.indices.map { index in
+            Share(sections: groups[index], range: starts[index]..<(index + 1 < starts.count ? starts[index + 1] : frames))
+        }
+    }
+
+    /// Classifies the frames of one share into a copy of its part of `present`.
+    static func classify(
+        _ core: ELFCore, sections: [MemSection], range: Range<UInt64>, present: PageBitmap, layout: PageLayout,
+        template: PageClassifier
+    ) -> SelectionShare {
+        var classifier = template
+        classifier.bitmapBase = range.lowerBound
+        var result = SelectionShare(kept: present.part(range), classifier: classifier)
+        var buffer = [UInt8]()
+        do {
+            for section in sections {
+                let frames = min(section.pageCount, range.upperBound - section.firstPfn)
+                let byteCount = Int(frames) * layout.size
+                if buffer.count != byteCount { buffer = [UInt8](repeating: 0, count: byteCount) }
+                result.unreadable += try readStructPages(core, at: section.memMap, into: &buffer)
+                buffer.withUnsafeBytes { result.classifier.scan($0, firstPfn: section.firstPfn, into: &result.kept) }
+            }
+        } catch {
+            result.error = error
+        }
+        return result
     }
 
     /// Reads the struct pages at vmemmap address `address` into `buffer`, page by page through the page tables.

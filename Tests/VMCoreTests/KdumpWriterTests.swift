@@ -25,11 +25,13 @@ import VMCore
         return (core, pages)
     }
 
-    func write(level: Int, compression: PageCompression, threads: Int = 2, batchPages: Int = 4)
+    func write(level: Int, compression: PageCompression, threads: Int = 2, batchPages: Int = 4, pages: [[UInt8]]? = nil)
         throws -> (ScratchDirectory, ELFCore, PageSelection, KdumpReader, WriteStatistics)
     {
         let scratch = ScratchDirectory()
-        let input = try ELFCore.open(try scratch.write("input", Self.core().0.bytes()))
+        var synthetic = Self.core().0
+        if let pages { synthetic.segments[0].data = pages.flatMap { $0 } }
+        let input = try ELFCore.open(try scratch.write("input", synthetic.bytes()))
         let selection = PageSelector.select(input, level: DumpLevel(level)!)
         let path = scratch.path + "/vmcore.kdump"
         let output = try FileDescriptor.open(path, [.readWrite, .create, .exclusive], mode: 0o600)
@@ -39,6 +41,29 @@ import VMCore
                 statistics: &statistics)
         try output.close()
         return (scratch, input, selection, try KdumpReader.open(path), statistics)
+    }
+
+    @Test(arguments: [1, 2], [1, 3])
+    func framesRepeatingOneWordShareOneStoredPage(threads: Int, batchPages: Int) throws {
+        func word(_ value: UInt64) -> [UInt8] { (0..<4096).map { UInt8(truncatingIfNeeded: value >> (8 * UInt64($0 % 8))) } }
+        let noise = (0..<4096).map { UInt8(truncatingIfNeeded: ($0 * 7919) >> 3 ^ $0) }
+        let repeated = [word(0xcccc_cccc_cccc_cccc), noise, word(0xcccc_cccc_cccc_cccc), word(0x0102_0304_0506_0708),
+            word(0xcccc_cccc_cccc_cccc), word(0x0102_0304_0506_0708)]
+        let distinct = [word(0xcccc_cccc_cccc_cccc), noise, word(0xdddd_dddd_dddd_dddd), word(0x0102_0304_0506_0708),
+            word(0xeeee_eeee_eeee_eeee), word(0x1112_1314_1516_1718)]
+        var sizes: [UInt64] = []
+        for pages in [repeated, distinct] {
+            let (scratch, input, _, reader, statistics) = try write(level: 0, compression: .none, threads: threads,
+                batchPages: batchPages, pages: pages)
+            defer { try? input.close(); try? reader.close() }
+            for (index, page) in pages.enumerated() {
+                #expect(try reader.page(0x1000 + UInt64(index)) == page, "page \(index)")
+            }
+            #expect(statistics.writtenPages == 6)
+            sizes.append(try #require(try FileSystem.status(scratch.path + "/vmcore.kdump")).size)
+        }
+        // Uncompressed: the repeated words are stored once, 3 pages fewer than with six different pages.
+        #expect(sizes[1] - sizes[0] == 3 * 4096)
     }
 
     @Test(arguments: PageCompression.allCases, [1, 2, 3])

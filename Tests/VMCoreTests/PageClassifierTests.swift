@@ -184,4 +184,25 @@ import VMCore
             try PageLayout(VMCoreInfo(Array(text.utf8)))
         }
     }
+
+    @Test func bitmapPartsRunsAndSearchesAgreeWithTheBits() {
+        var bitmap = PageBitmap(count: 300)
+        for pfn: UInt64 in [3, 4, 5, 64, 65, 130, 131, 132, 133, 250, 299] { bitmap.insert(pfn) }
+        #expect(bitmap.next(true, from: 6, below: 300) == 64)
+        #expect(bitmap.next(false, from: 64, below: 300) == 66)
+        #expect(bitmap.next(true, from: 251, below: 299) == 299)
+        #expect(bitmap.runs(in: 0..<300) == [3..<6, 64..<66, 130..<134, 250..<251, 299..<300])
+        #expect(bitmap.runs(in: 4..<131) == [4..<6, 64..<66, 130..<131])
+        // Gaps: 58, 64, 116, 48 frames.
+        #expect(bitmap.runs(in: 0..<300, mergingGapsBelow: 60) == [3..<66, 130..<134, 250..<300])
+        #expect(bitmap.runs(in: 0..<300, mergingGapsBelow: 65) == [3..<134, 250..<300])
+        var part = bitmap.part(128..<300)
+        #expect(part.count == 172 && part.contains(2) && part.contains(171) && !part.contains(1))
+        part.remove(2)
+        part.insert(0)
+        var copy = bitmap
+        copy.replace(with: part, at: 128)
+        #expect(copy.contains(128) && !copy.contains(130) && copy.contains(299) && copy.contains(64))
+        #expect(copy.population == bitmap.population)
+    }
 }
