@@ -69,27 +69,36 @@ public struct ELFCoreWriter {
         let inputs = core.loadSegments.map(\.header)
         guard let keep else { return inputs.map { PlacedLoad(header: $0, input: $0, inputOffset: $0.offset) } }
         let page = UInt64(pageSize)
+        let frames = inputs.filter { $0.fileSize > 0 }.map {
+            ($0.physicalAddress / page)..<(($0.physicalAddress + $0.fileSize + page - 1) / page)
+        }
+        // The smallest gap (a power of two) that keeps the count in bounds, counted before anything is kept.
         var gap: UInt64 = 1
-        while true {
-            var result: [PlacedLoad] = []
-            for input in inputs where input.fileSize > 0 {
-                let first = input.physicalAddress / page
-                let end = (input.physicalAddress + input.fileSize + page - 1) / page
-                for run in keep.runs(in: first..<end, mergingGapsBelow: gap) {
-                    let lower = max(input.physicalAddress, run.lowerBound * page) - input.physicalAddress
-                    let upper = min(input.physicalAddress + input.fileSize, run.upperBound * page) - input.physicalAddress
-                    var header = input
-                    header.virtualAddress = input.virtualAddress &+ lower
-                    header.physicalAddress = input.physicalAddress + lower
-                    header.fileSize = upper - lower
-                    // Memory past the input's file data (p_memsz > p_filesz) stays with the run that ends there.
-                    header.memorySize = upper == input.fileSize ? input.memorySize - lower : upper - lower
-                    result.append(PlacedLoad(header: header, input: input, inputOffset: input.offset + lower))
-                }
+        while gap < 1 << 40 {
+            var count = 0
+            for range in frames where count <= maximumLoads {
+                count += keep.runCount(in: range, mergingGapsBelow: gap, limit: maximumLoads - count)
             }
-            if result.count <= maximumLoads || gap >= 1 << 40 { return result }
+            if count <= maximumLoads { break }
             gap *= 2
         }
+        var result: [PlacedLoad] = []
+        for input in inputs where input.fileSize > 0 {
+            let first = input.physicalAddress / page
+            let end = (input.physicalAddress + input.fileSize + page - 1) / page
+            for run in keep.runs(in: first..<end, mergingGapsBelow: gap) {
+                let lower = max(input.physicalAddress, run.lowerBound * page) - input.physicalAddress
+                let upper = min(input.physicalAddress + input.fileSize, run.upperBound * page) - input.physicalAddress
+                var header = input
+                header.virtualAddress = input.virtualAddress &+ lower
+                header.physicalAddress = input.physicalAddress + lower
+                header.fileSize = upper - lower
+                // Memory past the input's file data (p_memsz > p_filesz) stays with the run that ends there.
+                header.memorySize = upper == input.fileSize ? input.memorySize - lower : upper - lower
+                result.append(PlacedLoad(header: header, input: input, inputOffset: input.offset + lower))
+            }
+        }
+        return result
     }
 
     /// The program headers of the output: the PT_NOTE for `noteSize` bytes, then `loads` placed one after the

@@ -75,6 +75,20 @@ public struct PageBitmap: Equatable, Sendable {
         return result
     }
 
+    /// How many runs `runs(in:mergingGapsBelow:)` would return, counting no further than `limit` + 1.
+    public func runCount(in range: Range<UInt64>, mergingGapsBelow gap: UInt64 = 1, limit: Int = .max) -> Int {
+        var count = 0
+        var lastEnd: UInt64?
+        var start = next(true, from: range.lowerBound, below: range.upperBound)
+        while start < range.upperBound && count <= limit {
+            let end = next(false, from: start, below: range.upperBound)
+            if lastEnd.map({ start - $0 >= gap }) ?? true { count += 1 }
+            lastEnd = end
+            start = next(true, from: end, below: range.upperBound)
+        }
+        return count
+    }
+
     /// A copy of the pfns `range` (starting at a multiple of 64), as a bitmap whose pfn 0 is `range.lowerBound`.
     public func part(_ range: Range<UInt64>) -> PageBitmap {
         precondition(range.lowerBound % 64 == 0 && range.upperBound <= count, "a part starts on a word")

@@ -196,6 +196,10 @@ import VMCore
         // Gaps: 58, 64, 116, 48 frames.
         #expect(bitmap.runs(in: 0..<300, mergingGapsBelow: 60) == [3..<66, 130..<134, 250..<300])
         #expect(bitmap.runs(in: 0..<300, mergingGapsBelow: 65) == [3..<134, 250..<300])
+        for gap: UInt64 in [1, 48, 49, 59, 60, 64, 65, 117, 200] {
+            #expect(bitmap.runCount(in: 0..<300, mergingGapsBelow: gap) == bitmap.runs(in: 0..<300, mergingGapsBelow: gap).count)
+        }
+        #expect(bitmap.runCount(in: 0..<300, limit: 1) == 2)  // stops counting past the limit
         var part = bitmap.part(128..<300)
         #expect(part.count == 172 && part.contains(2) && part.contains(171) && !part.contains(1))
         part.remove(2)
