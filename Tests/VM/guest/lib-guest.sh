@@ -68,9 +68,15 @@ vm_arm_baseline() {
     vm_mark "capture kernel loaded: kexec_crash_loaded=$(cat /sys/kernel/kexec_crash_loaded)"
 }
 
-# Crash the kernel the way the sysrq scenarios do.
+# Crash the kernel the way the sysrq scenarios do; with CPU, on that CPU (taskset), else where the shell runs.
+#   vm_crash_sysrq [cpu]
 vm_crash_sysrq() {
     sync
-    vm_mark "crashing via sysrq"
-    echo c >/proc/sysrq-trigger
+    if [ -n "${1:-}" ]; then
+        vm_mark "crashing via sysrq on CPU $1"
+        taskset -c "$1" sh -c 'echo c >/proc/sysrq-trigger'
+    else
+        vm_mark "crashing via sysrq"
+        echo c >/proc/sysrq-trigger
+    fi
 }
