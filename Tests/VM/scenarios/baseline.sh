@@ -1,5 +1,6 @@
 # baseline: a busy guest (page cache, anonymous memory, slab, 16 huge pages of which 8 in use; see vm_workload), a
-# busybox-only capture (kexec -p + dd of /proc/vmcore), the floor every capture is compared against. Leaves the dump at $OOPSD_VM_WORK/dumps/<kernel>/baseline/{vmcore,vmcore-dmesg.txt}.
+# busybox-only capture (kexec -p + dd of /proc/vmcore), the floor every capture is compared against. Leaves the dump
+# at $OOPSD_VM_WORK/dumps/<kernel>/baseline/{vmcore,vmcore-dmesg.txt}.
 
 scenario_main() {
     vm_guest_hook - <<'GUEST'
