@@ -9,7 +9,8 @@
 #   - `oopsctl dump ID --format kdump` converts a saved full dump later: makedumpfile reads the same log from it.
 #   - hugetlb (tools/marker_scan.py): the baseline guest held 8 huge pages in a process and had 8 free in the pool,
 #     every 4 KiB page starting with a marker; the original holds all 4096 + 4096 marker pages, levels 8 and 31
-#     (ELF and kdump) none of them, level 1 all of them.
+#     (ELF and kdump, ours and makedumpfile's) none of them, levels 16 (free pages: the pool's are not buddy pages)
+#     and 1 all of them.
 #   - crash (6.1 only), with the debug vmlinux prepare unpacks: `sys`, `bt`, `kmem -i` and `log` print the release,
 #     the panic string, sysrq_handle_crash in the backtrace, the sysrq line of the log and the 16 huge pages, on the
 #     original; on our level 31 ELF, kdump zlib and kdump zstd files they print exactly what they print on the
@@ -112,14 +113,15 @@ scenario_main() {
     vm_figure "compare level 31" "$(tail -n 1 "$VM_RUN_DIR/cmd-$VM_CMD_COUNT.log")"
     rm -f "$VM_RUN_DIR/makedumpfile-d31.kdump" "$elf/vmcore" "$zlib/vmcore.kdump"
 
-    # hugetlb pages are user data (level bit 8), in use or free in the pool; level 1 only leaves out zero pages.
+    # hugetlb pages are user data (level bit 8), in use or free in the pool; the pool's free pages are not buddy
+    # pages, so level 16 (free pages) keeps them, as makedumpfile does; level 1 only leaves out zero pages.
     local level
-    for level in 8 1; do
+    for level in 8 16 1; do
         filter_capture "$VM_RUN_DIR/elf$level" --dump-level $level --format elf || return 1
         if ((level == 8)); then
             filter_markers "$VM_RUN_DIR/elf$level/vmcore" 0 0 "level 8 ELF" || return 1
         else
-            filter_markers "$VM_RUN_DIR/elf$level/vmcore" $huge $huge "level 1 ELF" || return 1
+            filter_markers "$VM_RUN_DIR/elf$level/vmcore" $huge $huge "level $level ELF" || return 1
         fi
         vm_figure "level $level ELF" "$MARKERS_LINE; excluded user pages $(grep -o '"user": [0-9]*' \
             "$VM_RUN_DIR/elf$level/metadata.json" | grep -o '[0-9]*$')"
