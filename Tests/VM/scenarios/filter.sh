@@ -36,7 +36,9 @@ filter_crash() {
     local dump=$1 desc=$2 out=$VM_RUN_DIR/crash-$((++CRASH_RUNS)).txt
     printf 'sys\nbt\nkmem -i\nlog\nexit\n' | crash -s "$VMLINUX_DEBUG" "$dump" >"$out" 2>&1 || {
         printf 'sys\nexit\n' | crash -d1 "$VMLINUX_DEBUG" "$dump" >"$out.d1" 2>&1
-        vm_fail "crash could not read $desc: $(grep -v '^ *$' "$out.d1" | tail -n 2 | tr '\n' ' ')"
+        local why
+        why=$(grep '^crash: ' "$out.d1" | tail -n 1)
+        vm_fail "crash could not read $desc: ${why:-$(grep -v '^ *$' "$out.d1" | tail -n 2 | tr '\n' ' ')} (log $out.d1)"
         return 1
     }
     grep -v '^ *DUMPFILE: ' "$out" >"$out.cmp"
