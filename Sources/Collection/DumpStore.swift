@@ -22,6 +22,8 @@ public struct DumpEntry: Sendable {
     /// The file names of a dump.
     public enum FileName {
         public static let vmcore = "vmcore"
+        /// The memory of a dump captured with `Format=kdump` (kdump-compressed; crash and drgn read it).
+        public static let kdump = "vmcore.kdump"
         public static let dmesg = "dmesg.txt"
         public static let metadata = "metadata.json"
         public static let reportJSON = "report.json"
@@ -40,7 +42,12 @@ public struct DumpEntry: Sendable {
         !id.hasSuffix(DumpEntry.incompleteSuffix) && metadata?.status == "complete"
     }
 
-    /// When the crash happened: metadata's `crash_time`, else the directory's modification time.
+    /// The file holding the dump's memory: `vmcore` (ELF), else `vmcore.kdump`; nil when there is neither.
+    public var memoryFile: String? {
+        [FileName.vmcore, FileName.kdump].map(file).first { FileManager.default.fileExists(atPath: $0) }
+    }
+
+        /// When the crash happened: metadata's `crash_time`, else the directory's modification time.
     public var crashTime: Int64 { metadata?.crashTime ?? modificationTime }
 }
 

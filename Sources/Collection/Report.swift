@@ -81,6 +81,19 @@ public struct Report: Codable, Equatable, Sendable {
     /// What could not be determined, and why.
     public var notes: [String]
 
+    /// The JSON keys. report.json is written with `.convertToSnakeCase` and read with `.convertFromSnakeCase`, which
+    /// turns `build_id` into `buildId`, never back into `buildID`: the three names with an acronym say which key they
+    /// come from, or `oopsctl info` would lose them when it reads a saved report.
+    enum CodingKeys: String, CodingKey {
+        case schemaVersion, id, path, complete, incompleteReason, sizeBytes, diskBytes, kernelRelease
+        case buildID = "buildId"
+        case crashTime
+        case crashTimeUTC = "crashTimeUtc"
+        case uptimeSeconds, problemLine, panicLine, task, taintLetters, taint, modules
+        case registersCPU = "registersCpu"
+        case registers, rip, ripFromLog, callTrace, stackScan, breadcrumb, signature, signatureFrames, symbolCount, notes
+    }
+
     /// The shortest useful one-line summary: the problem line, else the panic line.
     public var headline: String { problemLine ?? panicLine ?? "(no oops or panic line in the log)" }
 }

@@ -17,6 +17,9 @@ public enum ReportBuilder {
             notes.append("the vmcore was not read")
         } else if FileManager.default.fileExists(atPath: vmcorePath) {
             do { core = try ELFCore.open(vmcorePath) } catch { notes.append("vmcore: \(error)") }
+        } else if FileManager.default.fileExists(atPath: entry.file(DumpEntry.FileName.kdump)) {
+            notes.append("the memory is kdump-compressed (vmcore.kdump): registers and the stack scan are read from "
+                + "ELF vmcores only; crash and drgn read vmcore.kdump (oopsctl debug)")
         } else {
             notes.append("no vmcore in the dump")
         }

@@ -10,8 +10,9 @@ struct DebugCommand: ParsableCommand {
         discussion: """
             Runs 'drgn -c VMCORE' when drgn is installed (it resolves symbols from the kallsyms tables in the \
             dump, or from debug symbols when installed), else 'crash VMLINUX VMCORE' when crash and the kernel's \
-            debug symbols (linux-image-RELEASE-dbg: /usr/lib/debug/boot/vmlinux-RELEASE) are installed. When \
-            neither is possible it says what to install.
+            debug symbols (linux-image-RELEASE-dbg: /usr/lib/debug/boot/vmlinux-RELEASE) are installed. VMCORE \
+            is the dump's vmcore, or its vmcore.kdump when it was captured with Format=kdump. When neither \
+            debugger is possible it says what to install.
 
             """ + DumpCommandSupport.exitStatus)
 
@@ -45,9 +46,10 @@ struct DebugCommand: ParsableCommand {
             let release = entry.metadata?.kernelRelease ?? (try? ReportFiles.read(entry))??.kernelRelease
             return (entry, release)
         }
-        let vmcore = entry.file(DumpEntry.FileName.vmcore)
-        guard FileManager.default.fileExists(atPath: vmcore) else {
-            printError("oopsctl: \(entry.id) has no vmcore (\(vmcore) is missing): only its log and report exist")
+        // The ELF vmcore, or the kdump-compressed vmcore.kdump of Format=kdump: both debuggers read either.
+        guard let vmcore = entry.memoryFile else {
+            printError("oopsctl: \(entry.id) has no vmcore (neither \(entry.file(DumpEntry.FileName.vmcore)) nor "
+                + "\(DumpEntry.FileName.kdump)): only its log and report exist")
             throw ExitCode(DumpCommandSupport.failure)
         }
         var command: [String]?

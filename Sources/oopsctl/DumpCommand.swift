@@ -9,10 +9,11 @@ import VMCore
 struct DumpCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dump",
-        abstract: "Export the vmcore (ELF core) of a dump to a file, or convert it.",
+        abstract: "Export the vmcore (ELF core, or vmcore.kdump) of a dump to a file, or convert it.",
         discussion: """
-            Copies the dump's vmcore to FILE, keeping it sparse (runs of zero pages become holes), created 0600 \
-            because a vmcore holds every secret the machine had. An existing FILE is only replaced with --force.
+            Copies the dump's vmcore (or, for a dump captured with Format=kdump, its vmcore.kdump) to FILE, keeping \
+            it sparse (runs of zero pages become holes), created 0600 because a vmcore holds every secret the \
+            machine had. An existing FILE is only replaced with --force.
 
             With --format kdump, or --dump-level, the ELF vmcore is re-filtered and written anew (kdump-compressed \
             with --compression, or ELF with holes), so a full dump can be made small later.
@@ -52,7 +53,8 @@ struct DumpCommand: ParsableCommand {
         let store = DumpCommandSupport.store(global)
         let written: UInt64 = try DumpCommandSupport.run {
             let entry = try store.resolve(id)
-            let source = entry.file(DumpEntry.FileName.vmcore)
+            // vmcore (ELF), else the vmcore.kdump of Format=kdump, copied as it is.
+            let source = entry.memoryFile ?? entry.file(DumpEntry.FileName.vmcore)
             if FileSystem.exists(output) && !force {
                 printError("oopsctl: \(output) exists; add --force to replace it")
                 throw ExitCode(DumpCommandSupport.failure)

@@ -203,6 +203,38 @@ final class DumpRoot {
             == Data(contentsOf: URL(fileURLWithPath: "\(root.crash)/20250103T000000Z-bbbb3333.incomplete/vmcore")))
     }
 
+    /// A dump captured with Format=kdump: its memory is vmcore.kdump, there is no vmcore.
+    @Test func kdumpDumpIsExportedDebuggedAndReported() throws {
+        let root = try DumpRoot()
+        let dump = "\(root.crash)/20250102T000000Z-aaaa2222"
+        try FileManager.default.moveItem(atPath: "\(dump)/vmcore", toPath: "\(dump)/vmcore.kdump")
+        let output = "\(root.path)/exported.kdump"
+        let exported = try OopsctlRun(["dump", "20250102", "-o", output, "--root", root.path])
+        #expect(exported.status == 0, "\(exported.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: output)) == Data(contentsOf: URL(fileURLWithPath: "\(dump)/vmcore.kdump")))
+
+        let bin = "\(root.path)/bin"
+        try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: false)
+        let fake = "\(bin)/drgn"
+        try Data("#!/bin/sh\n".utf8).write(to: URL(fileURLWithPath: fake))
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: fake)
+        let debug = try OopsctlRun(["debug", "20250102", "--print-command", "--root", root.path], environment: ["PATH": bin])
+        #expect(debug.status == 0, "\(debug.stderr)")
+        #expect(debug.stdout == "\(fake) -c \(dump)/vmcore.kdump\n")
+
+        let info = try OopsctlRun(["info", "20250102", "--root", root.path])
+        #expect(info.status == 0, "\(info.stderr)")
+        #expect(info.stdout.contains("\nPanic:       Kernel panic - not syncing: sysrq triggered crash\n"), "\(info.stdout)")
+        #expect(info.stdout.contains("  - the memory is kdump-compressed (vmcore.kdump): registers and the stack scan are read from ELF vmcores only"), "\(info.stdout)")
+        #expect(!info.stdout.contains("no vmcore in the dump"), "\(info.stdout)")
+
+        // Neither file: the debugger is not started and the message names both.
+        try FileManager.default.removeItem(atPath: "\(dump)/vmcore.kdump")
+        let none = try OopsctlRun(["debug", "20250102", "--print-command", "--root", root.path], environment: ["PATH": bin])
+        #expect(none.status == 1)
+        #expect(none.stderr == "oopsctl: 20250102T000000Z-aaaa2222 has no vmcore (neither \(dump)/vmcore nor vmcore.kdump): only its log and report exist\n")
+    }
+
     @Test func debugSaysWhatToInstall() throws {
         let root = try DumpRoot()
         let empty = "\(root.path)/emptybin"

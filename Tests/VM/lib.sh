@@ -90,11 +90,23 @@ vm_stage_base() {
     vm_build_initramfs "$VM_RUN_DIR/initrd.cpio.gz"
     cp "$VM_RUN_DIR/initrd.cpio.gz" "$s/boot/oopsd-vm-initrd.cpio.gz"
     vm_add_binary /usr/sbin/kexec
+    vm_hugetlb_marker "$s/usr/bin/hugetlb-marker" || return 1
     local bin dir=${OOPSD_VM_BIN_DIR:-$OOPSD_REPO/.build/release}
     for bin in oopsd oopsctl oopsd-capture; do
         [[ -x $dir/$bin ]] && vm_add_binary "$dir/$bin" "/usr/sbin/$bin"
     done
     return 0
+}
+
+# vm_hugetlb_marker DEST: guest/hugetlb-marker.c built static (once per source change, in $OOPSD_VM_WORK).
+vm_hugetlb_marker() {
+    local src=$OOPSD_VM_DIR/guest/hugetlb-marker.c bin=$OOPSD_VM_WORK/hugetlb-marker
+    if [[ ! -x $bin || $src -nt $bin ]]; then
+        gcc -static -O2 -Wall -o "$bin.tmp" "$src" >"$VM_RUN_DIR/gcc-hugetlb-marker.log" 2>&1 ||
+            { vm_fail "gcc -static $src failed: $(tail -n 3 "$VM_RUN_DIR/gcc-hugetlb-marker.log" | tr '\n' ' ')"; return 1; }
+        mv "$bin.tmp" "$bin"
+    fi
+    install -D -m 0755 "$bin" "$1"
 }
 
 # The tiny first-stage initramfs: busybox, the modules needed for virtio + ext4 (uncompressed), stage1-init.

@@ -6,15 +6,29 @@ vm_mark() { echo "OOPSD-VM: $*" >/dev/console; }
 
 # One line with the memory figures the host records.
 vm_meminfo() {
-    vm_mark "meminfo $(awk '/^(MemTotal|MemFree|MemAvailable|Cached|AnonPages|Slab):/ { printf "%s%s ", $1, $2 }' \
-        /proc/meminfo)"
+    vm_mark "meminfo $(awk '/^(MemTotal|MemFree|MemAvailable|Cached|AnonPages|Slab|HugePages_Total|HugePages_Free):/ {
+        printf "%s%s ", $1, $2 }' /proc/meminfo)"
 }
 
-# Make the guest look like a busy server: page cache, anonymous memory (kept alive) and slab; ~330 MB each by default.
-#   vm_workload [cache_mb] [anon_mb] [files]
+# Make the guest look like a busy server: page cache, anonymous memory (kept alive) and slab; ~330 MB each by default;
+# and 2 MiB hugetlb pages, some in use and some free in the pool, every 4 KiB page starting with a marker the host
+# finds in dumps (tools/marker_scan.py): "OOPSD-HUGETLB-INUSE <n>" in the pages a blocked process holds,
+# "OOPSD-HUGETLB-FREED <n>" in the pool's free pages (it mapped, wrote and unmapped them; freeing does not clear).
+#   vm_workload [cache_mb] [anon_mb] [files] [huge_in_use] [huge_free]
 vm_workload() {
-    cache_mb=${1:-320} anon_mb=${2:-320} files=${3:-40000}
+    cache_mb=${1:-320} anon_mb=${2:-320} files=${3:-40000} huge_in_use=${4:-8} huge_free=${5:-8}
     vm_meminfo
+    # hugetlb first, while memory is not yet fragmented.
+    if [ $((huge_in_use + huge_free)) -gt 0 ]; then
+        echo $((huge_in_use + huge_free)) >/proc/sys/vm/nr_hugepages
+        hugetlb-marker "$huge_in_use" "$huge_free" >/tmp/hugetlb-marker.log 2>&1 &
+        while ! grep -q '^ready' /tmp/hugetlb-marker.log; do
+            kill -0 $! 2>/dev/null || { vm_mark "hugetlb-marker failed: $(cat /tmp/hugetlb-marker.log)"; return 1; }
+            sleep 0.2
+        done
+        vm_mark "workload: hugetlb $(cat /tmp/hugetlb-marker.log); $(grep -E '^HugePages_(Total|Free)' /proc/meminfo |
+            tr -s ' \n' ' ')"
+    fi
     mkdir -p /var/tmp/workload
     # Page cache: half random bytes, half text, written to disk then read back.
     dd if=/dev/urandom of=/var/tmp/workload/random bs=1M count=$((cache_mb / 2)) 2>/dev/null
@@ -54,9 +68,15 @@ vm_arm_baseline() {
     vm_mark "capture kernel loaded: kexec_crash_loaded=$(cat /sys/kernel/kexec_crash_loaded)"
 }
 
-# Crash the kernel the way the sysrq scenarios do.
+# Crash the kernel the way the sysrq scenarios do; with CPU, on that CPU (taskset), else where the shell runs.
+#   vm_crash_sysrq [cpu]
 vm_crash_sysrq() {
     sync
-    vm_mark "crashing via sysrq"
-    echo c >/proc/sysrq-trigger
+    if [ -n "${1:-}" ]; then
+        vm_mark "crashing via sysrq on CPU $1"
+        taskset -c "$1" sh -c 'echo c >/proc/sysrq-trigger'
+    else
+        vm_mark "crashing via sysrq"
+        echo c >/proc/sysrq-trigger
+    fi
 }

@@ -1,5 +1,6 @@
-# baseline: a busy guest, a busybox-only capture (kexec -p + dd of /proc/vmcore), the floor every capture is
-# compared against. Leaves the dump at $OOPSD_VM_WORK/dumps/<kernel>/baseline/{vmcore,vmcore-dmesg.txt}.
+# baseline: a busy guest (page cache, anonymous memory, slab, 16 huge pages of which 8 in use; see vm_workload), a
+# busybox-only capture (kexec -p + dd of /proc/vmcore), the floor every capture is compared against. Leaves the dump
+# at $OOPSD_VM_WORK/dumps/<kernel>/baseline/{vmcore,vmcore-dmesg.txt}.
 
 scenario_main() {
     vm_guest_hook - <<'GUEST'
@@ -12,6 +13,7 @@ guest_main() {
 GUEST
     vm_build_disk || return 1
     vm_boot crash || return 1
+    vm_expect_console 'OOPSD-VM: workload: hugetlb ready: 8 huge pages in use, 8 freed' "the hugetlb workload" || return 1
     vm_expect_console 'OOPSD-VM: capture kernel loaded: kexec_crash_loaded=1' "arming with kexec -p" || return 1
     vm_expect_console 'sysrq: Trigger a crash' "the sysrq crash" || return 1
     vm_expect_console 'OOPSD-VM: baseline capture: rebooting' "the baseline capture" || return 1
@@ -23,6 +25,8 @@ GUEST
     vm_figure "dd of /proc/vmcore" "$(grep -o 'dd done in [0-9.]*s' "$VM_CONSOLE" | sed 's/dd done in //')"
     meminfo=$(grep 'OOPSD-VM: meminfo' "$VM_CONSOLE" | tail -n 1 | sed 's/.*meminfo //')
     vm_figure "guest memory before the crash (kB)" "$meminfo"
+    [[ $meminfo == *"HugePages_Total:16 HugePages_Free:8 "* ]] ||
+        vm_fail "hugetlb pool before the crash: expected HugePages_Total:16 HugePages_Free:8 in '$meminfo'" || return 1
 
     local out=$VM_DUMPS/baseline t0
     t0=$(now)
