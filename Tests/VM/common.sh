@@ -6,6 +6,8 @@ OOPSD_REPO=$(cd "$OOPSD_VM_DIR/../.." && pwd)
 : "${OOPSD_VM_CACHE:=/var/cache/oopsd-vm}"
 : "${OOPSD_VM_WORK:=$OOPSD_REPO/.build-vm-work}"
 export OOPSD_VM_CACHE OOPSD_VM_WORK
+# crash 8.0.6, built by tools/build-crash (prepare runs it): bookworm's crash 8.0.2 cannot read 6.12 dumps.
+VM_CRASH=$OOPSD_VM_CACHE/crash-8.0.6/crash
 
 log() { printf '[vm] %s\n' "$*" >&2; }
 die() { printf '[vm] error: %s\n' "$*" >&2; exit 1; }

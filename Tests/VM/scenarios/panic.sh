@@ -2,9 +2,9 @@
 # initramfs, kexec_file_load) with `[Capture] Format=kdump Compression=zstd CPUs=2`, sysrq panic; the capture
 # kernel (nr_cpus=2) runs oopsd-capture as PID 1, saves vmcore.kdump on the guest's disk and reboots.
 # Boot 2: the normal system again; oopsd collects the dump (report.txt) and `oopsctl info` shows its panic line.
-# The host then reads the dump with tools nobody here wrote: drgn (libkdumpfile) reads the release, and on 6.1 crash
-# reads the release, the panic string and the backtrace (crash 8.0.2 cannot read 6.12 dumps, see filter.sh;
-# makedumpfile 1.7.2 and vmcore-dmesg have no zstd/kdump reader). The ELF path through PID 1 is covered by
+# The host then reads the dump with tools nobody here wrote: drgn (libkdumpfile) reads the release, and crash 8.0.6
+# (tools/build-crash) the release, the panic string and the backtrace (makedumpfile 1.7.2 has no zstd reader,
+# vmcore-dmesg no kdump reader). The ELF path through PID 1 is covered by
 # disk-full, small-reservation, oops and report.
 
 # The guest script of both boots; the demo and other scenarios reuse it.
@@ -125,15 +125,13 @@ scenario_main() {
         vm_fail "drgn could not read init_uts_ns from $dump/vmcore.kdump: $(tail -n 2 "$dump/drgn.txt" | tr '\n' ' ')" ||
         return 1
     assert_eq "$(cat "$dump/drgn.txt")" "$VM_RELEASE" "release read by drgn from $dump/vmcore.kdump" || return 1
-    if [[ $VM_KERNEL == 6.1 ]]; then
-        local vmlinux=$OOPSD_VM_CACHE/dbg/usr/lib/debug/boot/vmlinux-$VM_RELEASE
-        assert_file "$vmlinux" "the debug vmlinux (Tests/VM/prepare unpacks it)" || return 1
-        printf 'sys\nbt\nexit\n' | crash -s "$vmlinux" "$dump/vmcore.kdump" >"$dump/crash.txt" 2>&1 ||
-            vm_fail "crash could not read $dump/vmcore.kdump (crash -d1 tells why)" || return 1
-        assert_contains "$dump/crash.txt" "^ +RELEASE: $VM_RELEASE\$" "crash sys on our kdump dump" || return 1
-        assert_contains "$dump/crash.txt" '^ +PANIC: "Kernel panic - not syncing: sysrq triggered crash"' \
-            "crash sys on our kdump dump" || return 1
-        assert_contains "$dump/crash.txt" '^ *#[0-9]+ \[[0-9a-f]+\] sysrq_handle_crash at ' "crash bt on our kdump dump" ||
-            return 1
-    fi
+    local vmlinux=$OOPSD_VM_CACHE/dbg/usr/lib/debug/boot/vmlinux-$VM_RELEASE
+    assert_file "$vmlinux" "the debug vmlinux (Tests/VM/prepare unpacks it)" || return 1
+    printf 'sys\nbt\nexit\n' | "$VM_CRASH" -s "$vmlinux" "$dump/vmcore.kdump" >"$dump/crash.txt" 2>&1 ||
+        vm_fail "crash could not read $dump/vmcore.kdump (crash -d1 tells why)" || return 1
+    assert_contains "$dump/crash.txt" "^ +RELEASE: ${VM_RELEASE//+/\\+}\$" "crash sys on our kdump dump" || return 1
+    assert_contains "$dump/crash.txt" '^ +PANIC: "Kernel panic - not syncing: sysrq triggered crash"' \
+        "crash sys on our kdump dump" || return 1
+    assert_contains "$dump/crash.txt" '^ *#[0-9]+ \[[0-9a-f]+\] sysrq_handle_crash at ' "crash bt on our kdump dump" ||
+        return 1
 }
