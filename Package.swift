@@ -78,7 +78,7 @@ let package = Package(
         .testTarget(name: "KernelInterfacesTests", dependencies: ["KernelInterfaces"]),
         .testTarget(name: "InitramfsTests", dependencies: ["Initramfs"]),
         .testTarget(name: "CaptureTests", dependencies: ["Capture"]),
-        .testTarget(name: "CollectionTests", dependencies: ["Collection", "VMCore"]),
+        .testTarget(name: "CollectionTests", dependencies: ["Collection", "VMCore", "SystemCalls"]),
         .testTarget(name: "OopsctlTests", dependencies: ["oopsctl"]),
         .testTarget(name: "UploadTests", dependencies: ["Upload"]),
     ]

@@ -11,15 +11,15 @@ public enum ReportBuilder {
         if let problem = entry.metadataProblem { notes.append(problem) }
         if entry.metadata == nil && entry.metadataProblem == nil { notes.append("no metadata.json in the dump") }
 
-        var core: ELFCore?
+        var core: (any KernelMemory)?
         let vmcorePath = entry.file(DumpEntry.FileName.vmcore)
+        let kdumpPath = entry.file(DumpEntry.FileName.kdump)
         if !readVMCore {
             notes.append("the vmcore was not read")
         } else if FileManager.default.fileExists(atPath: vmcorePath) {
             do { core = try ELFCore.open(vmcorePath) } catch { notes.append("vmcore: \(error)") }
-        } else if FileManager.default.fileExists(atPath: entry.file(DumpEntry.FileName.kdump)) {
-            notes.append("the memory is kdump-compressed (vmcore.kdump): registers and the stack scan are read from "
-                + "ELF vmcores only; crash and drgn read vmcore.kdump (oopsctl debug)")
+        } else if FileManager.default.fileExists(atPath: kdumpPath) {
+            do { core = try KdumpReader.open(kdumpPath) } catch { notes.append("vmcore.kdump: \(error)") }
         } else {
             notes.append("no vmcore in the dump")
         }

@@ -27,7 +27,7 @@ public struct StackScan: Equatable, Sendable {
     public var range: Range<UInt64>
 
     /// Scans from `stackPointer` to the end of its stack.
-    public init(core: ELFCore, symbols: Kallsyms, stackPointer: UInt64, threadSize: UInt64 = StackScan.threadSize) throws {
+    public init(core: some KernelMemory, symbols: Kallsyms, stackPointer: UInt64, threadSize: UInt64 = StackScan.threadSize) throws {
         let start = stackPointer & ~UInt64(7)
         let top = (stackPointer & ~(threadSize - 1)) &+ threadSize
         range = start..<top

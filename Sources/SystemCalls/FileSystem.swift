@@ -87,9 +87,10 @@ public enum FileSystem {
                 if error != 0 { throw SystemError("readdir", path: path, errno: error) }
                 break
             }
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-            }
+            // Only up to the name's NUL: glibc allocates an entry for its own name, not for all 256 bytes of
+            // d_name, so copying `entry.pointee` would read past it.
+            let nameOffset = MemoryLayout<dirent>.offset(of: \dirent.d_name)!
+            let name = String(cString: (UnsafeRawPointer(entry) + nameOffset).assumingMemoryBound(to: CChar.self))
             if name != "." && name != ".." { names.append(name) }
         }
         return names.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }

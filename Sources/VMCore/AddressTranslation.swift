@@ -85,9 +85,4 @@ extension ELFCore {
         }
         return result
     }
-
-    /// Reads the little-endian 64-bit value at virtual address `address`.
-    public func readVirtualUInt64(_ address: UInt64, what: String) throws -> UInt64 {
-        try readVirtual(address, count: 8, what: what).littleEndian(UInt64.self, at: 0)!
-    }
 }

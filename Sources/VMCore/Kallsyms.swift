@@ -216,7 +216,7 @@ extension Kallsyms {
     }
 
     /// Reads and decodes the tables from a dump through VMCOREINFO's `SYMBOL(kallsyms_*)` entries.
-    public static func load(from core: ELFCore) throws -> Kallsyms {
+    public static func load(from core: some KernelMemory) throws -> Kallsyms {
         guard let info = core.vmcoreInfo else { throw KallsymsError.noVMCoreInfo(path: core.path) }
         let purpose = "decoding the kernel's symbol table (kallsyms, Linux 6.0+)"
         let namesAddress = try info.requireSymbol("kallsyms_names", for: purpose)

@@ -29,6 +29,11 @@ public struct KdumpReader {
     public let dumped: PageBitmap
     /// The VMCOREINFO text stored in the sub header.
     public let vmcoreInfo: VMCoreInfo?
+    /// The `NT_PRSTATUS` notes of the ELF notes the sub header points at, one per CPU.
+    public let cpus: [PRStatus]
+    /// `phys_base`: where the kernel image's first byte is in physical memory, less its link offset.
+    public let physBase: UInt64
+    private let recent = RecentPages()
     private let descriptorOffset: UInt64
     /// Index of the first dumped frame of each 64-frame word, to find a frame's `page_desc` quickly.
     private let rank: [UInt64]
@@ -64,6 +69,21 @@ public struct KdumpReader {
         let infoSize = sub.littleEndian(UInt64.self, at: 40)!
         vmcoreInfo = infoSize > 0 && infoSize < 1 << 20
             ? VMCoreInfo(try file.readBytes(count: Int(infoSize), atOffset: infoOffset)) : nil
+        physBase = sub.littleEndian(UInt64.self, at: 0)!
+        let noteOffset = sub.littleEndian(UInt64.self, at: 48)!
+        let noteSize = sub.littleEndian(UInt64.self, at: 56)!
+        if noteSize > 0 && noteSize < 1 << 24 {
+            let bytes = try file.readBytes(count: Int(noteSize), atOffset: noteOffset)
+            guard bytes.count == Int(noteSize) else { throw fail("truncated notes at offset \(noteOffset)") }
+            let notes = try ELFNote.parseAll(bytes, segment: 0, base: noteOffset, path: path)
+            var found: [PRStatus] = []
+            for note in notes where note.name == "CORE" && note.type == ELFNote.typePRStatus {
+                found.append(try PRStatus(note: note, path: path))
+            }
+            cpus = found
+        } else {
+            cpus = []
+        }
         let bitmapSize = bitmapBlocks * blockSize / 2
         let first = UInt64((1 + subBlocks) * blockSize)
         let bitmaps = try file.readBytes(count: 2 * bitmapSize, atOffset: first)
@@ -133,4 +153,80 @@ public struct KdumpReader {
 
     /// Closes the file.
     public func close() throws { try file.close() }
+}
+
+extension KdumpReader: KernelMemory {
+    /// The kernel image mapping (`__START_KERNEL_map` up to the modules, `KERNEL_IMAGE_SIZE` of 1 GiB).
+    static let imageMapping: Range<UInt64> = 0xffff_ffff_8000_0000..<0xffff_ffff_c000_0000
+
+    /// Reads physical memory frame by frame; a frame the file does not hold (left out, or absent) throws.
+    public func readPhysical(_ address: UInt64, count: Int, what: String) throws -> [UInt8] {
+        var result: [UInt8] = []
+        result.reserveCapacity(count)
+        var current = address
+        while result.count < count {
+            let pfn = current / UInt64(blockSize)
+            let offset = Int(current % UInt64(blockSize))
+            let length = min(count - result.count, blockSize - offset)
+            guard let page = try cachedPage(pfn) else {
+                throw FormatError(path: path, problem: "physical address \(hex(current)) (\(what)) is in frame "
+                    + "\(hex(pfn)), which the dump does not hold (left out by its dump level, or not in the machine)")
+            }
+            result += page[offset..<(offset + length)]
+            current += UInt64(length)
+        }
+        return result
+    }
+
+    /// Reads kernel virtual memory: the kernel image mapping through `phys_base`, every other address through
+    /// the crashed kernel's page tables.
+    public func readVirtual(_ address: UInt64, count: Int, what: String) throws -> [UInt8] {
+        var result: [UInt8] = []
+        result.reserveCapacity(count)
+        var current = address
+        while result.count < count {
+            let length = Int(min(UInt64(count - result.count), ((current | 0xfff) &+ 1) &- current))
+            let physical: UInt64
+            if Self.imageMapping.contains(current) {
+                physical = current - Self.imageMapping.lowerBound + physBase
+            } else if let translated = try translateThroughPageTables(current) {
+                physical = translated
+            } else {
+                throw UnmappedAddressError(address: current, isVirtual: true, what: what)
+            }
+            result += try readPhysical(physical, count: length, what: what)
+            current &+= UInt64(length)
+        }
+        return result
+    }
+
+    /// The same as `readVirtual`: a kdump file has no mappings of its own, so every address is translated.
+    public func readKernelVirtual(_ address: UInt64, count: Int, what: String) throws -> [UInt8] {
+        try readVirtual(address, count: count, what: what)
+    }
+
+    private func cachedPage(_ pfn: UInt64) throws -> [UInt8]? {
+        if let page = recent.page(pfn) { return page }
+        guard let page = try page(pfn) else { return nil }
+        recent.insert(pfn, page)
+        return page
+    }
+}
+
+/// The last few frames a reader decoded (page tables and symbol tables are read a few bytes at a time).
+final class RecentPages {
+    private var entries: [(pfn: UInt64, bytes: [UInt8])] = []
+    private var next = 0
+    private let capacity = 16
+
+    func page(_ pfn: UInt64) -> [UInt8]? { entries.first { $0.pfn == pfn }?.bytes }
+
+    func insert(_ pfn: UInt64, _ bytes: [UInt8]) {
+        if entries.count < capacity {
+            entries.append((pfn, bytes))
+        } else {
+            entries[next] = (pfn, bytes)
+            next = (next + 1) % capacity
+        }
+    }
 }

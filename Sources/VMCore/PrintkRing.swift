@@ -98,7 +98,7 @@ public struct PrintkRing: Sendable {
     static let maximumBits: UInt32 = 30
 
     /// Every record of the log of `core`, oldest first.
-    public static func records(of core: ELFCore) throws -> [PrintkRecord] {
+    public static func records(of core: some KernelMemory) throws -> [PrintkRecord] {
         guard let info = core.vmcoreInfo else { throw ELFCoreError(path: core.path, .noVMCoreInfo) }
         let layout = try Layout(info)
         let prbAddress = try core.readVirtualUInt64(layout.prb, what: "printk ring pointer prb")

@@ -1,5 +1,6 @@
 import Collection
 import Foundation
+import SystemCalls
 import Testing
 import VMCore
 
@@ -51,6 +52,37 @@ struct KallsymsRealDumpTests {
         // The RIP of the crashing CPU is inside the kernel's crash path.
         let rip = try #require(symbols.symbolize(cpus[cpu][.rip]))
         #expect(symbols.isKernelText(cpus[cpu][.rip]), "RIP \(rip)")
+    }
+
+    /// The same crash read from a kdump-compressed copy (level 31, zstd, as `Format=kdump` writes it): its notes
+    /// give the registers, its pages (through phys_base and the page tables) the symbols, the log and the stack.
+    @Test(arguments: RealDumps.kernels)
+    func kdumpCopyReadsLikeTheELFVmcore(kernel: String) throws {
+        let (vmcorePath, dmesgPath) = try RealDumps.baseline(kernel)
+        let core = try ELFCore.open(vmcorePath)
+        defer { try? core.close() }
+        let directory = try TemporaryDirectory()
+        let path = "\(directory.path)/vmcore.kdump"
+        let output = try FileDescriptor.open(path, [.readWrite, .create, .exclusive], mode: 0o600)
+        let selection = PageSelector.select(core, level: DumpLevel(31)!)
+        var statistics = WriteStatistics()
+        try KdumpWriter(compression: .zstd).write(core, selection: selection, excludeZeroPages: true, to: output,
+            statistics: &statistics)
+        try output.close()
+        let kdump = try KdumpReader.open(path)
+        defer { try? kdump.close() }
+
+        #expect(kdump.cpus == core.cpus)
+        #expect(try PrintkRing.records(of: kdump) == PrintkRing.records(of: core))
+        let fromELF = try Kallsyms.load(from: core), fromKdump = try Kallsyms.load(from: kdump)
+        #expect(fromKdump.symbols.count == fromELF.symbols.count)
+        #expect(fromKdump.symbols == fromELF.symbols)
+        let pid = try #require(KernelLogAnalysis(log: try String(contentsOfFile: dmesgPath, encoding: .utf8)).pid)
+        let cpu = try #require(core.cpus.firstIndex { Int($0.pid) == pid })
+        let stackPointer = core.cpus[cpu][.rsp]
+        let scanned = try StackScan(core: kdump, symbols: fromKdump, stackPointer: stackPointer)
+        #expect(scanned == (try StackScan(core: core, symbols: fromELF, stackPointer: stackPointer)))
+        #expect(scanned.entries.map(\.function).contains("sysrq_handle_crash"))
     }
 
     @Test(arguments: RealDumps.kernels)

@@ -57,7 +57,11 @@ CONF
     FLEET_PIDS+=($!)
     local tries=0
     until ceph -c "$CEPH_CONF" osd stat 2>/dev/null | grep -q '1 up'; do
-        ((++tries > 120)) && { echo "ceph: the OSD did not come up; see $dir/log"; return 1; }
+        if ((++tries > 240)); then
+            echo "ceph: the OSD did not come up after $tries checks; the last lines of its log and the monitor's:"
+            tail -n 15 "$dir/log/osd.out" "$dir/log/mon.out" 2>&1
+            return 1
+        fi
         sleep 0.5
     done
     rgw_start

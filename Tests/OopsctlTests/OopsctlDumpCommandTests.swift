@@ -225,7 +225,8 @@ final class DumpRoot {
         let info = try OopsctlRun(["info", "20250102", "--root", root.path])
         #expect(info.status == 0, "\(info.stderr)")
         #expect(info.stdout.contains("\nPanic:       Kernel panic - not syncing: sysrq triggered crash\n"), "\(info.stdout)")
-        #expect(info.stdout.contains("  - the memory is kdump-compressed (vmcore.kdump): registers and the stack scan are read from ELF vmcores only"), "\(info.stdout)")
+        // The fixture's "vmcore.kdump" is an ELF file under the kdump name: the report says why it could not be read.
+        #expect(info.stdout.contains("  - vmcore.kdump: \(dump)/vmcore.kdump: no KDUMP signature at offset 0"), "\(info.stdout)")
         #expect(!info.stdout.contains("no vmcore in the dump"), "\(info.stdout)")
 
         // Neither file: the debugger is not started and the message names both.

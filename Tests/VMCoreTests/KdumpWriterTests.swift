@@ -97,8 +97,12 @@ import VMCore
         #expect(head.littleEndian(UInt32.self, at: 440) == 0x1006)  // max_mapnr
         #expect(head.littleEndian(Int32.self, at: 460) == Int32(input.cpus.count))  // nr_cpus
         let sub = try reader.file.readBytes(count: 104, atOffset: 4096)
-        #expect(sub.littleEndian(UInt64.self, at: 48) == 4096 + 104)  // offset_note
-        #expect(sub.littleEndian(UInt64.self, at: 96) == 0x1006)  // max_mapnr_64
+        // Unwrapped first: an optional UInt64 against a literal inside #expect overflowed a stack buffer in
+        // Swift Testing's value capture (AddressSanitizer, Swift 6.3.1) and crashed later tests at random.
+        let noteOffset = try #require(sub.littleEndian(UInt64.self, at: 48))
+        let maxMapnr = try #require(sub.littleEndian(UInt64.self, at: 96))
+        #expect(noteOffset == 4096 + 104)  // offset_note
+        #expect(maxMapnr == 0x1006)  // max_mapnr_64
         _ = scratch
     }
 

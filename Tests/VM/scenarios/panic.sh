@@ -1,7 +1,8 @@
 # panic: oopsd's whole cycle, with the kdump-compressed format. Boot 1: a busy guest, oopsd arms (its own
 # initramfs, kexec_file_load) with `[Capture] Format=kdump Compression=zstd CPUs=2`, sysrq panic; the capture
 # kernel (nr_cpus=2) runs oopsd-capture as PID 1, saves vmcore.kdump on the guest's disk and reboots.
-# Boot 2: the normal system again; oopsd collects the dump (report.txt) and `oopsctl info` shows its panic line.
+# Boot 2: the normal system again; oopsd collects the dump (report.txt) and `oopsctl info` shows its panic line,
+# the crashing CPU's registers and the stack scan, read from vmcore.kdump.
 # The host then reads the dump with tools nobody here wrote: drgn (libkdumpfile) reads the release, and crash 8.0.6
 # (tools/build-crash) the release, the panic string and the backtrace (makedumpfile 1.7.2 has no zstd reader,
 # vmcore-dmesg no kdump reader). The ELF path through PID 1 is covered by
@@ -101,8 +102,11 @@ scenario_main() {
     vm_expect_console '^Panic: +Kernel panic - not syncing: sysrq triggered crash' "oopsctl info -1 on the kdump dump" ||
         return 1
     vm_expect_console '^Crashed: +20[0-9][0-9]-[0-9][0-9]-[0-9][0-9] [0-9:]+ UTC' "oopsctl info -1: the crash time" || return 1
-    vm_expect_console '^  - the memory is kdump-compressed [(]vmcore.kdump[)]' "oopsctl info -1: the note on vmcore.kdump" ||
+    # Registers and the stack scan come from vmcore.kdump itself (its notes, its pages through the page tables).
+    vm_expect_console '^Registers [(]NT_PRSTATUS of CPU 0[)], RIP [a-z_]+[+]0x' "oopsctl info -1: registers from vmcore.kdump" ||
         return 1
+    vm_expect_console '^  0x[0-9a-f]{16}  0x[0-9a-f]{16}  sysrq_handle_crash[+]0x' \
+        "oopsctl info -1: sysrq_handle_crash in the stack scan of vmcore.kdump" || return 1
 
     local out=$VM_DUMPS/panic name
     vm_extract /var/crash/ "$out" || return 1
