@@ -188,7 +188,7 @@ extension KdumpReader: KernelMemory {
             let length = Int(min(UInt64(count - result.count), ((current | 0xfff) &+ 1) &- current))
             let physical: UInt64
             if Self.imageMapping.contains(current) {
-                physical = current - Self.imageMapping.lowerBound + physBase
+                physical = (current &- Self.imageMapping.lowerBound) &+ physBase  // phys_base can be negative
             } else if let translated = try translateThroughPageTables(current) {
                 physical = translated
             } else {

@@ -43,6 +43,34 @@ import VMCore
         return (scratch, input, selection, try KdumpReader.open(path), statistics)
     }
 
+    /// KASLR can place the kernel image's virtual offset above its physical one: phys_base is then negative.
+    @Test func kernelImageAddressesReadThroughANegativePhysBase() throws {
+        var synthetic = SyntheticCore()
+        let physBase: Int64 = 0x0010_0000 - 0x0100_0000
+        synthetic.notes = [SyntheticCore.vmcoreinfo("OSRELEASE=6.1.0-synthetic\nPAGESIZE=4096\nNUMBER(phys_base)=\(physBase)\n"),
+            SyntheticCore.prstatus(pid: 1, rip: 0xffff_ffff_8100_0010, rsp: 0)]
+        let text = (0..<4096).map { UInt8(truncatingIfNeeded: $0 * 31 + 7) }
+        synthetic.segments = [
+            .init(virtualAddress: 0xffff_ffff_8100_0000, physicalAddress: 0x0010_0000, data: text),
+            .init(virtualAddress: SyntheticCore.pageOffset + 0x0010_0000, physicalAddress: 0x0010_0000, data: text),
+        ]
+        let scratch = ScratchDirectory()
+        let input = try ELFCore.open(try scratch.write("input", synthetic.bytes()))
+        defer { try? input.close() }
+        let path = scratch.path + "/vmcore.kdump"
+        let output = try FileDescriptor.open(path, [.readWrite, .create, .exclusive], mode: 0o600)
+        var statistics = WriteStatistics()
+        try KdumpWriter(compression: .zstd).write(input, selection: PageSelector.select(input, level: DumpLevel(0)!),
+            excludeZeroPages: false, to: output, statistics: &statistics)
+        try output.close()
+        let reader = try KdumpReader.open(path)
+        defer { try? reader.close() }
+        #expect(reader.physBase == UInt64(bitPattern: physBase))
+        #expect(reader.cpus == input.cpus)
+        #expect(try reader.readVirtual(0xffff_ffff_8100_0010, count: 32, what: "text") == Array(text[16..<48]))
+        #expect(try reader.readPhysical(0x0010_0ff0, count: 16, what: "physical") == Array(text[4080...]))
+    }
+
     @Test(arguments: [1, 2], [1, 3])
     func framesRepeatingOneWordShareOneStoredPage(threads: Int, batchPages: Int) throws {
         func word(_ value: UInt64) -> [UInt8] { (0..<4096).map { UInt8(truncatingIfNeeded: value >> (8 * UInt64($0 % 8))) } }

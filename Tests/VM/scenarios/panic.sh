@@ -105,7 +105,7 @@ scenario_main() {
     # Registers and the stack scan come from vmcore.kdump itself (its notes, its pages through the page tables).
     vm_expect_console '^Registers [(]NT_PRSTATUS of CPU 0[)], RIP [a-z_]+[+]0x' "oopsctl info -1: registers from vmcore.kdump" ||
         return 1
-    vm_expect_console '^  0x[0-9a-f]{16}  0x[0-9a-f]{16}  sysrq_handle_crash[+]0x' \
+    vm_expect_console '^  0x[0-9a-f]+  0x[0-9a-f]+  sysrq_handle_crash[+]0x' \
         "oopsctl info -1: sysrq_handle_crash in the stack scan of vmcore.kdump" || return 1
 
     local out=$VM_DUMPS/panic name
