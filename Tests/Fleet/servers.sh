@@ -5,8 +5,26 @@
 FLEET_PIDS=()
 
 # Starts the Ceph monitor and OSD, then radosgw on 127.0.0.1:$RGW_PORT, then creates the S3 user
-# $S3_ACCESS_KEY/$S3_SECRET_KEY. Sets CEPH_CONF.
+# $S3_ACCESS_KEY/$S3_SECRET_KEY. Sets CEPH_CONF. A cluster whose OSD does not come up (2 of 3 runs here one day,
+# once with the monitor answering the OSD "wrong fsid") is stopped, and a new one is made once, on another port.
 ceph_start() {
+    local attempt
+    for attempt in 1 2; do
+        ceph_cluster_start && break
+        ((attempt == 2)) && return 1
+        echo "ceph: starting a new cluster (fsid, data, monitor port)"
+        kill "${CEPH_CLUSTER_PIDS[@]}" 2>/dev/null
+        wait "${CEPH_CLUSTER_PIDS[@]}" 2>/dev/null
+        rm -rf "$FLEET_TMP/ceph"
+        MON_PORT=$(free_port)
+    done
+    rgw_start
+    radosgw-admin -c "$CEPH_CONF" user create --uid=fleet --display-name=fleet \
+        --access-key="$S3_ACCESS_KEY" --secret-key="$S3_SECRET_KEY" >"$FLEET_TMP/ceph/log/user.json"
+}
+
+# The monitor and the OSD of a new cluster under $FLEET_TMP/ceph; their PIDs in CEPH_CLUSTER_PIDS.
+ceph_cluster_start() {
     local dir=$FLEET_TMP/ceph fsid
     fsid=$(uuidgen)
     mkdir -p "$dir"/mon "$dir"/osd/ceph-0 "$dir"/run "$dir"/log "$dir"/rgw
@@ -50,10 +68,15 @@ CONF
     monmaptool --create --fsid "$fsid" --addv a "[v1:127.0.0.1:$MON_PORT]" "$dir/monmap" >/dev/null
     ceph-mon --mkfs -i a --monmap "$dir/monmap" -c "$CEPH_CONF" >"$dir/log/mkfs-mon.out" 2>&1
     ceph-mon -f -i a -c "$CEPH_CONF" >"$dir/log/mon.out" 2>&1 &
+    CEPH_CLUSTER_PIDS=($!)
     FLEET_PIDS+=($!)
-    timeout -k 5 60 ceph -c "$CEPH_CONF" osd create >/dev/null
-    ceph-osd -i 0 --mkfs -c "$CEPH_CONF" >"$dir/log/mkfs-osd.out" 2>&1
+    # The OSD's own uuid is given to both: an osd.0 created without one can refuse the OSD at boot ("wrong fsid").
+    local osd_uuid
+    osd_uuid=$(cat /proc/sys/kernel/random/uuid)
+    timeout -k 5 60 ceph -c "$CEPH_CONF" osd create "$osd_uuid" >/dev/null
+    ceph-osd -i 0 --mkfs --osd-uuid "$osd_uuid" -c "$CEPH_CONF" >"$dir/log/mkfs-osd.out" 2>&1
     ceph-osd -f -i 0 -c "$CEPH_CONF" >"$dir/log/osd.out" 2>&1 &
+    CEPH_CLUSTER_PIDS+=($!)
     FLEET_PIDS+=($!)
     local tries=0
     until ceph -c "$CEPH_CONF" osd stat 2>/dev/null | grep -q '1 up'; do
@@ -64,9 +87,6 @@ CONF
         fi
         sleep 0.5
     done
-    rgw_start
-    radosgw-admin -c "$CEPH_CONF" user create --uid=fleet --display-name=fleet \
-        --access-key="$S3_ACCESS_KEY" --secret-key="$S3_SECRET_KEY" >"$dir/log/user.json"
 }
 
 # Starts radosgw (again) and waits until it answers HTTP. Sets RGW_PID.
