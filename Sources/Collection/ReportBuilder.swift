@@ -12,14 +12,15 @@ public enum ReportBuilder {
         if entry.metadata == nil && entry.metadataProblem == nil { notes.append("no metadata.json in the dump") }
 
         var core: (any KernelMemory)?
-        let vmcorePath = entry.file(DumpEntry.FileName.vmcore)
-        let kdumpPath = entry.file(DumpEntry.FileName.kdump)
         if !readVMCore {
             notes.append("the vmcore was not read")
-        } else if FileManager.default.fileExists(atPath: vmcorePath) {
-            do { core = try ELFCore.open(vmcorePath) } catch { notes.append("vmcore: \(error)") }
-        } else if FileManager.default.fileExists(atPath: kdumpPath) {
-            do { core = try KdumpReader.open(kdumpPath) } catch { notes.append("vmcore.kdump: \(error)") }
+        } else if let memory = entry.memoryFile {
+            let isKdump = memory.hasSuffix("/" + DumpEntry.FileName.kdump)
+            do {
+                core = isKdump ? try KdumpReader.open(memory) : try ELFCore.open(memory)
+            } catch {
+                notes.append("\(isKdump ? DumpEntry.FileName.kdump : DumpEntry.FileName.vmcore): \(error)")
+            }
         } else {
             notes.append("no vmcore in the dump")
         }

@@ -22,9 +22,8 @@ extension ELFCore {
     /// The x86_64 direct-map base (`PAGE_OFFSET`, KASLR-randomised) as the dump's direct-map segments show it:
     /// `p_vaddr - p_paddr` of the first PT_LOAD below the kernel text mapping region.
     public var directMapBase: UInt64? {
-        let textRegion: UInt64 = 0xffff_ffff_8000_0000
         let kernelHalf: UInt64 = 0xffff_8000_0000_0000
-        return loadSegments.first { $0.header.virtualAddress >= kernelHalf && $0.header.virtualAddress < textRegion }
+        return loadSegments.first { $0.header.virtualAddress >= kernelHalf && !$0.header.mapsKernelText }
             .map { $0.header.virtualAddress &- $0.header.physicalAddress }
     }
 

@@ -69,9 +69,7 @@ public struct ELFCoreWriter {
         let inputs = core.loadSegments.map(\.header)
         guard let keep else { return inputs.map { PlacedLoad(header: $0, input: $0, inputOffset: $0.offset) } }
         let page = UInt64(pageSize)
-        let frames = inputs.filter { $0.fileSize > 0 }.map {
-            ($0.physicalAddress / page)..<(($0.physicalAddress + $0.fileSize + page - 1) / page)
-        }
+        let frames = inputs.filter { $0.fileSize > 0 }.map { $0.frames(pageSize: page) }
         // The smallest gap (a power of two) that keeps the count in bounds, counted before anything is kept.
         var gap: UInt64 = 1
         while gap < 1 << 40 {
@@ -84,9 +82,7 @@ public struct ELFCoreWriter {
         }
         var result: [PlacedLoad] = []
         for input in inputs where input.fileSize > 0 {
-            let first = input.physicalAddress / page
-            let end = (input.physicalAddress + input.fileSize + page - 1) / page
-            for run in keep.runs(in: first..<end, mergingGapsBelow: gap) {
+            for run in keep.runs(in: input.frames(pageSize: page), mergingGapsBelow: gap) {
                 let lower = max(input.physicalAddress, run.lowerBound * page) - input.physicalAddress
                 let upper = min(input.physicalAddress + input.fileSize, run.upperBound * page) - input.physicalAddress
                 var header = input
@@ -111,10 +107,9 @@ public struct ELFCoreWriter {
         var placed = loads
         var cursor = noteOffset + UInt64(noteSize)
         let page = UInt64(pageSize)
-        let isText = { (load: PlacedLoad) in load.header.virtualAddress >= UInt64(0xffff_ffff_8000_0000) }
         // Direct-map loads first, in order, then the text loads that no direct-map load stores.
         var directMap: [Int] = []
-        for index in placed.indices where !isText(placed[index]) {
+        for index in placed.indices where !placed[index].header.mapsKernelText {
             let load = placed[index].header
             placed[index].header.offset = (cursor + page - 1) / page * page + load.physicalAddress % page
             cursor = placed[index].header.offset + load.fileSize
@@ -122,13 +117,9 @@ public struct ELFCoreWriter {
         }
         let byStart = directMap.sorted { placed[$0].header.physicalAddress < placed[$1].header.physicalAddress }
         let starts = byStart.map { placed[$0].header.physicalAddress }
-        for index in placed.indices where isText(placed[index]) {
+        for index in placed.indices where placed[index].header.mapsKernelText {
             let load = placed[index].header
-            var low = 0, high = starts.count
-            while low < high {
-                let middle = (low + high) / 2
-                if starts[middle] <= load.physicalAddress { low = middle + 1 } else { high = middle }
-            }
+            let low = starts.partitionPoint { $0 > load.physicalAddress }
             if low > 0 {
                 let twin = placed[byStart[low - 1]].header
                 if load.physicalAddress + load.fileSize <= twin.physicalAddress + twin.fileSize {
@@ -165,8 +156,7 @@ public struct ELFCoreWriter {
         let page = UInt64(pageSize)
         var inputFrames: UInt64 = 0
         var frameEnd: UInt64 = 0
-        let frameRanges = core.loadSegments.map(\.header).filter { $0.fileSize > 0 }
-            .map { ($0.physicalAddress / page)..<(($0.physicalAddress + $0.fileSize + page - 1) / page) }
+        let frameRanges = core.loadSegments.map(\.header).filter { $0.fileSize > 0 }.map { $0.frames(pageSize: page) }
         for range in frameRanges.sorted(by: { $0.lowerBound < $1.lowerBound }) where range.upperBound > frameEnd {
             inputFrames += range.upperBound - max(range.lowerBound, frameEnd)
             frameEnd = range.upperBound
@@ -255,20 +245,9 @@ public struct ELFCoreWriter {
     }
 }
 
-/// Whether every byte of `bytes` is zero (word at a time).
+/// Whether every byte of `bytes` is zero (word at a time; a partial page's last bytes one by one).
 func isZero(_ bytes: UnsafeRawBufferPointer) -> Bool {
-    let words = bytes.count / 8
-    var index = 0
-    while index + 8 <= words {
-        var accumulated: UInt64 = 0
-        for word in index..<(index + 8) { accumulated |= bytes.loadUnaligned(fromByteOffset: word * 8, as: UInt64.self) }
-        if accumulated != 0 { return false }
-        index += 8
-    }
-    while index < words {
-        if bytes.loadUnaligned(fromByteOffset: index * 8, as: UInt64.self) != 0 { return false }
-        index += 1
-    }
-    for byte in bytes[(words * 8)...] where byte != 0 { return false }
-    return true
+    let whole = bytes.count / 8 * 8
+    if whole > 0 && repeatedWord(UnsafeRawBufferPointer(rebasing: bytes[..<whole])) != 0 { return false }
+    return bytes[whole...].allSatisfy { $0 == 0 }
 }

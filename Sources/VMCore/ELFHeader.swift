@@ -124,4 +124,14 @@ public struct ProgramHeader: Equatable, Sendable {
     public var virtualRange: Range<UInt64> { virtualAddress..<(virtualAddress &+ memorySize) }
     /// The physical addresses the segment stands for.
     public var physicalRange: Range<UInt64> { physicalAddress..<(physicalAddress &+ memorySize) }
+
+    /// The start of x86_64's kernel text mapping (`__START_KERNEL_map`): a PT_LOAD at or above it maps the kernel
+    /// image; below it (from `PAGE_OFFSET`) are the direct-map segments.
+    public static let kernelTextMapping: UInt64 = 0xffff_ffff_8000_0000
+    /// Whether the segment is the kernel image's text mapping rather than a direct-map one.
+    public var mapsKernelText: Bool { virtualAddress >= ProgramHeader.kernelTextMapping }
+    /// The page frames its file data touches (a partial page at either edge counts).
+    public func frames(pageSize: UInt64) -> Range<UInt64> {
+        (physicalAddress / pageSize)..<((physicalAddress + fileSize + pageSize - 1) / pageSize)
+    }
 }

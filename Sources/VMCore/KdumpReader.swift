@@ -157,7 +157,7 @@ public struct KdumpReader {
 
 extension KdumpReader: KernelMemory {
     /// The kernel image mapping (`__START_KERNEL_map` up to the modules, `KERNEL_IMAGE_SIZE` of 1 GiB).
-    static let imageMapping: Range<UInt64> = 0xffff_ffff_8000_0000..<0xffff_ffff_c000_0000
+    static let imageMapping: Range<UInt64> = ProgramHeader.kernelTextMapping..<0xffff_ffff_c000_0000
 
     /// Reads physical memory frame by frame; a frame the file does not hold (left out, or absent) throws.
     public func readPhysical(_ address: UInt64, count: Int, what: String) throws -> [UInt8] {

@@ -37,11 +37,10 @@ public struct KdumpWriter {
     /// Where each present frame's bytes are in the input: direct-map segments first, then the kernel image
     /// segment for frames no other segment covers; whole pages only.
     static func extents(of core: ELFCore, pageSize: UInt64) -> [Extent] {
-        let textRegion: UInt64 = 0xffff_ffff_8000_0000
         let ordered = core.loadSegments.map(\.header).sorted {
-            ($0.virtualAddress >= textRegion ? 1 : 0, $0.physicalAddress)
-                < ($1.virtualAddress >= textRegion ? 1 : 0, $1.physicalAddress)
+            ($0.mapsKernelText ? 1 : 0, $0.physicalAddress) < ($1.mapsKernelText ? 1 : 0, $1.physicalAddress)
         }
+        // Frames already provided, as disjoint ranges sorted by start (a filtered dump can have many segments).
         var covered: [Range<UInt64>] = []
         var result: [Extent] = []
         for segment in ordered where segment.fileSize >= pageSize {
@@ -49,22 +48,35 @@ public struct KdumpWriter {
             let first = (segment.physicalAddress + skip) / pageSize
             let end = (segment.physicalAddress + segment.fileSize) / pageSize
             guard first < end else { continue }
-            // Split around frames an earlier segment already provides.
-            var pieces = [first..<end]
-            for done in covered {
-                pieces = pieces.flatMap { piece -> [Range<UInt64>] in
-                    guard piece.overlaps(done) else { return [piece] }
-                    var rest: [Range<UInt64>] = []
-                    if piece.lowerBound < done.lowerBound { rest.append(piece.lowerBound..<done.lowerBound) }
-                    if done.upperBound < piece.upperBound { rest.append(done.upperBound..<piece.upperBound) }
-                    return rest
+            // Split around frames an earlier segment already provides: the covered ranges that overlap start at
+            // the last one beginning at or below `first`.
+            let candidate = max(0, covered.partitionPoint { $0.lowerBound > first } - 1)
+            var cursor = first
+            var index = candidate
+            while cursor < end {
+                let next = index < covered.count ? covered[index] : end..<end
+                if next.upperBound <= cursor {
+                    index += 1
+                    continue
                 }
+                let pieceEnd = min(end, max(cursor, next.lowerBound))
+                if cursor < pieceEnd {
+                    result.append(Extent(pfns: cursor..<pieceEnd, fileOffset: segment.offset + skip + (cursor - first) * pageSize))
+                }
+                cursor = max(pieceEnd, min(end, next.upperBound))
+                index += 1
             }
-            for piece in pieces {
-                result.append(Extent(pfns: piece,
-                    fileOffset: segment.offset + skip + (piece.lowerBound - first) * pageSize))
+            // Record first..<end, joining the ranges it touches.
+            var lower = first, upper = end
+            var from = candidate
+            while from < covered.count && covered[from].upperBound < first { from += 1 }
+            var to = from
+            while to < covered.count && covered[to].lowerBound <= end {
+                lower = min(lower, covered[to].lowerBound)
+                upper = max(upper, covered[to].upperBound)
+                to += 1
             }
-            covered.append(first..<end)
+            covered.replaceSubrange(from..<to, with: [lower..<upper])
         }
         return result.sorted { $0.pfns.lowerBound < $1.pfns.lowerBound }
     }
@@ -242,7 +254,7 @@ final class KdumpBatch: @unchecked Sendable {
     }
 }
 
-/// The 64-bit word a page repeats from its first byte to its last, if it does.
+/// The 64-bit word a page repeats from its first byte to its last, if it does (checked 64 bytes at a time).
 func repeatedWord(_ page: UnsafeRawBufferPointer) -> UInt64? {
     guard page.count >= 8, page.count % 8 == 0 else { return nil }
     let first = page.loadUnaligned(as: UInt64.self)
@@ -266,7 +278,7 @@ final class KdumpPageStore: @unchecked Sendable {
     private let compressor: PageCompressor
     private let pageSize: Int
     private let excludeZeroPages: Bool
-    private(set) var descriptorCursor: UInt64
+    private var descriptorCursor: UInt64
     private(set) var dataCursor: UInt64
     var statistics: WriteStatistics
     private var descriptors: [UInt8] = []

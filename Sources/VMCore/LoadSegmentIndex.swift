@@ -18,9 +18,6 @@ final class LoadSegmentIndex: Sendable {
     /// The PT_LOADs with their index in the program headers, in file order.
     let loads: [(index: Int, header: ProgramHeader)]
 
-    /// The start of the kernel text mapping region on x86_64.
-    static let textRegion: UInt64 = 0xffff_ffff_8000_0000
-
     init(_ programHeaders: [ProgramHeader]) {
         headers = programHeaders
         let loads = programHeaders.indices.filter { programHeaders[$0].type == ProgramHeader.typeLoad }
@@ -37,8 +34,8 @@ final class LoadSegmentIndex: Sendable {
             return result
         }
         virtualSpace = space(loads) { $0.virtualRange }
-        physicalSpace = space(loads.filter { programHeaders[$0].virtualAddress < Self.textRegion }) { $0.physicalRange }
-        textSpace = space(loads.filter { programHeaders[$0].virtualAddress >= Self.textRegion }) { $0.physicalRange }
+        physicalSpace = space(loads.filter { !programHeaders[$0].mapsKernelText }) { $0.physicalRange }
+        textSpace = space(loads.filter { programHeaders[$0].mapsKernelText }) { $0.physicalRange }
     }
 
     /// The index in `programHeaders` of the PT_LOAD whose virtual range holds `address`.
@@ -54,11 +51,7 @@ final class LoadSegmentIndex: Sendable {
             return space.indices.sorted().first { range(headers[$0]).contains(address) }
         }
         // The first start above the address; the candidate is the one before it.
-        var low = 0, high = space.starts.count
-        while low < high {
-            let middle = (low + high) / 2
-            if space.starts[middle] <= address { low = middle + 1 } else { high = middle }
-        }
+        let low = space.starts.partitionPoint { $0 > address }
         guard low > 0 else { return nil }
         let candidate = space.indices[low - 1]
         return range(headers[candidate]).contains(address) ? candidate : nil

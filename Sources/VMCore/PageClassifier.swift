@@ -56,7 +56,7 @@ public struct PageClassifier: Sendable {
             let pfn = firstPfn + UInt64(index)
             if pfn < pendingEnd {
                 let end = min(pendingEnd, firstPfn + UInt64(count))
-                exclude(pfn..<end, pendingCategory, from: &bitmap)
+                exclude(pfn..<end, pendingCategory, from: &bitmap, base: bitmapBase)
                 index += Int(end - pfn)
                 continue
             }
@@ -125,7 +125,7 @@ public struct PageClassifier: Sendable {
             }
             let end = pfn + frames
             let here = min(end, firstPfn + UInt64(count))
-            exclude(pfn..<here, category, from: &bitmap)
+            exclude(pfn..<here, category, from: &bitmap, base: bitmapBase)
             if end > here {
                 pendingEnd = end
                 pendingCategory = category
@@ -152,15 +152,15 @@ public struct PageClassifier: Sendable {
     /// saw still covers: a compound page running past the end of the frames it was given.
     public mutating func finishBlock(in range: Range<UInt64>, of bitmap: inout PageBitmap) {
         guard pendingEnd > range.lowerBound else { return }
-        let base = bitmapBase
-        bitmapBase = 0
-        exclude(range.lowerBound..<min(range.upperBound, pendingEnd), pendingCategory, from: &bitmap)
-        bitmapBase = base
+        exclude(range.lowerBound..<min(range.upperBound, pendingEnd), pendingCategory, from: &bitmap, base: 0)
     }
 
-    private mutating func exclude(_ range: Range<UInt64>, _ category: Category, from bitmap: inout PageBitmap) {
+    /// Clears the frames of `range` (but protected ones) in `bitmap`, whose bit 0 is frame `base`.
+    private mutating func exclude(_ range: Range<UInt64>, _ category: Category, from bitmap: inout PageBitmap,
+        base: UInt64)
+    {
         for pfn in range where !protected.contains(where: { $0.contains(pfn) }) {
-            if pfn >= bitmapBase && bitmap.remove(pfn - bitmapBase) { excluded[category.rawValue] += 1 }
+            if pfn >= base && bitmap.remove(pfn - base) { excluded[category.rawValue] += 1 }
         }
     }
 }

@@ -28,17 +28,13 @@ public enum PageSelector {
         let end = core.loadSegments.map { ($0.header.physicalAddress + $0.header.fileSize + pageSize - 1) / pageSize }
             .max() ?? 0
         var bitmap = PageBitmap(count: end)
-        for (_, segment) in core.loadSegments where segment.fileSize > 0 {
-            let first = segment.physicalAddress / pageSize
-            let last = (segment.physicalAddress + segment.fileSize + pageSize - 1) / pageSize
-            bitmap.insert(first..<last)
-        }
+        for (_, segment) in core.loadSegments where segment.fileSize > 0 { bitmap.insert(segment.frames(pageSize: pageSize)) }
         return bitmap
     }
 
     /// The frames of the kernel image (the PT_LOAD of the kernel text mapping), never left out.
     public static func kernelImageFrames(of core: ELFCore, pageSize: UInt64 = 4096) -> [Range<UInt64>] {
-        core.loadSegments.filter { $0.header.virtualAddress >= 0xffff_ffff_8000_0000 }.map {
+        core.loadSegments.filter { $0.header.mapsKernelText }.map {
             ($0.header.physicalAddress / pageSize)..<(($0.header.physicalAddress + $0.header.memorySize + pageSize - 1)
                 / pageSize)
         }

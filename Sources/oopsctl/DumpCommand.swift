@@ -16,7 +16,7 @@ struct DumpCommand: ParsableCommand {
             machine had. An existing FILE is only replaced with --force.
 
             With --format kdump, or --dump-level, the ELF vmcore is re-filtered and written anew (kdump-compressed \
-            with --compression, or ELF with holes), so a full dump can be made small later.
+            with --compression, or ELF of the kept frames), so a full dump can be made small later.
 
             """ + DumpCommandSupport.exitStatus)
 
