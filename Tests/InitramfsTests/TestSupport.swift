@@ -52,10 +52,14 @@ func shell(_ command: String) -> (status: Int32, output: String) {
 /// The directory of this source file (for the prepare script).
 let testSourceDirectory = Path.parent(#filePath)
 
-/// The unpacked and depmod-indexed Debian 6.1 module tree, obtained by the prepare script if missing.
+/// The unpacked and depmod-indexed module tree of Debian 12's current stock kernel, obtained by the prepare script
+/// if missing (its last output line is "<tree> <release>").
 func debianModuleTree() throws -> (root: String, release: String) {
     let result = shell("\(testSourceDirectory)/prepare-module-tree.sh 2>&1")
     guard result.status == 0 else { throw SystemError("prepare-module-tree.sh: \(result.output)", errno: 0) }
-    let cache = getenv("OOPSD_TEST_CACHE").map { String(cString: $0) } ?? "/var/cache/oopsd-test"
-    return (cache + "/root61", "6.1.0-56-amd64")
+    let fields = result.output.split(separator: "\n").last?.split(separator: " ").map(String.init) ?? []
+    guard fields.count == 2 else {
+        throw SystemError("prepare-module-tree.sh printed no '<tree> <release>' line: \(result.output)", errno: 0)
+    }
+    return (fields[0], fields[1])
 }

@@ -62,6 +62,9 @@ filter_capture() {
     grep -q '"status": "complete"' "$out/metadata.json" || vm_fail "metadata of $out is not complete"
 }
 
+# Reads the baseline dump: `run` makes one first when none of this kernel release is there.
+SCENARIO_NEEDS_BASELINE=1
+
 scenario_main() {
     BASE=$VM_DUMPS/baseline
     [[ -f $BASE/vmcore && -f $BASE/makedumpfile-dmesg.txt ]] ||

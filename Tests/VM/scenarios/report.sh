@@ -6,8 +6,12 @@
 #     a level-31 zstd kdump copy of the dump gives the same CPUs, log, kallsyms and stack scan as the ELF vmcore;
 #   - oopsctl (release build) info on the dump: the report names sysrq_handle_crash; figure: its wall time.
 
+# Reads the baseline dump: `run` makes one first when none of this kernel release is there.
+SCENARIO_NEEDS_BASELINE=1
+
 scenario_main() {
-    local base=$VM_DUMPS/baseline scratch=$OOPSD_REPO/.build-vm-report t0
+    # The test command's own build folder (its debug test build is reused, not made again).
+    local base=$VM_DUMPS/baseline scratch=${OOPSD_SWIFT_SCRATCH:-$OOPSD_REPO/.build} t0 oopsctl
     [[ -f $base/vmcore && -f $base/vmcore-dmesg.txt ]] ||
         vm_fail "no baseline dump at $base (run Tests/VM/run --kernel $VM_KERNEL baseline first)" || return 1
 
@@ -20,9 +24,7 @@ scenario_main() {
     vm_figure "report built by the test (debug build)" \
         "$(grep -o 'built in [0-9.]* seconds' "$VM_RUN_DIR/swift-test.log" | head -n 1 | sed 's/built in //')"
 
-    (cd "$OOPSD_REPO" && swift build -c release --scratch-path "$scratch" --product oopsctl) \
-        >"$VM_RUN_DIR/swift-build.log" 2>&1 ||
-        { vm_fail "swift build -c release of oopsctl failed: $(tail -n 3 "$VM_RUN_DIR/swift-build.log" | tr '\n' ' ')"; return 1; }
+    oopsctl=$(vm_release_binary oopsctl) || return 1
     local root=$VM_RUN_DIR/host dump
     dump=$root/var/crash/20250101T000000Z-$VM_KERNEL
     mkdir -p "$dump"
@@ -30,7 +32,7 @@ scenario_main() {
     cp "$base/vmcore-dmesg.txt" "$dump/dmesg.txt"
     printf '{"status":"complete","crash_time":1735689600}\n' >"$dump/metadata.json"
     t0=$(now)
-    "$scratch/release/oopsctl" info -1 --root "$root" >"$VM_RUN_DIR/info.txt" 2>"$VM_RUN_DIR/info.err" ||
+    "$oopsctl" info -1 --root "$root" >"$VM_RUN_DIR/info.txt" 2>"$VM_RUN_DIR/info.err" ||
         { vm_fail "oopsctl info exited $?: $(head -n 2 "$VM_RUN_DIR/info.err")"; return 1; }
     vm_figure "oopsctl info on the dump (release build, kallsyms + stack scan)" "$(elapsed "$t0")s"
     assert_contains "$VM_RUN_DIR/info.txt" '^Frames:      sysrq_handle_crash < ' "the report's signature frames" || return 1
