@@ -5,6 +5,15 @@
 // Everything `oopsd-capture` links stays free of Foundation: it runs inside the crash reservation.
 import PackageDescription
 
+// oopsd and oopsctl carry the Swift runtime (and FoundationEssentials) inside: a server has no Swift toolchain,
+// so the only shared libraries they need are Debian's (the package's Depends:). FoundationEssentials' own C
+// helpers are named explicitly, as -static-stdlib links them only for programs importing Foundation itself.
+// Immediate binding (-z now) as Debian's hardening flags ask.
+let staticSwiftRuntime: [LinkerSetting] = [
+    .unsafeFlags(["-static-stdlib", "-Xlinker", "-z", "-Xlinker", "now"]),
+    .linkedLibrary("_FoundationCollections"), .linkedLibrary("_FoundationCShims"),
+]
+
 let package = Package(
     name: "oopsd",
     platforms: [.macOS(.v15)],
@@ -57,13 +66,16 @@ let package = Package(
             ]),
 
         // MARK: Executables
-        .executableTarget(name: "oopsd", dependencies: ["OopsService", "OopsConfig", "SystemCalls"]),
+        .executableTarget(
+            name: "oopsd", dependencies: ["OopsService", "OopsConfig", "SystemCalls"],
+            linkerSettings: staticSwiftRuntime),
         .executableTarget(
             name: "oopsctl",
             dependencies: [
                 "OopsService", "OopsConfig", "KernelInterfaces", "Initramfs", "Collection", "Capture", "Upload",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]),
+            ],
+            linkerSettings: staticSwiftRuntime),
         // Statically linked (Swift runtime and C library included): the capture initramfs then holds
         // one file instead of the ~20 MB of shared Swift runtime libraries; stripped, as every byte of it
         // is unpacked into the crash reservation.

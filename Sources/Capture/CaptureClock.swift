@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import SystemCalls
 
 /// Time for the capture: a monotonic stopwatch and UTC timestamps, without Foundation.
 public enum CaptureClock {
@@ -21,12 +22,5 @@ public enum CaptureClock {
     }
 
     /// `seconds` since the epoch as ISO 8601 UTC (`2025-05-20T10:15:00Z`).
-    public static func utcText(_ seconds: Int64) -> String {
-        var time = time_t(seconds)
-        var parts = tm()
-        guard gmtime_r(&time, &parts) != nil else { return String(seconds) }
-        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T"
-            + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))Z"
-    }
+    public static func utcText(_ seconds: Int64) -> String { UTCTime.iso8601(seconds) }
 }

@@ -1,3 +1,4 @@
+import SystemCalls
 import VMCore
 
 /// What `metadata.json` says about a dump. One place decides its schema: `json`.

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import SystemCalls
 
 /// The fields of a dump's `metadata.json` (written by `oopsd-capture`, schema in `Capture/DumpMetadata.swift`)
 /// that collection uses. Unknown keys are ignored; a missing file or key leaves the field nil.
@@ -22,30 +23,32 @@ public struct DumpMetadataFile: Sendable {
 
     /// Parses the bytes of a metadata.json file; `path` names it in errors.
     public init(json bytes: [UInt8], path: String) throws {
-        let object: Any
+        let object: JSONValue
         do {
-            object = try JSONSerialization.jsonObject(with: Data(bytes))
+            object = try JSONValue.parse(bytes)
         } catch {
-            throw CollectionError.malformedFile(path: path, reason: "not valid JSON (\(error.localizedDescription))")
+            throw CollectionError.malformedFile(path: path, reason: "not valid JSON (\(error))")
         }
-        guard let dictionary = object as? [String: Any] else {
+        guard object.objectMembers != nil else {
             throw CollectionError.malformedFile(path: path, reason: "expected a JSON object at the top level")
         }
-        status = dictionary["status"] as? String
-        incompleteReason = dictionary["incomplete_reason"] as? String
-        kernelRelease = dictionary["kernel_release"] as? String
-        buildID = dictionary["build_id"] as? String
-        crashTime = (dictionary["crash_time"] as? NSNumber)?.int64Value
-        panicLine = dictionary["panic_line"] as? String
-        if let crumb = dictionary["breadcrumb"] as? [String: Any] {
-            breadcrumb = crumb.mapValues { value in
-                if let text = value as? String { return text }
-                if let number = value as? NSNumber { return number.stringValue }
-                if let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys]) {
-                    return String(decoding: data, as: UTF8.self)
+        status = object["status"]?.stringValue
+        incompleteReason = object["incomplete_reason"]?.stringValue
+        kernelRelease = object["kernel_release"]?.stringValue
+        buildID = object["build_id"]?.stringValue
+        crashTime = object["crash_time"]?.int64Value
+        panicLine = object["panic_line"]?.stringValue
+        if let crumb = object["breadcrumb"]?.objectMembers {
+            var flat: [String: String] = [:]
+            for (key, value) in crumb {
+                switch value {
+                case .string(let text): flat[key] = text
+                case .int(let number): flat[key] = String(number)
+                case .bool(let flag): flat[key] = flag ? "1" : "0"
+                default: flat[key] = value.compact()
                 }
-                return "\(value)"
             }
+            breadcrumb = flat
         }
     }
 

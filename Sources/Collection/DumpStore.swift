@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import SystemCalls
 
 /// One dump directory under the dump directory (`<Directory>/<UTC time>-<boot id prefix>/`, or with the

@@ -126,7 +126,7 @@ public struct KernelLogAnalysis: Equatable, Sendable {
         command = value(after: "Comm:").map(String.init)
         if text.contains(" Not tainted ") {
             taintLetters = ""
-        } else if let range = text.range(of: " Tainted: ") {
+        } else if let range = text.firstRange(of: " Tainted: ") {
             // One column per taint flag, a letter or a space; the release (a digit) follows.
             let columns = text[range.upperBound...].prefix { $0 == " " || ($0.isLetter && $0.isUppercase) }
             taintLetters = String(columns.filter { $0 != " " })

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import SystemCalls
 import VMCore
 
@@ -129,11 +129,5 @@ public enum ReportBuilder {
     }
 
     /// `2025-01-31 12:00:00 UTC`.
-    public static func utcText(_ seconds: Int64) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss 'UTC'"
-        return formatter.string(from: Date(timeIntervalSince1970: TimeInterval(seconds)))
-    }
+    public static func utcText(_ seconds: Int64) -> String { UTCTime.text(seconds) }
 }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import SystemCalls
 
 /// Reading and writing `report.json` / `report.txt` next to a dump, and collecting the dumps that have none.

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import SystemCalls
 
 /// Whether a dump reached the configured upload targets, from `<dump>/upload-state.json`:
 /// `{"targets": {"<target name>": {"shipped": true, ...}, ...}}` (written by the uploader, fleet issue).
@@ -8,11 +9,9 @@ public enum UploadState {
     public static func isShipped(_ entry: DumpEntry, targets: [String]) -> Bool {
         if targets.isEmpty { return true }
         guard let data = FileManager.default.contents(atPath: entry.file(DumpEntry.FileName.uploadState)),
-            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-            let states = object["targets"] as? [String: Any]
+            let object = try? JSONValue.parse([UInt8](data)),
+            let states = object["targets"]
         else { return false }
-        return targets.allSatisfy { target in
-            ((states[target] as? [String: Any])?["shipped"] as? Bool) == true
-        }
+        return targets.allSatisfy { target in states[target]?["shipped"]?.boolValue == true }
     }
 }

@@ -1,5 +1,5 @@
 import Collection
-import Foundation
+import FoundationEssentials
 import KernelInterfaces
 import OopsConfig
 import SystemCalls
@@ -42,9 +42,9 @@ public struct MetricsTextfile {
         let status = try? ServiceStatus.read(root: root)
         samples.append(Sample(name: "oopsd_armed", help: "1 when a capture kernel is loaded.",
                               value: status?.armed == true ? 1 : 0))
-        if let time = status?.lastArmTime, let date = ISO8601DateFormatter().date(from: time) {
+        if let time = status?.lastArmTime, let seconds = UTCTime.parseISO8601(time) {
             samples.append(Sample(name: "oopsd_last_arm_timestamp_seconds", help: "When the capture kernel was last loaded.",
-                                  value: date.timeIntervalSince1970.rounded()))
+                                  value: Double(seconds)))
         }
         samples.append(Sample(name: "oopsd_arm_error", help: "1 when the last arming failed; the label holds the error.",
                               value: status?.lastError == nil ? 0 : 1,
@@ -70,21 +70,21 @@ public struct MetricsTextfile {
                               help: "Dumps not yet shipped to every configured upload target.", value: Double(pending)))
         for target in targets {
             let times = entries.compactMap { UploadSummary.read(dump: $0.path).targets[target]?.shippedAt }
-                .compactMap { ISO8601DateFormatter().date(from: $0) }
+                .compactMap { UTCTime.parseISO8601($0) }
             if let last = times.max() {
                 samples.append(Sample(name: "oopsd_last_upload_success_timestamp_seconds",
                                       help: "When a dump was last shipped completely to the target.",
-                                      value: last.timeIntervalSince1970.rounded(), labels: [("target", target)]))
+                                      value: Double(last), labels: [("target", target)]))
             }
         }
         if let newest = entries.last,
             let bytes = try? FileSystem.readBytes(newest.file(DumpEntry.FileName.metadata)),
-            let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any]
+            let object = try? JSONValue.parse(bytes)
         {
-            if let duration = object["duration_ms"] as? NSNumber {
+            if let duration = object["duration_ms"]?.doubleValue {
                 samples.append(Sample(name: "oopsd_last_dump_capture_duration_seconds",
                                       help: "How long the newest dump's capture took.",
-                                      value: duration.doubleValue / 1000, labels: [("dump", newest.id)]))
+                                      value: duration / 1000, labels: [("dump", newest.id)]))
             }
             samples.append(Sample(name: "oopsd_last_dump_size_bytes", help: "Size of the newest dump's files.",
                                   value: Double(newest.apparentBytes), labels: [("dump", newest.id)]))

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import SystemCalls
 
 /// What the service last did, persisted at `/run/oopsd/status.json` for `oopsctl status`.
@@ -83,11 +83,11 @@ public struct ServiceStatus: Codable, Equatable, Sendable {
 
     /// A time in seconds since the epoch as ISO 8601 UTC.
     public static func iso8601(epochSeconds: Int64) -> String {
-        ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: TimeInterval(epochSeconds)))
+        UTCTime.iso8601(epochSeconds)
     }
 
     /// The current time as ISO 8601 UTC, the form the status uses.
     public static func now() -> String {
-        ISO8601DateFormatter().string(from: Date())
+        UTCTime.iso8601(Int64(Date().timeIntervalSince1970))
     }
 }

@@ -1,6 +1,7 @@
 import Collection
-import Foundation
+import FoundationEssentials
 import OopsConfig
+import Synchronization
 import SystemCalls
 import Upload
 
@@ -10,8 +11,7 @@ import Upload
 final class UploadWorker: @unchecked Sendable {
     let root: HostRoot
     let log: any ServiceLog
-    private let lock = NSLock()
-    private var running = false
+    private let running = Mutex(false)
 
     init(root: HostRoot, log: any ServiceLog) {
         self.root = root
@@ -20,15 +20,20 @@ final class UploadWorker: @unchecked Sendable {
 
     /// Starts a round in the background unless one is running.
     func start() {
-        lock.lock()
-        defer { lock.unlock() }
-        if running { return }
-        running = true
-        Thread.detachNewThread { [self] in
-            loop()
-            lock.lock()
-            running = false
-            lock.unlock()
+        let started = running.withLock { running in
+            if running { return false }
+            running = true
+            return true
+        }
+        guard started else { return }
+        do {
+            try DetachedThread.start { [self] in
+                loop()
+                running.withLock { $0 = false }
+            }
+        } catch {
+            running.withLock { $0 = false }
+            log.log(.error, "upload: cannot start the upload thread: \(error)", fields: [])
         }
     }
 
@@ -66,7 +71,7 @@ final class UploadWorker: @unchecked Sendable {
             let wait = ceiling * Double.random(in: 0.75...1.0)
             log.log(.warning, "upload: \(round.pending) dump(s) not yet shipped; next attempt in \(Int(wait.rounded()))s",
                     fields: [])
-            Thread.sleep(forTimeInterval: wait)
+            DetachedThread.sleep(seconds: wait)
         }
     }
 }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// `manifest.json`, stored last: every file of the dump with its size and SHA-256. Its presence on the server means
 /// the dump arrived whole.

@@ -9,7 +9,7 @@ struct S3Client {
     func url(key: String, query: String = "") -> String {
         let encodedKey = key.split(separator: "/").map { Self.percentEncode(String($0)) }.joined(separator: "/")
         let base: String
-        if location.virtualHost, let schemeEnd = location.endpoint.range(of: "://") {
+        if location.virtualHost, let schemeEnd = location.endpoint.firstRange(of: "://") {
             base = location.endpoint[..<schemeEnd.upperBound] + location.bucket + "."
                 + location.endpoint[schemeEnd.upperBound...] + "/"
         } else {
@@ -140,8 +140,8 @@ enum XMLText {
     static func all(_ tag: String, in text: String) -> [String] {
         var results: [String] = []
         var rest = Substring(text)
-        while let open = rest.range(of: "<\(tag)>") {
-            guard let close = rest[open.upperBound...].range(of: "</\(tag)>") else { break }
+        while let open = rest.firstRange(of: "<\(tag)>") {
+            guard let close = rest[open.upperBound...].firstRange(of: "</\(tag)>") else { break }
             results.append(unescape(String(rest[open.upperBound..<close.lowerBound])))
             rest = rest[close.upperBound...]
         }

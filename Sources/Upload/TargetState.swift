@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import SystemCalls
 
 /// What has reached one target for one dump, kept in `<dump>/.upload/<target>.json` and rewritten (atomically)

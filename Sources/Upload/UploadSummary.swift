@@ -1,5 +1,5 @@
 import Collection
-import Foundation
+import FoundationEssentials
 import SystemCalls
 
 /// `<dump>/upload-state.json`: per target whether the dump is shipped, and the last error, for retention
@@ -53,9 +53,5 @@ public struct UploadSummary: Codable, Equatable, Sendable {
     }
 
     /// Now as `2026-01-31T12:00:00Z`.
-    static func isoNow() -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        return formatter.string(from: Date())
-    }
+    static func isoNow() -> String { UTCTime.iso8601(Int64(Date().timeIntervalSince1970)) }
 }

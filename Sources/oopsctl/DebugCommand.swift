@@ -1,6 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ArgumentParser
 import Collection
-import Foundation
+import FoundationEssentials
 
 /// `oopsctl debug ID`: opens the dump in drgn or crash.
 struct DebugCommand: ParsableCommand {

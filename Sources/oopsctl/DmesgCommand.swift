@@ -1,6 +1,10 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ArgumentParser
 import Collection
-import Foundation
+import FoundationEssentials
+import SystemCalls
 import VMCore
 
 /// `oopsctl dmesg ID`: the crashed kernel's log.
@@ -38,6 +42,6 @@ struct DmesgCommand: ParsableCommand {
             defer { try? core.close() }
             return DmesgFormat.text(try PrintkRing.records(of: core))
         }
-        FileHandle.standardOutput.write(Data(bytes))
+        try FileDescriptor(rawValue: STDOUT_FILENO, path: "standard output").writeAll(bytes)
     }
 }

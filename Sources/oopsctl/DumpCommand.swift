@@ -1,7 +1,7 @@
 import ArgumentParser
 import Capture
 import Collection
-import Foundation
+import FoundationEssentials
 import SystemCalls
 import VMCore
 

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Collection
-import Foundation
+import FoundationEssentials
 import OopsConfig
 import Upload
 

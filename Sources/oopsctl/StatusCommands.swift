@@ -1,5 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import KernelInterfaces
 import OopsConfig
 import OopsService
@@ -79,7 +82,7 @@ struct StatusCommand: ParsableCommand {
         let moduleDirectory = root.path("/sys/module/oopsd/parameters")
         for name in (try? FileSystem.listDirectory(moduleDirectory)) ?? [] {
             let value = (try? FileSystem.readText(Path.join(moduleDirectory, name))) ?? "?"
-            parameters[name] = value.trimmingCharacters(in: .whitespacesAndNewlines)
+            parameters[name] = String(value.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
         }
         return StatusReport(
             armed: loaded, message: message, reservationBytes: reservation?.size ?? 0, loadedImageBytes: loadedBytes,
@@ -173,10 +176,9 @@ struct EstimateCommand: ParsableCommand {
         let names = ((try? FileSystem.listDirectory(directory)) ?? []).sorted().reversed()
         for name in names {
             guard let bytes = try? FileSystem.readBytes(Path.join(Path.join(directory, name), "metadata.json")),
-                let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any]
+                let object = try? JSONValue.parse(bytes)
             else { continue }
-            let memory = object["memory"] as? [String: Any]
-            if let kib = (memory?["peak_rss_kib"] as? NSNumber)?.uint64Value { return kib * 1024 }
+            if let kib = object["memory"]?["peak_rss_kib"]?.int64Value, kib >= 0, kib < 1 << 40 { return UInt64(kib) * 1024 }
         }
         return nil
     }

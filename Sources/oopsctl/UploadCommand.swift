@@ -1,6 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ArgumentParser
 import Collection
-import Foundation
+import FoundationEssentials
 import OopsConfig
 import Upload
 

@@ -1,9 +1,10 @@
-import SystemCalls
 /// A JSON value with ordered object keys, serialised without Foundation.
 public indirect enum JSONValue: Equatable, Sendable {
     case null
     case bool(Bool)
     case int(Int64)
+    /// A number with a fraction or exponent, or an integer outside `Int64` (only the reader makes these).
+    case double(Double)
     case string(String)
     case array([JSONValue])
     case object([(String, JSONValue)])
@@ -27,6 +28,7 @@ public indirect enum JSONValue: Equatable, Sendable {
         case .null: out += "null"
         case .bool(let value): out += value ? "true" : "false"
         case .int(let value): out += String(value)
+        case .double(let value): out += value.isFinite ? "\(value)" : "null"
         case .string(let value): out += JSONValue.quoted(value)
         case .array(let values):
             if values.isEmpty { out += "[]"; return }
