@@ -8,10 +8,12 @@ import PackageDescription
 // oopsd and oopsctl carry the Swift runtime (and FoundationEssentials) inside: a server has no Swift toolchain,
 // so the only shared libraries they need are Debian's (the package's Depends:). FoundationEssentials' own C
 // helpers are named explicitly, as -static-stdlib links them only for programs importing Foundation itself.
-// Immediate binding (-z now) as Debian's hardening flags ask.
+// Immediate binding (-z now) as Debian's hardening flags ask. Release builds only: the debug test bundle links
+// oopsctl's module too, and the test libraries exist only as shared ones.
 let staticSwiftRuntime: [LinkerSetting] = [
-    .unsafeFlags(["-static-stdlib", "-Xlinker", "-z", "-Xlinker", "now"]),
-    .linkedLibrary("_FoundationCollections"), .linkedLibrary("_FoundationCShims"),
+    .unsafeFlags(["-static-stdlib", "-Xlinker", "-z", "-Xlinker", "now"], .when(configuration: .release)),
+    .linkedLibrary("_FoundationCollections", .when(configuration: .release)),
+    .linkedLibrary("_FoundationCShims", .when(configuration: .release)),
 ]
 
 let package = Package(
@@ -49,7 +51,7 @@ let package = Package(
         // MARK: Arming (normal kernel only; may use Foundation-free code or not, never linked by capture)
         .target(
             name: "Initramfs",
-            dependencies: ["SystemCalls", "KernelInterfaces", "OopsConfig", "CElf", "CKmod", "CZstd", "CZlib"]),
+            dependencies: ["SystemCalls", "KernelInterfaces", "OopsConfig", "CElf", "CKmod", "CZstd", "CZlib", "CCrypto"]),
 
         // MARK: Collection (normal kernel: reports, signatures, retention; may use Foundation)
         .target(name: "Collection", dependencies: ["VMCore", "OopsConfig", "SystemCalls", "Initramfs"]),

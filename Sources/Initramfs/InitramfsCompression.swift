@@ -16,8 +16,13 @@ public enum InitramfsCompression: String, Equatable, Sendable {
     }
 
     /// The zstd window: the kernel's initramfs unpacker allocates a buffer of the window size inside the
-    /// crash reservation, so keep it at 1 MiB rather than the 8 MiB of level 19.
+    /// crash reservation, so keep it at 1 MiB rather than the 8 MiB of the highest levels.
     public static let zstdWindowLog: Int32 = 20
+
+    /// zstd level 3, not 19: arming at boot waits for this compression. On a 12.7 MB sample (oopsd-capture and
+    /// Debian 6.1's ext4/virtio modules) on a loaded 2-core host, level 19 took 74.4 s for 3,784,737 bytes and
+    /// level 3 2.95 s for 4,719,678: 0.9 MB more initramfs in the reservation for arming that is 25x faster.
+    public static let zstdLevel: Int32 = 3
 
     /// Compresses `bytes`; the output depends only on the input (no timestamps, no names).
     public func compress(_ bytes: [UInt8]) throws(InitramfsError) -> [UInt8] {
@@ -31,7 +36,7 @@ public enum InitramfsCompression: String, Equatable, Sendable {
     private static func zstd(_ input: [UInt8]) throws(InitramfsError) -> [UInt8] {
         guard let context = ZSTD_createCCtx() else { throw .compression("ZSTD_createCCtx failed") }
         defer { ZSTD_freeCCtx(context) }
-        ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, 19)
+        ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, zstdLevel)
         ZSTD_CCtx_setParameter(context, ZSTD_c_windowLog, zstdWindowLog)
         ZSTD_CCtx_setParameter(context, ZSTD_c_checksumFlag, 1)
         var output = [UInt8](repeating: 0, count: ZSTD_compressBound(input.count))

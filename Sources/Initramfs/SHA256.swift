@@ -1,60 +1,59 @@
-/// SHA-256 (FIPS 180-4), incremental, without Foundation: keys the initramfs cache.
-public struct SHA256: Sendable {
-    private var state: [UInt32] = [
-        0x6a09_e667, 0xbb67_ae85, 0x3c6e_f372, 0xa54f_f53a, 0x510e_527f, 0x9b05_688c, 0x1f83_d9ab, 0x5be0_cd19,
-    ]
-    private var pending: [UInt8] = []
-    private var length: UInt64 = 0
+import CCrypto
 
-    private static let k: [UInt32] = [
-        0x428a_2f98, 0x7137_4491, 0xb5c0_fbcf, 0xe9b5_dba5, 0x3956_c25b, 0x59f1_11f1, 0x923f_82a4, 0xab1c_5ed5,
-        0xd807_aa98, 0x1283_5b01, 0x2431_85be, 0x550c_7dc3, 0x72be_5d74, 0x80de_b1fe, 0x9bdc_06a7, 0xc19b_f174,
-        0xe49b_69c1, 0xefbe_4786, 0x0fc1_9dc6, 0x240c_a1cc, 0x2de9_2c6f, 0x4a74_84aa, 0x5cb0_a9dc, 0x76f9_88da,
-        0x983e_5152, 0xa831_c66d, 0xb003_27c8, 0xbf59_7fc7, 0xc6e0_0bf3, 0xd5a7_9147, 0x06ca_6351, 0x1429_2967,
-        0x27b7_0a85, 0x2e1b_2138, 0x4d2c_6dfc, 0x5338_0d13, 0x650a_7354, 0x766a_0abb, 0x81c2_c92e, 0x9272_2c85,
-        0xa2bf_e8a1, 0xa81a_664b, 0xc24b_8b70, 0xc76c_51a3, 0xd192_e819, 0xd699_0624, 0xf40e_3585, 0x106a_a070,
-        0x19a4_c116, 0x1e37_6c08, 0x2748_774c, 0x34b0_bcb5, 0x391c_0cb3, 0x4ed8_aa4a, 0x5b9c_ca4f, 0x682e_6ff3,
-        0x748f_82ee, 0x78a5_636f, 0x84c8_7814, 0x8cc7_0208, 0x90be_fffa, 0xa450_6ceb, 0xbef9_a3f7, 0xc671_78f2,
-    ]
+/// SHA-256, incremental, by OpenSSL's libcrypto (the one SHA-256 of the project: Upload's manifests use it too):
+/// keys the initramfs cache and the crash signature. Arming hashes the whole initramfs archive (~13 MB) on every
+/// start, so the hardware-speed implementation is what keeps a cached re-arm fast.
+public struct SHA256: @unchecked Sendable {
+    /// An `EVP_MD_CTX`, copied before a shared one is changed (so the struct keeps value semantics).
+    private final class Context {
+        // Sound because the pointer is owned by this object alone, freed once in deinit, and only touched through a
+        // uniquely referenced Context (update) or read without change (finalize copies it first).
+        let pointer: OpaquePointer
+
+        init() {
+            pointer = EVP_MD_CTX_new()!
+            EVP_DigestInit_ex(pointer, EVP_sha256(), nil)
+        }
+
+        init(copying other: Context) {
+            pointer = EVP_MD_CTX_new()!
+            EVP_MD_CTX_copy_ex(pointer, other.pointer)
+        }
+
+        deinit { EVP_MD_CTX_free(pointer) }
+    }
+
+    private var context = Context()
 
     public init() {}
 
-    /// Feeds `bytes`.
+    /// Adds `bytes` to the message.
     public mutating func update(_ bytes: some Collection<UInt8>) {
-        length &+= UInt64(bytes.count)
-        pending.append(contentsOf: bytes)
-        var offset = 0
-        while pending.count - offset >= 64 {
-            compress(pending, at: offset)
-            offset += 64
+        if !isKnownUniquelyReferenced(&context) { context = Context(copying: context) }
+        let pointer = context.pointer
+        let done: Void? = bytes.withContiguousStorageIfAvailable { buffer in
+            _ = EVP_DigestUpdate(pointer, buffer.baseAddress, buffer.count)
         }
-        if offset > 0 { pending.removeFirst(offset) }
+        if done == nil {
+            let copy = Array(bytes)
+            copy.withUnsafeBytes { buffer in _ = EVP_DigestUpdate(pointer, buffer.baseAddress, buffer.count) }
+        }
     }
 
-    /// Feeds the UTF-8 bytes of `text`.
+    /// Adds the UTF-8 bytes of `text`.
     public mutating func update(_ text: String) { update(Array(text.utf8)) }
 
-    /// The 32-byte digest.
+    /// The 32-byte digest (the message so far; more may be added afterwards).
     public func finalize() -> [UInt8] {
-        var copy = self
-        let bitLength = length &* 8
-        var tail: [UInt8] = [0x80]
-        while (copy.pending.count + tail.count) % 64 != 56 { tail.append(0) }
-        for shift in stride(from: 56, through: 0, by: -8) { tail.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift))) }
-        copy.pending.append(contentsOf: tail)
-        var offset = 0
-        while offset < copy.pending.count {
-            copy.compress(copy.pending, at: offset)
-            offset += 64
-        }
-        return copy.state.flatMap { word in (0..<4).map { UInt8(truncatingIfNeeded: word >> (24 - 8 * UInt32($0))) } }
+        let copy = Context(copying: context)
+        var digest = [UInt8](repeating: 0, count: 32)
+        var length: UInt32 = 0
+        EVP_DigestFinal_ex(copy.pointer, &digest, &length)
+        return digest
     }
 
     /// The digest as 64 lower-case hexadecimal digits.
-    public func hexDigest() -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        return String(decoding: finalize().flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 0xf)]] }, as: UTF8.self)
-    }
+    public func hexDigest() -> String { Self.hexText(finalize()) }
 
     /// The hex digest of `bytes`.
     public static func hex(_ bytes: some Collection<UInt8>) -> String {
@@ -63,34 +62,15 @@ public struct SHA256: Sendable {
         return hash.hexDigest()
     }
 
-    private mutating func compress(_ block: [UInt8], at offset: Int) {
-        var w = [UInt32](repeating: 0, count: 64)
-        for i in 0..<16 {
-            let b = offset + i * 4
-            w[i] = UInt32(block[b]) << 24 | UInt32(block[b + 1]) << 16 | UInt32(block[b + 2]) << 8 | UInt32(block[b + 3])
+    /// `bytes` as lower-case hexadecimal digits.
+    private static func hexText(_ bytes: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var text: [UInt8] = []
+        text.reserveCapacity(bytes.count * 2)
+        for byte in bytes {
+            text.append(digits[Int(byte >> 4)])
+            text.append(digits[Int(byte & 15)])
         }
-        for i in 16..<64 {
-            let s0 = w[i - 15].rotatedRight(7) ^ w[i - 15].rotatedRight(18) ^ (w[i - 15] >> 3)
-            let s1 = w[i - 2].rotatedRight(17) ^ w[i - 2].rotatedRight(19) ^ (w[i - 2] >> 10)
-            w[i] = w[i - 16] &+ s0 &+ w[i - 7] &+ s1
-        }
-        var a = state[0], b = state[1], c = state[2], d = state[3]
-        var e = state[4], f = state[5], g = state[6], h = state[7]
-        for i in 0..<64 {
-            let s1 = e.rotatedRight(6) ^ e.rotatedRight(11) ^ e.rotatedRight(25)
-            let choice = (e & f) ^ (~e & g)
-            let t1 = h &+ s1 &+ choice &+ Self.k[i] &+ w[i]
-            let s0 = a.rotatedRight(2) ^ a.rotatedRight(13) ^ a.rotatedRight(22)
-            let majority = (a & b) ^ (a & c) ^ (b & c)
-            let t2 = s0 &+ majority
-            h = g; g = f; f = e; e = d &+ t1
-            d = c; c = b; b = a; a = t1 &+ t2
-        }
-        state[0] &+= a; state[1] &+= b; state[2] &+= c; state[3] &+= d
-        state[4] &+= e; state[5] &+= f; state[6] &+= g; state[7] &+= h
+        return String(decoding: text, as: UTF8.self)
     }
-}
-
-extension UInt32 {
-    fileprivate func rotatedRight(_ count: UInt32) -> UInt32 { (self >> count) | (self << (32 - count)) }
 }
