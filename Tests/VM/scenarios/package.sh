@@ -1,0 +1,124 @@
+# package: the Debian package on a real Debian system booting systemd (6.1: Debian 12 bookworm, 6.12: Debian 13
+# trixie; see kernel_suite), installed with apt inside the guest, never by copying files.
+#   Debian 12: kdump-tools is installed and armed first (crashkernel=256M): its arming is timed on the first boot
+#     (cold: mkinitramfs) and the next (warm). Then `apt install ./oopsd_*.deb` replaces it (Conflicts:): the
+#     service starts at once and arms cold, timed from the unit's start to the journal's "armed" line.
+#   Debian 13: no crashkernel= at all: the install writes /etc/default/grub.d/oopsd.cfg with the value oopsctl
+#     estimate recommends and says a reboot is needed; the service runs unarmed and oopsctl status exits 3. The host
+#     stands in for GRUB (no boot loader in the guest): the next boot gets that file's crashkernel=, and oopsd arms
+#     at boot, cold.
+#   Both: a busy workload, a sysrq crash, oopsd-capture saves the dump, the machine reboots; oopsd arms again (warm,
+#     the initramfs from its cache, timed) and collects: `oopsctl list --json` shows the dump complete, the report
+#     names sysrq_handle_crash, `journalctl -x` shows the entry with the catalog text, `systemctl is-failed oopsd`
+#     says active. Then an upgrade to a rebuilt package of a higher version (still armed, dumps untouched) and a
+#     purge (configuration gone, dumps untouched). The host checks the dump with vmcore-dmesg, makedumpfile and drgn.
+# Figures: arming times, oopsd vs kdump-tools on Debian 12 (ratios, same guest and run), boot and capture times.
+
+SCENARIO_KERNELS="6.1 6.12"
+
+# package_debs: the .debs of this build (scripts/package, reused when newer than the release binaries) and a copy
+# of oopsd's with a higher version for the upgrade; sets PKG_DEB, PKG_DEB_NEXT, PKG_VERSION, PKG_DEPENDS.
+package_debs() {
+    local dir=${OOPSD_DEB_DIR:-$OOPSD_REPO/.build-debs} version bin=${OOPSD_VM_BIN_DIR:-$OOPSD_REPO/.build/release}
+    version=$(dpkg-parsechangelog -l "$OOPSD_REPO/debian/changelog" -S Version)
+    PKG_DEB=$dir/oopsd_${version}_amd64.deb
+    if [[ ! -f $PKG_DEB || $bin/oopsd -nt $PKG_DEB || $bin/oopsctl -nt $PKG_DEB || $bin/oopsd-capture -nt $PKG_DEB ]]; then
+        OOPSD_DEB_DIR=$dir "$OOPSD_REPO/scripts/package" >"$VM_RUN_DIR/package.log" 2>&1 ||
+            vm_fail "scripts/package failed: $(tail -n 2 "$VM_RUN_DIR/package.log" | tr '\n' ' ')" || return 1
+    fi
+    PKG_VERSION=$version
+    # The upgrade: the same files under a higher version, as a rebuilt package would carry.
+    local unpacked=$VM_RUN_DIR/next
+    rm -rf "$unpacked"
+    dpkg-deb -R "$PKG_DEB" "$unpacked" || vm_fail "dpkg-deb -R $PKG_DEB failed" || return 1
+    sed -i "s/^Version: .*/Version: ${version}+vmtest1/" "$unpacked/DEBIAN/control"
+    PKG_DEB_NEXT=$VM_RUN_DIR/oopsd_${version}+vmtest1_amd64.deb
+    dpkg-deb -Zgzip -b "$unpacked" "$PKG_DEB_NEXT" >/dev/null || vm_fail "dpkg-deb -b of the upgrade failed" || return 1
+    rm -rf "$unpacked"
+    # The libraries oopsd needs, preinstalled in the rootfs (the guest has no network): Depends: without versions.
+    PKG_DEPENDS=$(dpkg-deb -f "$PKG_DEB" Depends | tr ',' '\n' | sed 's/(.*)//; s/|.*//' | tr -d ' ' | sort -u | tr '\n' ' ')
+}
+
+# package_arm_seconds BOOT: the "oopsd armed in Ns" marker of that boot's console, in seconds.
+package_marker_value() {
+    grep -o "OOPSD-VM: $1 [0-9.]*s" "$VM_CONSOLE" | head -n 1 | sed 's/.* \([0-9.]*\)s$/\1/'
+}
+
+scenario_main() {
+    local suite extras=() release t_crash
+    suite=$(kernel_suite "$VM_KERNEL")
+    package_debs || return 1
+    # Debian 12 starts with kdump-tools armed, to time it in the same guest and to install oopsd over it.
+    [[ $suite == bookworm ]] && extras=(kdump-tools)
+    # shellcheck disable=SC2086
+    vm_systemd_guest "$suite" $PKG_DEPENDS "${extras[@]}" || return 1
+    release=$(vm_regex_quote "$VM_RELEASE")
+    vm_add_file "$PKG_DEB" "/root/$(basename "$PKG_DEB")"
+    vm_add_file "$PKG_DEB_NEXT" "/root/$(basename "$PKG_DEB_NEXT")"
+    printf 'SUITE=%s\nDEB=/root/%s\nDEB_NEXT=/root/%s\n' "$suite" "$(basename "$PKG_DEB")" "$(basename "$PKG_DEB_NEXT")" \
+        >"$VM_STAGE/etc/oopsd-vm/package.env"
+    vm_guest_hook "$OOPSD_VM_DIR/scenarios/package.guest.sh"
+    vm_build_disk || return 1
+
+    if [[ $suite == bookworm ]]; then
+        VM_CRASHKERNEL=256M
+        vm_boot kdump-cold || return 1
+        vm_expect_console 'OOPSD-VM: kdump-tools armed in' "kdump-tools arming on its first boot" || return 1
+        vm_boot install || return 1
+        vm_expect_console 'OOPSD-VM: kdump-tools armed in' "kdump-tools arming on its second boot" || return 1
+        vm_expect_console 'OOPSD-VM: install: kdump-tools removed' "apt removing kdump-tools for oopsd" || return 1
+    else
+        VM_CRASHKERNEL=
+        vm_boot install || return 1
+        vm_expect_console 'oopsd: added crashkernel=[0-9]+M to the kernel command line .*reboot' \
+            "the install's one line about the reservation" || return 1
+        vm_expect_console 'OOPSD-VM: install: oopsctl status exit 3: not armed' "oopsctl status without a reservation" ||
+            return 1
+        vm_expect_console 'OOPSD-VM: install: oopsd.service active' "the unit running unarmed" || return 1
+        vm_extract /etc/default/grub.d/oopsd.cfg "$VM_RUN_DIR/oopsd.cfg" || return 1
+        VM_CRASHKERNEL=$(grep -o 'crashkernel=[0-9]*[MG]' "$VM_RUN_DIR/oopsd.cfg" | head -n 1 | cut -d= -f2)
+        [[ -n $VM_CRASHKERNEL ]] || vm_fail "no crashkernel= in the package's grub.d drop-in: $(cat "$VM_RUN_DIR/oopsd.cfg")" ||
+            return 1
+        vm_figure "reservation the package configured" "crashkernel=$VM_CRASHKERNEL"
+        vm_boot crash || return 1
+    fi
+    vm_expect_console "OOPSD-VM: oopsd armed in [0-9.]+s" "oopsd armed (cold)" || return 1
+    vm_expect_console 'sysrq: Trigger a crash' "the sysrq crash" || return 1
+    vm_expect_console 'oopsd-capture: .*complete' "oopsd-capture saving a complete dump" || return 1
+    t_crash=$(vm_console_time 'Kernel panic - not syncing')
+    vm_figure "panic to reboot (capture kernel, oopsd-capture)" \
+        "$(awk -v a="$t_crash" -v b="$VM_BOOT_SECONDS" 'BEGIN { printf "%.1f", b - a }')s"
+    local cold
+    cold=$(package_marker_value 'oopsd armed in')
+
+    vm_boot collect || return 1
+    vm_expect_console "OOPSD-VM: boot [0-9]+ kernel $release\$" "the production kernel after the capture" || return 1
+    vm_expect_console "OOPSD-VM: oopsd armed in [0-9.]+s" "oopsd armed again after the crash (warm)" || return 1
+    local warm
+    warm=$(package_marker_value 'oopsd armed in')
+    vm_expect_console 'OOPSD-VM: collect: list: .*"complete" ?: ?true' "oopsctl list --json shows a complete dump" ||
+        return 1
+    vm_expect_console 'OOPSD-VM: collect: report names sysrq_handle_crash' "the report" || return 1
+    vm_expect_console 'OOPSD-VM: collect: journal: .*Kernel crash dump collected' "the journal entry" || return 1
+    vm_expect_console 'OOPSD-VM: collect: journal -x: .*Crashes with the same signature' "the catalog text" || return 1
+    vm_expect_console 'OOPSD-VM: collect: is-failed: active' "systemctl is-failed oopsd" || return 1
+    vm_expect_console 'OOPSD-VM: upgrade: version .*\+vmtest1, armed' "armed after the upgrade" || return 1
+    vm_expect_console 'OOPSD-VM: upgrade: dumps unchanged' "dumps after the upgrade" || return 1
+    vm_expect_console 'OOPSD-VM: purge: /etc/oopsd gone, dumps unchanged' "dumps after the purge" || return 1
+
+    local dump
+    dump=$(grep -o 'OOPSD-VM: collect: dump [^ ]*' "$VM_CONSOLE" | head -n 1 | awk '{ print $4 }')
+    [[ -n $dump ]] || vm_fail "no 'collect: dump' marker" || return 1
+    vm_extract "/var/crash/$dump/" "$VM_RUN_DIR/dump" || return 1
+    vm_check_dump_readers "$VM_RUN_DIR/dump/vmcore" "$VM_RELEASE" || return 1
+
+    vm_figure "oopsd arming: cold (unit start to armed) / warm (boot after the crash)" "${cold}s / ${warm}s"
+    if [[ $suite == bookworm ]]; then
+        local kcold kwarm
+        kcold=$(grep -o 'OOPSD-VM: kdump-tools armed in [0-9.]*s' "$VM_RUN_DIR/console-kdump-cold.log" | grep -o '[0-9.]*s$' | tr -d s)
+        kwarm=$(grep -o 'OOPSD-VM: kdump-tools armed in [0-9.]*s' "$VM_RUN_DIR/console-install.log" | grep -o '[0-9.]*s$' | tr -d s)
+        vm_figure "kdump-tools arming: cold (first boot, mkinitramfs) / warm" "${kcold}s / ${kwarm}s"
+        vm_figure "arming ratios oopsd / kdump-tools, same guest and run: cold / warm" \
+            "$(awk -v a="$cold" -v b="$kcold" -v c="$warm" -v d="$kwarm" 'BEGIN { printf "%.3f / %.3f", a / b, c / d }')"
+    fi
+}
