@@ -39,9 +39,10 @@ crash_now() {
     vm_crash_sysrq
 }
 
+# install_package [MORE.deb...]: apt install of oopsd (and the other files), its output on the console.
 install_package() {
-    vm_mark "install: apt install $DEB"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y "$DEB" >/tmp/apt.log 2>&1
+    vm_mark "install: apt install $DEB $*"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y "$DEB" "$@" >/tmp/apt.log 2>&1
     local status=$?
     cat /tmp/apt.log >/dev/console
     vm_mark "install: apt exit $status"
@@ -113,7 +114,9 @@ guest_main() {
         crash_now
         ;;
     trixie:1)
-        install_package || return 1
+        install_package "$DKMS_DEB" || return 1
+        vm_mark "install: dkms: $(dkms status oopsd 2>&1 | head -n 1)"
+        modprobe oopsd && grep -q '^oopsd ' /proc/modules && vm_mark "install: modprobe oopsd: loaded"
         oopsctl status >/tmp/status.txt 2>&1
         vm_mark "install: oopsctl status exit $?: $(grep -m 1 '^Why:' /tmp/status.txt | sed 's/^Why: *//')"
         vm_mark "install: oopsd.service $(systemctl is-active oopsd)"

@@ -48,15 +48,19 @@ scenario_main() {
     local suite extras=() release t_crash
     suite=$(kernel_suite "$VM_KERNEL")
     package_debs || return 1
-    # Debian 12 starts with kdump-tools armed, to time it in the same guest and to install oopsd over it.
-    [[ $suite == bookworm ]] && extras=(kdump-tools)
+    PKG_DKMS_DEB=$(dirname "$PKG_DEB")/oopsd-dkms_${PKG_VERSION}_all.deb
+    assert_file "$PKG_DKMS_DEB" "the oopsd-dkms package" || return 1
+    # Debian 12 starts with kdump-tools armed, to time it in the same guest and to install oopsd over it; Debian 13
+    # installs oopsd-dkms too, which DKMS builds there against the running kernel's headers.
+    if [[ $suite == bookworm ]]; then extras=(kdump-tools); else extras=(dkms linux-headers-amd64); fi
     # shellcheck disable=SC2086
     vm_systemd_guest "$suite" $PKG_DEPENDS "${extras[@]}" || return 1
     release=$(vm_regex_quote "$VM_RELEASE")
     vm_add_file "$PKG_DEB" "/root/$(basename "$PKG_DEB")"
     vm_add_file "$PKG_DEB_NEXT" "/root/$(basename "$PKG_DEB_NEXT")"
-    printf 'SUITE=%s\nDEB=/root/%s\nDEB_NEXT=/root/%s\n' "$suite" "$(basename "$PKG_DEB")" "$(basename "$PKG_DEB_NEXT")" \
-        >"$VM_STAGE/etc/oopsd-vm/package.env"
+    vm_add_file "$PKG_DKMS_DEB" "/root/$(basename "$PKG_DKMS_DEB")"
+    printf 'SUITE=%s\nDEB=/root/%s\nDEB_NEXT=/root/%s\nDKMS_DEB=/root/%s\n' "$suite" "$(basename "$PKG_DEB")" \
+        "$(basename "$PKG_DEB_NEXT")" "$(basename "$PKG_DKMS_DEB")" >"$VM_STAGE/etc/oopsd-vm/package.env"
     vm_guest_hook "$OOPSD_VM_DIR/scenarios/package.guest.sh"
     vm_build_disk || return 1
 
@@ -75,6 +79,9 @@ scenario_main() {
         vm_expect_console 'OOPSD-VM: install: oopsctl status exit 3: not armed' "oopsctl status without a reservation" ||
             return 1
         vm_expect_console 'OOPSD-VM: install: oopsd.service active' "the unit running unarmed" || return 1
+        vm_expect_console "OOPSD-VM: install: dkms: oopsd/0[.]1, $release, x86_64: installed" \
+            "DKMS building oopsd.ko for the running kernel" || return 1
+        vm_expect_console 'OOPSD-VM: install: modprobe oopsd: loaded' "the DKMS-built module loading" || return 1
         vm_extract /etc/default/grub.d/oopsd.cfg "$VM_RUN_DIR/oopsd.cfg" || return 1
         VM_CRASHKERNEL=$(grep -o 'crashkernel=[0-9]*[MG]' "$VM_RUN_DIR/oopsd.cfg" | head -n 1 | cut -d= -f2)
         [[ -n $VM_CRASHKERNEL ]] || vm_fail "no crashkernel= in the package's grub.d drop-in: $(cat "$VM_RUN_DIR/oopsd.cfg")" ||
