@@ -23,3 +23,7 @@ kernel_release() {
     [[ -r $f ]] || die "kernel $1 is not prepared (run Tests/VM/prepare)"
     cat "$f"
 }
+
+# Unpacked headers of a kernel release (prepare fills it): the tree Kernel/ is built against.
+kernel_headers_root() { echo "$OOPSD_VM_CACHE/headers/$1"; }
+kernel_headers_dir() { echo "$(kernel_headers_root "$1")/usr/src/linux-headers-$1"; }
