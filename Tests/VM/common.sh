@@ -23,3 +23,17 @@ kernel_release() {
     [[ -r $f ]] || die "kernel $1 is not prepared (run Tests/VM/prepare)"
     cat "$f"
 }
+
+# Unpacked headers of a kernel release (prepare fills it): the tree Kernel/ is built against.
+kernel_headers_root() { echo "$OOPSD_VM_CACHE/headers/$1"; }
+kernel_headers_dir() { echo "$(kernel_headers_root "$1")/usr/src/linux-headers-$1"; }
+
+# kernel_suite TAG: the Debian suite whose stock kernel is of that tag, for the systemd guest (vm_systemd_guest):
+# 6.1 is bookworm's (Debian 12), 6.12 trixie's (Debian 13). That guest boots the suite's kernel, not the tag's.
+kernel_suite() {
+    case $1 in
+        6.1) echo bookworm ;;
+        6.12) echo trixie ;;
+        *) die "no Debian suite for kernel tag '$1' (6.1: bookworm, 6.12: trixie)" ;;
+    esac
+}

@@ -8,8 +8,12 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 : "${VM_SMP:=2}"               # guest CPUs
 : "${VM_CRASHKERNEL:=256M}"    # crashkernel= of the normal kernel
 : "${VM_DISK_SIZE:=4G}"        # sparse ext4 image
-: "${VM_BOOT_TIMEOUT:=240}"    # seconds before one boot is killed
+: "${VM_BOOT_TIMEOUT:=240}"    # seconds before one boot is killed (vm_systemd_guest raises it, see below)
+: "${VM_SYSTEMD_BOOT_TIMEOUT:=600}"  # the least VM_BOOT_TIMEOUT for the systemd guest (TCG on a loaded host)
 VM_CMDLINE_EXTRA=${VM_CMDLINE_EXTRA:-}
+# Set by vm_systemd_guest (empty: the busybox guest): the kernel and initramfs vm_boot boots, and the arguments
+# put before the common ones on its command line.
+VM_BOOT_KERNEL='' VM_BOOT_INITRD='' VM_BOOT_ARGS=''
 
 # ---------------------------------------------------------------- failures and figures
 
@@ -139,6 +143,62 @@ vm_build_initramfs() {
     (cd "$dir" && find . | cpio -o -H newc --quiet | gzip -1) >"$out"
 }
 
+# ---------------------------------------------------------------- the systemd guest (real Debian)
+
+# vm_systemd_guest SUITE [PACKAGE...]: the guest becomes Debian SUITE booting systemd from its own kernel and
+# initramfs: the staging tree is replaced by the rootfs of tools/debian-rootfs (built once per suite and package
+# list, cached; its path in VM_ROOTFS), the guest driver and /usr/bin/hugetlb-marker are installed (no kexec-tools,
+# no oopsd binaries: a scenario installs its package), VM_RELEASE is the guest kernel's release and VM_KROOT the
+# staging tree (its /boot and /lib/modules). Call it first: whatever was added to the staging tree before is gone.
+# Figures: the rootfs build (or "cached") and its unpacking.
+vm_systemd_guest() {
+    local suite=$1 t0 tarball logf=$VM_RUN_DIR/debian-rootfs.log
+    shift
+    t0=$(now)
+    tarball=$("$OOPSD_VM_DIR/tools/debian-rootfs" "$suite" "$@" 2>"$logf") ||
+        vm_fail "tools/debian-rootfs $suite $* failed: $(grep -m 1 'error:' "$logf" || tail -n 1 "$logf")" || return 1
+    if grep -q ': cached ' "$logf"; then
+        vm_figure "rootfs $suite" "cached ($(basename "$tarball"), $(stat -c %s "$tarball") bytes)"
+    else
+        vm_figure "rootfs $suite" "built in $(elapsed "$t0")s ($(basename "$tarball"), $(stat -c %s "$tarball") bytes)"
+    fi
+    t0=$(now)
+    rm -rf "$VM_STAGE"
+    mkdir -p "$VM_STAGE"
+    tar --numeric-owner --xattrs --xattrs-include='*' --acls -I zstd -xf "$tarball" -C "$VM_STAGE" \
+        2>"$VM_RUN_DIR/rootfs-unpack.log" ||
+        vm_fail "unpacking $tarball failed: $(tail -n 2 "$VM_RUN_DIR/rootfs-unpack.log" | tr '\n' ' ')" || return 1
+    vm_figure "rootfs unpack" "$(elapsed "$t0")s"
+    VM_ROOTFS=$tarball
+    VM_RELEASE=$(cat "$tarball.release")
+    VM_KROOT=$VM_STAGE
+    VM_BOOT_KERNEL=$VM_RUN_DIR/vmlinuz-$VM_RELEASE
+    VM_BOOT_INITRD=$VM_RUN_DIR/initrd.img-$VM_RELEASE
+    cp "$VM_STAGE/boot/vmlinuz-$VM_RELEASE" "$VM_BOOT_KERNEL" &&
+        cp "$VM_STAGE/boot/initrd.img-$VM_RELEASE" "$VM_BOOT_INITRD" ||
+        vm_fail "the $suite rootfs has no /boot/vmlinuz-$VM_RELEASE or /boot/initrd.img-$VM_RELEASE" || return 1
+    VM_BOOT_ARGS="root=/dev/vda rw"
+    ((VM_BOOT_TIMEOUT >= VM_SYSTEMD_BOOT_TIMEOUT)) || VM_BOOT_TIMEOUT=$VM_SYSTEMD_BOOT_TIMEOUT
+    vm_stage_systemd_driver || return 1
+    vm_hugetlb_marker "$VM_STAGE/usr/bin/hugetlb-marker"
+}
+
+# vm_stage_systemd_driver: guest/systemd/ into the staging tree: oopsd-vm.target as default.target (it wants
+# multi-user.target, then oopsd-vm-guest.service running /usr/local/sbin/oopsd-vm-guest), lib-guest.sh, and a
+# poweroff.target that forces the power-off when stopping the system takes more than 120 s.
+vm_stage_systemd_driver() {
+    local s=$VM_STAGE src=$OOPSD_VM_DIR/guest/systemd
+    install -D -m 0755 "$src/oopsd-vm-guest" "$s/usr/local/sbin/oopsd-vm-guest" &&
+        install -D -m 0644 "$src/oopsd-vm-guest.service" "$s/etc/systemd/system/oopsd-vm-guest.service" &&
+        install -D -m 0644 "$src/oopsd-vm.target" "$s/etc/systemd/system/oopsd-vm.target" &&
+        ln -sfn /etc/systemd/system/oopsd-vm.target "$s/etc/systemd/system/default.target" &&
+        install -D -m 0644 "$OOPSD_VM_DIR/guest/lib-guest.sh" "$s/etc/oopsd-vm/lib-guest.sh" &&
+        mkdir -p "$s/etc/systemd/system/poweroff.target.d" "$s/var/lib/oopsd-vm" ||
+        vm_fail "cannot install the systemd guest driver into $s" || return 1
+    printf '[Unit]\nJobTimeoutSec=120\nJobTimeoutAction=poweroff-force\n' \
+        >"$s/etc/systemd/system/poweroff.target.d/oopsd-vm.conf"
+}
+
 # vm_add_file SRC DEST [MODE]: copy a host file into the guest tree.
 vm_add_file() {
     install -D -m "${3:-0644}" "$1" "$VM_STAGE/${2#/}"
@@ -210,13 +270,18 @@ vm_boot() {
     VM_CONSOLE=$VM_RUN_DIR/console-$name.log
     # no_timer_check: under TCG on a loaded host the IO-APIC timer check can fail and panic the kernel
     # ("IO-APIC + timer doesn't work!"); the capture command line inherits it from /proc/cmdline.
-    local append="console=ttyS0,115200 panic=5 no_timer_check crashkernel=$VM_CRASHKERNEL $VM_CMDLINE_EXTRA"
-    log "boot $name: $VM_KERNEL ($VM_RELEASE), $VM_MEM, crashkernel=$VM_CRASHKERNEL, console $VM_CONSOLE"
+    # VM_CRASHKERNEL empty: no crashkernel= at all. The systemd guest boots its own kernel and initramfs.
+    local append="${VM_BOOT_ARGS:+$VM_BOOT_ARGS }console=ttyS0,115200 panic=5 no_timer_check"
+    append+=" ${VM_CRASHKERNEL:+crashkernel=$VM_CRASHKERNEL }$VM_CMDLINE_EXTRA"
+    local kernel=${VM_BOOT_KERNEL:-$VM_KROOT/boot/vmlinuz-$VM_RELEASE}
+    local initrd=${VM_BOOT_INITRD:-$VM_RUN_DIR/initrd.cpio.gz}
+    log "boot $name: $VM_KERNEL ($VM_RELEASE), $VM_MEM, crashkernel=${VM_CRASHKERNEL:-none}, console $VM_CONSOLE"
+    log "boot $name: -kernel $kernel -initrd $initrd -append '$append'"
     t0=${EPOCHREALTIME/./}
     # shellcheck disable=SC2046
     timeout -k 5 "$VM_BOOT_TIMEOUT" qemu-system-x86_64 $(vm_accel_args) -machine q35 -smp "$VM_SMP" -m "$VM_MEM" \
         -nodefaults -display none -no-reboot -serial stdio -monitor none \
-        -kernel "$VM_KROOT/boot/vmlinuz-$VM_RELEASE" -initrd "$VM_RUN_DIR/initrd.cpio.gz" -append "$append" \
+        -kernel "$kernel" -initrd "$initrd" -append "$append" \
         -drive "file=$VM_DISK,format=raw,if=virtio,cache=unsafe" </dev/null 2>&1 |
         vm_timestamp_lines "$t0" >"$VM_CONSOLE"
     rc=${PIPESTATUS[0]}
@@ -240,6 +305,12 @@ vm_console_time() {
 # vm_console_last_time [LOG]: host seconds of the last console line.
 vm_console_last_time() {
     tail -n 1 "${1:-$VM_CONSOLE}" | awk '{ print $1 }'
+}
+
+# vm_regex_quote TEXT: TEXT as an extended regex matching itself, for vm_expect_console and vm_console_time (a
+# release such as 6.12.118+deb13-amd64 has a "+"). Bracket expressions, not backslashes: awk -v rewrites those.
+vm_regex_quote() {
+    printf '%s\n' "$1" | sed 's/[.+*?(){}|$]/[&]/g'
 }
 
 # vm_expect_console REGEX DESCRIPTION [LOG]: the console of the last boot has a line matching REGEX.

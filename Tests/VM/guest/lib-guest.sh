@@ -1,7 +1,9 @@
-# Helpers for scenario guest hooks (sourced by the guest's /sbin/init; busybox sh).
+# Helpers for scenario guest hooks (sourced by the busybox guest's /sbin/init under busybox sh, and by the systemd
+# guest's /usr/local/sbin/oopsd-vm-guest under bash with coreutils: keep both working).
 # Every line the host looks for starts with "OOPSD-VM: ".
 
-# Print a marker line on the console.
+# Print a marker line on the console. /dev/console, not stdout: a systemd service's stdout is the journal, and
+# opening /dev/console never makes it the opener's controlling terminal (ttyS0 would).
 vm_mark() { echo "OOPSD-VM: $*" >/dev/console; }
 
 # One line with the memory figures the host records.

@@ -191,14 +191,14 @@ PY
 
 scenario_main() {
     VM_MEM=768M
-    local kmod=$VM_RUN_DIR/kmod ko t0
+    local kmod=$VM_RUN_DIR/kmod ko t0 headers
     t0=$(now)
-    [[ -d /lib/modules/$VM_RELEASE/build ]] ||
-        vm_fail "no headers for $VM_RELEASE: /lib/modules/$VM_RELEASE/build is missing (apt-get install linux-headers-$VM_RELEASE)" ||
-        return 1
+    headers=$(kernel_headers_dir "$VM_RELEASE")
+    [[ -f $headers/Makefile ]] ||
+        vm_fail "no headers for $VM_RELEASE: $headers is missing (Tests/VM/prepare unpacks them)" || return 1
     mkdir -p "$kmod"
     cp "$OOPSD_REPO"/Kernel/{oopsd.c,Kbuild,Makefile} "$kmod/"
-    make -C "$kmod" KDIR="/lib/modules/$VM_RELEASE/build" >"$VM_RUN_DIR/kmod-build.log" 2>&1 ||
+    make -C "$kmod" KDIR="$headers" >"$VM_RUN_DIR/kmod-build.log" 2>&1 ||
         vm_fail "building Kernel/oopsd.c against $VM_RELEASE failed: $(tail -n 3 "$VM_RUN_DIR/kmod-build.log")" || return 1
     ! grep -Eiq 'warning|error' "$VM_RUN_DIR/kmod-build.log" ||
         vm_fail "the module build for $VM_RELEASE printed: $(grep -Ei 'warning|error' "$VM_RUN_DIR/kmod-build.log" | head -n 2)" ||
