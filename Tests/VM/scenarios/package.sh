@@ -64,6 +64,9 @@ scenario_main() {
     vm_guest_hook "$OOPSD_VM_DIR/scenarios/package.guest.sh"
     vm_build_disk || return 1
 
+    # The install boots do most: apt, arming, a workload, the crash and the capture (TCG on a busy host: up to 15 min).
+    VM_SYSTEMD_BOOT_TIMEOUT=900
+    ((VM_BOOT_TIMEOUT >= VM_SYSTEMD_BOOT_TIMEOUT)) || VM_BOOT_TIMEOUT=$VM_SYSTEMD_BOOT_TIMEOUT
     if [[ $suite == bookworm ]]; then
         VM_CRASHKERNEL=256M
         vm_boot kdump-cold || return 1
