@@ -109,7 +109,7 @@ scenario_main() {
     vm_expect_console 'OOPSD-VM: collect: list: .*"complete" ?: ?true' "oopsctl list --json shows a complete dump" ||
         return 1
     vm_expect_console 'OOPSD-VM: collect: report names sysrq_handle_crash' "the report" || return 1
-    vm_expect_console 'OOPSD-VM: collect: journal: .*Kernel crash dump collected' "the journal entry" || return 1
+    vm_expect_console 'OOPSD-VM: collect: journal: kernel crash dump [0-9]+T[0-9]+Z-[0-9a-f]+ collected, complete: Kernel panic' "the journal entry" || return 1
     vm_expect_console 'OOPSD-VM: collect: journal -x: .*Crashes with the same signature' "the catalog text" || return 1
     vm_expect_console 'OOPSD-VM: collect: is-failed: active' "systemctl is-failed oopsd" || return 1
     vm_expect_console 'OOPSD-VM: upgrade: version .*\+vmtest1, armed' "armed after the upgrade" || return 1
