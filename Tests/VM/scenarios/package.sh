@@ -23,7 +23,8 @@ package_debs() {
     version=$(dpkg-parsechangelog -l "$OOPSD_REPO/debian/changelog" -S Version)
     PKG_DEB=$dir/oopsd_${version}_amd64.deb
     if [[ ! -f $PKG_DEB || $bin/oopsd -nt $PKG_DEB || $bin/oopsctl -nt $PKG_DEB || $bin/oopsd-capture -nt $PKG_DEB ]]; then
-        OOPSD_DEB_DIR=$dir "$OOPSD_REPO/scripts/package" >"$VM_RUN_DIR/package.log" 2>&1 ||
+        { "$OOPSD_REPO/scripts/install-deps" --package && OOPSD_DEB_DIR=$dir "$OOPSD_REPO/scripts/package"; } \
+            >"$VM_RUN_DIR/package.log" 2>&1 ||
             vm_fail "scripts/package failed: $(tail -n 2 "$VM_RUN_DIR/package.log" | tr '\n' ' ')" || return 1
     fi
     PKG_VERSION=$version
