@@ -48,16 +48,19 @@ let package = Package(
         .target(name: "VMCore", dependencies: ["SystemCalls", "CZstd", "CZlib"]),
         .target(name: "Capture", dependencies: ["VMCore", "KernelInterfaces", "OopsConfig", "SystemCalls"]),
 
+        // MARK: SHA-256 (normal kernel only: OpenSSL's, for the initramfs cache, crash signatures and manifests)
+        .target(name: "Digest", dependencies: ["CCrypto"]),
+
         // MARK: Arming (normal kernel only; may use Foundation-free code or not, never linked by capture)
         .target(
             name: "Initramfs",
-            dependencies: ["SystemCalls", "KernelInterfaces", "OopsConfig", "CElf", "CKmod", "CZstd", "CZlib", "CCrypto"]),
+            dependencies: ["SystemCalls", "KernelInterfaces", "OopsConfig", "Digest", "CElf", "CKmod", "CZstd", "CZlib"]),
 
         // MARK: Collection (normal kernel: reports, signatures, retention; may use Foundation)
-        .target(name: "Collection", dependencies: ["VMCore", "OopsConfig", "SystemCalls", "Initramfs"]),
+        .target(name: "Collection", dependencies: ["VMCore", "OopsConfig", "SystemCalls", "Digest"]),
 
         // MARK: Upload (normal kernel: ships dumps to S3-compatible storage and SFTP through libcurl)
-        .target(name: "Upload", dependencies: ["Collection", "OopsConfig", "SystemCalls", "CCurl", "CCrypto"]),
+        .target(name: "Upload", dependencies: ["Collection", "OopsConfig", "SystemCalls", "Digest", "CCurl"]),
 
         // MARK: The service (normal kernel): arming, re-arming, collection, journal
         .target(
@@ -90,7 +93,7 @@ let package = Package(
         .testTarget(name: "OopsServiceTests", dependencies: ["OopsService"]),
         .testTarget(name: "VMCoreTests", dependencies: ["VMCore"]),
         .testTarget(name: "KernelInterfacesTests", dependencies: ["KernelInterfaces"]),
-        .testTarget(name: "InitramfsTests", dependencies: ["Initramfs"]),
+        .testTarget(name: "InitramfsTests", dependencies: ["Initramfs", "Digest"]),
         .testTarget(name: "CaptureTests", dependencies: ["Capture"]),
         .testTarget(name: "CollectionTests", dependencies: ["Collection", "VMCore", "SystemCalls"]),
         .testTarget(name: "OopsctlTests", dependencies: ["oopsctl"]),

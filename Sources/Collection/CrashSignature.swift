@@ -1,4 +1,4 @@
-import Initramfs
+import Digest
 
 /// A stable fingerprint of a crash: SHA-256 of its normalized top frames, so the same bug crashing on many machines
 /// (different KASLR offsets, builds, offsets inside functions) groups together.

@@ -88,6 +88,6 @@ public struct ServiceStatus: Codable, Equatable, Sendable {
 
     /// The current time as ISO 8601 UTC, the form the status uses.
     public static func now() -> String {
-        UTCTime.iso8601(Int64(Date().timeIntervalSince1970))
+        UTCTime.nowISO8601()
     }
 }

@@ -22,6 +22,13 @@ public enum UTCTime {
             + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))Z"
     }
 
+    /// Now (`CLOCK_REALTIME`) as `iso8601` writes it.
+    public static func nowISO8601() -> String {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return iso8601(Int64(now.tv_sec))
+    }
+
     /// `2025-05-20 10:15:00 UTC`, for people.
     public static func text(_ seconds: Int64) -> String {
         guard let parts = fields(seconds) else { return String(seconds) }

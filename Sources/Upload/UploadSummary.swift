@@ -53,5 +53,5 @@ public struct UploadSummary: Codable, Equatable, Sendable {
     }
 
     /// Now as `2026-01-31T12:00:00Z`.
-    static func isoNow() -> String { UTCTime.iso8601(Int64(Date().timeIntervalSince1970)) }
+    static func isoNow() -> String { UTCTime.nowISO8601() }
 }

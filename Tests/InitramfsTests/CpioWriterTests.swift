@@ -1,3 +1,4 @@
+import Digest
 import Initramfs
 import SystemCalls
 import Testing

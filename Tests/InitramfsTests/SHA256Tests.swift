@@ -1,4 +1,4 @@
-import Initramfs
+import Digest
 import Testing
 
 @Suite struct SHA256Tests {

@@ -1,8 +1,9 @@
 import CCrypto
 
-/// SHA-256, incremental, by OpenSSL's libcrypto (the one SHA-256 of the project: Upload's manifests use it too):
-/// keys the initramfs cache and the crash signature. Arming hashes the whole initramfs archive (~13 MB) on every
-/// start, so the hardware-speed implementation is what keeps a cached re-arm fast.
+/// SHA-256, incremental, by OpenSSL's libcrypto: the one SHA-256 of the project (initramfs cache, crash signatures,
+/// upload manifests), in a module of its own so that none of those modules imports another for it. Arming hashes
+/// the whole initramfs archive (~13 MB) on every start, so the hardware-speed implementation is what keeps a cached
+/// re-arm fast.
 public struct SHA256: @unchecked Sendable {
     /// An `EVP_MD_CTX`, copied before a shared one is changed (so the struct keeps value semantics).
     private final class Context {
