@@ -89,28 +89,28 @@ archive_update() {
     ) 9>"$OOPSD_APT_STATE/update.lock"
 }
 
-# archive_depends PACKAGE[/SUITE] PATTERN: the first dependency of PACKAGE whose name matches the extended
-# regular expression PATTERN (e.g. the ABI-named image package of linux-image-amd64).
+# archive_depends PACKAGE[/SUITE] PATTERN: the dependencies of PACKAGE whose names match the extended regular
+# expression PATTERN, one a line, in apt's order (e.g. the ABI-named image package of linux-image-amd64). The
+# indexes are fetched again once when nothing matches (the archive may have moved on).
 archive_depends() {
-    local spec=$1 pattern=$2 found
-    archive_update || return 1
-    found=$(apt-cache "${ARCHIVE_APT[@]}" depends "$spec" 2>/dev/null |
-        awk -v re="^$pattern\$" '$1 == "Depends:" && $2 ~ re {print $2; exit}')
-    if [[ -z $found ]]; then
-        archive_update --force || return 1
+    local spec=$1 pattern=$2 found attempt
+    for attempt in cached forced; do
+        if [[ $attempt == cached ]]; then archive_update || return 1; else archive_update --force || return 1; fi
         found=$(apt-cache "${ARCHIVE_APT[@]}" depends "$spec" 2>/dev/null |
-            awk -v re="^$pattern\$" '$1 == "Depends:" && $2 ~ re {print $2; exit}')
-    fi
-    [[ -n $found ]] || { archive_log "no dependency of $spec matches /$pattern/ in the archive"; return 1; }
-    echo "$found"
+            awk -v re="^$pattern\$" '$1 == "Depends:" && $2 ~ re {print $2}')
+        [[ -n $found ]] && { echo "$found"; return 0; }
+    done
+    archive_log "no dependency of $spec matches /$pattern/ in the archive"
+    return 1
 }
 
 # archive_kernel_package SUITE: the ABI-named image package that linux-image-amd64 depends on in SUITE
 # ("bookworm" is the candidate of bookworm and its security suite; backports only when named).
 archive_kernel_package() {
-    local spec=linux-image-amd64
+    local spec=linux-image-amd64 found
     [[ $1 == bookworm ]] || spec=linux-image-amd64/$1
-    archive_depends "$spec" 'linux-image-[0-9][^ ]*'
+    found=$(archive_depends "$spec" 'linux-image-[0-9][^ ]*') || return 1
+    echo "${found%%$'\n'*}"
 }
 
 # archive_download DIR PACKAGE...: the .debs of the packages into DIR (those already there are kept). Prints
