@@ -1,7 +1,8 @@
 // swift-tools-version:6.1
 // oopsd: a Linux kernel crash-dump orchestrator.
 //
-// Dependencies point one way: executables -> OopsService -> domain libraries -> C bindings.
+// Dependencies point one way: executables -> OopsService -> domain libraries -> C bindings. Each target declares
+// exactly the modules its files import, no more, no fewer (scripts/check-dependencies, run by scripts/test).
 // Everything `oopsd-capture` links stays free of Foundation: it runs inside the crash reservation.
 import PackageDescription
 
@@ -34,9 +35,7 @@ let package = Package(
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         .systemLibrary(name: "CElf", pkgConfig: "libelf", providers: [.apt(["libelf-dev"])]),
         .systemLibrary(name: "CKmod", pkgConfig: "libkmod", providers: [.apt(["libkmod-dev"])]),
-        .systemLibrary(name: "CBlkid", pkgConfig: "blkid", providers: [.apt(["libblkid-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
-        .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
@@ -46,7 +45,7 @@ let package = Package(
         .target(name: "OopsConfig", dependencies: ["SystemCalls"]),
         .target(name: "KernelInterfaces", dependencies: ["SystemCalls", "CShim"]),
         .target(name: "VMCore", dependencies: ["SystemCalls", "CZstd", "CZlib"]),
-        .target(name: "Capture", dependencies: ["VMCore", "KernelInterfaces", "OopsConfig", "SystemCalls"]),
+        .target(name: "Capture", dependencies: ["VMCore", "KernelInterfaces", "SystemCalls", "CShim"]),
 
         // MARK: SHA-256 (normal kernel only: OpenSSL's, for the initramfs cache, crash signatures and manifests)
         .target(name: "Digest", dependencies: ["CCrypto"]),
@@ -54,7 +53,7 @@ let package = Package(
         // MARK: Arming (normal kernel only; may use Foundation-free code or not, never linked by capture)
         .target(
             name: "Initramfs",
-            dependencies: ["SystemCalls", "KernelInterfaces", "OopsConfig", "Digest", "CElf", "CKmod", "CZstd", "CZlib"]),
+            dependencies: ["SystemCalls", "KernelInterfaces", "Digest", "CElf", "CKmod", "CZstd", "CZlib"]),
 
         // MARK: Collection (normal kernel: reports, signatures, retention; may use Foundation)
         .target(name: "Collection", dependencies: ["VMCore", "OopsConfig", "SystemCalls", "Digest"]),
@@ -72,12 +71,13 @@ let package = Package(
 
         // MARK: Executables
         .executableTarget(
-            name: "oopsd", dependencies: ["OopsService", "OopsConfig", "SystemCalls"],
+            name: "oopsd", dependencies: ["OopsService", "KernelInterfaces", "SystemCalls"],
             linkerSettings: staticSwiftRuntime),
         .executableTarget(
             name: "oopsctl",
             dependencies: [
-                "OopsService", "OopsConfig", "KernelInterfaces", "Initramfs", "Collection", "Capture", "Upload",
+                "OopsService", "OopsConfig", "KernelInterfaces", "Collection", "Capture", "Upload", "VMCore",
+                "SystemCalls",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             linkerSettings: staticSwiftRuntime),
@@ -85,18 +85,19 @@ let package = Package(
         // one file instead of the ~20 MB of shared Swift runtime libraries; stripped, as every byte of it
         // is unpacked into the crash reservation.
         .executableTarget(
-            name: "oopsd-capture", dependencies: ["Capture", "CCaptureInit"],
+            name: "oopsd-capture", dependencies: ["Capture", "VMCore", "CCaptureInit"],
             linkerSettings: [.unsafeFlags(["-static-executable", "-Xlinker", "--strip-all"])]),
 
         // MARK: Tests
-        .testTarget(name: "OopsConfigTests", dependencies: ["OopsConfig"]),
-        .testTarget(name: "OopsServiceTests", dependencies: ["OopsService"]),
-        .testTarget(name: "VMCoreTests", dependencies: ["VMCore"]),
-        .testTarget(name: "KernelInterfacesTests", dependencies: ["KernelInterfaces"]),
-        .testTarget(name: "InitramfsTests", dependencies: ["Initramfs", "Digest"]),
-        .testTarget(name: "CaptureTests", dependencies: ["Capture"]),
-        .testTarget(name: "CollectionTests", dependencies: ["Collection", "VMCore", "SystemCalls"]),
+        // Each names every module its files import (scripts/check-dependencies); "oopsctl" is built for the tests.
+        .testTarget(name: "OopsConfigTests", dependencies: ["OopsConfig", "SystemCalls"]),
+        .testTarget(name: "OopsServiceTests", dependencies: ["OopsService", "OopsConfig", "SystemCalls"]),
+        .testTarget(name: "VMCoreTests", dependencies: ["VMCore", "SystemCalls"]),
+        .testTarget(name: "KernelInterfacesTests", dependencies: ["KernelInterfaces", "SystemCalls"]),
+        .testTarget(name: "InitramfsTests", dependencies: ["Initramfs", "Digest", "KernelInterfaces", "SystemCalls"]),
+        .testTarget(name: "CaptureTests", dependencies: ["Capture", "VMCore", "SystemCalls"]),
+        .testTarget(name: "CollectionTests", dependencies: ["Collection", "VMCore", "OopsConfig", "SystemCalls"]),
         .testTarget(name: "OopsctlTests", dependencies: ["oopsctl"]),
-        .testTarget(name: "UploadTests", dependencies: ["Upload"]),
+        .testTarget(name: "UploadTests", dependencies: ["Upload", "Collection", "OopsConfig", "SystemCalls"]),
     ]
 )

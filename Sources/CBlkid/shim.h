@@ -1,1 +1,0 @@
-#include <blkid/blkid.h>
