@@ -32,7 +32,7 @@ public final class KernelModuleIndex {
         }
         let configDirectories = ["/etc/modprobe.d", "/run/modprobe.d", "/lib/modprobe.d"].map { root.path($0) }
         var cStrings: [UnsafeMutablePointer<CChar>?] = configDirectories.map { strdup($0) }
-        defer { cStrings.forEach { free($0) } }
+        defer { for pointer in cStrings { free(pointer) } }
         cStrings.append(nil)
         // libkmod copies the configuration paths while parsing; the C strings outlive kmod_new.
         let created = cStrings.withUnsafeBufferPointer { buffer in
