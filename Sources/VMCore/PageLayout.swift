@@ -1,7 +1,7 @@
 /// Where the fields of the crashed kernel's `struct page` are and what its flag bits mean, from VMCOREINFO.
 ///
-/// Only what page selection reads: `flags`, `_mapcount` (page type), `mapping`, `private`, `compound_head`,
-/// the compound order and hugetlb marks of the first tail page, and the `PG_*` bit numbers.
+/// Only what page selection reads: `flags`, `_mapcount` (page type), `mapping`, `private`, `compound_head` (named
+/// `compound_info` from 7.1), the compound order and hugetlb marks of the first tail page, and the `PG_*` bit numbers.
 public struct PageLayout: Equatable, Sendable {
     /// `SIZE(page)`.
     public var size: Int
@@ -13,7 +13,9 @@ public struct PageLayout: Equatable, Sendable {
     public var mappingOffset: Int
     /// `OFFSET(page.private)`.
     public var privateOffset: Int
-    /// `OFFSET(page.compound_head)` (bit 0 set on tail pages).
+    /// `OFFSET(page.compound_head)`, or `OFFSET(page.compound_info)` where the kernel exports that name instead
+    /// (7.1 and later): bit 0 is set on tail pages, whatever the other bits hold (the head's address, or, in
+    /// 7.1's `compound_info` with hugetlb vmemmap optimisation, a mask that turns the tail's address into the head's).
     public var compoundHeadOffset: Int
     /// `NUMBER(PG_lru)`, `PG_private`, `PG_swapcache`, `PG_swapbacked` (nil before 4.10), `PG_hwpoison` (optional).
     public var lruBit: Int, privateBit: Int, swapCacheBit: Int, swapBackedBit: Int?, hwPoisonBit: Int?
@@ -56,7 +58,15 @@ public struct PageLayout: Equatable, Sendable {
         mapcountOffset = try info.requireOffset("page._mapcount", for: purpose)
         mappingOffset = try info.requireOffset("page.mapping", for: purpose)
         privateOffset = try info.requireOffset("page.private", for: purpose)
-        compoundHeadOffset = try info.requireOffset("page.compound_head", for: purpose)
+        switch (info["OFFSET(page.compound_head)"], info["OFFSET(page.compound_info)"]) {
+        case (nil, nil):
+            throw VMCoreInfoError(
+                key: "OFFSET(page.compound_head)", purpose: purpose + " (nor OFFSET(page.compound_info))")
+        case (nil, _):
+            compoundHeadOffset = try info.requireOffset("page.compound_info", for: purpose)
+        default:
+            compoundHeadOffset = try info.requireOffset("page.compound_head", for: purpose)
+        }
         lruBit = Int(try number("PG_lru"))
         privateBit = Int(try number("PG_private"))
         swapCacheBit = Int(try number("PG_swapcache"))

@@ -16,9 +16,41 @@ import VMCore
         var headMask: UInt64
         var lru: Int, privateBit: Int
         var buddy: Int64, slab: Int64?, slabFlag: Int?, offline: Int64, hugetlb: Int64?
+        /// Tail pages hold `GENMASK(63, order + log2(SIZE(page))) | 1` (7.1's `compound_info` with hugetlb vmemmap
+        /// optimisation built in, as Debian builds it), not the head's address | 1.
+        var tailMask = false
+        var unaccepted: Int64? = nil
     }
 
-    static let common = """
+    /// 6.1 (Debian 6.1.0-57-amd64, the struct page entries of its VMCOREINFO as the baseline dump holds them):
+    /// `~PG_buddy` with PAGE_TYPE_BASE 0xf0000000, PG_slab a flag, hugetlb by compound_dtor.
+    static let linux61 = Generation(description: "6.1", vmcoreinfo: """
+        SIZE(page)=64
+        OFFSET(page.flags)=0
+        OFFSET(page._refcount)=52
+        OFFSET(page.mapping)=24
+        OFFSET(page.lru)=8
+        OFFSET(page._mapcount)=48
+        OFFSET(page.private)=40
+        OFFSET(page.compound_dtor)=16
+        OFFSET(page.compound_order)=17
+        OFFSET(page.compound_head)=8
+        LENGTH(zone.free_area)=11
+        NUMBER(PG_lru)=4
+        NUMBER(PG_private)=13
+        NUMBER(PG_swapcache)=10
+        NUMBER(PG_swapbacked)=19
+        NUMBER(PG_slab)=9
+        NUMBER(PG_hwpoison)=23
+        NUMBER(PG_head_mask)=65536
+        NUMBER(PAGE_BUDDY_MAPCOUNT_VALUE)=-129
+        NUMBER(HUGETLB_PAGE_DTOR)=2
+        NUMBER(PAGE_OFFLINE_MAPCOUNT_VALUE)=-257
+        """, headMask: 65536, lru: 4, privateBit: 13, buddy: -129, slab: nil, slabFlag: 9, offline: -257, hugetlb: nil)
+
+    /// 6.10-6.11 (no Debian kernel; values from the kernel's definitions): `~PG_x` with PAGE_TYPE_BASE 0x80000000;
+    /// slab and hugetlb are page types.
+    static let linux610 = Generation(description: "6.10", vmcoreinfo: """
         SIZE(page)=64
         OFFSET(page.flags)=0
         OFFSET(page._mapcount)=48
@@ -28,25 +60,6 @@ import VMCore
         LENGTH(zone.free_area)=11
         NUMBER(PG_swapcache)=10
         NUMBER(PG_hwpoison)=23
-
-        """
-
-    /// 6.1: `-128`-style values (`~PG_buddy` with PAGE_TYPE_BASE 0xf0000000), PG_slab a flag, hugetlb by dtor.
-    static let linux61 = Generation(description: "6.1", vmcoreinfo: common + """
-        OFFSET(page.compound_dtor)=16
-        OFFSET(page.compound_order)=17
-        NUMBER(PG_lru)=4
-        NUMBER(PG_private)=13
-        NUMBER(PG_swapbacked)=19
-        NUMBER(PG_slab)=9
-        NUMBER(PG_head_mask)=65536
-        NUMBER(PAGE_BUDDY_MAPCOUNT_VALUE)=-129
-        NUMBER(HUGETLB_PAGE_DTOR)=2
-        NUMBER(PAGE_OFFLINE_MAPCOUNT_VALUE)=-257
-        """, headMask: 65536, lru: 4, privateBit: 13, buddy: -129, slab: nil, slabFlag: 9, offline: -257, hugetlb: nil)
-
-    /// 6.10-6.11: `~PG_x` with PAGE_TYPE_BASE 0x80000000; slab and hugetlb are page types.
-    static let linux610 = Generation(description: "6.10", vmcoreinfo: common + """
         NUMBER(PG_lru)=5
         NUMBER(PG_private)=14
         NUMBER(PG_swapbacked)=17
@@ -58,20 +71,59 @@ import VMCore
         """, headMask: 64, lru: 5, privateBit: 14, buddy: -1_073_741_825, slab: -33_554_433, slabFlag: nil,
         offline: -536_870_913, hugetlb: -67_108_865)
 
-    /// 6.12 and later: `PGTY_x << 24` (values as the 6.12 baseline dump's VMCOREINFO exports them).
-    static let linux612 = Generation(description: "6.12", vmcoreinfo: common + """
+    /// 6.12 (Debian 6.12.95+deb12-amd64, as its baseline dump's VMCOREINFO exports them): `PGTY_x << 24`.
+    static let linux612 = Generation(description: "6.12", vmcoreinfo: """
+        SIZE(page)=64
+        OFFSET(page.flags)=0
+        OFFSET(page._refcount)=52
+        OFFSET(page.mapping)=24
+        OFFSET(page.lru)=8
+        OFFSET(page._mapcount)=48
+        OFFSET(page.private)=40
+        OFFSET(page.compound_head)=8
+        LENGTH(zone.free_area)=11
         NUMBER(PG_lru)=5
         NUMBER(PG_private)=14
+        NUMBER(PG_swapcache)=10
         NUMBER(PG_swapbacked)=17
-        NUMBER(PG_head_mask)=64
         NUMBER(PAGE_SLAB_MAPCOUNT_VALUE)=-184549376
+        NUMBER(PG_hwpoison)=20
+        NUMBER(PG_head_mask)=64
         NUMBER(PAGE_BUDDY_MAPCOUNT_VALUE)=-268435456
         NUMBER(PAGE_HUGETLB_MAPCOUNT_VALUE)=-201326592
         NUMBER(PAGE_OFFLINE_MAPCOUNT_VALUE)=-251658240
         """, headMask: 64, lru: 5, privateBit: 14, buddy: -268_435_456, slab: -184_549_376, slabFlag: nil,
         offline: -251_658_240, hugetlb: -201_326_592)
 
-    static let generations = [linux61, linux610, linux612]
+    /// 7.3 (Debian 7.3.4+deb13-amd64, from /proc/kcore's VMCOREINFO note; 7.2.13+deb14-amd64 exports the same
+    /// struct page entries): `compound_info` instead of `compound_head`, types `PGTY_x << 24` as in 6.12, and
+    /// unaccepted memory exported. Built with CONFIG_HUGETLB_PAGE_OPTIMIZE_VMEMMAP and a 64-byte struct page, so
+    /// tails hold a mask, not a pointer.
+    static let linux73 = Generation(description: "7.3", vmcoreinfo: """
+        SIZE(page)=64
+        OFFSET(page.flags)=0
+        OFFSET(page._refcount)=52
+        OFFSET(page.mapping)=24
+        OFFSET(page.lru)=8
+        OFFSET(page._mapcount)=48
+        OFFSET(page.private)=40
+        OFFSET(page.compound_info)=8
+        LENGTH(zone.free_area)=11
+        NUMBER(PG_lru)=5
+        NUMBER(PG_private)=14
+        NUMBER(PG_swapcache)=10
+        NUMBER(PG_swapbacked)=17
+        NUMBER(PAGE_SLAB_MAPCOUNT_VALUE)=-184549376
+        NUMBER(PG_hwpoison)=21
+        NUMBER(PG_head_mask)=64
+        NUMBER(PAGE_BUDDY_MAPCOUNT_VALUE)=-268435456
+        NUMBER(PAGE_HUGETLB_MAPCOUNT_VALUE)=-201326592
+        NUMBER(PAGE_OFFLINE_MAPCOUNT_VALUE)=-251658240
+        NUMBER(PAGE_UNACCEPTED_MAPCOUNT_VALUE)=-150994944
+        """, headMask: 64, lru: 5, privateBit: 14, buddy: -268_435_456, slab: -184_549_376, slabFlag: nil,
+        offline: -251_658_240, hugetlb: -201_326_592, tailMask: true, unaccepted: -150_994_944)
+
+    static let generations = [linux61, linux610, linux612, linux73]
 
     /// The 16 struct pages described above, for `generation`.
     static func pages(_ g: Generation) -> [UInt8] {
@@ -94,14 +146,18 @@ import VMCore
         put(7, 48, UInt32(0))  // mapped once
         put(8, 0, UInt64(1) << UInt64(g.lru) | g.headMask)
         put(8, 24, UInt64(0xffff_8880_0def_0001))
-        for pfn in 9...11 { put(pfn, 8, UInt64(0xffff_ea00_0000_0200) | 1) }  // compound_head | 1
+        // A tail's compound_head (compound_info): bit 0, and the head's address or the mask for its order.
+        func tail(_ pfn: Int, head: UInt64, order: UInt64) {
+            put(pfn, 8, (g.tailMask ? ~UInt64(0) << (order + 6) : 0xffff_ea00_0000_0000 | head * 64) | 1)
+        }
+        for pfn in 9...11 { tail(pfn, head: 8, order: 2) }
         if g.hugetlb == nil {
             put(9, 17, UInt8(2))  // compound_order in the first tail
         } else {
             put(9, 0, UInt64(2))  // order in the low byte of _flags_1
         }
         put(12, 0, g.headMask)
-        put(13, 8, UInt64(0xffff_ea00_0000_0300) | 1)
+        tail(13, head: 12, order: 1)
         if let hugetlb = g.hugetlb {
             mapcount(12, hugetlb)
             put(13, 0, UInt64(1))
@@ -159,6 +215,42 @@ import VMCore
         let (kept, classifier) = try classify(g, level: 31, protected: [1..<3, 7..<8])
         #expect(kept == [1, 2, 4, 7, 14])
         #expect(classifier.count(.free) == 2)
+    }
+
+    @Test func compoundInfoIsReadWhereCompoundHeadIsNotExported() throws {
+        let layout = try PageLayout(VMCoreInfo(Array(Self.linux73.vmcoreinfo.utf8)))
+        #expect(layout.compoundHeadOffset == 8)
+        #expect(layout.typeEncoding == .typeByte)
+        #expect(layout.unacceptedValue == -150_994_944)
+        #expect(layout.hwPoisonBit == 21)
+    }
+
+    @Test func withoutEitherTailFieldBothAreNamed() throws {
+        let text = Self.linux73.vmcoreinfo.replacingOccurrences(of: "OFFSET(page.compound_info)=8\n", with: "")
+        #expect(throws: VMCoreInfoError(key: "OFFSET(page.compound_head)",
+            purpose: "classifying pages from struct page (nor OFFSET(page.compound_info))"))
+        {
+            try PageLayout(VMCoreInfo(Array(text.utf8)))
+        }
+    }
+
+    /// Unaccepted memory (a `PGTY_unaccepted` page heads a block of the largest buddy order) goes with free pages.
+    @Test func unacceptedBlocksGoWithFreePages() throws {
+        let g = Self.linux73
+        let frames = 2048
+        var bytes = [UInt8](repeating: 0, count: frames * 64)
+        for pfn in 0..<frames { SyntheticCore.put(&bytes, UInt32.max, at: pfn * 64 + 48) }
+        SyntheticCore.put(&bytes, UInt32(truncatingIfNeeded: g.unaccepted!), at: 1024 * 64 + 48)
+        let layout = try PageLayout(VMCoreInfo(Array(g.vmcoreinfo.utf8)))
+        for level in [16, 31, 15] {
+            var classifier = PageClassifier(layout: layout, level: level)
+            var bitmap = PageBitmap(count: UInt64(frames))
+            bitmap.insert(0..<UInt64(frames))
+            bytes.withUnsafeBytes { classifier.scan($0, firstPfn: 0, into: &bitmap) }
+            let kept = (0..<UInt64(frames)).filter { bitmap.contains($0) }
+            #expect(kept == (level & 16 != 0 ? Array(0..<1024) : Array(0..<2048)), "level \(level)")
+            #expect(classifier.count(.free) == (level & 16 != 0 ? 1024 : 0))
+        }
     }
 
     @Test func encodingsAreRecognisedFromTheBuddyValue() {
