@@ -90,14 +90,22 @@ let package = Package(
 
         // MARK: Tests
         // Each names every module its files import (scripts/check-dependencies); "oopsctl" is built for the tests.
-        .testTarget(name: "OopsConfigTests", dependencies: ["OopsConfig", "SystemCalls"]),
-        .testTarget(name: "OopsServiceTests", dependencies: ["OopsService", "OopsConfig", "SystemCalls"]),
-        .testTarget(name: "VMCoreTests", dependencies: ["VMCore", "SystemCalls"]),
-        .testTarget(name: "KernelInterfacesTests", dependencies: ["KernelInterfaces", "SystemCalls"]),
-        .testTarget(name: "InitramfsTests", dependencies: ["Initramfs", "Digest", "KernelInterfaces", "SystemCalls"]),
-        .testTarget(name: "CaptureTests", dependencies: ["Capture", "VMCore", "SystemCalls"]),
-        .testTarget(name: "CollectionTests", dependencies: ["Collection", "VMCore", "OopsConfig", "SystemCalls"]),
-        .testTarget(name: "OopsctlTests", dependencies: ["oopsctl"]),
-        .testTarget(name: "UploadTests", dependencies: ["Upload", "Collection", "OopsConfig", "SystemCalls"]),
+        // TestSupport (Tests/TestSupport) holds what several test targets share: the temporary directory.
+        .target(name: "TestSupport", dependencies: ["SystemCalls"], path: "Tests/TestSupport"),
+        .testTarget(name: "OopsConfigTests", dependencies: ["OopsConfig", "SystemCalls", "TestSupport"]),
+        .testTarget(
+            name: "OopsServiceTests", dependencies: ["OopsService", "OopsConfig", "SystemCalls", "TestSupport"]),
+        .testTarget(name: "VMCoreTests", dependencies: ["VMCore", "SystemCalls", "TestSupport"]),
+        .testTarget(name: "KernelInterfacesTests", dependencies: ["KernelInterfaces", "SystemCalls", "TestSupport"]),
+        .testTarget(
+            name: "InitramfsTests",
+            dependencies: ["Initramfs", "Digest", "KernelInterfaces", "SystemCalls", "TestSupport"]),
+        .testTarget(name: "CaptureTests", dependencies: ["Capture", "VMCore", "SystemCalls", "TestSupport"]),
+        .testTarget(
+            name: "CollectionTests",
+            dependencies: ["Collection", "VMCore", "OopsConfig", "SystemCalls", "TestSupport"]),
+        .testTarget(name: "OopsctlTests", dependencies: ["oopsctl", "TestSupport"]),
+        .testTarget(
+            name: "UploadTests", dependencies: ["Upload", "Collection", "OopsConfig", "SystemCalls", "TestSupport"]),
     ]
 )

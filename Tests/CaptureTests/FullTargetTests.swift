@@ -4,6 +4,7 @@ import Glibc
 import Capture
 import Foundation  // tests only: JSONSerialization checks the metadata
 import SystemCalls
+import TestSupport
 import Testing
 import VMCore
 
@@ -20,7 +21,7 @@ import VMCore
     }
 
     @Test func fullTargetKeepsLogAndOutOfSpaceMetadataAndFlagsTheVmcore() throws {
-        let scratch = ScratchDirectory()
+        let scratch = try TemporaryDirectory("vmcore")
         let input = try scratch.write("input", Self.bigCore().bytes())
         let target = scratch.path + "/target"
         try FileSystem.makeDirectory(target, mode: 0o700)
@@ -52,7 +53,7 @@ import VMCore
     }
 
     @Test func reserveIsAllocatedAndReleased() throws {
-        let scratch = ScratchDirectory()
+        let scratch = try TemporaryDirectory("vmcore")
         let reserve = SpaceReserve.claim(in: scratch.path, bytes: 256 << 10)
         #expect(reserve.problem == nil)
         #expect(reserve.bytes == 256 << 10)
@@ -64,7 +65,7 @@ import VMCore
     }
 
     @Test func reserveOnAFullTargetReportsWhy() throws {
-        let scratch = ScratchDirectory()
+        let scratch = try TemporaryDirectory("vmcore")
         let target = scratch.path + "/target"
         try FileSystem.makeDirectory(target, mode: 0o700)
         #expect(mount("tmpfs", target, "tmpfs", 0, "size=64k") == 0, "mount tmpfs on \(target): errno \(errno)")

@@ -1,6 +1,7 @@
 import Capture
 import Foundation  // tests only: JSONSerialization checks that our hand-written JSON parses
 import SystemCalls
+import TestSupport
 import Testing
 import VMCore
 
@@ -16,7 +17,7 @@ import VMCore
         return core
     }
 
-    func capture(_ bytes: [UInt8], level: Int = 1, in scratch: ScratchDirectory) throws -> (OfflineCapture.Outcome, [String]) {
+    func capture(_ bytes: [UInt8], level: Int = 1, in scratch: TemporaryDirectory) throws -> (OfflineCapture.Outcome, [String]) {
         let input = try scratch.write("input", bytes)
         var lines: [String] = []
         let outcome = OfflineCapture(options: .init(vmcorePath: input, outputDirectory: scratch.path + "/dump",
@@ -32,7 +33,7 @@ import VMCore
     func hexText(_ value: Int) -> String { "0x" + String(value, radix: 16) }
 
     @Test func writesDmesgVmcoreAndMetadataThenRenames() throws {
-        let scratch = ScratchDirectory()
+        let scratch = try TemporaryDirectory("vmcore")
         let (outcome, lines) = try capture(Self.sparseCore().bytes(), in: scratch)
         let dump = scratch.path + "/dump"
         #expect(outcome.isComplete)
@@ -67,7 +68,7 @@ import VMCore
     }
 
     @Test func truncatedInputKeepsTheLogAndMarksTheDumpIncomplete() throws {
-        let scratch = ScratchDirectory()
+        let scratch = try TemporaryDirectory("vmcore")
         let full = Self.sparseCore().bytes()
         let (outcome, lines) = try capture(Array(full.prefix(full.count - 3 * 4096)), in: scratch)
         let kept = scratch.path + "/dump.incomplete"
@@ -90,7 +91,7 @@ import VMCore
     }
 
     @Test func unreadableInputStillLeavesIncompleteMetadata() throws {
-        let scratch = ScratchDirectory()
+        let scratch = try TemporaryDirectory("vmcore")
         let (outcome, _) = try capture(Array("not a core at all, just text........................................".utf8),
             in: scratch)
         #expect(!outcome.isComplete)
@@ -101,7 +102,7 @@ import VMCore
     }
 
     @Test func levelWithFilteringBitsIsLoweredWithAWarningWhenStructPagesCannotBeRead() throws {
-        let scratch = ScratchDirectory()
+        let scratch = try TemporaryDirectory("vmcore")
         let (outcome, lines) = try capture(Self.sparseCore().bytes(), level: 31, in: scratch)
         #expect(outcome.isComplete)
         let json = try metadata(scratch.path + "/dump/metadata.json")
@@ -114,7 +115,7 @@ import VMCore
     }
 
     @Test func kdumpFormatWritesVmcoreKdumpReadableBack() throws {
-        let scratch = ScratchDirectory()
+        let scratch = try TemporaryDirectory("vmcore")
         let input = try scratch.write("input", Self.sparseCore().bytes())
         let outcome = OfflineCapture(options: .init(vmcorePath: input, outputDirectory: scratch.path + "/dump",
             dumpLevel: DumpLevel(1)!, format: .kdump, compression: .zlib, threads: 2)) { _ in }.run()
@@ -132,14 +133,14 @@ import VMCore
     }
 
     @Test func levelZeroWritesEveryPage() throws {
-        let scratch = ScratchDirectory()
+        let scratch = try TemporaryDirectory("vmcore")
         let (outcome, _) = try capture(Self.sparseCore().bytes(), level: 0, in: scratch)
         #expect(outcome.metadata.statistics.excludedZeroPages == 0)
         #expect(outcome.metadata.statistics.writtenPages == 12)
     }
 
     @Test func refusesAnExistingOutputDirectory() throws {
-        let scratch = ScratchDirectory()
+        let scratch = try TemporaryDirectory("vmcore")
         try FileSystem.makeDirectory(scratch.path + "/dump", mode: 0o700)
         let (outcome, lines) = try capture(Self.sparseCore().bytes(), in: scratch)
         #expect(outcome.directory == nil)
@@ -148,7 +149,7 @@ import VMCore
     }
 
     @Test func writeFailureKeepsDmesgAndMetadata() async throws {
-        let scratch = ScratchDirectory()
+        let scratch = try TemporaryDirectory("vmcore")
         let input = try scratch.write("input", Self.sparseCore().bytes())
         let output = scratch.path + "/dump"
         // In a child process: files may not grow past 12 KiB, so dmesg and metadata fit but the vmcore does not.
@@ -181,7 +182,7 @@ import VMCore
     }
 
     @Test func readsPeakMemoryAndAvailableMemory() throws {
-        let scratch = ScratchDirectory()
+        let scratch = try TemporaryDirectory("vmcore")
         let status = try scratch.write("status", Array("Name:\tx\nVmPeak:\t  9999 kB\nVmHWM:\t    5812 kB\n".utf8))
         let meminfo = try scratch.write("meminfo", Array("MemTotal:  48000 kB\nMemAvailable:   17700 kB\n".utf8))
         #expect(SystemMemory.peakResidentKiB(statusPath: status) == 5812)

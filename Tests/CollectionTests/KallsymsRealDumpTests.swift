@@ -1,6 +1,7 @@
 import Collection
 import Foundation
 import SystemCalls
+import TestSupport
 import Testing
 import VMCore
 
@@ -61,7 +62,7 @@ struct KallsymsRealDumpTests {
         let (vmcorePath, dmesgPath) = try RealDumps.baseline(kernel)
         let core = try ELFCore.open(vmcorePath)
         defer { try? core.close() }
-        let directory = try TemporaryDirectory()
+        let directory = try TemporaryDirectory("collection")
         let path = "\(directory.path)/vmcore.kdump"
         let output = try FileDescriptor.open(path, [.readWrite, .create, .exclusive], mode: 0o600)
         let selection = PageSelector.select(core, level: DumpLevel(31)!)
@@ -88,7 +89,7 @@ struct KallsymsRealDumpTests {
     @Test(arguments: RealDumps.kernels)
     func reportOfARealDump(kernel: String) throws {
         let (vmcorePath, dmesgPath) = try RealDumps.baseline(kernel)
-        let directory = try TemporaryDirectory()
+        let directory = try TemporaryDirectory("collection")
         let dump = "\(directory.path)/20250101T000000Z-\(kernel)"
         try FileManager.default.createDirectory(atPath: dump, withIntermediateDirectories: true)
         try FileManager.default.linkItem(atPath: vmcorePath, toPath: "\(dump)/vmcore")

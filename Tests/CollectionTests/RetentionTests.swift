@@ -1,6 +1,7 @@
 import Collection
 import Foundation
 import OopsConfig
+import TestSupport
 import Testing
 
 /// A small tmpfs mounted for one test (the tests run as root, like the VM harness).
@@ -9,7 +10,7 @@ final class SmallFileSystem {
     var path: String { directory.path }
 
     init(megabytes: Int) throws {
-        directory = try TemporaryDirectory()
+        directory = try TemporaryDirectory("collection")
         try SmallFileSystem.run("/bin/mount", ["-t", "tmpfs", "-o", "size=\(megabytes)m,mode=0700", "tmpfs", directory.path])
     }
 

@@ -1,6 +1,7 @@
 import Digest
 import Initramfs
 import SystemCalls
+import TestSupport
 import Testing
 
 @Suite struct CompressionTests {
@@ -23,7 +24,7 @@ import Testing
         let compressed = try codec.compress(input)
         #expect(compressed.count < input.count / 4)
         #expect(try codec.compress(input) == compressed)
-        let scratch = try TemporaryDirectory()
+        let scratch = try TemporaryDirectory("initramfs")
         try scratch.write("/in", compressed)
         let result = shell("\(tool) \(scratch.path)/in | sha256sum | cut -d' ' -f1")
         #expect(result.output == SHA256.hex(input) + "\n")
@@ -31,7 +32,7 @@ import Testing
 
     @Test func zstdFrameDeclaresTheSmallWindow() throws {
         let input = [UInt8](repeating: 1, count: 4 << 20)
-        let scratch = try TemporaryDirectory()
+        let scratch = try TemporaryDirectory("initramfs")
         try scratch.write("/in.zst", try InitramfsCompression.zstd.compress(input))
         // zstd -lv prints the window size of the frame; the kernel allocates that much to unpack it.
         let listing = shell("zstd -lv \(scratch.path)/in.zst 2>&1 | grep -i 'window'")

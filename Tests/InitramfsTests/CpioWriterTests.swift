@@ -1,6 +1,7 @@
 import Digest
 import Initramfs
 import SystemCalls
+import TestSupport
 import Testing
 
 @Suite struct CpioWriterTests {
@@ -30,7 +31,7 @@ import Testing
     }
 
     @Test func gnuCpioListsAndExtractsIt() throws {
-        let scratch = try TemporaryDirectory()
+        let scratch = try TemporaryDirectory("initramfs")
         let archive = scratch.path + "/image.cpio"
         try FileSystem.writeAtomically(archive, try Self.sample().bytes())
         let listing = shell("cpio -t --quiet < \(archive)")

@@ -1,6 +1,7 @@
 import Initramfs
 import SystemCalls
 import KernelInterfaces
+import TestSupport
 import Testing
 
 @Suite(.serialized) struct DumpTargetTests {
@@ -57,7 +58,7 @@ import Testing
     }
 
     @Test func superblockMismatchIsExplained() throws {
-        let scratch = try TemporaryDirectory()
+        let scratch = try TemporaryDirectory("initramfs")
         try scratch.write("/disk", [UInt8](repeating: 0, count: 0x20000))
         #expect(throws: FileSystemIdentityError(
             path: scratch.path + "/disk", message: "mounted as ext4 but no ext superblock magic 0xEF53 at 0x438")

@@ -1,5 +1,6 @@
 import Initramfs
 import SystemCalls
+import TestSupport
 import Testing
 
 @Suite struct LibraryClosureTests {
@@ -22,8 +23,8 @@ import Testing
     }
 
     @Test func fixtureWithRunpathOriginSonameLinksAndMergedUsr() throws {
-        let fixture = try TemporaryDirectory()
-        let build = try TemporaryDirectory()
+        let fixture = try TemporaryDirectory("initramfs")
+        let build = try TemporaryDirectory("initramfs")
         let b = build.path
         let compile = shell("""
             cd \(b) && printf 'int inner(void){return 41;}\\n' > inner.c && \
@@ -73,7 +74,7 @@ import Testing
     }
 
     @Test func missingLibraryNamesWhoNeedsItAndWhereWeLooked() throws {
-        let fixture = try TemporaryDirectory()
+        let fixture = try TemporaryDirectory("initramfs")
         try fixture.write("/bin/cpio", try FileSystem.readBytes("/usr/bin/cpio"), mode: 0o755)
         let error = #expect(throws: InitramfsError.self) {
             try LibraryClosure(executable: "/bin/cpio", root: fixture.root, searchDirectories: ["/lib64"])
@@ -82,7 +83,7 @@ import Testing
     }
 
     @Test func notAnElfFileIsNamed() throws {
-        let fixture = try TemporaryDirectory()
+        let fixture = try TemporaryDirectory("initramfs")
         try fixture.write("/bin/script", "#!/bin/sh\n")
         #expect(throws: InitramfsError.elf(path: fixture.path + "/bin/script", message: "not an ELF file")) {
             try ElfDynamicInfo.read(path: fixture.path + "/bin/script")

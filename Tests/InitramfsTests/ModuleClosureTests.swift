@@ -1,5 +1,6 @@
 import Initramfs
 import SystemCalls
+import TestSupport
 import Testing
 
 @Suite(.serialized) struct ModuleClosureTests {
@@ -46,7 +47,7 @@ import Testing
     }
 
     @Test func treeWithoutDepmodSaysWhatToRun() throws {
-        let scratch = try TemporaryDirectory()
+        let scratch = try TemporaryDirectory("initramfs")
         try FileSystem.makeDirectory(scratch.root.path("/lib/modules/9.9"), parents: true)
         let error = #expect(throws: InitramfsError.self) { try KernelModuleIndex(root: scratch.root, release: "9.9") }
         #expect(error?.description == "kernel module 9.9: \(scratch.path)/lib/modules/9.9/modules.dep.bin is missing: "

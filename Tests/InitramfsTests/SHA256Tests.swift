@@ -1,4 +1,5 @@
 import Digest
+import TestSupport
 import Testing
 
 @Suite struct SHA256Tests {
@@ -24,7 +25,7 @@ import Testing
 
     @Test func matchesSha256sumOnALargerInput() throws {
         let bytes = (0..<200_003).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
-        let scratch = try TemporaryDirectory()
+        let scratch = try TemporaryDirectory("initramfs")
         try scratch.write("/blob", bytes)
         let expected = shell("sha256sum \(scratch.path)/blob | cut -d' ' -f1").output
         #expect(SHA256.hex(bytes) + "\n" == expected)

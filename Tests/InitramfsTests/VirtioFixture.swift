@@ -1,4 +1,5 @@
 import SystemCalls
+import TestSupport
 
 /// A fake machine: the dump directory /var/crash on an ext4 file system on virtio-blk partition vda1 (254:1)
 /// behind a virtio PCI device, with the real Debian 6.1 module tree and a dynamically linked "capture binary".
@@ -12,7 +13,7 @@ final class VirtioFixture {
     init() throws {
         let tree = try debianModuleTree()
         release = tree.release
-        directory = try TemporaryDirectory()
+        directory = try TemporaryDirectory("initramfs")
         let d = directory
         // Merged /usr, as on Debian 12.
         try d.link("/lib", to: "usr/lib")

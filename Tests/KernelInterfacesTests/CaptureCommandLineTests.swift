@@ -1,4 +1,5 @@
 import KernelInterfaces
+import TestSupport
 import Testing
 
 @Suite struct CaptureCommandLineTests {
@@ -34,7 +35,7 @@ import Testing
     }
 
     @Test func readsProcCmdlineUnderRoot() throws {
-        let fixture = try FixtureRoot()
+        let fixture = try TemporaryDirectory("kernel-interfaces")
         try fixture.write("/proc/cmdline", "BOOT_IMAGE=/vmlinuz console=ttyS0 crashkernel=256M\n")
         #expect(try CaptureCommandLine.derive(root: fixture.root, panicSeconds: 10) == "console=ttyS0 " + Self.tail)
     }

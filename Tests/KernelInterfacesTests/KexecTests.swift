@@ -3,16 +3,17 @@ import Glibc
 #endif
 import KernelInterfaces
 import SystemCalls
+import TestSupport
 import Testing
 
 /// Records calls and either fails with an errno or, like the kernel, flips `kexec_crash_loaded`.
 final class FakeKexec: KexecSystemCalls, @unchecked Sendable {
     var calls: [(commandLine: String?, flags: KexecFileFlags, kernelSize: UInt64?)] = []
     var failWith: Int32?
-    let fixture: FixtureRoot
+    let fixture: TemporaryDirectory
     var writesLoaded = true
 
-    init(fixture: FixtureRoot) { self.fixture = fixture }
+    init(fixture: TemporaryDirectory) { self.fixture = fixture }
 
     func kexecFileLoad(kernelFD: Int32, initramfsFD: Int32, commandLine: String?, flags: KexecFileFlags) throws {
         let size = kernelFD >= 0 ? try FileDescriptor(rawValue: kernelFD).status().size : nil
@@ -26,8 +27,8 @@ final class FakeKexec: KexecSystemCalls, @unchecked Sendable {
 
 @Suite struct KexecTests {
     /// A fixture with a 256 MiB reservation, a kernel with init_size 48 MiB and a 3 MiB initramfs.
-    static func armedFixture() throws -> FixtureRoot {
-        let fixture = try FixtureRoot()
+    static func armedFixture() throws -> TemporaryDirectory {
+        let fixture = try TemporaryDirectory("kernel-interfaces")
         try fixture.write("/sys/kernel/kexec_crash_size", "\(256 << 20)\n")
         try fixture.write("/sys/kernel/kexec_crash_loaded", "0\n")
         try fixture.write("/proc/self/status", "CapEff:\t000001ffffffffff\n")

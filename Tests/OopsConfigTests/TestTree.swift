@@ -1,38 +1,21 @@
-import Foundation
 import SystemCalls
+import TestSupport
 
-/// A temporary directory standing for `/`, with helpers to lay out configuration files.
+/// A temporary directory standing for `/`, with helpers to lay out configuration files (a failure to write one
+/// stops the test: the tree is the test's input, not what it checks).
 final class TestTree {
-    let path: String
+    let directory: TemporaryDirectory
+    var path: String { directory.path }
+    var root: HostRoot { directory.root }
 
-    init() {
-        let template = NSTemporaryDirectory() + "oopsd-config-XXXXXX"
-        var bytes = Array(template.utf8CString)
-        path = bytes.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-
-    var root: HostRoot { HostRoot(path) }
+    init() { directory = try! TemporaryDirectory("config") }
 
     /// Writes `text` at the absolute path `file` inside the tree, creating directories.
-    func write(_ file: String, _ text: String) {
-        writeBytes(file, Array(text.utf8))
-    }
+    func write(_ file: String, _ text: String) { try! directory.write(file, text) }
 
-    func writeBytes(_ file: String, _ bytes: [UInt8]) {
-        let full = path + file
-        try! FileManager.default.createDirectory(
-            atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        _ = FileManager.default.createFile(atPath: full, contents: Data(bytes))
-    }
+    func writeBytes(_ file: String, _ bytes: [UInt8]) { try! directory.write(file, bytes) }
 
-    func mkdir(_ directory: String) {
-        try! FileManager.default.createDirectory(atPath: path + directory, withIntermediateDirectories: true)
-    }
+    func mkdir(_ directory: String) { try! self.directory.makeDirectory(directory) }
 
-    func symlink(_ file: String, to target: String) {
-        mkdir((file as NSString).deletingLastPathComponent)
-        try! FileManager.default.createSymbolicLink(atPath: path + file, withDestinationPath: target)
-    }
+    func symlink(_ file: String, to target: String) { try! directory.link(file, to: target) }
 }

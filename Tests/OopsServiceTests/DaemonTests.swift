@@ -1,6 +1,7 @@
 import Foundation
 import OopsConfig
 import SystemCalls
+import TestSupport
 import Testing
 @testable import OopsService
 
@@ -33,11 +34,6 @@ final class FakeArming: Arming, @unchecked Sendable {
     func hotplugNeedsReload() -> Bool { false }
 }
 
-func temporaryRoot() -> String {
-    var template = Array((NSTemporaryDirectory() + "oopsd-service-XXXXXX").utf8CString)
-    return template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
-}
-
 func write(_ root: String, _ path: String, _ text: String) throws {
     try FileManager.default.createDirectory(
         atPath: (root + path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
@@ -46,8 +42,8 @@ func write(_ root: String, _ path: String, _ text: String) throws {
 
 @Suite struct DaemonTests {
     @Test func armsWithTheConfigurationAndRecordsTheStatus() throws {
-        let root = temporaryRoot()
-        defer { try? FileManager.default.removeItem(atPath: root) }
+        let directory = try TemporaryDirectory("service")
+        let root = directory.path
         try write(root, "/etc/oopsd/oopsd.conf", "[Capture]\nDumpLevel=1\n")
         let arming = FakeArming()
         let daemon = OopsDaemon(root: HostRoot(root), journal: RecordingLog(), arming: arming)
@@ -60,8 +56,8 @@ func write(_ root: String, _ path: String, _ text: String) throws {
     }
 
     @Test func brokenDropInKeepsTheLastGoodConfigurationArmed() throws {
-        let root = temporaryRoot()
-        defer { try? FileManager.default.removeItem(atPath: root) }
+        let directory = try TemporaryDirectory("service")
+        let root = directory.path
         try write(root, "/etc/oopsd/oopsd.conf", "[Capture]\nDumpLevel=1\n")
         let arming = FakeArming()
         let log = RecordingLog()
@@ -85,8 +81,8 @@ func write(_ root: String, _ path: String, _ text: String) throws {
     }
 
     @Test func brokenConfigurationAtFirstStartStillArmsWithTheValidSettings() throws {
-        let root = temporaryRoot()
-        defer { try? FileManager.default.removeItem(atPath: root) }
+        let directory = try TemporaryDirectory("service")
+        let root = directory.path
         try write(root, "/etc/oopsd/oopsd.conf", "[Capture]\nDumpLevel=99\nDirectory=/srv/crash\n")
         let arming = FakeArming()
         OopsDaemon(root: HostRoot(root), journal: RecordingLog(), arming: arming).reload(reason: "start")
@@ -99,8 +95,8 @@ func write(_ root: String, _ path: String, _ text: String) throws {
     }
 
     @Test func armingFailureIsReportedAsNotArmed() throws {
-        let root = temporaryRoot()
-        defer { try? FileManager.default.removeItem(atPath: root) }
+        let directory = try TemporaryDirectory("service")
+        let root = directory.path
         let arming = FakeArming()
         arming.failure = "no memory is reserved for a capture kernel"
         let log = RecordingLog()
@@ -115,8 +111,8 @@ func write(_ root: String, _ path: String, _ text: String) throws {
 
 @Suite struct CollectorTests {
     @Test func newDumpGetsAReportAndOneJournalEntryOnlyOnce() throws {
-        let root = temporaryRoot()
-        defer { try? FileManager.default.removeItem(atPath: root) }
+        let directory = try TemporaryDirectory("service")
+        let root = directory.path
         let dump = "/var/crash/20261126T025211Z-2f9bbfbc"
         try write(root, dump + "/dmesg.txt", """
             [    0.000000] Linux version 6.1.0-56-amd64
@@ -144,8 +140,8 @@ func write(_ root: String, _ path: String, _ text: String) throws {
     }
 
     @Test func retentionRunsAfterCollectionAndIsLogged() throws {
-        let root = temporaryRoot()
-        defer { try? FileManager.default.removeItem(atPath: root) }
+        let directory = try TemporaryDirectory("service")
+        let root = directory.path
         for (index, name) in ["20260101T000000Z-aaaaaaaa", "20260102T000000Z-bbbbbbbb", "20260103T000000Z-cccccccc"].enumerated() {
             try write(root, "/var/crash/\(name)/dmesg.txt", "[    1.000000] Kernel panic - not syncing: test \(index)\n")
             try write(root, "/var/crash/\(name)/metadata.json", #"{"status":"complete","crash_time":\#(1_767_225_600 + index * 86400)}"#)

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Runs the built `oopsctl` (next to the test bundle) against a test root with a dump directory.
@@ -41,7 +42,8 @@ struct OopsctlRun {
 
 /// A host root whose /var/crash holds three small dumps (no vmcore memory worth reading: log and metadata).
 final class DumpRoot {
-    let path: String
+    let directory: TemporaryDirectory
+    var path: String { directory.path }
     var crash: String { "\(path)/var/crash" }
 
     static let dmesg = """
@@ -62,8 +64,7 @@ final class DumpRoot {
         """
 
     init() throws {
-        var template = Array("/tmp/oopsctl-test-XXXXXX".utf8CString)
-        path = String(cString: mkdtemp(&template)!)
+        directory = try TemporaryDirectory("oopsctl-dumps")
         try FileManager.default.createDirectory(atPath: crash, withIntermediateDirectories: true)
         try add("20250101T000000Z-aaaa1111", time: 1_735_689_600, status: "complete")
         try add("20250102T000000Z-aaaa2222", time: 1_735_776_000, status: "complete")
@@ -82,8 +83,6 @@ final class DumpRoot {
         bytes[bytes.count - 1] = 0x42
         try Data(bytes).write(to: URL(fileURLWithPath: "\(dump)/vmcore"))
     }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
 }
 
 @Suite struct OopsctlDumpCommandTests {

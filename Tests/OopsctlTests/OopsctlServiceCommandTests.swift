@@ -1,22 +1,15 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// A host root with a fake /sys and /proc, so status, arm and test read what a test lays out.
 final class KernelRoot {
-    let path: String
+    let directory: TemporaryDirectory
+    var path: String { directory.path }
 
-    init() {
-        var template = Array((NSTemporaryDirectory() + "oopsctl-kernel-XXXXXX").utf8CString)
-        path = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
-    }
+    init() throws { directory = try TemporaryDirectory("oopsctl-kernel") }
 
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-
-    func write(_ file: String, _ text: String) {
-        try! FileManager.default.createDirectory(
-            atPath: (path + file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        try! text.write(toFile: path + file, atomically: false, encoding: .utf8)
-    }
+    func write(_ file: String, _ text: String) { try! directory.write(file, text) }
 
     func read(_ file: String) -> String? { try? String(contentsOfFile: path + file, encoding: .utf8) }
 
@@ -31,7 +24,7 @@ final class KernelRoot {
 
 @Suite struct OopsctlServiceCommandTests {
     @Test func statusSaysWhyNothingIsArmedAndExits3() throws {
-        let root = KernelRoot()
+        let root = try KernelRoot()
         root.kernel(reserved: 0, loaded: false)
         let run = try OopsctlRun(["status", "--root", root.path])
         #expect(run.status == 3)
@@ -41,7 +34,7 @@ final class KernelRoot {
     }
 
     @Test func statusReportsTheServiceRecordWhenArmed() throws {
-        let root = KernelRoot()
+        let root = try KernelRoot()
         root.kernel(reserved: 268_435_456, loaded: true)
         root.write("/run/oopsd/status.json", """
             {"armed": true, "message": "armed: 6.1.0-56-amd64, initramfs 3291 KiB, dumps to /var/crash",
@@ -67,7 +60,7 @@ final class KernelRoot {
     }
 
     @Test func testRefusesWithoutYes() throws {
-        let root = KernelRoot()
+        let root = try KernelRoot()
         root.kernel(reserved: 268_435_456, loaded: true)
         let run = try OopsctlRun(["test", "--root", root.path])
         #expect(run.status == 2)
@@ -76,7 +69,7 @@ final class KernelRoot {
     }
 
     @Test func testRefusesWhenNothingIsArmedUnlessForced() throws {
-        let root = KernelRoot()
+        let root = try KernelRoot()
         root.kernel(reserved: 268_435_456, loaded: false)
         let refused = try OopsctlRun(["test", "--root", root.path, "--yes"])
         #expect(refused.status == 2)
@@ -88,7 +81,7 @@ final class KernelRoot {
     }
 
     @Test func testOopsGoesThroughTheModuleTrigger() throws {
-        let root = KernelRoot()
+        let root = try KernelRoot()
         root.kernel(reserved: 268_435_456, loaded: true)
         let missing = try OopsctlRun(["test", "--root", root.path, "--yes", "--kind", "oops"])
         #expect(missing.status == 2)
@@ -102,7 +95,7 @@ final class KernelRoot {
     }
 
     @Test func configValidateExitCodes() throws {
-        let root = KernelRoot()
+        let root = try KernelRoot()
         root.write("/etc/oopsd/oopsd.conf.d/10-fleet.conf", "[Capture]\nDumpLevel=40\n")
         let bad = try OopsctlRun(["config", "--root", root.path, "--validate"])
         #expect(bad.status == 1)
@@ -114,7 +107,7 @@ final class KernelRoot {
     }
 
     @Test func armRefusesABrokenConfigurationAndChangesNothing() throws {
-        let root = KernelRoot()
+        let root = try KernelRoot()
         root.kernel(reserved: 268_435_456, loaded: false)
         root.write("/etc/oopsd/oopsd.conf", "[Capture]\nFormat=tar\n")
         let run = try OopsctlRun(["arm", "--root", root.path])

@@ -1,20 +1,15 @@
 import Collection
 import Foundation
 import SystemCalls
+import TestSupport
 import Testing
 @testable import Upload
 
 /// Credentials, backoff, shipping order, S3 XML and the manifest: the pieces a fleet relies on without a server.
 @Suite struct UploadPiecesTests {
-    func temporaryDirectory() throws -> String {
-        let path = NSTemporaryDirectory() + "oopsd-upload-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
-    }
-
     @Test func credentialsFileIsReadAndItsModeChecked() throws {
-        let directory = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let scratch = try TemporaryDirectory("upload")
+        let directory = scratch.path
         let file = directory + "/s3.credentials"
         try "# fleet\n[other]\naws_access_key_id = NO\n[default]\naws_access_key_id = AKIA1\r\naws_secret_access_key=s/3+x\n"
             .write(toFile: file, atomically: true, encoding: .utf8)
@@ -64,8 +59,8 @@ import Testing
     }
 
     @Test func smallMostUsefulFilesShipFirstThenBySize() throws {
-        let directory = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let scratch = try TemporaryDirectory("upload")
+        let directory = scratch.path
         let files = ["vmcore": 5000, "report.txt": 300, "report.json": 900, "capture.log": 200, "metadata.json": 100,
                      "dmesg.txt": 700, "upload-state.json": 10, "manifest.json": 10, ".upload/rgw.json": 10]
         try FileManager.default.createDirectory(atPath: directory + "/.upload", withIntermediateDirectories: true)
@@ -113,8 +108,8 @@ import Testing
     }
 
     @Test func fileDigestMatchesTheKnownAnswerForAFileLargerThanOneChunk() throws {
-        let directory = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let scratch = try TemporaryDirectory("upload")
+        let directory = scratch.path
         // 5 MiB of "a": larger than the 4 MiB read size, so the chunks must join correctly.
         let bytes = [UInt8](repeating: UInt8(ascii: "a"), count: 5 << 20)
         try Data(bytes).write(to: URL(fileURLWithPath: directory + "/f"))

@@ -1,10 +1,11 @@
 import SystemCalls
+import TestSupport
 import Testing
 import VMCore
 
 @Suite struct ELFCoreReaderTests {
     @Test func readsHeadersNotesCPUsAndSegments() throws {
-        let scratch = ScratchDirectory()
+        let scratch = try TemporaryDirectory("vmcore")
         let path = try scratch.write("vmcore", PrintkRingFixture.core().bytes())
         let core = try ELFCore.open(path)
         defer { try? core.close() }
@@ -22,7 +23,7 @@ import VMCore
     }
 
     @Test func translatesTextMappingDirectMapAndPhysicalAddresses() throws {
-        let scratch = ScratchDirectory()
+        let scratch = try TemporaryDirectory("vmcore")
         let path = try scratch.write("vmcore", PrintkRingFixture.core().bytes())
         let core = try ELFCore.open(path)
         defer { try? core.close() }
@@ -45,7 +46,7 @@ import VMCore
         synthetic.notes = [SyntheticCore.vmcoreinfo("OSRELEASE=x\n")]
         synthetic.segments = [.init(virtualAddress: 0xffff_8880_0000_0000, physicalAddress: 0,
             data: [1, 2, 3, 4], extraMemory: 4)]
-        let scratch = ScratchDirectory()
+        let scratch = try TemporaryDirectory("vmcore")
         let core = try ELFCore.open(try scratch.write("vmcore", synthetic.bytes()))
         defer { try? core.close() }
         #expect(try core.readVirtual(0xffff_8880_0000_0002, count: 6, what: "t") == [3, 4, 0, 0, 0, 0])
@@ -53,7 +54,7 @@ import VMCore
 
     /// Opens `bytes` as a core and returns the error text.
     func openError(_ bytes: [UInt8]) throws -> String {
-        let scratch = ScratchDirectory()
+        let scratch = try TemporaryDirectory("vmcore")
         let path = try scratch.write("bad", bytes)
         do {
             let core = try ELFCore.open(path)
@@ -140,7 +141,7 @@ import VMCore
     }
 
     @Test func acceptsZeroPaddingAfterTheLastNote() throws {
-        let scratch = ScratchDirectory()
+        let scratch = try TemporaryDirectory("vmcore")
         let core = try ELFCore.open(try scratch.write("vmcore", PrintkRingFixture.core().bytes(noteSlack: 24)))
         defer { try? core.close() }
         #expect(core.notes.count == 3)

@@ -1,5 +1,6 @@
 import Foundation  // tests only: Process, to run the reference tools
 import SystemCalls
+import TestSupport
 import Testing
 import VMCore
 
@@ -17,9 +18,9 @@ import VMCore
     }
 
     func write(_ synthetic: SyntheticCore, excludeZeroPages: Bool, windowSize: Int = 8192)
-        throws -> (ScratchDirectory, input: ELFCore, output: String, WriteStatistics)
+        throws -> (TemporaryDirectory, input: ELFCore, output: String, WriteStatistics)
     {
-        let scratch = ScratchDirectory()
+        let scratch = try TemporaryDirectory("vmcore")
         let input = try ELFCore.open(try scratch.write("input", synthetic.bytes()))
         let outputPath = scratch.path + "/vmcore"
         let output = try FileDescriptor.open(outputPath, [.readWrite, .create, .exclusive, .noFollow], mode: 0o600)
@@ -76,9 +77,9 @@ import VMCore
 
     /// Writes `synthetic` keeping only the frames of `keep` (every other frame of the input left out).
     func writeFiltered(_ synthetic: SyntheticCore, keeping frames: [UInt64], maximumLoads: Int = 65_000)
-        throws -> (ScratchDirectory, input: ELFCore, output: ELFCore, WriteStatistics)
+        throws -> (TemporaryDirectory, input: ELFCore, output: ELFCore, WriteStatistics)
     {
-        let scratch = ScratchDirectory()
+        let scratch = try TemporaryDirectory("vmcore")
         let input = try ELFCore.open(try scratch.write("input", synthetic.bytes()))
         var keep = PageBitmap(count: 0x3000)
         for frame in frames { keep.insert(frame) }
@@ -163,7 +164,7 @@ import VMCore
 
     @Test func truncatedInputKeepsTheIncompleteFlagAndNamesTheSegment() throws {
         let full = Self.sparseCore().bytes()
-        let scratch = ScratchDirectory()
+        let scratch = try TemporaryDirectory("vmcore")
         let input = try ELFCore.open(try scratch.write("input", Array(full.prefix(full.count - 5000))))
         defer { try? input.close() }
         let outputPath = scratch.path + "/vmcore"

@@ -1,4 +1,5 @@
 import SystemCalls
+import TestSupport
 import Testing
 import VMCore
 
@@ -26,9 +27,9 @@ import VMCore
     }
 
     func write(level: Int, compression: PageCompression, threads: Int = 2, batchPages: Int = 4, pages: [[UInt8]]? = nil)
-        throws -> (ScratchDirectory, ELFCore, PageSelection, KdumpReader, WriteStatistics)
+        throws -> (TemporaryDirectory, ELFCore, PageSelection, KdumpReader, WriteStatistics)
     {
-        let scratch = ScratchDirectory()
+        let scratch = try TemporaryDirectory("vmcore")
         var synthetic = Self.core().0
         if let pages { synthetic.segments[0].data = pages.flatMap { $0 } }
         let input = try ELFCore.open(try scratch.write("input", synthetic.bytes()))
@@ -54,7 +55,7 @@ import VMCore
             .init(virtualAddress: 0xffff_ffff_8100_0000, physicalAddress: 0x0010_0000, data: text),
             .init(virtualAddress: SyntheticCore.pageOffset + 0x0010_0000, physicalAddress: 0x0010_0000, data: text),
         ]
-        let scratch = ScratchDirectory()
+        let scratch = try TemporaryDirectory("vmcore")
         let input = try ELFCore.open(try scratch.write("input", synthetic.bytes()))
         defer { try? input.close() }
         let path = scratch.path + "/vmcore.kdump"

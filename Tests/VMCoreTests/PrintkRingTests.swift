@@ -1,9 +1,10 @@
+import TestSupport
 import Testing
 import VMCore
 
 @Suite struct PrintkRingTests {
     @Test func decodesWrappedTruncatedAndSkippedRecordsLikeVmcoreDmesg() throws {
-        let scratch = ScratchDirectory()
+        let scratch = try TemporaryDirectory("vmcore")
         let core = try ELFCore.open(try scratch.write("vmcore", PrintkRingFixture.core().bytes()))
         defer { try? core.close() }
         let records = try PrintkRing.records(of: core)
@@ -19,7 +20,7 @@ import VMCore
     @Test func refusesLegacyLayoutWithClearError() throws {
         var synthetic = PrintkRingFixture.core()
         synthetic.notes[2] = SyntheticCore.vmcoreinfo("OSRELEASE=5.4.0-old\nSYMBOL(log_buf)=ffffffff82000000\n")
-        let scratch = ScratchDirectory()
+        let scratch = try TemporaryDirectory("vmcore")
         let core = try ELFCore.open(try scratch.write("vmcore", synthetic.bytes()))
         defer { try? core.close() }
         #expect(throws: PrintkError.legacyLayout(osRelease: "5.4.0-old")) { try PrintkRing.records(of: core) }
@@ -32,7 +33,7 @@ import VMCore
         var synthetic = PrintkRingFixture.core()
         let text = PrintkRingFixture.vmcoreinfo.split(separator: "\n").filter { !$0.hasPrefix("OFFSET(prb_desc.state_var)") }
         synthetic.notes[2] = SyntheticCore.vmcoreinfo(text.joined(separator: "\n"))
-        let scratch = ScratchDirectory()
+        let scratch = try TemporaryDirectory("vmcore")
         let core = try ELFCore.open(try scratch.write("vmcore", synthetic.bytes()))
         defer { try? core.close() }
         let error = VMCoreInfoError(key: "OFFSET(prb_desc.state_var)", purpose: "decoding the printk ring")

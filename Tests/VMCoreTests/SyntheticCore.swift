@@ -58,26 +58,3 @@ struct SyntheticCore {
         for index in 0..<MemoryLayout<T>.size { bytes[offset + index] = UInt8(truncatingIfNeeded: value >> (8 * index)) }
     }
 }
-
-/// A scratch directory removed at the end of the test.
-final class ScratchDirectory {
-    let path: String
-
-    init() {
-        var template = Array("/tmp/oopsd-vmcore-test-XXXXXX".utf8CString)
-        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-        precondition(made != nil, "mkdtemp failed")
-        path = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-
-    deinit { try? FileSystem.removeTree(path) }
-
-    /// Writes `bytes` to `name` inside the directory and returns its path.
-    func write(_ name: String, _ bytes: [UInt8]) throws -> String {
-        let file = path + "/" + name
-        let fd = try FileDescriptor.open(file, [.writeOnly, .create, .truncate], mode: 0o600)
-        defer { try? fd.close() }
-        try fd.writeAll(bytes)
-        return file
-    }
-}

@@ -3,38 +3,6 @@ import Glibc
 #endif
 import SystemCalls
 
-/// A temporary directory standing for `/` (or a scratch directory), removed at the end of the test.
-final class TemporaryDirectory {
-    let path: String
-    var root: HostRoot { HostRoot(path) }
-
-    init() throws {
-        var template = Array("/tmp/oopsd-initramfs-XXXXXX".utf8CString)
-        guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
-            throw SystemError("mkdtemp", errno: errno)
-        }
-        path = String(cString: made)
-    }
-
-    /// Writes `bytes` at `file` (absolute inside the directory), creating parents.
-    func write(_ file: String, _ bytes: [UInt8], mode: UInt32 = 0o644) throws {
-        let full = root.path(file)
-        try FileSystem.makeDirectory(Path.parent(full), parents: true)
-        try FileSystem.writeAtomically(full, bytes, mode: mode)
-    }
-
-    func write(_ file: String, _ text: String) throws { try write(file, Array(text.utf8)) }
-
-    /// Creates a symlink at `file` pointing to `target`.
-    func link(_ file: String, to target: String) throws {
-        let full = root.path(file)
-        try FileSystem.makeDirectory(Path.parent(full), parents: true)
-        if symlink(target, full) != 0 { throw SystemError("symlink", path: full, errno: errno) }
-    }
-
-    deinit { try? FileSystem.removeTree(path) }
-}
-
 /// Runs a shell command; returns its exit status and standard output.
 func shell(_ command: String) -> (status: Int32, output: String) {
     guard let pipe = popen(command, "r") else { return (-1, "") }
