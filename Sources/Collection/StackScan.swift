@@ -21,6 +21,18 @@ public struct StackScan: Equatable, Sendable {
     /// At most this many entries are kept.
     public static let maximumEntries = 64
 
+    /// The bytes to read for `stackPointer`: from it (8-byte aligned) to the end of its `threadSize`-aligned stack.
+    /// The saved RSP comes from the dump: a stack that would end past 2^64 is no stack, and an error.
+    public static func range(stackPointer: UInt64, threadSize: UInt64 = StackScan.threadSize) throws(StackScanError)
+        -> Range<UInt64>
+    {
+        precondition(threadSize > 0 && threadSize & (threadSize - 1) == 0, "THREAD_SIZE is a power of two")
+        let start = stackPointer & ~UInt64(7)
+        let (top, overflow) = (stackPointer & ~(threadSize - 1)).addingReportingOverflow(threadSize)
+        guard !overflow, start < top else { throw .stackOutsideAddressSpace(stackPointer: stackPointer) }
+        return start..<top
+    }
+
     /// The entries, innermost first.
     public var entries: [Entry]
     /// The range that was read.
@@ -28,9 +40,8 @@ public struct StackScan: Equatable, Sendable {
 
     /// Scans from `stackPointer` to the end of its stack.
     public init(core: some KernelMemory, symbols: Kallsyms, stackPointer: UInt64, threadSize: UInt64 = StackScan.threadSize) throws {
-        let start = stackPointer & ~UInt64(7)
-        let top = (stackPointer & ~(threadSize - 1)) &+ threadSize
-        range = start..<top
+        range = try StackScan.range(stackPointer: stackPointer, threadSize: threadSize)
+        let (start, top) = (range.lowerBound, range.upperBound)
         let bytes = try core.readKernelVirtual(start, count: Int(top - start), what: "the crashing task's stack")
         var found: [Entry] = []
         var offset = 0
@@ -44,5 +55,18 @@ public struct StackScan: Equatable, Sendable {
             offset += 8
         }
         entries = found
+    }
+}
+
+/// Why the stack scan could not run.
+public enum StackScanError: Error, Equatable, CustomStringConvertible, Sendable {
+    /// The stack of this RSP would run past the end of the address space.
+    case stackOutsideAddressSpace(stackPointer: UInt64)
+
+    public var description: String {
+        switch self {
+        case .stackOutsideAddressSpace(let rsp):
+            "RSP 0x\(String(rsp, radix: 16)): its THREAD_SIZE stack would run past the end of the address space"
+        }
     }
 }

@@ -41,6 +41,8 @@ public struct FileDescriptor: Sendable {
         public static let directory = Options(rawValue: O_DIRECTORY)
         /// `O_CLOEXEC`.
         public static let closeOnExec = Options(rawValue: O_CLOEXEC)
+        /// `O_NONBLOCK`: opening a FIFO or device does not wait for the other side.
+        public static let nonBlocking = Options(rawValue: O_NONBLOCK)
     }
 
     /// Opens `path`; `O_CLOEXEC` is always added.
@@ -51,6 +53,30 @@ public struct FileDescriptor: Sendable {
             oops_open(path, options.union(.closeOnExec).rawValue, mode_t(mode))
         }
         return FileDescriptor(rawValue: fd, path: path)
+    }
+
+    /// Opens `path` for reading only if it is a regular file: never through a symlink (`O_NOFOLLOW`), never
+    /// waiting on a FIFO or device (`O_NONBLOCK`), then `fstat` must say `S_IFREG`. For files whose content comes
+    /// from elsewhere (a dump directory): anything else throws `FileKindError`.
+    public static func openRegularFile(_ path: String) throws -> FileDescriptor {
+        let fd: FileDescriptor
+        do {
+            fd = try open(path, [.readOnly, .noFollow, .nonBlocking])
+        } catch let error as SystemError where error.errno == ELOOP {
+            throw FileKindError(path: path, kind: .symlink)
+        }
+        let status: FileStatus
+        do {
+            status = try fd.status()
+        } catch {
+            try? fd.close()
+            throw error
+        }
+        guard status.kind == .regular else {
+            try? fd.close()
+            throw FileKindError(path: path, kind: status.kind)
+        }
+        return fd
     }
 
     /// Closes the descriptor.

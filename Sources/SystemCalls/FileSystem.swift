@@ -79,6 +79,11 @@ public enum FileSystem {
     public static func listDirectory(_ path: String) throws -> [String] {
         guard let dir = opendir(path) else { throw SystemError("opendir", path: path, errno: oops_errno()) }
         defer { closedir(dir) }
+        return try readNames(dir, path: path)
+    }
+
+    /// The names readdir(3) gives for `dir`, without `.` and `..`, sorted bytewise.
+    private static func readNames(_ dir: OpaquePointer, path: String) throws -> [String] {
         var names: [String] = []
         while true {
             oops_clear_errno()
@@ -94,6 +99,14 @@ public enum FileSystem {
             if name != "." && name != ".." { names.append(name) }
         }
         return names.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+    }
+
+    /// The whole content of `path` if it is a regular file (`FileDescriptor.openRegularFile`: no symlink, no FIFO,
+    /// no device), at most `limit` bytes. For files from dump directories.
+    public static func readRegularFile(_ path: String, limit: Int = Int.max) throws -> [UInt8] {
+        let fd = try FileDescriptor.openRegularFile(path)
+        defer { try? fd.close() }
+        return try fd.readToEnd(limit: limit)
     }
 
     /// The target of a symbolic link.
@@ -134,13 +147,77 @@ public enum FileSystem {
         }
     }
 
-    /// Removes a directory tree without following symlinks.
+    /// Removes a directory tree without following symlinks: the tree is walked through directory descriptors
+    /// (`openat` with `O_NOFOLLOW | O_DIRECTORY`, `unlinkat`), so a directory swapped for a link while the walk runs
+    /// loses the link, never what it points to. A symlink at `path` itself is removed, not followed.
     public static func removeTree(_ path: String) throws {
         guard let st = try status(path, followLinks: false) else { return }
-        if st.kind == .directory {
-            for name in try listDirectory(path) { try removeTree(path + "/" + name) }
+        guard st.kind == .directory else { return try remove(path) }
+        let fd = oops_open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0)
+        if fd < 0 {
+            let error = oops_errno()
+            // Replaced by a link or a file since the lstat: remove that instead.
+            if error == ELOOP || error == ENOTDIR { return try remove(path) }
+            throw SystemError("open", path: path, errno: error)
         }
-        try remove(path)
+        do {
+            try removeContents(of: fd, path: path, depth: 0)
+        } catch {
+            close(fd)
+            throw error
+        }
+        close(fd)
+        _ = try valueOrErrno("rmdir", path: path) { rmdir(path) }
+    }
+
+    /// How deep `removeTree` goes (a dump directory is one level deep; a deeper tree is not ours to delete).
+    public static let removeTreeDepthLimit = 32
+
+    /// Removes everything in the directory open as `fd` (named `path` in errors).
+    private static func removeContents(of fd: Int32, path: String, depth: Int) throws {
+        guard depth < removeTreeDepthLimit else { throw SystemError("removeTree", path: path, errno: ELOOP) }
+        for name in try listDirectory(descriptor: fd, path: path) {
+            let child = path + "/" + name
+            if unlinkat(fd, name, 0) == 0 { continue }
+            let error = oops_errno()
+            if error == ENOENT { continue }
+            // Linux says EISDIR for unlink(2) of a directory.
+            guard error == EISDIR || error == EPERM else { throw SystemError("unlinkat", path: child, errno: error) }
+            let sub = oops_openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0)
+            if sub < 0 {
+                let openError = oops_errno()
+                if openError == ENOENT { continue }
+                // Swapped for a link or file between the two calls: unlink that.
+                if openError == ELOOP || openError == ENOTDIR {
+                    _ = try valueOrErrno("unlinkat", path: child) { unlinkat(fd, name, 0) }
+                    continue
+                }
+                throw SystemError("openat", path: child, errno: openError)
+            }
+            do {
+                try removeContents(of: sub, path: child, depth: depth + 1)
+            } catch {
+                close(sub)
+                throw error
+            }
+            close(sub)
+            _ = try valueOrErrno("unlinkat", path: child) { unlinkat(fd, name, AT_REMOVEDIR) }
+        }
+    }
+
+    /// The names in the directory open as `fd`, without `.` and `..` (read through a duplicate, so `fd` stays open).
+    private static func listDirectory(descriptor fd: Int32, path: String) throws -> [String] {
+        let copy = dup(fd)
+        guard copy >= 0 else { throw SystemError("dup", path: path, errno: oops_errno()) }
+        guard let dir = fdopendir(copy) else {
+            let error = oops_errno()
+            close(copy)
+            throw SystemError("fdopendir", path: path, errno: error)
+        }
+        defer { closedir(dir) }
+        // A duplicate shares the file position: start from the beginning whatever was read before.
+        rewinddir(dir)
+        return try readNames(dir, path: path)
     }
 
     /// Writes `bytes` to `path` through a temporary file, fsync and rename, so readers see

@@ -27,9 +27,10 @@ public struct ELFCore: Sendable {
     /// Largest program header count accepted (ELF's 16-bit count, or extended numbering up to this).
     public static let maximumProgramHeaders = 65536
 
-    /// Opens `path` read-only (following no symlink at the last component) and reads its headers and notes.
+    /// Opens `path` read-only if it is a regular file (no symlink at the last component, no FIFO or device, which
+    /// could block) and reads its headers and notes.
     public static func open(_ path: String) throws -> ELFCore {
-        let fd = try FileDescriptor.open(path, [.readOnly, .noFollow])
+        let fd = try FileDescriptor.openRegularFile(path)
         do {
             return try ELFCore(file: fd, path: path)
         } catch {

@@ -38,9 +38,9 @@ public struct KdumpReader {
     /// Index of the first dumped frame of each 64-frame word, to find a frame's `page_desc` quickly.
     private let rank: [UInt64]
 
-    /// Opens `path` and reads its headers and bitmaps.
+    /// Opens `path` if it is a regular file (`FileDescriptor.openRegularFile`) and reads its headers and bitmaps.
     public static func open(_ path: String) throws -> KdumpReader {
-        let fd = try FileDescriptor.open(path, [.readOnly, .noFollow])
+        let fd = try FileDescriptor.openRegularFile(path)
         do { return try KdumpReader(file: fd, path: path) } catch {
             try? fd.close()
             throw error
