@@ -3,7 +3,6 @@ import Glibc
 #endif
 import ArgumentParser
 import Collection
-import FoundationEssentials
 import SystemCalls
 import VMCore
 
@@ -33,15 +32,23 @@ struct DmesgCommand: ParsableCommand {
         let bytes: [UInt8] = try DumpCommandSupport.run {
             let entry = try store.resolve(id)
             let path = entry.file(DumpEntry.FileName.dmesg)
-            if let data = FileManager.default.contents(atPath: path) { return [UInt8](data) }
+            if FileSystem.exists(path) {
+                do {
+                    return try FileSystem.readRegularFile(path)
+                } catch {
+                    throw CollectionError.fileUnreadable(path: path, reason: "\(error)")
+                }
+            }
             let vmcore = entry.file(DumpEntry.FileName.vmcore)
-            guard FileManager.default.fileExists(atPath: vmcore) else {
+            guard FileSystem.exists(vmcore) else {
                 throw CollectionError.fileUnreadable(path: path, reason: "missing, and the dump has no vmcore to decode the log from")
             }
             let core = try ELFCore.open(vmcore)
             defer { try? core.close() }
             return DmesgFormat.text(try PrintkRing.records(of: core))
         }
-        try FileDescriptor(rawValue: STDOUT_FILENO, path: "standard output").writeAll(bytes)
+        // The log is the crashed kernel's text: its control characters are escaped, like every dump text.
+        try FileDescriptor(rawValue: STDOUT_FILENO, path: "standard output").writeAll(
+            Array(TerminalText.escaped(bytes: bytes).utf8))
     }
 }

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ArgumentParser
 import Capture
 import Collection
@@ -66,9 +69,16 @@ struct DumpCommand: ParsableCommand {
                 throw CollectionError.fileUnreadable(path: source, reason: "\(error)")
             }
             defer { try? input.close() }
-            // Written under a temporary name and renamed, so FILE is never a partial copy.
+            // Written under a temporary name and renamed, so FILE is never a partial copy. The name is new (O_EXCL):
+            // a file already there is not ours to truncate or remove.
             let temporary = output + ".oopsctl-partial"
-            let out = try FileDescriptor.open(temporary, [.writeOnly, .create, .truncate, .noFollow], mode: 0o600)
+            let out: FileDescriptor
+            do {
+                out = try FileDescriptor.open(temporary, [.writeOnly, .create, .exclusive, .noFollow], mode: 0o600)
+            } catch let error as SystemError where error.errno == EEXIST {
+                throw CollectionError.fileUnreadable(
+                    path: temporary, reason: "exists (left by another export?); remove it, then export again")
+            }
             var total: UInt64 = 0
             do {
                 let chunk = 1 << 20
@@ -120,15 +130,12 @@ struct DumpCommand: ParsableCommand {
                 printError("oopsctl: \(output) exists; add --force to replace it")
                 throw ExitCode(DumpCommandSupport.failure)
             }
-            let scratch = output + ".oopsctl-convert"
-            try? FileSystem.removeTree(scratch)
-            try? FileSystem.removeTree(scratch + DumpDirectory.incompleteSuffix)
-            defer {
-                try? FileSystem.removeTree(scratch)
-                try? FileSystem.removeTree(scratch + DumpDirectory.incompleteSuffix)
-            }
+            // A scratch directory this run creates (mkdtemp: a new name, 0700) and alone removes: nothing that
+            // was there before, whatever its name, is deleted.
+            let scratch = try Self.makeScratchDirectory(next: output)
+            defer { try? FileSystem.removeTree(scratch) }
             let options = OfflineCapture.Options(
-                vmcorePath: source, outputDirectory: scratch, dumpLevel: level, format: target,
+                vmcorePath: source, outputDirectory: Path.join(scratch, "dump"), dumpLevel: level, format: target,
                 compression: PageCompression(rawValue: compression)!)
             let outcome = OfflineCapture(options: options) { printError("oopsctl dump: " + $0) }.run()
             guard outcome.isComplete, let directory = outcome.directory else {
@@ -140,5 +147,16 @@ struct DumpCommand: ParsableCommand {
             return (try FileSystem.status(output))?.size ?? 0
         }
         printError("wrote \(output) (\(ByteCount.text(written)), \(target.rawValue), dump level \(level.applied))")
+    }
+
+    /// Creates `<output>.oopsctl-convert-XXXXXX` (mkdtemp) for a conversion.
+    static func makeScratchDirectory(next output: String) throws -> String {
+        var template = Array((output + ".oopsctl-convert-XXXXXX").utf8CString)
+        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!).map { String(cString: $0) } }
+        guard let made else {
+            throw CollectionError.fileUnreadable(
+                path: output, reason: "cannot create a scratch directory next to it: \(SystemError("mkdtemp", errno: errno))")
+        }
+        return made
     }
 }

@@ -34,7 +34,7 @@ struct InfoCommand: ParsableCommand {
         if json {
             print(String(decoding: try ReportFiles.json(report), as: UTF8.self), terminator: "")
         } else {
-            print(ReportText.render(report), terminator: "")
+            print(TerminalText.escaped(ReportText.render(report)), terminator: "")
         }
     }
 }

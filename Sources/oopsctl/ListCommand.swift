@@ -60,7 +60,7 @@ struct ListCommand: ParsableCommand {
             return
         }
         if rows.isEmpty {
-            print("No dumps in \(store.directory).")
+            print(TerminalText.escaped("No dumps in \(store.directory).", lines: false))
             return
         }
         // The UPLOAD column only when [Upload.NAME] targets are configured.
@@ -70,7 +70,7 @@ struct ListCommand: ParsableCommand {
                 row.id, String(row.crashTimeUtc.dropLast(4)), row.kernelRelease ?? "-", row.complete ? "yes" : "no",
                 ByteCount.text(row.sizeBytes), String(row.signature.prefix(12)),
             ] + (targets.isEmpty ? [] : [Self.uploadColumn(row, targets)]) + [row.headline]
-        }
+        }.map { $0.map { TerminalText.escaped($0, lines: false) } }
         let columns = header.count
         let widths = (0..<columns).map { column in table.map { $0[column].count }.max()! }
         for line in table {
@@ -83,7 +83,9 @@ struct ListCommand: ParsableCommand {
         // Errors are long: one line each under the table.
         for row in rows {
             for target in targets {
-                if let error = row.upload[target]?.error { print("\(row.id): upload to \(target) failed: \(error)") }
+                if let error = row.upload[target]?.error {
+                    print(TerminalText.escaped("\(row.id): upload to \(target) failed: \(error)", lines: false))
+                }
             }
         }
     }

@@ -33,7 +33,8 @@ struct GlobalOptions: ParsableArguments {
 /// Writes a line to standard error.
 func printError(_ text: String) {
     var stderr = StandardError()
-    print(text, to: &stderr)
+    // Error messages name dumps and quote their files: no terminal escapes from there.
+    print(TerminalText.escaped(text), to: &stderr)
 }
 
 /// Standard error as a text stream (unbuffered write(2), so it interleaves with stdout in order).
