@@ -136,6 +136,14 @@ public struct OfflineCapture {
             metadata.panicLine = PanicLine.find(in: records)
             try directory.writeFile(DumpDirectory.FileName.dmesg, DmesgFormat.text(records))
             log("saved \(records.count) log records to \(directory.path(DumpDirectory.FileName.dmesg))")
+            if records.isEmpty {
+                // A crashed kernel always logged something (at least the panic): an empty log means the ring's
+                // layout or indices are corrupt, which the user must be told.
+                let warning = "the printk ring held no readable record: dmesg.txt is empty (corrupt ring indices "
+                    + "or VMCOREINFO printk offsets)"
+                log("warning: " + warning)
+                metadata.warnings.append(warning)
+            }
         } catch {
             fail("cannot save the kernel log: \(error)")
         }

@@ -93,12 +93,14 @@ public struct FileDescriptor: Sendable {
         try valueOrErrno("read", path: path) { Glibc.read(rawValue, buffer.baseAddress, buffer.count) }
     }
 
-    /// Reads up to `buffer.count` bytes at `offset` without moving the file position.
+    /// Reads up to `buffer.count` bytes at `offset` without moving the file position. An offset beyond `off_t`
+    /// (2^63 and up, as a corrupt header can give) is past the end of every file: it reads nothing.
     public func read(
         into buffer: UnsafeMutableRawBufferPointer, atOffset offset: UInt64
     ) throws -> Int {
-        try valueOrErrno("pread", path: path) {
-            pread(rawValue, buffer.baseAddress, buffer.count, off_t(offset))
+        guard let position = off_t(exactly: offset) else { return 0 }
+        return try valueOrErrno("pread", path: path) {
+            pread(rawValue, buffer.baseAddress, buffer.count, position)
         }
     }
 
@@ -108,13 +110,20 @@ public struct FileDescriptor: Sendable {
         var done = 0
         while done < count {
             let got = try bytes.withUnsafeMutableBytes { (raw) throws -> Int in
-                try read(into: UnsafeMutableRawBufferPointer(rebasing: raw[done...]), atOffset: offset + UInt64(done))
+                let (position, overflow) = offset.addingReportingOverflow(UInt64(done))
+                return overflow ? 0 : try read(into: UnsafeMutableRawBufferPointer(rebasing: raw[done...]), atOffset: position)
             }
             if got == 0 { break }
             done += got
         }
         bytes.removeLast(count - done)
         return bytes
+    }
+
+    /// `offset + extra` as an `off_t`, nil when it does not fit (2^63 and up).
+    static func fileOffset(_ offset: UInt64, plus extra: Int) -> off_t? {
+        let (sum, overflow) = offset.addingReportingOverflow(UInt64(extra))
+        return overflow ? nil : off_t(exactly: sum)
     }
 
     /// Reads everything from the current position to end of file.
@@ -149,9 +158,10 @@ public struct FileDescriptor: Sendable {
         var done = 0
         while done < buffer.count {
             let rest = UnsafeRawBufferPointer(rebasing: buffer[done...])
-            done += try valueOrErrno("pwrite", path: path) {
-                pwrite(rawValue, rest.baseAddress, rest.count, off_t(offset + UInt64(done)))
+            guard let position = Self.fileOffset(offset, plus: done) else {
+                throw SystemError("pwrite", path: path, errno: EFBIG)
             }
+            done += try valueOrErrno("pwrite", path: path) { pwrite(rawValue, rest.baseAddress, rest.count, position) }
         }
     }
 
@@ -162,7 +172,8 @@ public struct FileDescriptor: Sendable {
 
     /// Sets the file's size (ftruncate), e.g. to end a sparse file in a hole.
     public func truncate(to size: UInt64) throws {
-        _ = try valueOrErrno("ftruncate", path: path) { ftruncate(rawValue, off_t(size)) }
+        guard let length = off_t(exactly: size) else { throw SystemError("ftruncate", path: path, errno: EFBIG) }
+        _ = try valueOrErrno("ftruncate", path: path) { ftruncate(rawValue, length) }
     }
 
     /// The file's status.

@@ -24,7 +24,8 @@ public struct MemoryMap: @unchecked Sendable {
         let slack = Int(offset % UInt64(pageSize))
         let alignedOffset = offset - UInt64(slack)
         let length = count + slack
-        guard let pointer = mmap(nil, length, PROT_READ, MAP_PRIVATE, fd.rawValue, off_t(alignedOffset)),
+        guard let position = off_t(exactly: alignedOffset) else { throw SystemError("mmap", path: fd.path, errno: EINVAL) }
+        guard let pointer = mmap(nil, length, PROT_READ, MAP_PRIVATE, fd.rawValue, position),
             pointer != MAP_FAILED
         else {
             throw SystemError("mmap", path: fd.path, errno: oops_errno())

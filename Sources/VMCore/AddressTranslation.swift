@@ -27,6 +27,10 @@ extension ELFCore {
             .map { $0.header.virtualAddress &- $0.header.physicalAddress }
     }
 
+    /// The most one read may ask for: what the file holds (past `p_filesz` a segment reads as zeros, but no read
+    /// of a kernel structure is larger than the dump), and never less than 16 MiB.
+    var readLimit: UInt64 { max(fileSize, 16 << 20) }
+
     /// Where virtual address `address` is: the PT_LOAD covering it, else the direct map (`PAGE_OFFSET + paddr`).
     /// Returns the segment's index in `programHeaders` and the offset inside the segment.
     public func locate(virtual address: UInt64) -> (segment: Int, offset: UInt64)? {
@@ -66,6 +70,9 @@ extension ELFCore {
     /// Reads `count` bytes at a virtual or physical `address` through the PT_LOAD segments, across segments when
     /// needed; bytes a segment stands for beyond its `p_filesz` read as zero.
     func read(_ address: UInt64, count: Int, what: String, isVirtual: Bool) throws -> [UInt8] {
+        guard count >= 0, UInt64(count) <= readLimit else {
+            throw OversizedReadError(address: address, count: count, limit: readLimit, what: what)
+        }
         var result: [UInt8] = []
         result.reserveCapacity(count)
         var current = address

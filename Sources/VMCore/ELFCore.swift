@@ -26,6 +26,13 @@ public struct ELFCore: Sendable {
 
     /// Largest program header count accepted (ELF's 16-bit count, or extended numbering up to this).
     public static let maximumProgramHeaders = 65536
+    /// Largest PT_NOTE segment read (a few hundred bytes per CPU and 4 KiB of VMCOREINFO in a real vmcore).
+    public static let maximumNoteSegmentSize: UInt64 = 64 << 20
+    /// One past the highest physical address x86_64 can have (`MAXPHYADDR` is at most 52 bits).
+    public static let physicalAddressLimit: UInt64 = 1 << 52
+    /// Bytes of page bitmap a file of any size may ask for: one bit per frame up to 4 TiB of physical addresses.
+    /// Beyond it, the bitmap must be justified by the file's own size (a bitmap is 1/32768 of the memory it maps).
+    public static let bitmapAllowance: UInt64 = 128 << 20
 
     /// Opens `path` read-only if it is a regular file (no symlink at the last component, no FIFO or device, which
     /// could block) and reads its headers and notes.
@@ -84,7 +91,7 @@ public struct ELFCore: Sendable {
         header = ELFHeader(type: type, machine: machine, flags: flags, programHeaderOffset: phoff, programHeaderCount: Int(phnum))
         let table = try file.readBytes(count: Int(tableSize), atOffset: phoff)
         let headers = (0..<Int(phnum)).map { ProgramHeader(decoding: table, at: $0 * ELFHeader.programHeaderSize) }
-        try ELFCore.validate(headers, path: path)
+        try ELFCore.validate(headers, path: path, fileSize: size)
         programHeaders = headers
 
         var allNotes: [ELFNote] = []
@@ -106,8 +113,9 @@ public struct ELFCore: Sendable {
         segmentIndex = LoadSegmentIndex(headers)
     }
 
-    /// Checks sizes, 64-bit overflow and file-range overlap of the program headers.
-    static func validate(_ headers: [ProgramHeader], path: String) throws(ELFCoreError) {
+    /// Checks sizes, 64-bit overflow, physical addresses and file-range overlap of the program headers, and that
+    /// the page bitmap their frames need is justified by `fileSize`.
+    static func validate(_ headers: [ProgramHeader], path: String, fileSize: UInt64) throws(ELFCoreError) {
         for (index, segment) in headers.enumerated() {
             if segment.offset.addingReportingOverflow(segment.fileSize).overflow
                 || segment.virtualAddress.addingReportingOverflow(segment.memorySize).overflow
@@ -117,10 +125,28 @@ public struct ELFCore: Sendable {
             {
                 throw ELFCoreError(path: path, .segmentOverflow(index: index))
             }
+            if segment.type == ProgramHeader.typeNote && segment.fileSize > ELFCore.maximumNoteSegmentSize {
+                throw ELFCoreError(path: path, .absurdNoteSegment(index: index, size: segment.fileSize))
+            }
             if segment.type == ProgramHeader.typeLoad && segment.fileSize > segment.memorySize {
                 throw ELFCoreError(path: path, .fileSizeExceedsMemorySize(
                     index: index, fileSize: segment.fileSize, memorySize: segment.memorySize))
             }
+        }
+        var endPfn: (pfn: UInt64, index: Int) = (0, 0)
+        for (index, segment) in headers.enumerated() where segment.type == ProgramHeader.typeLoad {
+            let (end, overflow) = segment.physicalAddress.addingReportingOverflow(segment.memorySize)
+            if overflow || end > ELFCore.physicalAddressLimit {
+                throw ELFCoreError(path: path, .physicalAddressBeyondLimit(
+                    index: index, physicalAddress: segment.physicalAddress, memorySize: segment.memorySize))
+            }
+            if segment.fileSize > 0 {
+                let pfn = (segment.physicalAddress + segment.fileSize + 4095) / 4096
+                if pfn > endPfn.pfn { endPfn = (pfn, index) }
+            }
+        }
+        if endPfn.pfn / 8 > fileSize + ELFCore.bitmapAllowance {
+            throw ELFCoreError(path: path, .unjustifiedBitmap(index: endPfn.index, endPfn: endPfn.pfn, fileSize: fileSize))
         }
         let placed = headers.indices.filter { headers[$0].fileSize > 0 }.sorted { headers[$0].offset < headers[$1].offset }
         // Two PT_LOADs may share file bytes when they map the same physical memory (a filtered dump stores the
@@ -139,6 +165,15 @@ public struct ELFCore: Sendable {
                     first: first, second: second, firstRange: headers[first].fileRange, secondRange: headers[second].fileRange))
             }
             if reach.map({ headers[next].fileRange.upperBound > headers[$0].fileRange.upperBound }) ?? true { reach = next }
+        }
+    }
+
+    /// Throws naming the first PT_LOAD whose file data runs past the end of the file (a truncated copy): writers
+    /// call it before mapping or copying, so that a short file is an error, never SIGBUS or a dump padded with zeros.
+    public func checkLoadSegmentsInFile() throws(ELFCoreError) {
+        for (index, segment) in loadSegments where segment.fileRange.upperBound > fileSize {
+            throw ELFCoreError(path: path, .truncated(
+                what: "PT_LOAD segment \(index)", offset: segment.offset, needed: segment.fileSize, fileSize: fileSize))
         }
     }
 

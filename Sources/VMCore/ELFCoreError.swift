@@ -38,6 +38,12 @@ public struct ELFCoreError: Error, Equatable, CustomStringConvertible, Sendable 
         case overlappingSegments(first: Int, second: Int, firstRange: Range<UInt64>, secondRange: Range<UInt64>)
         /// No `PT_NOTE` program header.
         case noNoteSegment
+        /// A PT_NOTE segment larger than any real vmcore's notes.
+        case absurdNoteSegment(index: Int, size: UInt64)
+        /// A PT_LOAD's physical range ends beyond what x86_64 can address (2^52).
+        case physicalAddressBeyondLimit(index: Int, physicalAddress: UInt64, memorySize: UInt64)
+        /// The page bitmap the PT_LOADs' frames need is out of proportion to the file.
+        case unjustifiedBitmap(index: Int, endPfn: UInt64, fileSize: UInt64)
         /// A note's header, name or descriptor runs past the end of its `PT_NOTE` segment.
         case noteRunsPastSegment(segment: Int, noteOffset: UInt64, noteEnd: UInt64, segmentEnd: UInt64)
         /// A `CORE`/`NT_PRSTATUS` note is too short for the x86_64 `elf_prstatus`.
@@ -83,6 +89,15 @@ extension ELFCoreError.Problem: CustomStringConvertible {
                 + "\(hex(a.lowerBound))..<\(hex(a.upperBound)) and \(hex(b.lowerBound))..<\(hex(b.upperBound))"
         case .noNoteSegment:
             return "no PT_NOTE program header: not a vmcore"
+        case .absurdNoteSegment(let index, let size):
+            return "PT_NOTE segment \(index): p_filesz \(hex(size)) is larger than any vmcore's notes "
+                + "(at most \(hex(ELFCore.maximumNoteSegmentSize)))"
+        case .physicalAddressBeyondLimit(let index, let address, let size):
+            return "program header \(index): PT_LOAD p_paddr \(hex(address)) + p_memsz \(hex(size)) ends beyond "
+                + "\(hex(ELFCore.physicalAddressLimit)), the x86_64 physical address limit"
+        case .unjustifiedBitmap(let index, let endPfn, let fileSize):
+            return "program header \(index): PT_LOAD frames reach pfn \(hex(endPfn)), which needs a page bitmap of "
+                + "\(endPfn / 8) bytes; a \(fileSize)-byte file cannot justify it"
         case .noteRunsPastSegment(let segment, let noteOffset, let noteEnd, let segmentEnd):
             return "note at file offset \(hex(noteOffset)) ends at \(hex(noteEnd)), past the end of PT_NOTE "
                 + "segment \(segment) at \(hex(segmentEnd))"

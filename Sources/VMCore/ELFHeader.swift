@@ -118,12 +118,12 @@ public struct ProgramHeader: Equatable, Sendable {
         return bytes
     }
 
-    /// The file bytes the segment occupies.
-    public var fileRange: Range<UInt64> { offset..<(offset + fileSize) }
-    /// The virtual addresses the segment stands for.
-    public var virtualRange: Range<UInt64> { virtualAddress..<(virtualAddress &+ memorySize) }
-    /// The physical addresses the segment stands for.
-    public var physicalRange: Range<UInt64> { physicalAddress..<(physicalAddress &+ memorySize) }
+    /// The file bytes the segment occupies (ending at 2^64 - 1 when `p_offset + p_filesz` overflows).
+    public var fileRange: Range<UInt64> { offset..<saturatingEnd(offset, fileSize) }
+    /// The virtual addresses the segment stands for (ending at 2^64 - 1 when the end does not fit 64 bits).
+    public var virtualRange: Range<UInt64> { virtualAddress..<saturatingEnd(virtualAddress, memorySize) }
+    /// The physical addresses the segment stands for (ending at 2^64 - 1 when the end does not fit 64 bits).
+    public var physicalRange: Range<UInt64> { physicalAddress..<saturatingEnd(physicalAddress, memorySize) }
 
     /// The start of x86_64's kernel text mapping (`__START_KERNEL_map`): a PT_LOAD at or above it maps the kernel
     /// image; below it (from `PAGE_OFFSET`) are the direct-map segments.
@@ -132,6 +132,14 @@ public struct ProgramHeader: Equatable, Sendable {
     public var mapsKernelText: Bool { virtualAddress >= ProgramHeader.kernelTextMapping }
     /// The page frames its file data touches (a partial page at either edge counts).
     public func frames(pageSize: UInt64) -> Range<UInt64> {
-        (physicalAddress / pageSize)..<((physicalAddress + fileSize + pageSize - 1) / pageSize)
+        let end = saturatingEnd(physicalAddress, fileSize)
+        return (physicalAddress / pageSize)..<(end / pageSize + (end % pageSize == 0 ? 0 : 1))
     }
+}
+
+/// `start + size`, or `UInt64.max` when the sum does not fit: a range built from header values never traps.
+@inline(__always)
+func saturatingEnd(_ start: UInt64, _ size: UInt64) -> UInt64 {
+    let (end, overflow) = start.addingReportingOverflow(size)
+    return overflow ? .max : end
 }

@@ -135,12 +135,17 @@ public struct Kallsyms: Sendable {
 }
 
 extension Kallsyms {
+    /// Most bytes of `kallsyms_names` read (a kernel with every option has about 3 MiB).
+    public static let maximumNamesSize = 64 << 20
+    /// Longest expanded name with its type letter accepted (the kernel's `KSYM_NAME_LEN` is 512).
+    public static let maximumNameLength = 1024
+
     /// Decodes the raw tables. `readNames(offset, count)` returns bytes of `kallsyms_names` from `offset`
     /// (fewer only at the end of what exists); `absolutePercpu` nil decides from the offsets (any negative offset
     /// can only mean the absolute-percpu rule, since a kernel image is far smaller than 2 GiB).
     public static func decode(
         count: Int, readNames: (Int, Int) throws -> [UInt8], tokenTable: [UInt8], tokenIndex: [UInt16],
-        offsets: [Int32], relativeBase: UInt64, absolutePercpu: Bool? = nil
+        offsets: [Int32], relativeBase: UInt64, absolutePercpu: Bool? = nil, namesLimit: Int = maximumNamesSize
     ) throws -> Kallsyms {
         guard tokenIndex.count == 256 else {
             throw KallsymsError.malformed("kallsyms_token_index has \(tokenIndex.count) entries, expected 256")
@@ -168,6 +173,10 @@ extension Kallsyms {
         let chunk = 1 << 16
         func byte(_ at: Int, symbol: Int) throws -> UInt8 {
             while at >= bufferStart + buffer.count {
+                guard buffer.count < namesLimit else {
+                    throw KallsymsError.malformed("kallsyms_names runs past \(namesLimit) bytes before symbol "
+                        + "\(symbol) of \(count) (a kernel's table is a few MiB)")
+                }
                 let more = try readNames(bufferStart + buffer.count, chunk)
                 guard !more.isEmpty else {
                     throw KallsymsError.malformed(
@@ -194,6 +203,10 @@ extension Kallsyms {
             expanded.removeAll(keepingCapacity: true)
             for tokenPosition in 0..<length {
                 expanded += tokens[Int(try byte(position + headerSize + tokenPosition, symbol: index))]
+                guard expanded.count <= maximumNameLength else {
+                    throw KallsymsError.malformed("symbol \(index) at kallsyms_names+\(position) expands to more than "
+                        + "\(maximumNameLength) bytes (KSYM_NAME_LEN is 512)")
+                }
             }
             position += headerSize + length
             guard let typeByte = expanded.first, expanded.count > 1 else {
@@ -242,7 +255,7 @@ extension Kallsyms {
         return try decode(
             count: count,
             readNames: { offset, length in
-                try core.readVirtual(namesAddress + UInt64(offset), count: length, what: "kallsyms_names")
+                try core.readVirtual(namesAddress &+ UInt64(offset), count: length, what: "kallsyms_names")
             },
             tokenTable: tokenTable, tokenIndex: tokenIndex, offsets: offsets, relativeBase: relativeBase)
     }

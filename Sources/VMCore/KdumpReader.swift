@@ -56,15 +56,29 @@ public struct KdumpReader {
         guard Array(head[0..<8]) == KdumpHeader.signature else {
             throw fail("no KDUMP signature at offset 0 (found \(head[0..<8].map { hex($0) }.joined(separator: " ")))")
         }
+        let fileSize = try file.status().size
         status = head.littleEndian(UInt32.self, at: 424)!
         blockSize = Int(head.littleEndian(Int32.self, at: 428)!)
         let subBlocks = Int(head.littleEndian(Int32.self, at: 432)!)
         let bitmapBlocks = Int(head.littleEndian(UInt32.self, at: 436)!)
         guard blockSize == 4096 else { throw fail("block_size \(blockSize) at offset 428, expected 4096") }
+        // Every block the header counts must be in the file: a count from a corrupt header sizes no allocation.
+        let fileBlocks = Int(fileSize / UInt64(blockSize))
+        guard subBlocks >= 1, subBlocks <= fileBlocks else {
+            throw fail("sub_hdr_size \(subBlocks) at offset 432 is not 1 to \(fileBlocks) (the file's blocks)")
+        }
+        guard bitmapBlocks <= fileBlocks - subBlocks else {
+            throw fail("bitmap_blocks \(bitmapBlocks) at offset 436 is more than "
+                + "\(fileBlocks - subBlocks) (the file's blocks after the sub header)")
+        }
         let sub = try file.readBytes(count: KdumpHeader.subHeaderSize, atOffset: UInt64(blockSize))
         guard sub.count == KdumpHeader.subHeaderSize else { throw fail("truncated kdump_sub_header at \(blockSize)") }
         dumpLevel = Int(sub.littleEndian(Int32.self, at: 8)!)
         let maxMapnr = sub.littleEndian(UInt64.self, at: 96)!
+        guard maxMapnr <= UInt64(bitmapBlocks * blockSize / 2) * 8 else {
+            throw fail("max_mapnr \(maxMapnr) at offset \(blockSize + 96) needs more than the "
+                + "\(bitmapBlocks * blockSize / 2)-byte bitmaps bitmap_blocks \(bitmapBlocks) gives")
+        }
         let infoOffset = sub.littleEndian(UInt64.self, at: 32)!
         let infoSize = sub.littleEndian(UInt64.self, at: 40)!
         vmcoreInfo = infoSize > 0 && infoSize < 1 << 20
@@ -114,8 +128,12 @@ public struct KdumpReader {
         let offset = desc.littleEndian(UInt64.self, at: 0)!
         let size = Int(desc.littleEndian(UInt32.self, at: 8)!)
         let flags = desc.littleEndian(UInt32.self, at: 12)!
+        guard size <= 2 * blockSize else {
+            throw FormatError(path: path, problem: "page_desc of pfn \(hex(pfn)) at offset \(at) says \(size) bytes, "
+                + "more than a stored page can take (\(2 * blockSize))")
+        }
         let stored = try file.readBytes(count: size, atOffset: offset)
-        guard stored.count == size, size <= 2 * blockSize else {
+        guard stored.count == size else {
             throw FormatError(path: path, problem: "page data of pfn \(hex(pfn)) (\(size) bytes at \(offset)) truncated")
         }
         if flags & 0x3f == 0 {
@@ -161,6 +179,7 @@ extension KdumpReader: KernelMemory {
 
     /// Reads physical memory frame by frame; a frame the file does not hold (left out, or absent) throws.
     public func readPhysical(_ address: UInt64, count: Int, what: String) throws -> [UInt8] {
+        try checkReadSize(address, count, what)
         var result: [UInt8] = []
         result.reserveCapacity(count)
         var current = address
@@ -173,7 +192,7 @@ extension KdumpReader: KernelMemory {
                     + "\(hex(pfn)), which the dump does not hold (left out by its dump level, or not in the machine)")
             }
             result += page[offset..<(offset + length)]
-            current += UInt64(length)
+            current &+= UInt64(length)
         }
         return result
     }
@@ -181,6 +200,7 @@ extension KdumpReader: KernelMemory {
     /// Reads kernel virtual memory: the kernel image mapping through `phys_base`, every other address through
     /// the crashed kernel's page tables.
     public func readVirtual(_ address: UInt64, count: Int, what: String) throws -> [UInt8] {
+        try checkReadSize(address, count, what)
         var result: [UInt8] = []
         result.reserveCapacity(count)
         var current = address
@@ -203,6 +223,24 @@ extension KdumpReader: KernelMemory {
     /// The same as `readVirtual`: a kdump file has no mappings of its own, so every address is translated.
     public func readKernelVirtual(_ address: UInt64, count: Int, what: String) throws -> [UInt8] {
         try readVirtual(address, count: count, what: what)
+    }
+
+    /// The root page table must be in the kernel image mapping: reading it through the page tables would recurse.
+    public func readPageTableRoot(_ address: UInt64, count: Int, what: String) throws -> [UInt8] {
+        guard Self.imageMapping.contains(address),
+            Self.imageMapping.contains(address &+ UInt64(max(count, 1)) &- 1)
+        else {
+            throw UnmappedAddressError(address: address, isVirtual: true, what: what + ", outside the kernel image mapping")
+        }
+        return try readPhysical((address &- Self.imageMapping.lowerBound) &+ physBase, count: count, what: what)
+    }
+
+    /// Refuses a read larger than the frames the file holds, before anything is allocated for it.
+    private func checkReadSize(_ address: UInt64, _ count: Int, _ what: String) throws {
+        let limit = ((rank.last ?? 0) &+ 64) &* UInt64(blockSize)
+        guard count >= 0, UInt64(count) <= max(limit, 1 << 20) else {
+            throw OversizedReadError(address: address, count: count, limit: limit, what: what)
+        }
     }
 
     private func cachedPage(_ pfn: UInt64) throws -> [UInt8]? {

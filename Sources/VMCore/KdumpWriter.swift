@@ -87,6 +87,7 @@ public struct KdumpWriter {
         _ core: ELFCore, selection: PageSelection, excludeZeroPages: Bool, to output: FileDescriptor,
         statistics: inout WriteStatistics
     ) throws {
+        try core.checkLoadSegmentsInFile()
         let page = UInt64(pageSize)
         let notes = core.notes.flatMap { $0.encoded() }
         var vmcoreInfoPlace: (offset: Int, size: Int)?
@@ -191,7 +192,9 @@ public struct KdumpWriter {
     /// The crashed kernel's `init_uts_ns.name` (6 × 65 bytes), for the header.
     static func utsname(of core: ELFCore) throws -> [UInt8] {
         guard let info = core.vmcoreInfo, let symbol = info.symbol("init_uts_ns") else { return [] }
-        return try core.readKernelVirtual(symbol + UInt64(info.offset("uts_namespace.name") ?? 0), count: 390,
+        let offset = info.offset("uts_namespace.name") ?? 0
+        guard (0..<VMCoreInfo.maximumFieldOffset).contains(offset) else { return [] }
+        return try core.readKernelVirtual(symbol &+ UInt64(offset), count: 390,
             what: "init_uts_ns.name")
     }
 }

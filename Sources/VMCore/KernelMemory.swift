@@ -17,12 +17,42 @@ public protocol KernelMemory {
     func readKernelVirtual(_ address: UInt64, count: Int, what: String) throws -> [UInt8]
     /// Closes the file.
     func close() throws
+    /// Reads the top-level page table at kernel virtual `address` without walking page tables (the kernel image
+    /// mapping or the dump's own mappings), so that translation never recurses into itself.
+    func readPageTableRoot(_ address: UInt64, count: Int, what: String) throws -> [UInt8]
+}
+
+/// A read of more bytes than the dump could hold: a size taken from corrupt data, refused before allocating.
+public struct OversizedReadError: Error, Equatable, CustomStringConvertible, Sendable {
+    /// Where the read starts.
+    public var address: UInt64
+    /// The bytes asked for.
+    public var count: Int
+    /// The most the dump can provide.
+    public var limit: UInt64
+    /// What was being read.
+    public var what: String
+
+    public init(address: UInt64, count: Int, limit: UInt64, what: String) {
+        self.address = address
+        self.count = count
+        self.limit = limit
+        self.what = what
+    }
+
+    public var description: String {
+        "reading \(count) bytes of \(what) at \(hex(address)): more than the dump holds (at most \(limit) bytes)"
+    }
 }
 
 extension KernelMemory {
     /// Reads the little-endian 64-bit value at virtual address `address`.
     public func readVirtualUInt64(_ address: UInt64, what: String) throws -> UInt64 {
-        try readVirtual(address, count: 8, what: what).littleEndian(UInt64.self, at: 0)!
+        let bytes = try readVirtual(address, count: 8, what: what)
+        guard let value = bytes.littleEndian(UInt64.self, at: 0) else {
+            throw UnmappedAddressError(address: address, isVirtual: true, what: what)
+        }
+        return value
     }
 
     /// The physical address of virtual `address` by walking the kernel page tables (4 or 5 levels, 1 GiB and 2 MiB
@@ -39,9 +69,11 @@ extension KernelMemory {
             let slot = (address >> shift) & 0x1ff
             let what = "page-table entry (level \(shifts.count - level)) for \(hex(address))"
             let bytes = tableIsVirtual
-                ? try readVirtual(table + slot * 8, count: 8, what: what)
-                : try readPhysical(table + slot * 8, count: 8, what: what)
-            let entry = bytes.littleEndian(UInt64.self, at: 0)!
+                ? try readPageTableRoot(table &+ slot * 8, count: 8, what: what)
+                : try readPhysical(table &+ slot * 8, count: 8, what: what)
+            guard let entry = bytes.littleEndian(UInt64.self, at: 0) else {
+                throw UnmappedAddressError(address: table &+ slot * 8, isVirtual: tableIsVirtual, what: what)
+            }
             guard entry & 1 != 0 else { return nil }
             let frame = entry & pageFrameMask
             let isLeaf = shift == 12 || ((shift == 30 || shift == 21) && entry & 0x80 != 0)
@@ -59,4 +91,9 @@ extension KernelMemory {
 /// Mask of the physical frame address in an x86_64 page-table entry (bits 12...51).
 let pageFrameMask: UInt64 = 0x000f_ffff_ffff_f000
 
-extension ELFCore: KernelMemory {}
+extension ELFCore: KernelMemory {
+    /// The root table through the PT_LOADs (and the direct map), never through the page tables.
+    public func readPageTableRoot(_ address: UInt64, count: Int, what: String) throws -> [UInt8] {
+        try readVirtual(address, count: count, what: what)
+    }
+}

@@ -25,17 +25,21 @@ public struct MemSection: Equatable, Sendable {
         }
         let purpose = "finding struct pages (SPARSEMEM mem_section)"
         let root = try info.requireSymbol("mem_section", for: purpose)
-        let entrySize = try info.requireSize("mem_section", for: purpose)
-        let mapOffset = try info.requireOffset("mem_section.section_mem_map", for: purpose)
-        guard let sectionBits = info.number("SECTION_SIZE_BITS"), let physBits = info.number("MAX_PHYSMEM_BITS"),
-            let length = info.length("mem_section")
-        else {
-            throw VMCoreInfoError(key: "NUMBER(SECTION_SIZE_BITS), NUMBER(MAX_PHYSMEM_BITS) or LENGTH(mem_section)",
-                purpose: purpose)
-        }
-        let pageShift = UInt64((info.pageSize ?? 4096).trailingZeroBitCount)
-        let pfnShift = UInt64(sectionBits) - pageShift
-        let totalSections = UInt64(1) << (UInt64(physBits) - UInt64(sectionBits))
+        // mem_section is 16 or 32 bytes; a root of the EXTREME layout is one page of them.
+        let entrySize = try info.requireNumber("SIZE(mem_section)", in: 8...4096, for: purpose)
+        let mapOffset = try info.requireNumber(
+            "OFFSET(mem_section.section_mem_map)", in: 0...(entrySize - 8), for: purpose + " (inside SIZE(mem_section))")
+        let pageStructSize = try info.requireSize("page", for: purpose)
+        // The page bitmaps and the struct page walk are of 4 KiB frames, x86_64's only page size.
+        let pageShift = (try info.optionalNumber("PAGESIZE", in: 4096...4096, for: purpose) ?? 4096).trailingZeroBitCount
+        // Sections of at least 4096 pages (x86_64 has 2^15, no kernel fewer than 2^12: the loop below is bounded by
+        // it), within the physical address bits.
+        let physBits = try info.requireNumber("NUMBER(MAX_PHYSMEM_BITS)", in: 32...52, for: purpose)
+        let sectionBits = try info.requireNumber(
+            "NUMBER(SECTION_SIZE_BITS)", in: (pageShift + 12)...physBits, for: purpose + " (within MAX_PHYSMEM_BITS)")
+        let length = try info.requireNumber("LENGTH(mem_section)", in: 1...(1 << (physBits - sectionBits)), for: purpose)
+        let pfnShift = UInt64(sectionBits - pageShift)
+        let totalSections = UInt64(1) << UInt64(physBits - sectionBits)
         let perRoot = UInt64(4096 / entrySize)
         let extreme: Bool
         if UInt64(length) == totalSections / perRoot {
@@ -47,6 +51,7 @@ public struct MemSection: Equatable, Sendable {
                 purpose: purpose + " (neither \(totalSections / perRoot) roots nor \(totalSections) sections)")
         }
         let pagesPerSection = UInt64(1) << pfnShift
+        // endPfn is bounded by the page bitmap the file justifies; no sum below overflows.
         let lastSection = (endPfn + pagesPerSection - 1) >> pfnShift
         var sections: [MemSection] = []
         var rootIndex = UInt64.max
@@ -56,18 +61,18 @@ public struct MemSection: Equatable, Sendable {
             if extreme {
                 if number / perRoot != rootIndex {
                     rootIndex = number / perRoot
-                    rootTable = try core.readKernelVirtualUInt64(root + rootIndex * 8, what: "mem_section root \(rootIndex)")
+                    rootTable = try core.readKernelVirtualUInt64(root &+ rootIndex * 8, what: "mem_section root \(rootIndex)")
                 }
                 guard rootTable != 0 else { continue }
-                entry = rootTable + (number % perRoot) * UInt64(entrySize)
+                entry = rootTable &+ (number % perRoot) * UInt64(entrySize)
             } else {
-                entry = root + number * UInt64(entrySize)
+                entry = root &+ number * UInt64(entrySize)
             }
-            let encoded = try core.readKernelVirtualUInt64(entry + UInt64(mapOffset), what: "mem_section[\(number)]")
+            let encoded = try core.readKernelVirtualUInt64(entry &+ UInt64(mapOffset), what: "mem_section[\(number)]")
             guard encoded & markedPresent != 0, encoded & hasMemMap != 0 else { continue }
             let firstPfn = number << pfnShift
             // section_mem_map holds mem_map minus the section's first pfn (in struct pages), plus flags.
-            let memMap = (encoded & ~flagMask) &+ firstPfn &* UInt64(try info.requireSize("page", for: purpose))
+            let memMap = (encoded & ~flagMask) &+ firstPfn &* UInt64(pageStructSize)
             sections.append(MemSection(number: number, firstPfn: firstPfn, pageCount: pagesPerSection, memMap: memMap))
         }
         return sections
@@ -77,6 +82,10 @@ public struct MemSection: Equatable, Sendable {
 extension ELFCore {
     /// Reads the little-endian 64-bit value at kernel virtual `address` (direct map or page tables).
     func readKernelVirtualUInt64(_ address: UInt64, what: String) throws -> UInt64 {
-        try readKernelVirtual(address, count: 8, what: what).littleEndian(UInt64.self, at: 0)!
+        let bytes = try readKernelVirtual(address, count: 8, what: what)
+        guard let value = bytes.littleEndian(UInt64.self, at: 0) else {
+            throw UnmappedAddressError(address: address, isVirtual: true, what: what)
+        }
+        return value
     }
 }

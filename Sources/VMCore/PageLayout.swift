@@ -92,9 +92,6 @@ public struct PageLayout: Equatable, Sendable {
         guard slabBit != nil || slabValue != nil else {
             throw VMCoreInfoError(key: "NUMBER(PG_slab)", purpose: purpose + " (neither PG_slab nor PAGE_SLAB_MAPCOUNT_VALUE)")
         }
-        let fields = [flagsOffset, mapcountOffset + 4, mappingOffset + 8, privateOffset + 8, compoundHeadOffset + 8]
-        guard size >= 32, fields.allSatisfy({ $0 <= size }) else {
-            throw VMCoreInfoError(key: "SIZE(page)", value: "\(size)", purpose: purpose + " (fields lie beyond it)")
-        }
+        try checkRanges(purpose: purpose)
     }
 }

@@ -10,6 +10,9 @@ extension ELFCore {
     /// Reads kernel virtual memory: through the PT_LOADs where they map the address, else page by page through the
     /// kernel page tables (vmalloc, vmapped stacks). Throws `UnmappedAddressError` for an unmapped page.
     public func readKernelVirtual(_ address: UInt64, count: Int, what: String) throws -> [UInt8] {
+        guard count >= 0, UInt64(count) <= readLimit else {
+            throw OversizedReadError(address: address, count: count, limit: readLimit, what: what)
+        }
         var result: [UInt8] = []
         result.reserveCapacity(count)
         var current = address

@@ -17,6 +17,8 @@ public enum PrintkError: Error, Equatable, CustomStringConvertible, Sendable {
     case legacyLayout(osRelease: String?)
     /// A ring size read from the dump is beyond reason (corrupt dump or wrong offsets).
     case absurdRing(what: String, bits: UInt32)
+    /// The ring's arrays together are larger than any kernel log (bytes).
+    case oversizedRing(descriptors: UInt64, descriptorBytes: Int, infoBytes: Int, dataBytes: UInt64)
 
     public var description: String {
         switch self {
@@ -25,6 +27,9 @@ public enum PrintkError: Error, Equatable, CustomStringConvertible, Sendable {
                 + "printk ring of Linux 5.10, whose log oopsd cannot decode; use vmcore-dmesg on the saved vmcore"
         case .absurdRing(let what, let bits):
             return "printk ring: \(what) is 2^\(bits), beyond reason (corrupt dump or wrong VMCOREINFO offsets)"
+        case .oversizedRing(let count, let descSize, let infoSize, let dataSize):
+            return "printk ring: \(count) descriptors of \(descSize) + \(infoSize) bytes and \(dataSize) bytes of text "
+                + "exceed \(PrintkRing.maximumRingBytes) bytes (corrupt dump or wrong VMCOREINFO sizes)"
         }
     }
 }
@@ -94,8 +99,11 @@ public struct PrintkRing: Sendable {
     /// `desc_finalized`.
     static let stateFinalized: UInt64 = 2
 
-    /// Largest ring accepted (2^n entries or bytes); the kernel's maximum `log_buf_len` is 2^25.
-    static let maximumBits: UInt32 = 30
+    /// Largest text data ring accepted (2^n bytes): the kernel's `LOG_BUF_LEN_MAX` is 2^31.
+    static let maximumDataBits: UInt32 = 31
+    /// Most bytes the descriptor, info and text arrays may take together: far beyond any log a capture kernel's
+    /// reservation could hold anyway (the kernel's default is 2^17 text bytes and 2^12 descriptors).
+    public static let maximumRingBytes: UInt64 = 1 << 30
 
     /// Every record of the log of `core`, oldest first.
     public static func records(of core: some KernelMemory) throws -> [PrintkRecord] {
@@ -114,21 +122,28 @@ public struct PrintkRing: Sendable {
             throw VMCoreInfoError(key: "OFFSET(prb_desc_ring.count_bits)", value: String(layout.countBitsOffset),
                 purpose: "an offset inside SIZE(printk_ringbuffer)")
         }
-        guard countBits <= maximumBits else { throw PrintkError.absurdRing(what: "the descriptor count", bits: countBits) }
+        let dataRing = layout.textDataRingOffset
+        guard let sizeBits = ring.littleEndian(UInt32.self, at: dataRing + layout.sizeBitsOffset) else {
+            throw VMCoreInfoError(key: "OFFSET(prb_data_ring.size_bits)", value: String(layout.sizeBitsOffset),
+                purpose: "an offset inside SIZE(printk_ringbuffer)")
+        }
+        guard sizeBits <= maximumDataBits else { throw PrintkError.absurdRing(what: "the text data ring", bits: sizeBits) }
+        // The kernel makes one descriptor per 2^PRB_AVGBITS (32) bytes of text: never more descriptors than bytes.
+        guard countBits <= sizeBits else { throw PrintkError.absurdRing(what: "the descriptor count", bits: countBits) }
         let count = UInt64(1) << countBits
+        let dataSize = UInt64(1) << sizeBits
+        // Sizes are at most 2^16 (VMCOREINFO checks) and the count at most 2^31: no product overflows.
+        let total = count * UInt64(layout.descSize + layout.infoSize) + dataSize
+        guard total <= maximumRingBytes else {
+            throw PrintkError.oversizedRing(
+                descriptors: count, descriptorBytes: layout.descSize, infoBytes: layout.infoSize, dataBytes: dataSize)
+        }
         let descs = try core.readVirtual(
             try field(descRing + layout.descsOffset, "OFFSET(prb_desc_ring.descs)"),
             count: Int(count) * layout.descSize, what: "printk descriptors (\(count) x \(layout.descSize) bytes)")
         let infos = try core.readVirtual(
             try field(descRing + layout.infosOffset, "OFFSET(prb_desc_ring.infos)"),
             count: Int(count) * layout.infoSize, what: "printk_info array (\(count) x \(layout.infoSize) bytes)")
-        let dataRing = layout.textDataRingOffset
-        guard let sizeBits = ring.littleEndian(UInt32.self, at: dataRing + layout.sizeBitsOffset) else {
-            throw VMCoreInfoError(key: "OFFSET(prb_data_ring.size_bits)", value: String(layout.sizeBitsOffset),
-                purpose: "an offset inside SIZE(printk_ringbuffer)")
-        }
-        guard sizeBits <= maximumBits else { throw PrintkError.absurdRing(what: "the text data ring", bits: sizeBits) }
-        let dataSize = UInt64(1) << sizeBits
         let data = try core.readVirtual(
             try field(dataRing + layout.dataOffset, "OFFSET(prb_data_ring.data)"),
             count: Int(dataSize), what: "printk text data ring (\(dataSize) bytes)")

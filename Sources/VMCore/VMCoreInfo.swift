@@ -52,31 +52,60 @@ public struct VMCoreInfoError: Error, Equatable, CustomStringConvertible, Sendab
     public var value: String?
     /// What the entry was needed for.
     public var purpose: String
+    /// The range the value must lie in, when it is a number outside it.
+    public var expected: String?
 
-    public init(key: String, value: String? = nil, purpose: String) {
+    public init(key: String, value: String? = nil, purpose: String, expected: String? = nil) {
         self.key = key
         self.value = value
         self.purpose = purpose
+        self.expected = expected
     }
 
     public var description: String {
+        if let value, let expected {
+            return "VMCOREINFO entry \(key)=\(value) is out of range, expected \(expected) (needed for \(purpose))"
+        }
         if let value { return "VMCOREINFO entry \(key)=\(value) is not a valid number (needed for \(purpose))" }
         return "VMCOREINFO has no \(key) (needed for \(purpose))"
     }
 }
 
 extension VMCoreInfo {
+    /// Largest `SIZE(type)` accepted: the kernel types dump tools read are a few hundred bytes at most.
+    public static let maximumTypeSize = 1 << 16
+    /// `OFFSET(type.field)` values are accepted below this.
+    public static let maximumFieldOffset = 1 << 16
+
     /// `SYMBOL(name)`, or an error naming the key and `purpose`.
     public func requireSymbol(_ name: String, for purpose: String) throws(VMCoreInfoError) -> UInt64 {
         try require("SYMBOL(\(name))", purpose) { UInt64($0, radix: 16) }
     }
-    /// `SIZE(type)`, or an error naming the key.
+    /// `SIZE(type)` (1 to `maximumTypeSize`), or an error naming the key and the value.
     public func requireSize(_ type: String, for purpose: String) throws(VMCoreInfoError) -> Int {
-        try require("SIZE(\(type))", purpose) { Int($0) }
+        try requireNumber("SIZE(\(type))", in: 1...VMCoreInfo.maximumTypeSize, for: purpose)
     }
-    /// `OFFSET(type.field)`, or an error naming the key.
+    /// `OFFSET(type.field)` (0 to `maximumFieldOffset` - 1), or an error naming the key and the value.
     public func requireOffset(_ field: String, for purpose: String) throws(VMCoreInfoError) -> Int {
-        try require("OFFSET(\(field))", purpose) { Int($0) }
+        try requireNumber("OFFSET(\(field))", in: 0...(VMCoreInfo.maximumFieldOffset - 1), for: purpose)
+    }
+    /// The decimal entry `key` (e.g. `NUMBER(SECTION_SIZE_BITS)`, `LENGTH(mem_section)`), which must lie in `range`.
+    public func requireNumber(_ key: String, in range: ClosedRange<Int>, for purpose: String) throws(VMCoreInfoError)
+        -> Int
+    {
+        let value = try require(key, purpose) { Int($0) }
+        guard range.contains(value) else {
+            throw VMCoreInfoError(key: key, value: entries[key], purpose: purpose,
+                expected: "\(range.lowerBound)...\(range.upperBound)")
+        }
+        return value
+    }
+    /// The decimal entry `key` when present; a value that is not a number or lies outside `range` is an error.
+    public func optionalNumber(_ key: String, in range: ClosedRange<Int>, for purpose: String) throws(VMCoreInfoError)
+        -> Int?
+    {
+        guard entries[key] != nil else { return nil }
+        return try requireNumber(key, in: range, for: purpose)
     }
 
     private func require<T>(_ key: String, _ purpose: String, _ parse: (String) -> T?) throws(VMCoreInfoError) -> T {

@@ -101,6 +101,22 @@ import VMCore
             + "expected 7f 45 4c 46")
     }
 
+    @Test func aRingWithNoReadableRecordIsSavedWithAWarningNotSilently() throws {
+        var core = Self.sparseCore()
+        // state_var read 8 bytes off (from text_blk_lpos.begin): no descriptor's id matches, every record is rejected.
+        core.notes[core.notes.count - 1] = SyntheticCore.vmcoreinfo(PrintkRingFixture.vmcoreinfo.replacingOccurrences(
+            of: "OFFSET(prb_desc.state_var)=0", with: "OFFSET(prb_desc.state_var)=8"))
+        let scratch = try TemporaryDirectory("vmcore")
+        let (outcome, lines) = try capture(core.bytes(), in: scratch)
+        #expect(outcome.isComplete)
+        #expect(try FileSystem.readText(scratch.path + "/dump/dmesg.txt") == "")
+        let json = try metadata(scratch.path + "/dump/metadata.json")
+        let warning = "the printk ring held no readable record: dmesg.txt is empty (corrupt ring indices or VMCOREINFO "
+            + "printk offsets)"
+        #expect(json["warnings"] as? [String] == [warning])
+        #expect(lines.contains("warning: " + warning))
+    }
+
     @Test func levelWithFilteringBitsIsLoweredWithAWarningWhenStructPagesCannotBeRead() throws {
         let scratch = try TemporaryDirectory("vmcore")
         let (outcome, lines) = try capture(Self.sparseCore().bytes(), level: 31, in: scratch)
