@@ -94,7 +94,8 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["SystemCalls"], path: "Tests/TestSupport"),
         .testTarget(name: "OopsConfigTests", dependencies: ["OopsConfig", "SystemCalls", "TestSupport"]),
         .testTarget(
-            name: "OopsServiceTests", dependencies: ["OopsService", "OopsConfig", "SystemCalls", "TestSupport"]),
+            name: "OopsServiceTests",
+            dependencies: ["OopsService", "OopsConfig", "KernelInterfaces", "SystemCalls", "TestSupport"]),
         .testTarget(name: "VMCoreTests", dependencies: ["VMCore", "SystemCalls", "TestSupport"]),
         .testTarget(name: "KernelInterfacesTests", dependencies: ["KernelInterfaces", "SystemCalls", "TestSupport"]),
         .testTarget(

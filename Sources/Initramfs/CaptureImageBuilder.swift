@@ -126,7 +126,7 @@ public enum CaptureImageBuilder {
         let archive = writer.bytes()
         let codec = request.archiveCompression
             ?? InitramfsCompression.choose(
-                kernelConfig: try? FileSystem.readText(root.path(KernelRelease.configFile(release: request.kernelRelease))))
+                kernelConfig: try? FileSystem.readText(root.path(KernelRelease.configFile(release: request.kernelRelease, root: root))))
         var hash = SHA256()
         hash.update("oopsd capture initramfs 1 \(codec.rawValue) zstd-window \(InitramfsCompression.zstdWindowLog)\n")
         hash.update(archive)

@@ -21,16 +21,19 @@ public final class KernelModuleIndex {
     public let directory: String
     private let context: OpaquePointer
 
-    /// Opens the tree for `release` under `root`, reading modprobe configuration under the same root.
+    /// Opens the tree for `release` under `root` (`/lib/modules/<release>`, or `/usr/lib/modules/<release>` where
+    /// only that has the indexes: a tree without the merged-/usr link), reading modprobe configuration under the
+    /// same root.
     public init(root: HostRoot, release: String) throws(InitramfsError) {
-        let directory = root.path("/lib/modules/\(release)")
+        let directory = ["/lib/modules/\(release)", "/usr/lib/modules/\(release)"].map { root.path($0) }
+            .first { FileSystem.exists(Path.join($0, "modules.dep.bin")) } ?? root.path("/lib/modules/\(release)")
         self.directory = directory
         guard FileSystem.exists(Path.join(directory, "modules.dep.bin")) else {
             throw .module(
                 name: release,
                 message: "\(directory)/modules.dep.bin is missing: run depmod -b \(root) \(release) (kmod)")
         }
-        let configDirectories = ["/etc/modprobe.d", "/run/modprobe.d", "/lib/modprobe.d"].map { root.path($0) }
+        let configDirectories = ["/etc/modprobe.d", "/run/modprobe.d", "/lib/modprobe.d", "/usr/lib/modprobe.d"].map { root.path($0) }
         var cStrings: [UnsafeMutablePointer<CChar>?] = configDirectories.map { strdup($0) }
         defer { for pointer in cStrings { free(pointer) } }
         cStrings.append(nil)

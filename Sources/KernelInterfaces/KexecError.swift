@@ -27,6 +27,8 @@ public enum KexecError: Error, Equatable, CustomStringConvertible, Sendable {
     case notAKernel(kernel: String)
     /// A file to load could not be opened.
     case cannotOpen(SystemError)
+    /// No `[Kernel] Image=` and no image of the release in any place `looked` names.
+    case noImage(release: String, looked: [String])
     /// The load returned success but `/sys/kernel/kexec_crash_loaded` does not read `expected`.
     case notConfirmed(expected: Bool)
     /// Any other failure of the system call.
@@ -66,6 +68,9 @@ public enum KexecError: Error, Equatable, CustomStringConvertible, Sendable {
                 + "[Kernel] Image= must name a bzImage (e.g. /boot/vmlinuz-<release>)"
         case .cannotOpen(let error):
             return "cannot open a file to load: \(error)"
+        case .noImage(let release, let looked):
+            return "no kernel image of \(release) in \(looked.joined(separator: " or ")): install the kernel's "
+                + "image package, or name the image with [Kernel] Image="
         case .notConfirmed(let expected):
             return "kexec_file_load succeeded but /sys/kernel/kexec_crash_loaded does not read "
                 + "\(expected ? 1 : 0)"

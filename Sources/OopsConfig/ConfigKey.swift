@@ -93,7 +93,8 @@ public enum ConfigKeys {
 
     public static let kernelImage = ConfigKey(
         section: "Kernel", name: "Image", kind: .path, defaultText: "",
-        summary: "Capture kernel image; empty: /boot/vmlinuz-<running release>.")
+        summary: "Capture kernel image; empty: the running release's /boot/vmlinuz-<release>, else "
+            + "/usr/lib/modules/<release>/vmlinuz.")
     public static let kernelCommandLine = ConfigKey(
         section: "Kernel", name: "CommandLine", kind: .list, defaultText: "",
         summary: "Words appended to the capture kernel's command line.")

@@ -29,7 +29,7 @@ public struct OopsConfiguration: Equatable, Sendable {
 
     /// `[Kernel]`.
     public struct Kernel: Equatable, Sendable {
-        /// Empty: `/boot/vmlinuz-<running release>`.
+        /// Empty: the running release's `/boot/vmlinuz-<release>`, else `/usr/lib/modules/<release>/vmlinuz`.
         public var image: String
         public var commandLine: [String]
         public var extraModules: [String]

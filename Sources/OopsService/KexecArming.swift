@@ -24,18 +24,22 @@ public struct KexecArming: Arming {
         self.kexec = kexec ?? Kexec(root: root)
     }
 
-    /// The capture kernel image and its release: `[Kernel] Image=` (release taken from a
-    /// `vmlinuz-<release>` name) or the running kernel's `/boot/vmlinuz-<release>`.
+    /// The capture kernel image and its release: `[Kernel] Image=` (release taken from a `vmlinuz-<release>` or
+    /// `modules/<release>/vmlinuz` path, else the running one) or the running kernel's image where Debian puts it,
+    /// `/boot/vmlinuz-<release>` or `/usr/lib/modules/<release>/vmlinuz`.
     public func kernel(for configuration: OopsConfiguration) -> (image: String, release: String) {
         let configured = configuration.kernel.image
-        if configured.isEmpty { return (KernelRelease.defaultImage(release: runningRelease), runningRelease) }
-        let name = Path.lastComponent(configured)
-        let release = name.hasPrefix("vmlinuz-") ? String(name.dropFirst("vmlinuz-".count)) : runningRelease
-        return (configured, release)
+        if configured.isEmpty {
+            return (KernelRelease.defaultImage(release: runningRelease, root: root), runningRelease)
+        }
+        return (configured, KernelRelease.release(ofImage: configured) ?? runningRelease)
     }
 
     public func arm(_ configuration: OopsConfiguration) throws -> ArmOutcome {
         let (kernelImage, release) = kernel(for: configuration)
+        if configuration.kernel.image.isEmpty, KernelRelease.installedImage(release: release, root: root) == nil {
+            throw KexecError.noImage(release: release, looked: KernelRelease.imageCandidates(release: release))
+        }
         let capture = configuration.capture
         let request = CaptureImageRequest(
             root: root, kernelRelease: release, captureBinary: captureBinary, directory: capture.directory,
@@ -82,7 +86,13 @@ public struct KexecArming: Arming {
 
     public func watchedPaths(_ configuration: OopsConfiguration) -> [String] {
         let (image, release) = kernel(for: configuration)
-        return [Path.parent(image), "/lib/modules/\(release)", captureBinary]
+        // Without Image=, every place the image may appear: a kernel installed into /boot later re-arms too.
+        let images = configuration.kernel.image.isEmpty ? KernelRelease.imageCandidates(release: release) : [image]
+        var paths: [String] = []
+        for path in images.map(Path.parent) + ["/lib/modules/\(release)", captureBinary] where !paths.contains(path) {
+            paths.append(path)
+        }
+        return paths
     }
 
     public func hotplugNeedsReload() -> Bool {

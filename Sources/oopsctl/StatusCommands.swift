@@ -149,7 +149,8 @@ struct EstimateCommand: ParsableCommand {
         let configuration = OopsConfiguration(MergedConfiguration.load(root: root))
         let release = recorded?.kernelRelease ?? (try? KernelRelease.current()) ?? ""
         let kernel = recorded?.kernelImage
-            ?? (configuration.kernel.image.isEmpty ? KernelRelease.defaultImage(release: release) : configuration.kernel.image)
+            ?? (configuration.kernel.image.isEmpty
+                ? KernelRelease.defaultImage(release: release, root: root) : configuration.kernel.image)
         guard let header = try? BzImageHeader.read(path: root.path(kernel)) else {
             printError("oopsctl estimate: cannot read the kernel image \(kernel)")
             throw ExitCode(1)

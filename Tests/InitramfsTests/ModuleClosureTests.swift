@@ -27,6 +27,18 @@ import Testing
         #expect(closure.modules.first(where: { $0.name == "ext4" })?.path == base + "fs/ext4/ext4.ko")
     }
 
+    /// A tree laid out as 7.x's linux-modules package installs it, with no `/lib` link to `/usr/lib`.
+    @Test func aTreeUnderUsrLibModulesIsFound() throws {
+        let tree = try debianModuleTree()
+        let directory = try TemporaryDirectory("usr-lib-modules")
+        let root = directory.path
+        try directory.link("/usr/lib/modules/" + tree.release, to: tree.root + "/lib/modules/" + tree.release)
+        let index = try KernelModuleIndex(root: HostRoot(root), release: tree.release)
+        #expect(index.directory == root + "/usr/lib/modules/" + tree.release)
+        let closure = try ModuleClosure(required: ["fs-ext4"], optional: [], index: index)
+        #expect(closure.modules.last?.name == "ext4")
+    }
+
     @Test func builtInModulesAreLeftOut() throws {
         let tree = try debianModuleTree()
         let index = try KernelModuleIndex(root: HostRoot(tree.root), release: tree.release)
