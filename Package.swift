@@ -42,10 +42,12 @@ let package = Package(
 
         // MARK: Foundation-free core (linked by oopsd-capture)
         .target(name: "SystemCalls", dependencies: ["CShim"]),
-        .target(name: "OopsConfig", dependencies: ["SystemCalls"]),
-        .target(name: "KernelInterfaces", dependencies: ["SystemCalls", "CShim"]),
-        .target(name: "VMCore", dependencies: ["SystemCalls", "CZstd", "CZlib"]),
-        .target(name: "Capture", dependencies: ["VMCore", "KernelInterfaces", "SystemCalls", "CShim"]),
+        // The dump itself: directory layout, metadata.json, upload-state.json, capture plan, shared enums.
+        .target(name: "DumpFormat", dependencies: ["SystemCalls"]),
+        .target(name: "OopsConfig", dependencies: ["DumpFormat", "SystemCalls"]),
+        .target(name: "KernelInterfaces", dependencies: ["DumpFormat", "SystemCalls", "CShim"]),
+        .target(name: "VMCore", dependencies: ["DumpFormat", "SystemCalls", "CZstd", "CZlib"]),
+        .target(name: "Capture", dependencies: ["DumpFormat", "VMCore", "KernelInterfaces", "SystemCalls", "CShim"]),
 
         // MARK: SHA-256 (normal kernel only: OpenSSL's, for the initramfs cache, crash signatures and manifests)
         .target(name: "Digest", dependencies: ["CCrypto"]),
@@ -53,20 +55,20 @@ let package = Package(
         // MARK: Arming (normal kernel only; may use Foundation-free code or not, never linked by capture)
         .target(
             name: "Initramfs",
-            dependencies: ["SystemCalls", "KernelInterfaces", "Digest", "CElf", "CKmod", "CZstd", "CZlib"]),
+            dependencies: ["DumpFormat", "SystemCalls", "KernelInterfaces", "Digest", "CElf", "CKmod", "CZstd", "CZlib"]),
 
         // MARK: Collection (normal kernel: reports, signatures, retention; may use Foundation)
-        .target(name: "Collection", dependencies: ["VMCore", "OopsConfig", "SystemCalls", "Digest"]),
+        .target(name: "Collection", dependencies: ["DumpFormat", "VMCore", "OopsConfig", "SystemCalls", "Digest"]),
 
         // MARK: Upload (normal kernel: ships dumps to S3-compatible storage and SFTP through libcurl)
-        .target(name: "Upload", dependencies: ["Collection", "OopsConfig", "SystemCalls", "Digest", "CCurl"]),
+        .target(name: "Upload", dependencies: ["Collection", "DumpFormat", "OopsConfig", "SystemCalls", "Digest", "CCurl"]),
 
         // MARK: The service (normal kernel): arming, re-arming, collection, journal
         .target(
             name: "OopsService",
             dependencies: [
-                "OopsConfig", "KernelInterfaces", "Initramfs", "Collection", "Upload", "VMCore", "SystemCalls",
-                "CShim", "CSystemd",
+                "OopsConfig", "KernelInterfaces", "Initramfs", "Collection", "DumpFormat", "Upload", "VMCore",
+                "SystemCalls", "CShim", "CSystemd",
             ]),
 
         // MARK: Executables
@@ -76,8 +78,8 @@ let package = Package(
         .executableTarget(
             name: "oopsctl",
             dependencies: [
-                "OopsService", "OopsConfig", "KernelInterfaces", "Collection", "Capture", "Upload", "VMCore",
-                "SystemCalls",
+                "OopsService", "OopsConfig", "KernelInterfaces", "Collection", "Capture", "DumpFormat", "Upload",
+                "VMCore", "SystemCalls",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             linkerSettings: staticSwiftRuntime),
@@ -85,26 +87,28 @@ let package = Package(
         // one file instead of the ~20 MB of shared Swift runtime libraries; stripped, as every byte of it
         // is unpacked into the crash reservation.
         .executableTarget(
-            name: "oopsd-capture", dependencies: ["Capture", "VMCore", "CCaptureInit"],
+            name: "oopsd-capture", dependencies: ["Capture", "DumpFormat", "VMCore", "CCaptureInit"],
             linkerSettings: [.unsafeFlags(["-static-executable", "-Xlinker", "--strip-all"])]),
 
         // MARK: Tests
         // Each names every module its files import (scripts/check-dependencies); "oopsctl" is built for the tests.
         // TestSupport (Tests/TestSupport) holds what several test targets share: the temporary directory.
         .target(name: "TestSupport", dependencies: ["SystemCalls"], path: "Tests/TestSupport"),
+        .testTarget(name: "DumpFormatTests", dependencies: ["DumpFormat", "SystemCalls"]),
         .testTarget(name: "OopsConfigTests", dependencies: ["OopsConfig", "SystemCalls", "TestSupport"]),
         .testTarget(
             name: "OopsServiceTests",
             dependencies: ["OopsService", "OopsConfig", "KernelInterfaces", "SystemCalls", "TestSupport"]),
-        .testTarget(name: "VMCoreTests", dependencies: ["VMCore", "SystemCalls", "TestSupport"]),
+        .testTarget(name: "VMCoreTests", dependencies: ["VMCore", "DumpFormat", "SystemCalls", "TestSupport"]),
         .testTarget(name: "KernelInterfacesTests", dependencies: ["KernelInterfaces", "SystemCalls", "TestSupport"]),
         .testTarget(
             name: "InitramfsTests",
-            dependencies: ["Initramfs", "Digest", "KernelInterfaces", "SystemCalls", "TestSupport"]),
-        .testTarget(name: "CaptureTests", dependencies: ["Capture", "VMCore", "SystemCalls", "TestSupport"]),
+            dependencies: ["Initramfs", "Digest", "DumpFormat", "KernelInterfaces", "SystemCalls", "TestSupport"]),
+        .testTarget(
+            name: "CaptureTests", dependencies: ["Capture", "DumpFormat", "VMCore", "SystemCalls", "TestSupport"]),
         .testTarget(
             name: "CollectionTests",
-            dependencies: ["Collection", "VMCore", "OopsConfig", "SystemCalls", "TestSupport"]),
+            dependencies: ["Collection", "DumpFormat", "VMCore", "OopsConfig", "SystemCalls", "TestSupport"]),
         .testTarget(name: "OopsctlTests", dependencies: ["oopsctl", "TestSupport"]),
         .testTarget(
             name: "UploadTests", dependencies: ["Upload", "Collection", "OopsConfig", "SystemCalls", "TestSupport"]),

@@ -4,6 +4,7 @@ import Glibc
 import Musl
 #endif
 import CShim
+import DumpFormat
 import KernelInterfaces
 import SystemCalls
 import VMCore
@@ -36,7 +37,7 @@ public struct CaptureKernelRun {
             finish(.reboot)
         }
         CaptureWatchdog.arm(seconds: plan.timeoutSeconds, action: plan.failureAction)
-        log("plan: dump level \(plan.dumpLevel), format \(plan.format) (\(plan.compression)), target \(plan.targetType) UUID \(plan.targetUUID) directory \(plan.targetDirectory), timeout \(plan.timeoutSeconds)s")
+        log("plan: dump level \(plan.dumpLevel.requested), format \(plan.format.rawValue) (\(plan.compression.rawValue)), target \(plan.targetType) UUID \(plan.targetUUID) directory \(plan.targetDirectory), timeout \(plan.timeoutSeconds)s")
 
         for module in plan.modules {
             do {
@@ -80,39 +81,30 @@ public struct CaptureKernelRun {
         finish(outcome.isComplete ? plan.finalAction : plan.failureAction)
     }
 
-    /// Saves the dump into a new directory under `directory`.
-    func capture(into directory: String, plan: CapturePlan) -> OfflineCapture.Outcome {
-        var crashTime = CaptureClock.epochSeconds()
-        if let core = try? ELFCore.open(vmcorePath) {
-            if let time = core.vmcoreInfo?.crashTime { crashTime = time }
-            try? core.close()
+    /// Saves the dump into a new directory under `directory`, named after the crash time the vmcore records.
+    /// The vmcore is opened once, here, and handed to the saver.
+    func capture(into directory: String, plan: CapturePlan) -> DumpSaver.Outcome {
+        let opened: Result<ELFCore, any Error>
+        do {
+            opened = .success(try ELFCore.open(vmcorePath))
+        } catch {
+            opened = .failure(error)
         }
+        let crashTime = (try? opened.get())?.vmcoreInfo?.crashTime ?? CaptureClock.epochSeconds()
         let name = DumpName.make(epochSeconds: crashTime, bootID: DumpName.currentBootID())
-        var format = OfflineCapture.Format.elf
-        if let planned = OfflineCapture.Format(rawValue: plan.format) {
-            format = planned
-        } else {
-            log("warning: unknown format \(plan.format); writing elf")
-        }
-        var compression = PageCompression.zstd
-        if let problem = PageCompression.problem(with: plan.compression) {
-            log("warning: \(problem); using zstd")
-        } else {
-            compression = PageCompression(rawValue: plan.compression)!
-        }
         // Threads: every CPU the capture kernel brought up (`nr_cpus=` from `[Capture] CPUs=`).
-        let options = OfflineCapture.Options(
-            vmcorePath: vmcorePath, outputDirectory: Path.join(directory, name),
-            dumpLevel: DumpLevel(plan.dumpLevel) ?? DumpLevel(31)!, format: format, compression: compression,
+        let options = DumpSaver.Options(
+            vmcorePath: vmcorePath, outputDirectory: Path.join(directory, name), dumpLevel: plan.dumpLevel,
+            format: plan.format, compression: plan.compression,
             breadcrumbAddress: Breadcrumb.address(inCommandLine: (try? FileSystem.readText("/proc/cmdline")) ?? ""))
-        return OfflineCapture(options: options, log: log.callAsFunction).run()
+        return DumpSaver(options: options, log: log.callAsFunction).run(opened)
     }
 
-    private func finish(_ action: RebootAction) -> Never {
+    private func finish(_ action: FinalAction) -> Never {
         CaptureWatchdog.disarm()
         log("\(action.rawValue) now")
         Glibc.sync()
-        // Called directly rather than through RebootAction.perform(): a throwing `-> Never` inside
+        // Called directly rather than through FinalAction.perform(): a throwing `-> Never` inside
         // do/catch miscompiles in Swift 6.3 release builds (LLVM "swifterror" verifier failure).
         if oops_reboot(action.command) != 0 { log("\(SystemError("reboot(\(action.rawValue))", errno: oops_errno()))") }
         // reboot(2) failed: nothing else can be done; let the kernel's panic= reboot the machine.

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import DumpFormat
 import SystemCalls
 
 /// The capture's log: each line goes to standard error at once (the console, in the capture kernel)
@@ -29,7 +30,7 @@ public final class CaptureLog: @unchecked Sendable {
 
     /// Writes `capture.log` into `directory` (0600, synced); failures are only logged.
     public func save(into directory: String) {
-        let path = Path.join(directory, "capture.log")
+        let path = Path.join(directory, DumpLayout.captureLog)
         do {
             try FileSystem.writeAtomically(path, Array(text.utf8), mode: 0o600)
         } catch {

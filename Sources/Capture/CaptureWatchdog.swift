@@ -4,6 +4,7 @@ import Glibc
 import Musl
 #endif
 import CShim
+import DumpFormat
 import KernelInterfaces
 
 /// The reboot(2) command the watchdog performs; set before arming it (a signal handler cannot capture).
@@ -13,7 +14,7 @@ nonisolated(unsafe) private var watchdogCommand: Int32 = 0
 /// capture is doing. A capture kernel must never hang.
 public enum CaptureWatchdog {
     /// Arms the watchdog for `seconds` with `action` as the way out.
-    public static func arm(seconds: Int, action: RebootAction) {
+    public static func arm(seconds: Int, action: FinalAction) {
         watchdogCommand = action.command
         signal(SIGALRM) { _ in
             // Only async-signal-safe calls here: write, sync, reboot.

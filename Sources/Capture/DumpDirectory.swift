@@ -3,9 +3,10 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import DumpFormat
 import SystemCalls
 
-/// A dump being written: a `0700` directory under a temporary name (`<final>.incomplete`) that is renamed to its
+/// A dump being written (names from `DumpLayout`): a `0700` directory under a temporary name (`<final>.incomplete`) that is renamed to its
 /// final name only once every file in it is written and synced. Files are created `0600`, never through symlinks.
 public struct DumpDirectory: Sendable {
     /// Where the dump ends up when complete.
@@ -13,23 +14,11 @@ public struct DumpDirectory: Sendable {
     /// Where it is written meanwhile (and stays when incomplete).
     public let temporaryPath: String
 
-    /// The names of the files in a dump.
-    public enum FileName {
-        public static let dmesg = "dmesg.txt"
-        public static let vmcore = "vmcore"
-        /// The kdump-compressed memory (`Format=kdump`).
-        public static let kdump = "vmcore.kdump"
-        public static let metadata = "metadata.json"
-    }
-
-    /// The suffix of a dump directory that is not (yet) complete.
-    public static let incompleteSuffix = ".incomplete"
-
     /// Creates the temporary directory for a dump that will be named `finalPath`; refuses to reuse either name.
     public static func create(_ finalPath: String) throws -> DumpDirectory {
         var trimmed = finalPath
         while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed.removeLast() }
-        let temporary = trimmed + incompleteSuffix
+        let temporary = trimmed + DumpLayout.incompleteSuffix
         if FileSystem.exists(trimmed) { throw SystemError("create dump directory", path: trimmed, errno: EEXIST) }
         try FileSystem.makeDirectory(temporary, mode: 0o700)
         return DumpDirectory(finalPath: trimmed, temporaryPath: temporary)

@@ -1,3 +1,4 @@
+import DumpFormat
 import FoundationEssentials
 import SystemCalls
 
@@ -9,7 +10,7 @@ public struct DumpEntry: Sendable {
     /// The directory's full path.
     public var path: String
     /// metadata.json, when present and readable.
-    public var metadata: DumpMetadataFile?
+    public var metadata: DumpMetadata?
     /// Why metadata.json could not be read (nil when it was read or is absent).
     public var metadataProblem: String?
     /// Sum of the apparent sizes of the regular files in the directory.
@@ -19,35 +20,20 @@ public struct DumpEntry: Sendable {
     /// The directory's modification time (seconds since the epoch), the fallback crash time.
     public var modificationTime: Int64
 
-    /// The file names of a dump.
-    public enum FileName {
-        public static let vmcore = "vmcore"
-        /// The memory of a dump captured with `Format=kdump` (kdump-compressed; crash and drgn read it).
-        public static let kdump = "vmcore.kdump"
-        public static let dmesg = "dmesg.txt"
-        public static let metadata = "metadata.json"
-        public static let reportJSON = "report.json"
-        public static let reportText = "report.txt"
-        public static let uploadState = "upload-state.json"
-    }
-
-    /// The suffix of a dump the capture did not finish.
-    public static let incompleteSuffix = ".incomplete"
-
     /// The path of `name` inside the dump.
     public func file(_ name: String) -> String { Path.join(path, name) }
 
     /// False when the metadata says `incomplete`, the name has the `.incomplete` suffix, or there is no metadata.
     public var isComplete: Bool {
-        !id.hasSuffix(DumpEntry.incompleteSuffix) && metadata?.status == "complete"
+        !id.hasSuffix(DumpLayout.incompleteSuffix) && metadata?.isComplete == true
     }
 
     /// The file holding the dump's memory: `vmcore` (ELF), else `vmcore.kdump`; nil when there is neither.
     public var memoryFile: String? {
-        [FileName.vmcore, FileName.kdump].map(file).first { FileManager.default.fileExists(atPath: $0) }
+        DumpLayout.memoryFiles.map(file).first { FileManager.default.fileExists(atPath: $0) }
     }
 
-        /// When the crash happened: metadata's `crash_time`, else the directory's modification time.
+    /// When the crash happened: metadata's `crash_time`, else the directory's modification time.
     public var crashTime: Int64 { metadata?.crashTime ?? modificationTime }
 }
 
@@ -76,7 +62,7 @@ public struct DumpStore: Sendable {
                 id: name, path: path, metadata: nil, metadataProblem: nil, apparentBytes: 0, allocatedBytes: 0,
                 modificationTime: status.modificationSeconds)
             do {
-                entry.metadata = try DumpMetadataFile.read(entry.file(DumpEntry.FileName.metadata))
+                entry.metadata = try DumpMetadata.read(entry.file(DumpLayout.metadata))
             } catch {
                 entry.metadataProblem = "\(error)"
             }

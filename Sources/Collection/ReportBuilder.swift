@@ -1,3 +1,4 @@
+import DumpFormat
 import FoundationEssentials
 import SystemCalls
 import VMCore
@@ -15,11 +16,11 @@ public enum ReportBuilder {
         if !readVMCore {
             notes.append("the vmcore was not read")
         } else if let memory = entry.memoryFile {
-            let isKdump = memory.hasSuffix("/" + DumpEntry.FileName.kdump)
+            let isKdump = memory.hasSuffix("/" + DumpLayout.kdump)
             do {
                 core = isKdump ? try KdumpReader.open(memory) : try ELFCore.open(memory)
             } catch {
-                notes.append("\(isKdump ? DumpEntry.FileName.kdump : DumpEntry.FileName.vmcore): \(error)")
+                notes.append("\(isKdump ? DumpLayout.kdump : DumpLayout.vmcore): \(error)")
             }
         } else {
             notes.append("no vmcore in the dump")
@@ -28,7 +29,7 @@ public enum ReportBuilder {
 
         // The log: dmesg.txt, else decoded from the vmcore.
         var log: String?
-        let dmesgPath = entry.file(DumpEntry.FileName.dmesg)
+        let dmesgPath = entry.file(DumpLayout.dmesg)
         if let data = FileManager.default.contents(atPath: dmesgPath) {
             log = String(decoding: data, as: UTF8.self)
         } else if let core {
@@ -63,7 +64,7 @@ public enum ReportBuilder {
             taintLetters: analysis?.taintLetters, taint: analysis?.taintLetters.map(TaintFlags.decode(letters:)),
             modules: analysis?.modules, registersCPU: nil, registers: nil, rip: nil,
             ripFromLog: analysis?.ripFrame?.text, callTrace: analysis?.callTrace ?? [], stackScan: [],
-            breadcrumb: entry.metadata?.breadcrumb, signature: "", signatureFrames: [],
+            breadcrumb: entry.metadata?.breadcrumb?.textFields, signature: "", signatureFrames: [],
             symbolCount: symbols?.symbols.count ?? 0, notes: [])
 
         var scanned: [StackScan.Entry] = []

@@ -1,3 +1,4 @@
+import DumpFormat
 import FoundationEssentials
 import SystemCalls
 
@@ -24,13 +25,13 @@ public enum ReportFiles {
 
     /// Writes report.json and report.txt into the dump (atomically, `0600`: a report quotes kernel memory).
     public static func write(_ report: Report, to entry: DumpEntry) throws {
-        try FileSystem.writeAtomically(entry.file(DumpEntry.FileName.reportJSON), try json(report), mode: 0o600)
-        try FileSystem.writeAtomically(entry.file(DumpEntry.FileName.reportText), Array(ReportText.render(report).utf8), mode: 0o600)
+        try FileSystem.writeAtomically(entry.file(DumpLayout.reportJSON), try json(report), mode: 0o600)
+        try FileSystem.writeAtomically(entry.file(DumpLayout.reportText), Array(ReportText.render(report).utf8), mode: 0o600)
     }
 
     /// The saved report of `entry`, nil when it has none yet.
     public static func read(_ entry: DumpEntry) throws -> Report? {
-        let path = entry.file(DumpEntry.FileName.reportJSON)
+        let path = entry.file(DumpLayout.reportJSON)
         guard FileManager.default.fileExists(atPath: path) else { return nil }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw CollectionError.fileUnreadable(path: path, reason: "permission denied")
@@ -49,7 +50,7 @@ public enum ReportFiles {
     /// Writes reports for every dump of `store` that has no report.json; returns the new reports.
     public static func collectNew(in store: DumpStore) throws -> [Report] {
         var made: [Report] = []
-        for entry in try store.list() where !FileManager.default.fileExists(atPath: entry.file(DumpEntry.FileName.reportJSON)) {
+        for entry in try store.list() where !FileManager.default.fileExists(atPath: entry.file(DumpLayout.reportJSON)) {
             let report = ReportBuilder.build(entry)
             try write(report, to: entry)
             made.append(report)

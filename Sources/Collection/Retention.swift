@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import DumpFormat
 import OopsConfig
 import SystemCalls
 
@@ -99,7 +100,7 @@ public struct Retention: Sendable {
                 log.append("kept \(entry.path): it is the newest dump, although \(reason)")
                 break
             }
-            if !policy.deleteUnshipped && !UploadState.isShipped(entry, targets: uploadTargets) {
+            if !policy.deleteUnshipped && !UploadState.read(dump: entry.path).isShipped(to: uploadTargets) {
                 log.append("kept \(entry.path): not yet shipped to \(uploadTargets.joined(separator: ", ")) "
                     + "and DeleteUnshipped=no, although \(reason)")
                 index += 1

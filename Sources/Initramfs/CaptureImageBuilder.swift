@@ -1,4 +1,5 @@
 import Digest
+import DumpFormat
 import KernelInterfaces
 import SystemCalls
 
@@ -16,17 +17,17 @@ public struct CaptureImageRequest: Equatable, Sendable {
     /// `[Kernel] ExtraModules=`: module names or aliases that must be included.
     public var extraModules: [String]
     /// `[Capture] DumpLevel=`.
-    public var dumpLevel: Int
+    public var dumpLevel: DumpLevel
     /// `[Capture] Format=`.
-    public var format: String
+    public var format: MemoryFormat
     /// `[Capture] Compression=`.
-    public var compression: String
+    public var compression: PageCompression
     /// `[Capture] Timeout=` in seconds.
     public var timeoutSeconds: Int
     /// `[Capture] FinalAction=`.
-    public var finalAction: RebootAction
+    public var finalAction: FinalAction
     /// `[Capture] FailureAction=`.
-    public var failureAction: RebootAction
+    public var failureAction: FinalAction
     /// The archive codec; nil chooses from `/boot/config-<release>`.
     public var archiveCompression: InitramfsCompression?
     /// The cache directory (absolute, inside the root).
@@ -34,8 +35,9 @@ public struct CaptureImageRequest: Equatable, Sendable {
 
     public init(
         root: HostRoot = .system, kernelRelease: String, captureBinary: String, directory: String,
-        extraModules: [String] = [], dumpLevel: Int = 31, format: String = "elf", compression: String = "zstd",
-        timeoutSeconds: Int = 1800, finalAction: RebootAction = .reboot, failureAction: RebootAction = .reboot,
+        extraModules: [String] = [], dumpLevel: DumpLevel = DumpLevel(31)!, format: MemoryFormat = .elf,
+        compression: PageCompression = .zstd,
+        timeoutSeconds: Int = 1800, finalAction: FinalAction = .reboot, failureAction: FinalAction = .reboot,
         archiveCompression: InitramfsCompression? = nil, cacheDirectory: String = "/var/lib/oopsd"
     ) {
         self.root = root

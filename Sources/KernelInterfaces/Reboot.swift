@@ -1,15 +1,9 @@
 import CShim
+import DumpFormat
 import SystemCalls
 
-/// What the machine does when the capture is over (reboot(2) commands).
-public enum RebootAction: String, Equatable, Sendable {
-    /// `RB_AUTOBOOT`: restart the machine.
-    case reboot
-    /// `RB_POWER_OFF`: power the machine off.
-    case powerOff = "poweroff"
-    /// `RB_HALT_SYSTEM`: halt without powering off.
-    case halt
-
+/// The capture's final and failure actions as reboot(2) commands.
+extension FinalAction {
     /// The reboot(2) command number.
     public var command: Int32 {
         switch self {

@@ -1,3 +1,5 @@
+import DumpFormat
+
 /// The kind of value a key takes, which decides how its text is checked.
 public enum ConfigValueKind: Equatable, Sendable {
     /// An absolute path.
@@ -73,19 +75,19 @@ public enum ConfigKeys {
         section: "Capture", name: "DumpLevel", kind: .integer(0...31), defaultText: "31",
         summary: "Pages to leave out, makedumpfile's bits: 1 zero, 2 cache, 4 private cache, 8 user, 16 free.")
     public static let format = ConfigKey(
-        section: "Capture", name: "Format", kind: .choice(["elf", "kdump"]), defaultText: "elf",
+        section: "Capture", name: "Format", kind: .choice(MemoryFormat.allCases.map(\.rawValue)), defaultText: "elf",
         summary: "Dump file format: elf (vmcore) or kdump (compressed, vmcore.kdump).")
     public static let compression = ConfigKey(
-        section: "Capture", name: "Compression", kind: .choice(["zstd", "zlib", "none"]), defaultText: "zstd",
+        section: "Capture", name: "Compression", kind: .choice(PageCompression.allCases.map(\.rawValue)), defaultText: "zstd",
         summary: "Per-page compression of the kdump format: zstd, or zlib for old readers (the format has no lz4).")
     public static let captureTimeout = ConfigKey(
         section: "Capture", name: "Timeout", kind: .timeSpan, defaultText: "30min",
         summary: "A capture still running after this is ended and FailureAction= taken.")
     public static let finalAction = ConfigKey(
-        section: "Capture", name: "FinalAction", kind: .choice(["reboot", "poweroff", "halt"]), defaultText: "reboot",
+        section: "Capture", name: "FinalAction", kind: .choice(FinalAction.allCases.map(\.rawValue)), defaultText: "reboot",
         summary: "What the capture kernel does after a successful dump.")
     public static let failureAction = ConfigKey(
-        section: "Capture", name: "FailureAction", kind: .choice(["reboot", "poweroff", "halt"]), defaultText: "reboot",
+        section: "Capture", name: "FailureAction", kind: .choice(FinalAction.allCases.map(\.rawValue)), defaultText: "reboot",
         summary: "What the capture kernel does after a failed or timed-out dump.")
     public static let captureCPUs = ConfigKey(
         section: "Capture", name: "CPUs", kind: .integer(1...64), defaultText: "1",

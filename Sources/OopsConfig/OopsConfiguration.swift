@@ -1,17 +1,4 @@
-/// What the capture kernel does when it is done.
-public enum FinalAction: String, Equatable, Sendable {
-    case reboot, poweroff, halt
-}
-
-/// The dump file format.
-public enum DumpFormat: String, Equatable, Sendable {
-    case elf, kdump
-}
-
-/// Per-page compression of the kdump format.
-public enum DumpCompression: String, Equatable, Sendable {
-    case zstd, zlib, none
-}
+import DumpFormat
 
 /// oopsd's configuration as typed values, read from a merged configuration.
 public struct OopsConfiguration: Equatable, Sendable {
@@ -19,8 +6,8 @@ public struct OopsConfiguration: Equatable, Sendable {
     public struct Capture: Equatable, Sendable {
         public var directory: String
         public var dumpLevel: Int
-        public var format: DumpFormat
-        public var compression: DumpCompression
+        public var format: MemoryFormat
+        public var compression: PageCompression
         public var timeout: TimeSpan
         public var finalAction: FinalAction
         public var failureAction: FinalAction
@@ -100,8 +87,8 @@ public struct OopsConfiguration: Equatable, Sendable {
         capture = Capture(
             directory: text(ConfigKeys.captureDirectory),
             dumpLevel: int(ConfigKeys.dumpLevel),
-            format: DumpFormat(rawValue: text(ConfigKeys.format)) ?? .elf,
-            compression: DumpCompression(rawValue: text(ConfigKeys.compression)) ?? .zstd,
+            format: MemoryFormat(rawValue: text(ConfigKeys.format)) ?? .elf,
+            compression: PageCompression(rawValue: text(ConfigKeys.compression)) ?? .zstd,
             timeout: span(ConfigKeys.captureTimeout),
             finalAction: FinalAction(rawValue: text(ConfigKeys.finalAction)) ?? .reboot,
             failureAction: FinalAction(rawValue: text(ConfigKeys.failureAction)) ?? .reboot,

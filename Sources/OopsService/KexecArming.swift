@@ -1,3 +1,4 @@
+import DumpFormat
 import Initramfs
 import VMCore
 import KernelInterfaces
@@ -41,12 +42,14 @@ public struct KexecArming: Arming {
             throw KexecError.noImage(release: release, looked: KernelRelease.imageCandidates(release: release))
         }
         let capture = configuration.capture
+        guard let dumpLevel = DumpLevel(capture.dumpLevel) else {
+            throw CapturePlanError(line: 0, message: "dump_level: expected 0 to 31, found \"\(capture.dumpLevel)\"")
+        }
         let request = CaptureImageRequest(
             root: root, kernelRelease: release, captureBinary: captureBinary, directory: capture.directory,
-            extraModules: configuration.kernel.extraModules, dumpLevel: capture.dumpLevel,
-            format: capture.format.rawValue, compression: capture.compression.rawValue,
-            timeoutSeconds: Int(capture.timeout.seconds), finalAction: RebootAction(capture.finalAction),
-            failureAction: RebootAction(capture.failureAction))
+            extraModules: configuration.kernel.extraModules, dumpLevel: dumpLevel, format: capture.format,
+            compression: capture.compression, timeoutSeconds: Int(capture.timeout.seconds),
+            finalAction: capture.finalAction, failureAction: capture.failureAction)
         let image = try CaptureImageBuilder.build(request)
         var extra = configuration.kernel.commandLine
         if configuration.kernel.oopsModule {
@@ -98,16 +101,5 @@ public struct KexecArming: Arming {
     public func hotplugNeedsReload() -> Bool {
         guard let hotplug = try? CrashHotplug.read(root: root) else { return true }
         return hotplug.cpuEventNeedsReload || hotplug.memoryEventNeedsReload
-    }
-}
-
-extension RebootAction {
-    /// The reboot action for a configured final action.
-    init(_ action: FinalAction) {
-        switch action {
-        case .reboot: self = .reboot
-        case .poweroff: self = .powerOff
-        case .halt: self = .halt
-        }
     }
 }

@@ -1,4 +1,5 @@
 import Collection
+import DumpFormat
 import FoundationEssentials
 import KernelInterfaces
 import OopsConfig
@@ -65,11 +66,11 @@ public struct MetricsTextfile {
         let entries = (try? store.list()) ?? []
         let targets = configuration.upload.targets.map(\.name)
         samples.append(Sample(name: "oopsd_dumps", help: "Dumps in the dump directory.", value: Double(entries.count)))
-        let pending = entries.filter { !UploadState.isShipped($0, targets: targets) }.count
+        let pending = entries.filter { !UploadState.read(dump: $0.path).isShipped(to: targets) }.count
         samples.append(Sample(name: "oopsd_dumps_pending_upload",
                               help: "Dumps not yet shipped to every configured upload target.", value: Double(pending)))
         for target in targets {
-            let times = entries.compactMap { UploadSummary.read(dump: $0.path).targets[target]?.shippedAt }
+            let times = entries.compactMap { UploadState.read(dump: $0.path).targets[target]?.shippedAt }
                 .compactMap { UTCTime.parseISO8601($0) }
             if let last = times.max() {
                 samples.append(Sample(name: "oopsd_last_upload_success_timestamp_seconds",
@@ -77,11 +78,8 @@ public struct MetricsTextfile {
                                       value: Double(last), labels: [("target", target)]))
             }
         }
-        if let newest = entries.last,
-            let bytes = try? FileSystem.readBytes(newest.file(DumpEntry.FileName.metadata)),
-            let object = try? JSONValue.parse(bytes)
-        {
-            if let duration = object["duration_ms"]?.doubleValue {
+        if let newest = entries.last, let metadata = try? DumpMetadata.read(newest.file(DumpLayout.metadata)) {
+            if let duration = metadata.durationMilliseconds.map(Double.init) {
                 samples.append(Sample(name: "oopsd_last_dump_capture_duration_seconds",
                                       help: "How long the newest dump's capture took.",
                                       value: duration / 1000, labels: [("dump", newest.id)]))

@@ -33,6 +33,12 @@ extension JSONValue {
         return nil
     }
 
+    /// The elements of an array, nil for other values.
+    public var arrayValues: [JSONValue]? {
+        if case .array(let values) = self { return values }
+        return nil
+    }
+
     /// The text of a string, nil for other values.
     public var stringValue: String? {
         if case .string(let text) = self { return text }

@@ -17,13 +17,14 @@ public indirect enum JSONValue: Equatable, Sendable {
     public static func optional<T: BinaryInteger>(_ value: T?) -> JSONValue { value.map { .int(Int64($0)) } ?? .null }
 
     /// The value as pretty-printed JSON (two-space indent), ending in a newline at the top level.
-    public func serialized() -> String {
+    /// `spaceBeforeColon` writes `"key" : value`, as Foundation's `JSONEncoder` does (files first written by it).
+    public func serialized(spaceBeforeColon: Bool = false) -> String {
         var out = ""
-        write(into: &out, indent: 0)
+        write(into: &out, indent: 0, colon: spaceBeforeColon ? " : " : ": ")
         return out + "\n"
     }
 
-    private func write(into out: inout String, indent: Int) {
+    private func write(into out: inout String, indent: Int, colon: String) {
         switch self {
         case .null: out += "null"
         case .bool(let value): out += value ? "true" : "false"
@@ -35,7 +36,7 @@ public indirect enum JSONValue: Equatable, Sendable {
             out += "[\n"
             for (index, value) in values.enumerated() {
                 out += String(repeating: "  ", count: indent + 1)
-                value.write(into: &out, indent: indent + 1)
+                value.write(into: &out, indent: indent + 1, colon: colon)
                 out += index == values.count - 1 ? "\n" : ",\n"
             }
             out += String(repeating: "  ", count: indent) + "]"
@@ -43,8 +44,8 @@ public indirect enum JSONValue: Equatable, Sendable {
             if members.isEmpty { out += "{}"; return }
             out += "{\n"
             for (index, (key, value)) in members.enumerated() {
-                out += String(repeating: "  ", count: indent + 1) + JSONValue.quoted(key) + ": "
-                value.write(into: &out, indent: indent + 1)
+                out += String(repeating: "  ", count: indent + 1) + JSONValue.quoted(key) + colon
+                value.write(into: &out, indent: indent + 1, colon: colon)
                 out += index == members.count - 1 ? "\n" : ",\n"
             }
             out += String(repeating: "  ", count: indent) + "}"

@@ -1,4 +1,5 @@
 import Collection
+import DumpFormat
 import SystemCalls
 #if canImport(Glibc)
 import Glibc
@@ -41,7 +42,7 @@ public struct DumpShipper {
     }
 
     /// The files shipped first, in this order: small and the most useful.
-    public static let firstFiles = [DumpEntry.FileName.dmesg, DumpEntry.FileName.metadata, DumpEntry.FileName.reportJSON]
+    public static let firstFiles = [DumpLayout.dmesg, DumpLayout.metadata, DumpLayout.reportJSON]
     /// The name of the manifest, written last.
     public static let manifestName = "manifest.json"
 
@@ -62,7 +63,7 @@ public struct DumpShipper {
             throw .localFile(path: entry.path, message: "cannot list the dump: \(error)")
         }
         var files: [(name: String, size: UInt64, modified: Int64)] = []
-        for name in names where !name.hasPrefix(".") && name != DumpEntry.FileName.uploadState && name != manifestName {
+        for name in names where !name.hasPrefix(".") && name != DumpLayout.uploadState && name != manifestName {
             guard let status = try? FileSystem.status(entry.file(name), followLinks: false), status.kind == .regular
             else { continue }
             files.append((name, status.size, status.modificationSeconds))
@@ -80,7 +81,7 @@ public struct DumpShipper {
         do {
             try shipLocked(entry, statePath: statePath)
         } catch {
-            try? UploadSummary.update(dump: entry.path, target: target.name) { $0.error = error.description }
+            try? UploadState.update(dump: entry.path, target: target.name) { $0.error = error.description }
             throw error
         }
     }
@@ -108,8 +109,8 @@ public struct DumpShipper {
         state.files = files
         try state.write(statePath)
         let total = files.reduce(0) { $0 + $1.size }
-        if state.manifestStored && UploadSummary.read(dump: entry.path).targets[target.name]?.shipped == true { return }
-        try UploadSummary.update(dump: entry.path, target: target.name) {
+        if state.manifestStored && UploadState.read(dump: entry.path).targets[target.name]?.shipped == true { return }
+        try UploadState.update(dump: entry.path, target: target.name) {
             $0.shipped = false
             $0.url = target.url
             $0.bytesTotal = total
@@ -155,7 +156,7 @@ public struct DumpShipper {
             try state.write(statePath)
             finished += file.size
             report(0)
-            try UploadSummary.update(dump: entry.path, target: target.name) { $0.bytesSent = finished }
+            try UploadState.update(dump: entry.path, target: target.name) { $0.bytesSent = finished }
         }
 
         let manifest = Manifest(
@@ -170,11 +171,11 @@ public struct DumpShipper {
         }
         state.manifestStored = true
         try state.write(statePath)
-        try UploadSummary.update(dump: entry.path, target: target.name) {
+        try UploadState.update(dump: entry.path, target: target.name) {
             $0.shipped = true
             $0.bytesSent = total
             $0.error = nil
-            $0.shippedAt = UploadSummary.isoNow()
+            $0.shippedAt = UTCTime.nowISO8601()
         }
     }
 

@@ -1,4 +1,5 @@
 import Collection
+import DumpFormat
 import OopsConfig
 import SystemCalls
 
@@ -56,7 +57,7 @@ public struct FleetUploader {
         }
         for entry in entries {
             var complete = true
-            let summary = UploadSummary.read(dump: entry.path)
+            let summary = UploadState.read(dump: entry.path)
             for configured in targets where summary.targets[configured.name]?.shipped != true
                 || only != nil
             {
@@ -72,7 +73,7 @@ public struct FleetUploader {
                 } catch {
                     complete = false
                     round.failed.append((entry.id, configured.name, error))
-                    try? UploadSummary.update(dump: entry.path, target: configured.name) {
+                    try? UploadState.update(dump: entry.path, target: configured.name) {
                         $0.url = configured.url
                         $0.error = error.description
                     }

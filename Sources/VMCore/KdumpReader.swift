@@ -1,5 +1,6 @@
 import CZlib
 import CZstd
+import DumpFormat
 import SystemCalls
 
 /// Reads a kdump-compressed file (ours or makedumpfile's): header, both bitmaps, and any dumped page by frame number.

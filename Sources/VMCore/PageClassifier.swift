@@ -1,3 +1,5 @@
+import DumpFormat
+
 /// Decides, page by page from the crashed kernel's `struct page` array, which page frames a dump level leaves
 /// out, with makedumpfile's meaning of the level bits (zero pages are decided later, from the page contents).
 ///

@@ -1,3 +1,4 @@
+import DumpFormat
 import SystemCalls
 
 /// Which page frames a dump keeps: the frames the core holds (`present`), and of those the ones the dump level

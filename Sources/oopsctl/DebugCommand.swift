@@ -3,6 +3,7 @@ import Glibc
 #endif
 import ArgumentParser
 import Collection
+import DumpFormat
 import FoundationEssentials
 
 /// `oopsctl debug ID`: opens the dump in drgn or crash.
@@ -51,8 +52,8 @@ struct DebugCommand: ParsableCommand {
         }
         // The ELF vmcore, or the kdump-compressed vmcore.kdump of Format=kdump: both debuggers read either.
         guard let vmcore = entry.memoryFile else {
-            printError("oopsctl: \(entry.id) has no vmcore (neither \(entry.file(DumpEntry.FileName.vmcore)) nor "
-                + "\(DumpEntry.FileName.kdump)): only its log and report exist")
+            printError("oopsctl: \(entry.id) has no vmcore (neither \(entry.file(DumpLayout.vmcore)) nor "
+                + "\(DumpLayout.kdump)): only its log and report exist")
             throw ExitCode(DumpCommandSupport.failure)
         }
         var command: [String]?

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import ArgumentParser
 import Collection
+import DumpFormat
 import SystemCalls
 import VMCore
 
@@ -31,7 +32,7 @@ struct DmesgCommand: ParsableCommand {
         let store = DumpCommandSupport.store(global)
         let bytes: [UInt8] = try DumpCommandSupport.run {
             let entry = try store.resolve(id)
-            let path = entry.file(DumpEntry.FileName.dmesg)
+            let path = entry.file(DumpLayout.dmesg)
             if FileSystem.exists(path) {
                 do {
                     return try FileSystem.readRegularFile(path)
@@ -39,7 +40,7 @@ struct DmesgCommand: ParsableCommand {
                     throw CollectionError.fileUnreadable(path: path, reason: "\(error)")
                 }
             }
-            let vmcore = entry.file(DumpEntry.FileName.vmcore)
+            let vmcore = entry.file(DumpLayout.vmcore)
             guard FileSystem.exists(vmcore) else {
                 throw CollectionError.fileUnreadable(path: path, reason: "missing, and the dump has no vmcore to decode the log from")
             }

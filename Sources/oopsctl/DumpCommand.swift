@@ -4,6 +4,7 @@ import Glibc
 import ArgumentParser
 import Capture
 import Collection
+import DumpFormat
 import FoundationEssentials
 import SystemCalls
 import VMCore
@@ -57,7 +58,7 @@ struct DumpCommand: ParsableCommand {
         let written: UInt64 = try DumpCommandSupport.run {
             let entry = try store.resolve(id)
             // vmcore (ELF), else the vmcore.kdump of Format=kdump, copied as it is.
-            let source = entry.memoryFile ?? entry.file(DumpEntry.FileName.vmcore)
+            let source = entry.memoryFile ?? entry.file(DumpLayout.vmcore)
             if FileSystem.exists(output) && !force {
                 printError("oopsctl: \(output) exists; add --force to replace it")
                 throw ExitCode(DumpCommandSupport.failure)
@@ -106,7 +107,7 @@ struct DumpCommand: ParsableCommand {
 
     /// Re-filters and writes the dump's ELF vmcore in `format` through the capture's own writer.
     private func convert() throws {
-        guard let target = OfflineCapture.Format(rawValue: format ?? "elf") else {
+        guard let target = MemoryFormat(rawValue: format ?? "elf") else {
             printError("oopsctl dump: --format must be elf or kdump, not '\(format ?? "")'")
             throw ExitCode(64)
         }
@@ -121,7 +122,7 @@ struct DumpCommand: ParsableCommand {
         let store = DumpCommandSupport.store(global)
         let written: UInt64 = try DumpCommandSupport.run {
             let entry = try store.resolve(id)
-            let source = entry.file(DumpEntry.FileName.vmcore)
+            let source = entry.file(DumpLayout.vmcore)
             guard FileSystem.exists(source) else {
                 throw CollectionError.fileUnreadable(
                     path: source, reason: "no ELF vmcore to convert (a kdump-compressed dump cannot be converted back)")
@@ -134,10 +135,10 @@ struct DumpCommand: ParsableCommand {
             // was there before, whatever its name, is deleted.
             let scratch = try Self.makeScratchDirectory(next: output)
             defer { try? FileSystem.removeTree(scratch) }
-            let options = OfflineCapture.Options(
+            let options = DumpSaver.Options(
                 vmcorePath: source, outputDirectory: Path.join(scratch, "dump"), dumpLevel: level, format: target,
                 compression: PageCompression(rawValue: compression)!)
-            let outcome = OfflineCapture(options: options) { printError("oopsctl dump: " + $0) }.run()
+            let outcome = DumpSaver(options: options) { printError("oopsctl dump: " + $0) }.run()
             guard outcome.isComplete, let directory = outcome.directory else {
                 throw CollectionError.fileUnreadable(
                     path: output, reason: "conversion failed: \(outcome.metadata.incompleteReason ?? "unknown reason")")

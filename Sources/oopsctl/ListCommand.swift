@@ -1,5 +1,6 @@
 import ArgumentParser
 import Collection
+import DumpFormat
 import FoundationEssentials
 import OopsConfig
 import Upload
@@ -23,7 +24,7 @@ struct ListCommand: ParsableCommand {
     var json = false
 
     /// One row of the listing.
-    struct Row: Codable {
+    struct Row: Encodable {
         var id: String
         var path: String
         var crashTime: Int64
@@ -35,7 +36,7 @@ struct ListCommand: ParsableCommand {
         var signature: String
         var headline: String
         /// Per configured upload target: shipped, or how far and the last error.
-        var upload: [String: UploadSummary.Target]
+        var upload: [String: UploadState.Target]
     }
 
     func run() throws {
@@ -49,7 +50,7 @@ struct ListCommand: ParsableCommand {
                     crashTimeUtc: ReportBuilder.utcText(entry.crashTime), kernelRelease: report.kernelRelease,
                     complete: entry.isComplete, sizeBytes: entry.apparentBytes, diskBytes: entry.allocatedBytes,
                     signature: report.signature, headline: report.headline,
-                    upload: UploadSummary.read(dump: entry.path).targets.filter { targets.contains($0.key) })
+                    upload: UploadState.read(dump: entry.path).targets.filter { targets.contains($0.key) })
             }
         }
         if json {

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import ArgumentParser
+import DumpFormat
 import FoundationEssentials
 import KernelInterfaces
 import OopsConfig
@@ -176,10 +177,9 @@ struct EstimateCommand: ParsableCommand {
     static func measuredPeak(directory: String) -> UInt64? {
         let names = ((try? FileSystem.listDirectory(directory)) ?? []).sorted().reversed()
         for name in names {
-            guard let bytes = try? FileSystem.readBytes(Path.join(Path.join(directory, name), "metadata.json")),
-                let object = try? JSONValue.parse(bytes)
-            else { continue }
-            if let kib = object["memory"]?["peak_rss_kib"]?.int64Value, kib >= 0, kib < 1 << 40 { return UInt64(kib) * 1024 }
+            let path = Path.join(Path.join(directory, name), DumpLayout.metadata)
+            guard let metadata = try? DumpMetadata.read(path) else { continue }
+            if let kib = metadata.peakResidentKiB, kib >= 0, kib < 1 << 40 { return UInt64(kib) * 1024 }
         }
         return nil
     }

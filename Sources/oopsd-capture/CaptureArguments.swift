@@ -1,4 +1,5 @@
 import Capture
+import DumpFormat
 import VMCore
 
 /// The command line of `oopsd-capture`, parsed by hand (no argument-parsing framework in the capture binary).
@@ -6,7 +7,7 @@ struct CaptureArguments {
     /// What the command line asks for.
     enum Command {
         case help
-        case offline(OfflineCapture.Options)
+        case offline(DumpSaver.Options)
     }
 
     static let usage = """
@@ -38,7 +39,7 @@ struct CaptureArguments {
         var vmcore: String?
         var output: String?
         var level = 1
-        var format = OfflineCapture.Format.elf
+        var format = MemoryFormat.elf
         var breadcrumb: UInt64?
         var compression = PageCompression.zstd
         var threads = 0
@@ -68,7 +69,7 @@ struct CaptureArguments {
                 level = number
             case "--format":
                 let text = try take()
-                guard let parsed = OfflineCapture.Format(rawValue: text) else {
+                guard let parsed = MemoryFormat(rawValue: text) else {
                     throw UsageError(message: "--format '\(text)' is not supported (supported: elf, kdump)")
                 }
                 format = parsed
@@ -95,7 +96,7 @@ struct CaptureArguments {
         }
         guard let vmcore else { throw UsageError(message: "--vmcore FILE is required") }
         guard let output else { throw UsageError(message: "--output DIR is required") }
-        return .offline(OfflineCapture.Options(vmcorePath: vmcore, outputDirectory: output,
+        return .offline(DumpSaver.Options(vmcorePath: vmcore, outputDirectory: output,
             dumpLevel: DumpLevel(level)!, format: format, compression: compression, threads: threads,
             breadcrumbAddress: breadcrumb))
     }

@@ -24,7 +24,7 @@ do {
         print(CaptureArguments.usage)
         exit(0)
     case .offline(let options):
-        let outcome = OfflineCapture(options: options) { printError("oopsd-capture: " + $0) }.run()
+        let outcome = DumpSaver(options: options) { printError("oopsd-capture: " + $0) }.run()
         exit(outcome.isComplete ? 0 : 1)
     }
 } catch {

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Capture
+import DumpFormat
 import Foundation  // tests only: JSONSerialization checks the metadata
 import SystemCalls
 import TestSupport
@@ -29,7 +30,7 @@ import VMCore
         defer { umount2(target, Int32(MNT_DETACH)) }
         let output = target + "/dump"
         var lines: [String] = []
-        let outcome = OfflineCapture(options: .init(vmcorePath: input, outputDirectory: output,
+        let outcome = DumpSaver(options: .init(vmcorePath: input, outputDirectory: output,
             dumpLevel: DumpLevel(1)!, windowSize: 64 << 10)) { lines.append($0) }.run()
 
         let kept = output + ".incomplete"

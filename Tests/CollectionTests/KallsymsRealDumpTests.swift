@@ -1,4 +1,5 @@
 import Collection
+import DumpFormat
 import Foundation
 import SystemCalls
 import TestSupport

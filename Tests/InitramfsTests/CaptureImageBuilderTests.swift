@@ -1,3 +1,4 @@
+import DumpFormat
 import Initramfs
 import KernelInterfaces
 import SystemCalls
@@ -7,7 +8,7 @@ import Testing
     static func request(_ fixture: VirtioFixture, extra: [String] = []) -> CaptureImageRequest {
         CaptureImageRequest(
             root: fixture.root, kernelRelease: fixture.release, captureBinary: "/usr/libexec/oopsd/oopsd-capture",
-            directory: "/var/crash", extraModules: extra, dumpLevel: 31, format: "kdump", compression: "zstd",
+            directory: "/var/crash", extraModules: extra, dumpLevel: DumpLevel(31)!, format: .kdump, compression: .zstd,
             timeoutSeconds: 1800, finalAction: .reboot, failureAction: .powerOff)
     }
 
@@ -80,7 +81,7 @@ import Testing
         #expect(try FileSystem.listDirectory(fixture.root.path("/var/lib/oopsd")) == ["initramfs-\(withLoop.key).img"])
 
         var changedPlan = Self.request(fixture)
-        changedPlan.dumpLevel = 1
+        changedPlan.dumpLevel = DumpLevel(1)!
         #expect(try CaptureImageBuilder.build(changedPlan).key != first.key)
     }
 }

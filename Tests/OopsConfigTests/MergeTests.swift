@@ -109,7 +109,7 @@ import Testing
         #expect(merged.diagnostics.isEmpty)
         let config = OopsConfiguration(merged)
         #expect(config.capture == .init(directory: "/srv/crash", dumpLevel: 17, format: .kdump, compression: .zlib,
-                                        timeout: TimeSpan(seconds: 3900), finalAction: .poweroff, failureAction: .halt,
+                                        timeout: TimeSpan(seconds: 3900), finalAction: .powerOff, failureAction: .halt,
                                         cpus: 2))
         #expect(config.kernel == .init(image: "/boot/vmlinuz-capture", commandLine: ["console=ttyS0", "loglevel=7"],
                                        extraModules: ["mlx5_core"], oopsModule: true, panicTimeout: TimeSpan(seconds: 30)))

@@ -1,3 +1,4 @@
+import DumpFormat
 import Foundation  // tests only: Process, to run the reference tools
 import SystemCalls
 import TestSupport

@@ -1,3 +1,4 @@
+import DumpFormat
 import SystemCalls
 import TestSupport
 import Testing

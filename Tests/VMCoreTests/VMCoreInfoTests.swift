@@ -1,3 +1,4 @@
+import DumpFormat
 import Testing
 import VMCore
 

@@ -1,28 +1,19 @@
+import DumpFormat
 import SystemCalls
 import VMCore
 
 /// Saves a dump from a vmcore file into a dump directory: `dmesg.txt` first, then `vmcore`, then `metadata.json`.
+/// The capture kernel's PID 1 (`CaptureKernelRun`), `oopsd-capture --vmcore` and `oopsctl dump --format` run it.
 ///
 /// Every failure is caught, logged and recorded: what was saved stays in `<output>.incomplete` with metadata
 /// marked incomplete. Only a dump whose every file was written and synced is renamed to `<output>`.
-public struct OfflineCapture {
-    /// The dump formats this version writes.
-    public enum Format: String, Sendable {
-        /// ELF64 core, readable by vmcore-dmesg, makedumpfile, crash and drgn (`vmcore`).
-        case elf
-        /// kdump-compressed, readable by makedumpfile, crash and drgn/libkdumpfile (`vmcore.kdump`).
-        case kdump
-
-        /// The file the memory goes to.
-        public var fileName: String { self == .elf ? DumpDirectory.FileName.vmcore : DumpDirectory.FileName.kdump }
-    }
-
+public struct DumpSaver {
     /// What to capture and where.
     public struct Options: Sendable {
         public var vmcorePath: String
         public var outputDirectory: String
         public var dumpLevel: DumpLevel
-        public var format: Format
+        public var format: MemoryFormat
         /// Page compression of the kdump format.
         public var compression: PageCompression
         /// Compression threads; 0 uses every online CPU.
@@ -31,7 +22,7 @@ public struct OfflineCapture {
         /// Physical address of the oopsd module's breadcrumb (`oopsd.breadcrumb=` on the capture command line).
         public var breadcrumbAddress: UInt64?
 
-        public init(vmcorePath: String, outputDirectory: String, dumpLevel: DumpLevel, format: Format = .elf,
+        public init(vmcorePath: String, outputDirectory: String, dumpLevel: DumpLevel, format: MemoryFormat = .elf,
             compression: PageCompression = .zstd, threads: Int = 0, windowSize: Int = 8 << 20,
             breadcrumbAddress: UInt64? = nil)
         {
@@ -65,11 +56,24 @@ public struct OfflineCapture {
         self.log = log
     }
 
-    /// Runs the capture. Never throws: failures end up in the outcome's metadata and the log.
+    /// Opens the vmcore and saves the dump. Never throws: failures end up in the outcome's metadata and the log.
     public func run() -> Outcome {
+        let opened: Result<ELFCore, any Error>
+        do {
+            opened = .success(try ELFCore.open(options.vmcorePath))
+        } catch {
+            opened = .failure(error)
+        }
+        return run(opened)
+    }
+
+    /// Saves the dump from `opened`, the vmcore of `options` as the caller opened it (or why it could not);
+    /// closes it. Never throws: failures end up in the outcome's metadata and the log.
+    public func run(_ opened: Result<ELFCore, any Error>) -> Outcome {
         let start = CaptureClock.monotonicNanoseconds()
-        var metadata = DumpMetadata(source: options.vmcorePath, level: options.dumpLevel, format: options.format.rawValue)
-        if options.format == .kdump { metadata.compression = options.compression.rawValue }
+        var metadata = DumpMetadata(
+            source: options.vmcorePath, level: options.dumpLevel, format: options.format, toolVersion: ToolVersion.current)
+        if options.format == .kdump { metadata.compression = options.compression }
         func fail(_ reason: String) {
             log("error: " + reason)
             if metadata.incompleteReason == nil { metadata.incompleteReason = reason }
@@ -80,6 +84,7 @@ public struct OfflineCapture {
             directory = try DumpDirectory.create(options.outputDirectory)
         } catch {
             fail("cannot create the dump directory: \(error)")
+            if case .success(let core) = opened { try? core.close() }
             return Outcome(directory: nil, metadata: metadata)
         }
         func finish() -> Outcome {
@@ -87,9 +92,9 @@ public struct OfflineCapture {
             metadata.peakResidentKiB = SystemMemory.peakResidentKiB()
             metadata.memAvailableKiB = SystemMemory.availableKiB()
             do {
-                try directory.replaceFile(DumpDirectory.FileName.metadata, Array(metadata.json.serialized().utf8))
+                try directory.replaceFile(DumpLayout.metadata, metadata.bytes)
             } catch {
-                fail("cannot write \(directory.path(DumpDirectory.FileName.metadata)): \(error)")
+                fail("cannot write \(directory.path(DumpLayout.metadata)): \(error)")
             }
             guard metadata.incompleteReason == nil else {
                 log("incomplete dump kept in \(directory.temporaryPath): \(metadata.incompleteReason!)")
@@ -106,9 +111,9 @@ public struct OfflineCapture {
         }
 
         let core: ELFCore
-        do {
-            core = try ELFCore.open(options.vmcorePath)
-        } catch {
+        switch opened {
+        case .success(let opened): core = opened
+        case .failure(let error):
             fail("cannot read \(options.vmcorePath): \(error)")
             return finish()
         }
@@ -117,7 +122,7 @@ public struct OfflineCapture {
         if let address = options.breadcrumbAddress {
             do {
                 let crumb = try Breadcrumb.read(from: core, physicalAddress: address)
-                metadata.breadcrumb = crumb
+                metadata.breadcrumb = DumpMetadata.Breadcrumb(crumb)
                 log("breadcrumb: \(crumb.eventName) \"\(crumb.dieString)\" in \(crumb.command) (pid \(crumb.pid)), rip 0x\(String(crumb.instructionPointer ?? 0, radix: 16))")
             } catch {
                 log("breadcrumb at 0x\(String(address, radix: 16)): \(error)")
@@ -134,8 +139,8 @@ public struct OfflineCapture {
         do {
             let records = try PrintkRing.records(of: core)
             metadata.panicLine = PanicLine.find(in: records)
-            try directory.writeFile(DumpDirectory.FileName.dmesg, DmesgFormat.text(records))
-            log("saved \(records.count) log records to \(directory.path(DumpDirectory.FileName.dmesg))")
+            try directory.writeFile(DumpLayout.dmesg, DmesgFormat.text(records))
+            log("saved \(records.count) log records to \(directory.path(DumpLayout.dmesg))")
             if records.isEmpty {
                 // A crashed kernel always logged something (at least the panic): an empty log means the ring's
                 // layout or indices are corrupt, which the user must be told.
@@ -150,13 +155,13 @@ public struct OfflineCapture {
         // Metadata before the memory: if the memory dump dies, the dump still says it is incomplete.
         var early = metadata
         early.incompleteReason = early.incompleteReason ?? "capture interrupted while writing the vmcore"
-        try? directory.replaceFile(DumpDirectory.FileName.metadata, Array(early.json.serialized().utf8))
+        try? directory.replaceFile(DumpLayout.metadata, early.bytes)
 
         // 2. Which pages to keep.
         let walkStart = CaptureClock.monotonicNanoseconds()
         let selection = PageSelector.select(core, level: options.dumpLevel)
         metadata.dumpLevelApplied = selection.level.applied
-        metadata.excludedByCategory = PageClassifier.Category.allCases.map { ($0, selection.count($0)) }
+        metadata.excludedByCategory = PageClassifier.Category.allCases.map { ("\($0)", selection.count($0)) }
         for warning in selection.warnings {
             log("warning: " + warning)
             metadata.warnings.append(warning)

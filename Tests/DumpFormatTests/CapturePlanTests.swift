@@ -1,11 +1,11 @@
-import KernelInterfaces
+import DumpFormat
 import Testing
 
 @Suite struct CapturePlanTests {
     static let plan = CapturePlan(
         kernelRelease: "6.1.0-56-amd64", targetUUID: "0b5c6d2e-1111-2222-3333-444455556666", targetType: "ext4",
-        targetDirectory: "/crash dumps", directory: "/var/crash dumps", dumpLevel: 31, format: "kdump",
-        compression: "zstd", timeoutSeconds: 1800, finalAction: .reboot, failureAction: .powerOff,
+        targetDirectory: "/crash dumps", directory: "/var/crash dumps", dumpLevel: DumpLevel(31)!, format: .kdump,
+        compression: .zstd, timeoutSeconds: 1800, finalAction: .reboot, failureAction: .powerOff,
         modules: [
             "/lib/modules/6.1.0-56-amd64/kernel/drivers/virtio/virtio.ko",
             "/lib/modules/6.1.0-56-amd64/kernel/fs/ext4/ext4.ko.xz",
@@ -44,19 +44,47 @@ import Testing
 
     @Test(arguments: [
         (Self.text.replacingFirst("version=1", "version=2"), "line 1: plan version 2, this oopsd-capture reads 1"),
-        (Self.text.replacingFirst("dump_level=31", "dump_level=all"),
-         "line 7: dump_level: expected an integer, found \"all\""),
-        (Self.text.replacingFirst("final_action=reboot", "final_action=explode"),
-         "line 11: final_action: expected reboot, poweroff or halt, found \"explode\""),
+        (
+            Self.text.replacingFirst("dump_level=31", "dump_level=all"),
+            "line 7: dump_level: expected an integer, found \"all\""
+        ),
+        (
+            Self.text.replacingFirst("final_action=reboot", "final_action=explode"),
+            "line 11: final_action: expected reboot, poweroff or halt, found \"explode\""
+        ),
+        (
+            Self.text.replacingFirst("dump_level=31", "dump_level=32"),
+            "line 7: dump_level: expected 0 to 31, found \"32\""
+        ),
+        (
+            Self.text.replacingFirst("format=kdump", "format=raw"),
+            "line 8: format: expected elf or kdump, found \"raw\""
+        ),
+        (
+            Self.text.replacingFirst("compression=zstd", "compression=lz4"),
+            "line 9: compression: expected zstd, zlib or none, found \"lz4\""
+        ),
         (Self.text.replacingFirst("format=kdump\n", ""), ": missing key format"),
         (Self.text + "colour=blue\n", "line 15: unknown key \"colour\""),
         (Self.text + "format=elf\n", "line 15: format repeats (first on line 8)"),
-        (Self.text.replacingFirst("compression=zstd", "compression zstd"),
-         "line 9: expected key=value, found \"compression zstd\""),
+        (
+            Self.text.replacingFirst("compression=zstd", "compression zstd"),
+            "line 9: expected key=value, found \"compression zstd\""
+        ),
     ])
     func malformedPlanNamesTheLine(text: String, message: String) {
         let error = #expect(throws: CapturePlanError.self) { try CapturePlan(parsing: text) }
         let prefix = "/etc/oopsd/capture-plan"
         #expect(error?.description == prefix + (message.hasPrefix(":") ? message : " " + message))
+    }
+}
+
+extension String {
+    /// The text with the first occurrence of `target` replaced.
+    fileprivate func replacingFirst(_ target: String, _ replacement: String) -> String {
+        guard let range = firstRange(of: target) else { return self }
+        var copy = self
+        copy.replaceSubrange(range, with: replacement)
+        return copy
     }
 }

@@ -1,9 +1,10 @@
+import SystemCalls
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-import SystemCalls
 
 /// The one place that names dump directories: `<UTC time>-<boot id prefix>`, e.g.
 /// `20261126T023512Z-1a2b3c4d`. Names sort by time; the boot id of the capture kernel keeps two
@@ -18,7 +19,8 @@ public enum DumpName {
             let text = String(value)
             return String(repeating: "0", count: max(0, width - text.count)) + text
         }
-        let stamp = pad(parts.tm_year + 1900, 4) + pad(parts.tm_mon + 1, 2) + pad(parts.tm_mday, 2) + "T"
+        let stamp =
+            pad(parts.tm_year + 1900, 4) + pad(parts.tm_mon + 1, 2) + pad(parts.tm_mday, 2) + "T"
             + pad(parts.tm_hour, 2) + pad(parts.tm_min, 2) + pad(parts.tm_sec, 2) + "Z"
         let prefix = String(bootID.filter { $0.isHexDigit }.prefix(8)).lowercased()
         return "\(stamp)-\(prefix.isEmpty ? "00000000" : prefix)"

@@ -1,4 +1,5 @@
 import Capture
+import DumpFormat
 import Foundation  // tests only: JSONSerialization checks that our hand-written JSON parses
 import SystemCalls
 import TestSupport
@@ -7,7 +8,7 @@ import VMCore
 
 // SyntheticCore.swift and PrintkRingFixture.swift are symlinks to the VMCoreTests copies.
 
-@Suite struct OfflineCaptureTests {
+@Suite struct DumpSaverTests {
     static func sparseCore() -> SyntheticCore {
         var core = PrintkRingFixture.core()
         var memory = [UInt8](repeating: 0, count: 8 * 4096)
@@ -17,10 +18,10 @@ import VMCore
         return core
     }
 
-    func capture(_ bytes: [UInt8], level: Int = 1, in scratch: TemporaryDirectory) throws -> (OfflineCapture.Outcome, [String]) {
+    func capture(_ bytes: [UInt8], level: Int = 1, in scratch: TemporaryDirectory) throws -> (DumpSaver.Outcome, [String]) {
         let input = try scratch.write("input", bytes)
         var lines: [String] = []
-        let outcome = OfflineCapture(options: .init(vmcorePath: input, outputDirectory: scratch.path + "/dump",
+        let outcome = DumpSaver(options: .init(vmcorePath: input, outputDirectory: scratch.path + "/dump",
             dumpLevel: DumpLevel(level)!, windowSize: 8192)) { lines.append($0) }.run()
         return (outcome, lines)
     }
@@ -133,7 +134,7 @@ import VMCore
     @Test func kdumpFormatWritesVmcoreKdumpReadableBack() throws {
         let scratch = try TemporaryDirectory("vmcore")
         let input = try scratch.write("input", Self.sparseCore().bytes())
-        let outcome = OfflineCapture(options: .init(vmcorePath: input, outputDirectory: scratch.path + "/dump",
+        let outcome = DumpSaver(options: .init(vmcorePath: input, outputDirectory: scratch.path + "/dump",
             dumpLevel: DumpLevel(1)!, format: .kdump, compression: .zlib, threads: 2)) { _ in }.run()
         #expect(outcome.isComplete)
         #expect(!FileSystem.exists(scratch.path + "/dump/vmcore"))
@@ -173,7 +174,7 @@ import VMCore
             signal(SIGXFSZ, SIG_IGN)
             var limit = rlimit(rlim_cur: 12 * 1024, rlim_max: 12 * 1024)
             setrlimit(__rlimit_resource_t(RLIMIT_FSIZE.rawValue), &limit)
-            let outcome = OfflineCapture(options: .init(vmcorePath: input, outputDirectory: output,
+            let outcome = DumpSaver(options: .init(vmcorePath: input, outputDirectory: output,
                 dumpLevel: DumpLevel(0)!, windowSize: 8192)) { _ in }.run()
             exit(outcome.isComplete ? 0 : 1)
         }

@@ -1,0 +1,199 @@
+/// The frozen capture configuration written into the capture initramfs as `/etc/oopsd/capture-plan`, and
+/// read by `oopsd-capture`: what to save, where and how. Writer and parser live here, in one place.
+///
+/// Every value is typed: a plan that does not parse is an error naming the line, the key, the value found and
+/// what was expected; the capture kernel never falls back silently.
+///
+/// The format is plain text, one `key=value` per line, in a fixed order; everything after the first `=` is
+/// the value, verbatim. `module=` repeats, once per module, in load order. Values never hold a newline.
+/// Nothing in the plan changes from one boot to the next.
+public struct CapturePlan: Equatable, Sendable {
+    /// The plan format version this code writes and reads.
+    public static let version = 1
+    /// Where the plan sits inside the capture initramfs.
+    public static let pathInInitramfs = "/etc/oopsd/capture-plan"
+
+    /// The keys of the plan, in the order they are written: each spelled here only.
+    public enum Key: String, CaseIterable, Sendable {
+        case version
+        case kernelRelease = "kernel_release"
+        case targetUUID = "target_uuid"
+        case targetType = "target_type"
+        case targetDirectory = "target_directory"
+        case directory
+        case dumpLevel = "dump_level"
+        case format
+        case compression
+        case timeoutSeconds = "timeout_seconds"
+        case finalAction = "final_action"
+        case failureAction = "failure_action"
+        case module
+    }
+
+    /// The release of the kernel the initramfs is for (its modules are under `/lib/modules/<release>`).
+    public var kernelRelease: String
+    /// The dump target file system's UUID, as blkid prints it.
+    public var targetUUID: String
+    /// The dump target file system's type, e.g. `ext4` or `xfs`.
+    public var targetType: String
+    /// The dump directory as a path inside the target file system (its root is `/`).
+    public var targetDirectory: String
+    /// The dump directory as the running system sees it (`[Capture] Directory=`), for messages and metadata.
+    public var directory: String
+    /// makedumpfile-style dump level, 0...31 (as requested; the capture may lower what it applies).
+    public var dumpLevel: DumpLevel
+    /// How the memory is written.
+    public var format: MemoryFormat
+    /// Page compression of the kdump format.
+    public var compression: PageCompression
+    /// Seconds after which a running capture is abandoned.
+    public var timeoutSeconds: Int
+    /// What to do after a successful capture.
+    public var finalAction: FinalAction
+    /// What to do after a failed or timed-out capture.
+    public var failureAction: FinalAction
+    /// Module files inside the initramfs (`/lib/modules/<release>/...`), in the order to load them.
+    public var modules: [String]
+
+    public init(
+        kernelRelease: String, targetUUID: String, targetType: String, targetDirectory: String, directory: String,
+        dumpLevel: DumpLevel, format: MemoryFormat, compression: PageCompression, timeoutSeconds: Int,
+        finalAction: FinalAction, failureAction: FinalAction, modules: [String]
+    ) {
+        self.kernelRelease = kernelRelease
+        self.targetUUID = targetUUID
+        self.targetType = targetType
+        self.targetDirectory = targetDirectory
+        self.directory = directory
+        self.dumpLevel = dumpLevel
+        self.format = format
+        self.compression = compression
+        self.timeoutSeconds = timeoutSeconds
+        self.finalAction = finalAction
+        self.failureAction = failureAction
+        self.modules = modules
+    }
+
+    /// The plan as text; throws when a value holds a newline (it could not be read back).
+    public func text() throws(CapturePlanError) -> String {
+        var lines: [(Key, String)] = [
+            (.version, "\(Self.version)"),
+            (.kernelRelease, kernelRelease),
+            (.targetUUID, targetUUID),
+            (.targetType, targetType),
+            (.targetDirectory, targetDirectory),
+            (.directory, directory),
+            (.dumpLevel, "\(dumpLevel.requested)"),
+            (.format, format.rawValue),
+            (.compression, compression.rawValue),
+            (.timeoutSeconds, "\(timeoutSeconds)"),
+            (.finalAction, finalAction.rawValue),
+            (.failureAction, failureAction.rawValue),
+        ]
+        lines += modules.map { (.module, $0) }
+        var text = ""
+        for (key, value) in lines {
+            if value.contains("\n") || value.contains("\r") {
+                throw CapturePlanError(line: 0, message: "the value of \(key.rawValue) contains a line break")
+            }
+            text += key.rawValue + "=" + value + "\n"
+        }
+        return text
+    }
+
+    /// Parses the text of a plan. Every key except `module` must appear exactly once; unknown keys, a
+    /// missing key, a wrong version or a malformed number are errors naming the line.
+    public init(parsing text: String) throws(CapturePlanError) {
+        var values: [Key: (value: String, line: Int)] = [:]
+        var modules: [String] = []
+        var lineNumber = 0
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            lineNumber += 1
+            if line.isEmpty { continue }
+            guard let equals = line.firstIndex(of: "=") else {
+                throw CapturePlanError(line: lineNumber, message: "expected key=value, found \"\(line)\"")
+            }
+            let name = String(line[..<equals])
+            let value = String(line[line.index(after: equals)...])
+            guard let key = Key(rawValue: name) else {
+                throw CapturePlanError(line: lineNumber, message: "unknown key \"\(name)\"")
+            }
+            if key == .module {
+                modules.append(value)
+                continue
+            }
+            if let earlier = values[key] {
+                throw CapturePlanError(line: lineNumber, message: "\(name) repeats (first on line \(earlier.line))")
+            }
+            values[key] = (value, lineNumber)
+        }
+        func string(_ key: Key) throws(CapturePlanError) -> String {
+            guard let entry = values[key] else {
+                throw CapturePlanError(line: 0, message: "missing key \(key.rawValue)")
+            }
+            return entry.value
+        }
+        func integer(_ key: Key) throws(CapturePlanError) -> Int {
+            let text = try string(key)
+            guard let value = Int(text) else {
+                throw CapturePlanError(
+                    line: values[key]!.line, message: "\(key.rawValue): expected an integer, found \"\(text)\"")
+            }
+            return value
+        }
+        func choice<Value: RawRepresentable & CaseIterable>(
+            _ key: Key, _ type: Value.Type
+        )
+            throws(CapturePlanError) -> Value where Value.RawValue == String
+        {
+            let text = try string(key)
+            guard let value = Value(rawValue: text) else {
+                let expected = Value.allCases.map(\.rawValue)
+                throw CapturePlanError(
+                    line: values[key]!.line,
+                    message: "\(key.rawValue): expected \(expected.dropLast().joined(separator: ", ")) or "
+                        + "\(expected.last!), found \"\(text)\"")
+            }
+            return value
+        }
+        func level(_ key: Key) throws(CapturePlanError) -> DumpLevel {
+            let number = try integer(key)
+            guard let value = DumpLevel(number) else {
+                throw CapturePlanError(
+                    line: values[key]!.line, message: "\(key.rawValue): expected 0 to 31, found \"\(number)\"")
+            }
+            return value
+        }
+        let version = try integer(.version)
+        guard version == Self.version else {
+            throw CapturePlanError(
+                line: values[.version]!.line,
+                message: "plan version \(version), this oopsd-capture reads \(Self.version)")
+        }
+        self.init(
+            kernelRelease: try string(.kernelRelease), targetUUID: try string(.targetUUID),
+            targetType: try string(.targetType), targetDirectory: try string(.targetDirectory),
+            directory: try string(.directory), dumpLevel: try level(.dumpLevel),
+            format: try choice(.format, MemoryFormat.self), compression: try choice(.compression, PageCompression.self),
+            timeoutSeconds: try integer(.timeoutSeconds), finalAction: try choice(.finalAction, FinalAction.self),
+            failureAction: try choice(.failureAction, FinalAction.self), modules: modules)
+    }
+}
+
+/// A capture plan that cannot be written or read: the line (0 when not tied to one) and what is wrong.
+public struct CapturePlanError: Error, Equatable, CustomStringConvertible, Sendable {
+    /// The 1-based line number, or 0.
+    public var line: Int
+    /// What is wrong.
+    public var message: String
+
+    public init(line: Int, message: String) {
+        self.line = line
+        self.message = message
+    }
+
+    public var description: String {
+        line > 0
+            ? "\(CapturePlan.pathInInitramfs) line \(line): \(message)" : "\(CapturePlan.pathInInitramfs): \(message)"
+    }
+}
