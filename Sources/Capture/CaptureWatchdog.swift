@@ -24,7 +24,7 @@ public enum CaptureWatchdog {
             _ = oops_reboot(watchdogCommand)
             _exit(1)
         }
-        alarm(UInt32(max(1, seconds)))
+        alarm(UInt32(clamping: max(1, seconds)))  // Timeout= can be longer than alarm(2) counts
     }
 
     /// Disarms it (before the final action).

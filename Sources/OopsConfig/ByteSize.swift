@@ -44,8 +44,11 @@ public enum ByteSize {
             return nil
         }
         let (product, overflow) = value.multipliedReportingOverflow(by: unit)
-        return overflow ? nil : product
+        return overflow || product > maximum ? nil : product
     }
+
+    /// The largest size accepted: what a file offset (`off_t`, libcurl's `curl_off_t`) can hold, 2^63 - 1.
+    public static let maximum = UInt64(Int64.max)
 
     /// A size or a percentage (`10%`, `12.5%`, up to 100%).
     public static func parseSizeOrPercent(_ text: String) -> SizeOrPercent? {
@@ -53,13 +56,17 @@ public enum ByteSize {
         if trimmed.hasSuffix("%") {
             let number = trimmed.dropLast()
             let parts = number.split(separator: ".", omittingEmptySubsequences: false)
-            guard parts.count <= 2, let whole = UInt32(parts[0]), parts[0].allSatisfy(\.isNumber) else { return nil }
+            guard parts.count <= 2, parts[0].allSatisfy({ $0.isASCII && $0.isNumber }), let whole = UInt32(parts[0]),
+                whole <= 100
+            else { return nil }
             var tenths: UInt32 = 0
             if parts.count == 2 {
-                guard parts[1].count == 1, let digit = UInt32(parts[1]) else { return nil }
+                guard parts[1].count == 1, parts[1].allSatisfy({ $0.isASCII && $0.isNumber }),
+                    let digit = UInt32(parts[1])
+                else { return nil }
                 tenths = digit
             }
-            let share = whole * 10 + tenths
+            let share = whole * 10 + tenths  // at most 1009: no overflow
             return share <= 1000 ? .perMille(share) : nil
         }
         return parse(trimmed).map { .bytes($0) }
@@ -70,7 +77,8 @@ public enum ByteSize {
         let units: [(String, UInt64)] = [("T", 1 << 40), ("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10)]
         for (name, size) in units where bytes >= size {
             if bytes % size == 0 { return "\(bytes / size)\(name)" }
-            let tenths = (bytes * 10 + size / 2) / size
+            // Whole units times ten plus the rounded tenths of the rest: no product overflows, even near 2^64.
+            let tenths = bytes / size * 10 + (bytes % size * 10 + size / 2) / size
             return "\(tenths / 10).\(tenths % 10)\(name)"
         }
         return "\(bytes)"

@@ -33,6 +33,9 @@ public struct MergedConfiguration: Sendable {
         for key in ConfigKeys.all where !key.isTemplate { entries[key.id] = Entry(key: key, value: Self.defaultValue(of: key), origin: nil) }
     }
 
+    /// Largest configuration file read (systemd's own limit on a unit file is about 4 MiB; ours are a few KiB).
+    public static let maximumFileSize = 1 << 20
+
     /// Reads and merges every configuration file under `root`.
     public static func load(root: HostRoot = .system) -> MergedConfiguration {
         var merged = MergedConfiguration()
@@ -45,10 +48,20 @@ public struct MergedConfiguration: Sendable {
                     merged.diagnostics.append(.init(.error, wholeFile, "is a directory; expected a configuration file"))
                     continue
                 }
-                let text = try FileSystem.readText(real)
-                merged.apply(text: text, file: source.path)
+                // Only a regular file, wherever a drop-in's link leads: a FIFO would block arming for ever and
+                // /dev/zero would never end.
+                let bytes = try FileSystem.readRegularFile(real, limit: maximumFileSize + 1, followingLinks: true)
+                guard bytes.count <= maximumFileSize else {
+                    merged.diagnostics.append(.init(.error, wholeFile,
+                        "is larger than \(maximumFileSize / 1024) KiB; not read (a configuration file is a few KiB)"))
+                    continue
+                }
+                merged.apply(text: String(decoding: bytes, as: UTF8.self), file: source.path)
             } catch let error as SystemError {
                 merged.diagnostics.append(.init(.error, wholeFile, "cannot read: \(error.message) (\(error.errnoName))"))
+            } catch let error as FileKindError {
+                merged.diagnostics.append(.init(.error, wholeFile,
+                    "cannot read: \(FileKindError(path: source.path, kind: error.kind))"))
             } catch {
                 merged.diagnostics.append(.init(.error, wholeFile, "cannot read: \(error)"))
             }

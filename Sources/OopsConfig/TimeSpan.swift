@@ -3,7 +3,11 @@ public struct TimeSpan: Equatable, Comparable, Sendable, CustomStringConvertible
     public var microseconds: UInt64
 
     public init(microseconds: UInt64) { self.microseconds = microseconds }
-    public init(seconds: UInt64) { self.microseconds = seconds * 1_000_000 }
+    /// `seconds` whole seconds (saturating at the largest span).
+    public init(seconds: UInt64) {
+        let (product, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000)
+        self.microseconds = overflow ? .max : product
+    }
 
     /// Whole seconds, rounded down.
     public var seconds: UInt64 { microseconds / 1_000_000 }
@@ -42,7 +46,9 @@ public struct TimeSpan: Equatable, Comparable, Sendable, CustomStringConvertible
             }
             let (product, overflow) = number.multipliedReportingOverflow(by: multiplier)
             guard !overflow else { return nil }
-            total += product
+            let (sum, sumOverflow) = total.addingReportingOverflow(product)
+            guard !sumOverflow else { return nil }
+            total = sum
         }
         return TimeSpan(microseconds: total)
     }

@@ -90,7 +90,7 @@ public final class OopsDaemon {
             }
             if let watchdog, later >= nextPing {
                 ServiceNotifier.watchdog()
-                nextPing = later + watchdog.microseconds / 2
+                nextPing = later &+ watchdog.microseconds / 2  // WATCHDOG_USEC: far from 2^63
             }
         }
     }
@@ -165,7 +165,8 @@ public final class OopsDaemon {
 
     private func schedule(reason: String) {
         let delay = (armedConfiguration?.service.rearmDelay ?? TimeSpan(seconds: 2)).microseconds
-        rearmDeadline = oops_monotonic_usec() + delay
+        let (deadline, overflow) = oops_monotonic_usec().addingReportingOverflow(delay)
+        rearmDeadline = overflow ? .max : deadline
         rearmReason = reason
     }
 

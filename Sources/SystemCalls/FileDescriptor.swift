@@ -57,11 +57,12 @@ public struct FileDescriptor: Sendable {
 
     /// Opens `path` for reading only if it is a regular file: never through a symlink (`O_NOFOLLOW`), never
     /// waiting on a FIFO or device (`O_NONBLOCK`), then `fstat` must say `S_IFREG`. For files whose content comes
-    /// from elsewhere (a dump directory): anything else throws `FileKindError`.
-    public static func openRegularFile(_ path: String) throws -> FileDescriptor {
+    /// from elsewhere (a dump directory): anything else throws `FileKindError`. `followingLinks` allows a symlink
+    /// at the last component (configuration drop-ins may be links), still refusing what it leads to unless regular.
+    public static func openRegularFile(_ path: String, followingLinks: Bool = false) throws -> FileDescriptor {
         let fd: FileDescriptor
         do {
-            fd = try open(path, [.readOnly, .noFollow, .nonBlocking])
+            fd = try open(path, followingLinks ? [.readOnly, .nonBlocking] : [.readOnly, .noFollow, .nonBlocking])
         } catch let error as SystemError where error.errno == ELOOP {
             throw FileKindError(path: path, kind: .symlink)
         }

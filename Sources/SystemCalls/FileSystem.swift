@@ -103,8 +103,10 @@ public enum FileSystem {
 
     /// The whole content of `path` if it is a regular file (`FileDescriptor.openRegularFile`: no symlink, no FIFO,
     /// no device), at most `limit` bytes. For files from dump directories.
-    public static func readRegularFile(_ path: String, limit: Int = Int.max) throws -> [UInt8] {
-        let fd = try FileDescriptor.openRegularFile(path)
+    public static func readRegularFile(_ path: String, limit: Int = Int.max, followingLinks: Bool = false) throws
+        -> [UInt8]
+    {
+        let fd = try FileDescriptor.openRegularFile(path, followingLinks: followingLinks)
         defer { try? fd.close() }
         return try fd.readToEnd(limit: limit)
     }
