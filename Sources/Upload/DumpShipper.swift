@@ -1,6 +1,7 @@
 import Collection
 import DumpFormat
 import SystemCalls
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -43,6 +44,9 @@ public struct DumpShipper {
 
     /// The files shipped first, in this order: small and the most useful.
     public static let firstFiles = [DumpLayout.dmesg, DumpLayout.metadata, DumpLayout.reportJSON]
+    /// How many parts of one multipart upload are in flight at once: enough to hide the server's per-part
+    /// latency, few enough that a fleet rebooting together does not open dozens of connections per machine.
+    public static let parallelParts = 4
     /// The name of the manifest, written last.
     public static let manifestName = "manifest.json"
 
@@ -211,18 +215,32 @@ public struct DumpShipper {
             try state.write(statePath)
         }
         let uploadID = state.files[index].uploadID!
-        for number in 1...count where state.files[index].parts[number] == nil {
-            let offset = UInt64(number - 1) * partSize
-            let done = UInt64(state.files[index].parts.keys.reduce(0) { $0 + Int(size(of: $1)) })
-            let etag = try backoff.run { () throws(UploadError) in
-                try client.uploadPart(
-                    key: key, uploadID: uploadID, number: number,
-                    body: .file(descriptor: descriptor, offset: offset, length: size(of: number)),
-                    progress: { report(done + $0) })
+        let missing = (1...count).filter { state.files[index].parts[$0] == nil }
+        let workers = min(Self.parallelParts, missing.count)
+        // MaxRate= bounds the whole target: each of the parallel transfers gets its share.
+        var partClient = client
+        if let rate = client.maxRate { partClient.maxRate = max(1, rate / UInt64(max(1, workers))) }
+        let alreadyStored = state.files[index].parts.keys.reduce(UInt64(0)) { $0 + size(of: $1) }
+        let shared = MultipartRun(state: state, parts: missing, storedBytes: alreadyStored)
+        ParallelWorkers.run(count: workers) { _ in
+            while let number = shared.next() {
+                let offset = UInt64(number - 1) * partSize
+                do throws(UploadError) {
+                    let etag = try backoff.run { () throws(UploadError) in
+                        try partClient.uploadPart(
+                            key: key, uploadID: uploadID, number: number,
+                            body: .file(descriptor: descriptor, offset: offset, length: size(of: number)),
+                            progress: { sent in shared.sending(number, sent: sent, report: report) })
+                    }
+                    try shared.stored(number, size: size(of: number), etag: etag, index: index, statePath: statePath)
+                } catch {
+                    shared.failed(error)
+                    return
+                }
             }
-            state.files[index].parts[number] = etag
-            try state.write(statePath)
         }
+        state = shared.finalState
+        if let failure = shared.failure { throw failure }
         let parts = (1...count).map { (number: $0, etag: state.files[index].parts[$0]!) }
         try backoff.run { () throws(UploadError) in
             try client.completeMultipartUpload(key: key, uploadID: uploadID, parts: parts)
@@ -257,4 +275,59 @@ enum Transport {
             self = .sftp(SFTPClient(target: target.name, location: location, maxRate: target.maxRate))
         }
     }
+}
+
+/// The shared state of one multipart upload's parallel part transfers: which part goes next, the target state
+/// with the parts acknowledged so far (written to disk after each), the bytes in flight for progress, and the
+/// first failure (after which no new part starts).
+private final class MultipartRun: @unchecked Sendable {
+    // Sound because every stored property is read and written only inside `lock.withLock`.
+    private struct Shared {
+        var state: TargetState
+        var queue: [Int]
+        var nextIndex = 0
+        /// Bytes of the parts acknowledged so far, and of each part in flight.
+        var storedBytes: UInt64
+        var inFlight: [Int: UInt64] = [:]
+        var failure: UploadError?
+    }
+    private let lock: Mutex<Shared>
+
+    init(state: TargetState, parts: [Int], storedBytes: UInt64) {
+        lock = Mutex(Shared(state: state, queue: parts, storedBytes: storedBytes))
+    }
+
+    /// The next part to send, or nil when all are taken or one failed.
+    func next() -> Int? {
+        lock.withLock { shared in
+            guard shared.failure == nil, shared.nextIndex < shared.queue.count else { return nil }
+            defer { shared.nextIndex += 1 }
+            return shared.queue[shared.nextIndex]
+        }
+    }
+
+    /// Records `sent` bytes of part `number` and reports the file's total (stored parts plus those in flight);
+    /// `report` is called under the lock, so progress bars see one caller at a time.
+    func sending(_ number: Int, sent: UInt64, report: (UInt64) -> Void) {
+        lock.withLock { shared in
+            shared.inFlight[number] = sent
+            report(shared.storedBytes + shared.inFlight.values.reduce(0, +))
+        }
+    }
+
+    /// Records part `number`'s ETag and writes the state file, so a restart resumes after it.
+    func stored(_ number: Int, size: UInt64, etag: String, index: Int, statePath: String) throws(UploadError) {
+        try lock.withLock { (shared: inout Shared) throws(UploadError) in
+            shared.inFlight[number] = nil
+            shared.storedBytes += size
+            shared.state.files[index].parts[number] = etag
+            try shared.state.write(statePath)
+        }
+    }
+
+    /// Keeps the first failure; parts in flight finish, no new one starts.
+    func failed(_ error: UploadError) { lock.withLock { shared in if shared.failure == nil { shared.failure = error } } }
+
+    var failure: UploadError? { lock.withLock { $0.failure } }
+    var finalState: TargetState { lock.withLock { $0.state } }
 }

@@ -1,0 +1,76 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// The closure one new POSIX thread runs, kept alive until it has run.
+private final class ThreadBody: @unchecked Sendable {
+    // Sound because exactly one thread (the new one) calls `run`, once; its creator does not touch it afterwards.
+    let run: () -> Void
+    init(_ run: @escaping () -> Void) { self.run = run }
+}
+
+/// Starts a POSIX thread running `body`; returns it, or the `pthread_create` error number.
+private func startThread(_ body: @escaping () -> Void) -> Result<pthread_t, SystemError> {
+    let job = Unmanaged.passRetained(ThreadBody(body)).toOpaque()
+    var thread = pthread_t()
+    let status = pthread_create(&thread, nil, { raw in
+        Unmanaged<ThreadBody>.fromOpaque(raw!).takeRetainedValue().run()
+        return nil
+    }, job)
+    guard status == 0 else {
+        Unmanaged<ThreadBody>.fromOpaque(job).release()
+        return .failure(SystemError("pthread_create", errno: status))
+    }
+    return .success(thread)
+}
+
+/// A POSIX thread that nobody joins, for work the service runs beside its main loop (uploads), without Foundation.
+public enum DetachedThread {
+    /// Runs `body` on a new detached thread; throws the `pthread_create` error when no thread can be made.
+    public static func start(_ body: @escaping @Sendable () -> Void) throws(SystemError) {
+        let thread = try startThread(body).get()
+        pthread_detach(thread)
+    }
+
+    /// Sleeps the calling thread for `seconds` (fractions allowed), resuming after signals.
+    public static func sleep(seconds: Double) {
+        guard seconds > 0 else { return }
+        let whole = seconds.rounded(.down)
+        var request = timespec(tv_sec: Int(min(whole, Double(Int32.max))), tv_nsec: Int((seconds - whole) * 1e9))
+        var remaining = timespec()
+        while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
+    }
+}
+
+/// Runs `count` copies of a job at once on POSIX threads (no Foundation, no Swift concurrency runtime needed in
+/// the capture kernel): index 0 on the calling thread, the others on new threads, and waits for all of them.
+public enum ParallelWorkers {
+    /// Calls `body(index)` for every index in `0 ..< count` concurrently; returns when all calls have returned.
+    /// Runs a job on the calling thread when a thread cannot be created. The caller joins every thread before it
+    /// returns, so what `body` writes under the caller's own synchronisation is visible to it afterwards.
+    public static func run(count: Int, _ body: @escaping (Int) -> Void) {
+        guard count > 1 else {
+            if count == 1 { body(0) }
+            return
+        }
+        var threads: [pthread_t] = []
+        var inline: [Int] = []
+        for index in 1..<count {
+            switch startThread({ body(index) }) {
+            case .success(let thread): threads.append(thread)
+            case .failure: inline.append(index)
+            }
+        }
+        body(0)
+        for index in inline { body(index) }
+        for thread in threads { pthread_join(thread, nil) }
+    }
+
+    /// The online CPUs (`sysconf(_SC_NPROCESSORS_ONLN)`; in a capture kernel, what `nr_cpus=` left), at least 1.
+    public static var availableCPUs: Int {
+        let count = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        return max(1, count)
+    }
+}
