@@ -57,8 +57,11 @@ let package = Package(
             name: "Initramfs",
             dependencies: ["DumpFormat", "SystemCalls", "KernelInterfaces", "Digest", "CElf", "CKmod", "CZstd", "CZlib"]),
 
-        // MARK: Collection (normal kernel: reports, signatures, retention; may use Foundation)
-        .target(name: "Collection", dependencies: ["DumpFormat", "VMCore", "OopsConfig", "SystemCalls", "Digest"]),
+        // MARK: Collection (normal kernel: reports, signatures, retention, export; may use Foundation).
+        // Capture for its DumpSaver, which re-filters a saved vmcore on export.
+        .target(
+            name: "Collection",
+            dependencies: ["Capture", "DumpFormat", "VMCore", "OopsConfig", "SystemCalls", "Digest"]),
 
         // MARK: Upload (normal kernel: ships dumps to S3-compatible storage and SFTP through libcurl)
         .target(name: "Upload", dependencies: ["Collection", "DumpFormat", "OopsConfig", "SystemCalls", "Digest", "CCurl"]),
@@ -78,8 +81,8 @@ let package = Package(
         .executableTarget(
             name: "oopsctl",
             dependencies: [
-                "OopsService", "OopsConfig", "KernelInterfaces", "Collection", "Capture", "DumpFormat", "Upload",
-                "VMCore", "SystemCalls",
+                "OopsService", "OopsConfig", "KernelInterfaces", "Collection", "DumpFormat", "Upload", "VMCore",
+                "SystemCalls",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             linkerSettings: staticSwiftRuntime),

@@ -12,6 +12,8 @@ public enum CollectionError: Error, Equatable, CustomStringConvertible, Sendable
     case fileUnreadable(path: String, reason: String)
     /// A file has content we cannot use.
     case malformedFile(path: String, reason: String)
+    /// A file to be written exists and replacing it was not asked for.
+    case outputExists(path: String)
 
     public var description: String {
         switch self {
@@ -28,6 +30,8 @@ public enum CollectionError: Error, Equatable, CustomStringConvertible, Sendable
             "cannot read \(path): \(reason)"
         case .malformedFile(let path, let reason):
             "\(path): \(reason)"
+        case .outputExists(let path):
+            "\(path) exists; add --force to replace it"
         }
     }
 }
