@@ -5,6 +5,8 @@
 #include <fcntl.h>
 #include <sys/ioctl.h>
 #include <sys/reboot.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <linux/reboot.h>
@@ -27,6 +29,28 @@ long oops_finit_module(int fd, const char *params, int flags) {
 int oops_open(const char *path, int flags, mode_t mode) { return open(path, flags, mode); }
 int oops_openat(int dirfd, const char *path, int flags, mode_t mode) { return openat(dirfd, path, flags, mode); }
 int oops_ioctl_ptr(int fd, unsigned long request, void *arg) { return ioctl(fd, request, arg); }
+
+int oops_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
+int oops_fork(void) { return fork(); }
+
+int oops_wait_status(int status, int *exit_code, int *signal) {
+    if (WIFEXITED(status)) {
+        *exit_code = WEXITSTATUS(status);
+        return 1;
+    }
+    if (WIFSIGNALED(status)) {
+        *signal = WTERMSIG(status);
+        return 2;
+    }
+    return 0;
+}
+
+int oops_limit_child(uint64_t data_bytes) {
+    struct rlimit core = {0, 0};
+    if (setrlimit(RLIMIT_CORE, &core) != 0) return -1;
+    struct rlimit data = {data_bytes, data_bytes};
+    return setrlimit(RLIMIT_DATA, &data);
+}
 
 static void fill(const struct stat *st, oops_stat_t *out) {
     out->size = (uint64_t)st->st_size;

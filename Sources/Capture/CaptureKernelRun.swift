@@ -37,6 +37,7 @@ public struct CaptureKernelRun {
             finish(.reboot)
         }
         CaptureWatchdog.arm(seconds: plan.timeoutSeconds, action: plan.failureAction)
+        let watchdogArmed = CaptureClock.monotonicNanoseconds()
         log("plan: dump level \(plan.dumpLevel.requested), format \(plan.format.rawValue) (\(plan.compression.rawValue)), target \(plan.targetType) UUID \(plan.targetUUID) directory \(plan.targetDirectory), timeout \(plan.timeoutSeconds)s")
 
         for module in plan.modules {
@@ -73,7 +74,10 @@ public struct CaptureKernelRun {
             log("cannot create \(plan.directory): \(error)")
             finish(plan.failureAction)
         }
-        let outcome = capture(into: directory, plan: plan)
+        // The save's steps run in child processes and must end before the watchdog does: what is left of it.
+        let elapsed = (CaptureClock.monotonicNanoseconds() - watchdogArmed) / 1_000_000_000
+        let left = UInt64(max(0, plan.timeoutSeconds)) > elapsed ? UInt64(max(0, plan.timeoutSeconds)) - elapsed : 1
+        let outcome = capture(into: directory, plan: plan, seconds: left)
         log("memory at the end: \(SystemMemory.summary()); oopsd-capture: \(SystemMemory.processSummary())")
         if let saved = outcome.directory { log.save(into: saved) }
         Glibc.sync()
@@ -83,7 +87,7 @@ public struct CaptureKernelRun {
 
     /// Saves the dump into a new directory under `directory`, named after the crash time the vmcore records.
     /// The vmcore is opened once, here, and handed to the saver.
-    func capture(into directory: String, plan: CapturePlan) -> DumpSaver.Outcome {
+    func capture(into directory: String, plan: CapturePlan, seconds: UInt64) -> DumpSaver.Outcome {
         let opened: Result<ELFCore, any Error>
         do {
             opened = .success(try ELFCore.open(vmcorePath))
@@ -96,7 +100,8 @@ public struct CaptureKernelRun {
         let options = DumpSaver.Options(
             vmcorePath: vmcorePath, outputDirectory: Path.join(directory, name), dumpLevel: plan.dumpLevel,
             format: plan.format, compression: plan.compression,
-            breadcrumbAddress: Breadcrumb.address(inCommandLine: (try? FileSystem.readText("/proc/cmdline")) ?? ""))
+            breadcrumbAddress: Breadcrumb.address(inCommandLine: (try? FileSystem.readText("/proc/cmdline")) ?? ""),
+            isolation: DumpSaver.Isolation(seconds: seconds))
         return DumpSaver(options: options, log: log.callAsFunction).run(opened)
     }
 

@@ -40,6 +40,12 @@ public struct DumpDirectory: Sendable {
         try fd.sync()
     }
 
+    /// Removes `name` (a file this capture created, e.g. the memory of an attempt that died); failures are ignored,
+    /// as the dump then says it is incomplete anyway.
+    public func removeFile(_ name: String) {
+        _ = unlink(path(name))
+    }
+
     /// Replaces `name` with `bytes` atomically (temporary file, sync, rename), `0600`.
     public func replaceFile(_ name: String, _ bytes: [UInt8]) throws {
         try FileSystem.writeAtomically(path(name), bytes, mode: 0o600)

@@ -21,12 +21,16 @@ public struct DumpSaver {
         public var windowSize: Int
         /// Physical address of the oopsd module's breadcrumb (`oopsd.breadcrumb=` on the capture command line).
         public var breadcrumbAddress: UInt64?
+        /// Run the log and each memory attempt in a child process (nil: in this process, without fallbacks, for
+        /// callers with threads of their own such as `oopsctl`).
+        public var isolation: Isolation?
 
         public init(vmcorePath: String, outputDirectory: String, dumpLevel: DumpLevel, format: MemoryFormat = .elf,
             compression: PageCompression = .zstd, threads: Int = 0, windowSize: Int = 8 << 20,
-            breadcrumbAddress: UInt64? = nil)
+            breadcrumbAddress: UInt64? = nil, isolation: Isolation? = nil)
         {
             self.breadcrumbAddress = breadcrumbAddress
+            self.isolation = isolation
             self.vmcorePath = vmcorePath
             self.outputDirectory = outputDirectory
             self.dumpLevel = dumpLevel
@@ -34,6 +38,29 @@ public struct DumpSaver {
             self.compression = compression
             self.threads = threads
             self.windowSize = windowSize
+        }
+    }
+
+    /// How the steps of an isolated save are confined (`CaptureChild`).
+    public struct Isolation: Sendable {
+        /// The child's `RLIMIT_DATA`.
+        public enum MemoryLimit: Sendable {
+            /// From what the system has left when the step starts (`SystemMemory.childDataLimitBytes`).
+            case available
+            /// A fixed number of bytes.
+            case bytes(UInt64)
+        }
+
+        /// Seconds the whole save may take: the log step gets a quarter of what is left, each memory attempt half
+        /// (the last one all), less `marginSeconds` kept for metadata.json and the rename.
+        public var seconds: UInt64
+        public var memoryLimit: MemoryLimit
+        /// Kept back from every step's time for what PID 1 does after it.
+        public var marginSeconds: UInt64 = 10
+
+        public init(seconds: UInt64, memoryLimit: MemoryLimit = .available) {
+            self.seconds = seconds
+            self.memoryLimit = memoryLimit
         }
     }
 
@@ -89,7 +116,8 @@ public struct DumpSaver {
         }
         func finish() -> Outcome {
             metadata.durationMilliseconds = (CaptureClock.monotonicNanoseconds() - start) / 1_000_000
-            metadata.peakResidentKiB = SystemMemory.peakResidentKiB()
+            // The highest of this process's and its steps' (each child reports its own).
+            metadata.peakResidentKiB = max(metadata.peakResidentKiB ?? 0, SystemMemory.peakResidentKiB() ?? 0)
             metadata.memAvailableKiB = SystemMemory.availableKiB()
             do {
                 try directory.replaceFile(DumpLayout.metadata, metadata.bytes)
@@ -118,8 +146,149 @@ public struct DumpSaver {
             return finish()
         }
         defer { try? core.close() }
-        metadata.cpuCount = core.cpus.count
+        let deadline = options.isolation.map { start &+ min($0.seconds, 1 << 32) * 1_000_000_000 }
+
+        // 1. The log: small and the most valuable, so first, and synced before anything else can fail.
+        if let failure = runStep("reading the kernel log", share: 4, deadline: deadline, metadata: &metadata, {
+            metadata, step, log in try saveLog(core, into: directory, metadata: &metadata, step: step, log: log)
+        }) {
+            fail("cannot save the kernel log: \(failure)")
+        }
+        // Metadata before the memory: if the memory dump dies, the dump still says it is incomplete.
+        var early = metadata
+        early.incompleteReason = early.incompleteReason ?? "capture interrupted while writing the vmcore"
+        try? directory.replaceFile(DumpLayout.metadata, early.bytes)
+
+        // 2. The memory: the level asked for, else less filtered, else a plain copy (`MemoryAttempt.chain`).
+        // Room for metadata.json and capture.log if the target fills up while the memory is written.
+        let reserve = SpaceReserve.claim(in: directory.temporaryPath)
+        if let problem = reserve.problem { log("warning: no space set aside for the metadata: " + problem) }
+        let attempts = options.isolation == nil
+            ? [MemoryAttempt(level: options.dumpLevel, format: options.format, isPlainCopy: false)]
+            : MemoryAttempt.chain(level: options.dumpLevel, format: options.format)
+        var saved = false
+        for (index, attempt) in attempts.enumerated() {
+            let next = index + 1 < attempts.count ? attempts[index + 1] : nil
+            var result = metadata
+            let failure = runStep("saving the memory as \(attempt.summary)", share: next == nil ? 1 : 2,
+                deadline: deadline, metadata: &result
+            ) { metadata, step, log in
+                try saveMemory(core, attempt: attempt, into: directory, metadata: &metadata, step: step, log: log)
+            }
+            guard let failure else {
+                metadata = result
+                saved = true
+                break
+            }
+            guard case .died(let why) = failure else {
+                // An error the code reported (no space, an unreadable PT_LOAD): another way would meet it too.
+                metadata = result
+                fail("cannot save the memory: \(failure)")
+                break
+            }
+            // The step died, was killed or timed out: what it wrote is not to be trusted.
+            directory.removeFile(attempt.format.fileName)
+            let warning = "\(attempt.summary) failed: \(why); "
+                + (next.map { "falling back to \($0.summary)" } ?? "no way of saving the memory is left")
+            log("warning: " + warning)
+            metadata.warnings.append(warning)
+            if next == nil { fail("no memory saved: every way of saving it failed (see warnings)") }
+        }
+        if saved, metadata.dumpLevelApplied != options.dumpLevel.requested || metadata.format != options.format {
+            log("saved the memory at dump level \(metadata.dumpLevelApplied ?? 0) "
+                + "(\(metadata.format?.rawValue ?? "?")) instead of \(options.dumpLevel.requested) "
+                + "(\(options.format.rawValue)): see the warnings")
+        }
+        reserve.release()
+        return finish()
+    }
+
+    /// How a step ended badly.
+    enum StepFailure: Error, CustomStringConvertible {
+        /// The step reported an error (it threw).
+        case error(String)
+        /// The step's process died, was killed or ran out of time: it said nothing more.
+        case died(String)
+
+        var description: String {
+            switch self {
+            case .error(let text), .died(let text): text
+            }
+        }
+    }
+
+    /// A step: `(metadata, step, log)`: fills `metadata`, names what it is doing through `step` (the last name is
+    /// the one a death is blamed on) and logs through `log`.
+    typealias Step = (inout DumpMetadata, (String) -> Void, (String) -> Void) throws -> Void
+
+    /// Runs `body` on `metadata`: in a child process when isolated (the child's metadata comes back as one JSON
+    /// line and replaces `metadata`), else here. `share`: the step gets 1/share of the time left. nil when it
+    /// completed.
+    func runStep(
+        _ name: String, share: UInt64, deadline: UInt64?, metadata: inout DumpMetadata, _ body: Step
+    ) -> StepFailure? {
+        guard let isolation = options.isolation, let deadline else {
+            do {
+                try body(&metadata, { _ in }, log)
+                return nil
+            } catch {
+                return .error("\(error)")
+            }
+        }
+        let now = CaptureClock.monotonicNanoseconds()
+        let left = deadline > now ? (deadline - now) / 1_000_000_000 : 0
+        let seconds = max(1, left > isolation.marginSeconds ? (left - isolation.marginSeconds) / share : 1)
+        let dataBytes: UInt64?
+        switch isolation.memoryLimit {
+        case .available: dataBytes = SystemMemory.childDataLimitBytes()
+        case .bytes(let bytes): dataBytes = bytes
+        }
+        log("step \(name): limits: RLIMIT_DATA \(dataBytes.map { "\($0 >> 20) MiB" } ?? "none"), \(seconds) s")
+        var lastStep = name
+        var reported: DumpMetadata?
+        var reportedError: String?
+        let ending = CaptureChild.run(limits: CaptureChild.Limits(dataBytes: dataBytes, seconds: seconds)) { line in
+            if line.hasPrefix("log ") {
+                log(String(line.dropFirst(4)))
+            } else if line.hasPrefix("step ") {
+                lastStep = String(line.dropFirst(5))
+            } else if line.hasPrefix("error ") {
+                reportedError = String(line.dropFirst(6))
+            } else if line.hasPrefix("metadata ") {
+                reported = try? DumpMetadata(json: Array(line.utf8.dropFirst(9)), path: "the report of '\(name)'")
+            }
+        } _: { [metadata] pipe in
+            var copy = metadata
+            let report = { (line: String) in CaptureChild.report(line, to: pipe) }
+            var status: Int32 = 0
+            do {
+                try body(&copy, { report("step " + $0) }, { report("log " + $0) })
+            } catch {
+                report("error \(error)")
+                status = 1
+            }
+            copy.peakResidentKiB = max(copy.peakResidentKiB ?? 0, SystemMemory.peakResidentKiB() ?? 0)
+            report("metadata " + copy.json.compact())
+            return status
+        }
+        if let reported { metadata = reported }
+        if let failure = ending.failure {
+            if case .exited(1) = ending, let reportedError { return .error(reportedError) }
+            return .died("the step '\(lastStep)' \(failure)")
+        }
+        guard reported != nil else { return .died("the step '\(lastStep)' sent no report") }
+        return nil
+    }
+
+    /// The log step: the dump's CPUs, breadcrumb and kernel release, then `dmesg.txt`, written and synced.
+    func saveLog(
+        _ core: ELFCore, into directory: DumpDirectory, metadata: inout DumpMetadata, step: (String) -> Void,
+        log: (String) -> Void
+    ) throws {
+        step("reading the notes")
+        recordHeader(of: core, in: &metadata)
         if let address = options.breadcrumbAddress {
+            step("reading the breadcrumb at 0x\(String(address, radix: 16))")
             do {
                 let crumb = try Breadcrumb.read(from: core, physicalAddress: address)
                 metadata.breadcrumb = DumpMetadata.Breadcrumb(crumb)
@@ -129,77 +298,86 @@ public struct DumpSaver {
                 metadata.warnings.append("breadcrumb at 0x\(String(address, radix: 16)): \(error)")
             }
         }
+        step("reading the printk ring")
+        let records = try PrintkRing.records(of: core)
+        metadata.panicLine = PanicLine.find(in: records)
+        step("writing \(DumpLayout.dmesg)")
+        try directory.writeFile(DumpLayout.dmesg, DmesgFormat.text(records))
+        log("saved \(records.count) log records to \(directory.path(DumpLayout.dmesg))")
+        if records.isEmpty {
+            // A crashed kernel always logged something (at least the panic): an empty log means the ring's
+            // layout or indices are corrupt, which the user must be told.
+            let warning = "the printk ring held no readable record: dmesg.txt is empty (corrupt ring indices "
+                + "or VMCOREINFO printk offsets)"
+            log("warning: " + warning)
+            metadata.warnings.append(warning)
+        }
+    }
+
+    /// The CPUs and what VMCOREINFO says of the kernel (also when the log step could not record them).
+    func recordHeader(of core: ELFCore, in metadata: inout DumpMetadata) {
+        metadata.cpuCount = core.cpus.count
         if let info = core.vmcoreInfo {
             metadata.kernelRelease = info.osRelease
             metadata.buildID = info.buildID
             metadata.crashTime = info.crashTime
         }
+    }
 
-        // 1. The log: small and the most valuable, so first.
-        do {
-            let records = try PrintkRing.records(of: core)
-            metadata.panicLine = PanicLine.find(in: records)
-            try directory.writeFile(DumpLayout.dmesg, DmesgFormat.text(records))
-            log("saved \(records.count) log records to \(directory.path(DumpLayout.dmesg))")
-            if records.isEmpty {
-                // A crashed kernel always logged something (at least the panic): an empty log means the ring's
-                // layout or indices are corrupt, which the user must be told.
-                let warning = "the printk ring held no readable record: dmesg.txt is empty (corrupt ring indices "
-                    + "or VMCOREINFO printk offsets)"
-                log("warning: " + warning)
-                metadata.warnings.append(warning)
-            }
-        } catch {
-            fail("cannot save the kernel log: \(error)")
-        }
-        // Metadata before the memory: if the memory dump dies, the dump still says it is incomplete.
-        var early = metadata
-        early.incompleteReason = early.incompleteReason ?? "capture interrupted while writing the vmcore"
-        try? directory.replaceFile(DumpLayout.metadata, early.bytes)
-
-        // 2. Which pages to keep.
+    /// One memory attempt: select the pages, then write them in the attempt's format.
+    func saveMemory(
+        _ core: ELFCore, attempt: MemoryAttempt, into directory: DumpDirectory, metadata: inout DumpMetadata,
+        step: (String) -> Void, log: (String) -> Void
+    ) throws {
+        if metadata.kernelRelease == nil { recordHeader(of: core, in: &metadata) }
+        metadata.format = attempt.format
+        metadata.compression = attempt.format == .kdump ? options.compression : nil
+        let level = attempt.level
         let walkStart = CaptureClock.monotonicNanoseconds()
-        let selection = PageSelector.select(core, level: options.dumpLevel)
+        if level.needsPageWalk {
+            // Named with the layout values the walk sizes itself by, so that a death says which.
+            let info = core.vmcoreInfo
+            step("selecting pages at dump level \(level.applied) (SIZE(page)=\(info?["SIZE(page)"] ?? "?"), "
+                + "SECTION_SIZE_BITS=\(info?["NUMBER(SECTION_SIZE_BITS)"] ?? "?"))")
+        }
+        let selection = PageSelector.select(core, level: level)
         metadata.dumpLevelApplied = selection.level.applied
         metadata.excludedByCategory = PageClassifier.Category.allCases.map { ("\($0)", selection.count($0)) }
         for warning in selection.warnings {
             log("warning: " + warning)
             metadata.warnings.append(warning)
         }
-        if options.dumpLevel.needsPageWalk {
+        if level.needsPageWalk {
             let excluded = selection.excluded.reduce(0, +)
             log("dump level \(selection.level.applied): \(excluded) of \(selection.present.population) pages left out "
                 + "by struct page (" + PageClassifier.Category.allCases.map { "\($0): \(selection.count($0))" }
                     .joined(separator: ", ")
                 + ") in \((CaptureClock.monotonicNanoseconds() - walkStart) / 1_000_000) ms")
         }
-
-        // 3. The memory.
-        let fileName = options.format.fileName
-        // Room for metadata.json and capture.log if the target fills up while the memory is written.
-        let reserve = SpaceReserve.claim(in: directory.temporaryPath)
-        if let problem = reserve.problem { log("warning: no space set aside for the metadata: " + problem) }
+        let fileName = attempt.format.fileName
+        step("writing \(fileName) at dump level \(selection.level.applied)")
+        let output = try directory.createFile(fileName)
+        defer { try? output.close() }
+        var statistics = WriteStatistics()
         do {
-            let output = try directory.createFile(fileName)
-            defer { try? output.close() }
-            switch options.format {
+            switch attempt.format {
             case .elf:
                 try ELFCoreWriter(windowSize: options.windowSize).write(
                     core, to: output, excludeZeroPages: selection.level.excludesZeroPages,
-                    keep: selection.level.needsPageWalk ? selection.kept : nil, statistics: &metadata.statistics)
+                    keep: selection.level.needsPageWalk ? selection.kept : nil, statistics: &statistics)
             case .kdump:
                 let writer = KdumpWriter(compression: options.compression, threads: options.threads)
                 log("writing kdump-compressed (\(options.compression.rawValue)) with \(writer.threads) threads")
                 try writer.write(core, selection: selection, excludeZeroPages: selection.level.excludesZeroPages,
-                    to: output, statistics: &metadata.statistics)
+                    to: output, statistics: &statistics)
             }
-            log("saved \(metadata.statistics.writtenPages) of \(metadata.statistics.totalPages) pages "
-                + "(\(metadata.statistics.excludedZeroPages) zero pages, \(metadata.statistics.excludedFilteredPages) "
-                + "filtered pages left out) to " + directory.path(fileName))
         } catch {
-            fail("cannot save the memory: \(error)")
+            metadata.statistics = statistics
+            throw error
         }
-        reserve.release()
-        return finish()
+        metadata.statistics = statistics
+        log("saved \(statistics.writtenPages) of \(statistics.totalPages) pages "
+            + "(\(statistics.excludedZeroPages) zero pages, \(statistics.excludedFilteredPages) "
+            + "filtered pages left out) to " + directory.path(fileName))
     }
 }

@@ -12,6 +12,20 @@ public enum SystemMemory {
         field("MemAvailable:", in: meminfoPath)
     }
 
+    /// The memory limit (`RLIMIT_DATA`, bytes) of a capture step's child process: its private writable memory at
+    /// the fork (`VmData` of this process, which the child starts with as a copy-on-write image) plus what the
+    /// system has left (`MemAvailable`) less `reserveKiB` for PID 1 and the kernel's writeback, but at least
+    /// `minimumKiB` more, so that a tight reservation still lets a normal capture run. nil when /proc tells neither.
+    public static func childDataLimitBytes(
+        reserveKiB: Int64 = 8 << 10, minimumKiB: Int64 = 64 << 10, statusPath: String = "/proc/self/status",
+        meminfoPath: String = "/proc/meminfo"
+    ) -> UInt64? {
+        guard let data = field("VmData:", in: statusPath), let available = availableKiB(meminfoPath: meminfoPath),
+            data >= 0, available >= 0, data < 1 << 40, available < 1 << 40
+        else { return nil }
+        return UInt64(data + max(minimumKiB, available - reserveKiB)) * 1024
+    }
+
     /// The memory the kernel gives this system, one log line: `MemTotal 49152 kB, MemFree 20480 kB, MemAvailable
     /// 18000 kB`, or why /proc/meminfo could not be read.
     public static func summary(meminfoPath: String = "/proc/meminfo") -> String {

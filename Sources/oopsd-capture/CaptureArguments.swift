@@ -12,7 +12,7 @@ struct CaptureArguments {
 
     static let usage = """
         usage: oopsd-capture --vmcore FILE --output DIR [--dump-level N] [--format elf|kdump]
-                             [--compression zstd|zlib|none] [--threads N]
+                             [--compression zstd|zlib|none] [--threads N] [--timeout S]
 
         Saves a crashed kernel's memory, log and metadata from an ELF vmcore (offline mode).
         Writes DIR/dmesg.txt first, then DIR/vmcore (elf) or DIR/vmcore.kdump (kdump), then
@@ -26,6 +26,9 @@ struct CaptureArguments {
           --compression C    kdump page compression: zstd (default), zlib (for old readers) or none
           --threads N        kdump compression threads (default: every online CPU)
           --breadcrumb ADDR  physical address (hex) of the oopsd module's breadcrumb, saved in metadata.json
+          --timeout S        seconds the save may take (default 1800); the log and each way of saving the memory
+                             run in a child process with a share of it and a memory limit from MemAvailable, and
+                             a step that dies or runs out of time falls back to a less filtered way
           -h, --help         show this help
 
         Exit status: 0 complete, 1 incomplete (what was saved is kept in DIR.incomplete), 2 usage error.
@@ -43,6 +46,7 @@ struct CaptureArguments {
         var breadcrumb: UInt64?
         var compression = PageCompression.zstd
         var threads = 0
+        var timeout: UInt64 = 1800
         var index = 0
         func value(_ option: String) throws(UsageError) -> String {
             index += 1
@@ -89,6 +93,12 @@ struct CaptureArguments {
                     throw UsageError(message: "--threads must be a number from 1 to 1024, not '\(text)'")
                 }
                 threads = number
+            case "--timeout":
+                let text = try take()
+                guard let number = UInt64(text), (1...86_400 * 7).contains(number) else {
+                    throw UsageError(message: "--timeout must be a number of seconds from 1 to 604800, not '\(text)'")
+                }
+                timeout = number
             default:
                 throw UsageError(message: "unknown argument '\(arguments[index])'")
             }
@@ -98,6 +108,6 @@ struct CaptureArguments {
         guard let output else { throw UsageError(message: "--output DIR is required") }
         return .offline(DumpSaver.Options(vmcorePath: vmcore, outputDirectory: output,
             dumpLevel: DumpLevel(level)!, format: format, compression: compression, threads: threads,
-            breadcrumbAddress: breadcrumb))
+            breadcrumbAddress: breadcrumb, isolation: DumpSaver.Isolation(seconds: timeout)))
     }
 }

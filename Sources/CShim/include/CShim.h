@@ -49,6 +49,17 @@ int oops_openat(int dirfd, const char *path, int flags, mode_t mode);
 /// ioctl(2) with a pointer argument.
 int oops_ioctl_ptr(int fd, unsigned long request, void *arg);
 
+/// pipe2(2) with O_CLOEXEC (glibc declares pipe2 only with _GNU_SOURCE).
+int oops_pipe_cloexec(int fds[2]);
+/// fork(2), for the capture's child processes (the capture binary is static and single-threaded when it forks).
+int oops_fork(void);
+/// How a wait(2) status ended: sets *exit_code (WEXITSTATUS) and returns 1 for a normal exit; sets *signal
+/// (WTERMSIG) and returns 2 for a death by signal; returns 0 otherwise.
+int oops_wait_status(int status, int *exit_code, int *signal);
+/// setrlimit(2) of RLIMIT_DATA (private writable memory: heap, anonymous mappings, thread stacks) and of
+/// RLIMIT_CORE to 0 (a dying child must not write a core into the capture kernel's RAM).
+int oops_limit_child(uint64_t data_bytes);
+
 /// Type of a struct stat, as a small value Swift can read without the platform headers' quirks.
 typedef struct {
     uint64_t size;

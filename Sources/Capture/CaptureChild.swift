@@ -1,0 +1,187 @@
+import CShim
+import SystemCalls
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// One step of the capture in a child process, so that a trap, a runaway allocation or an endless loop on values
+/// from the crashed kernel costs that step, not PID 1 (whose death panics the capture kernel and loses the dump).
+///
+/// The child gets a memory limit (`RLIMIT_DATA`, no core file, the OOM killer's first pick) and a deadline after
+/// which it is killed; it reports back through a pipe. The parent waits, reaps and says how the step ended.
+public enum CaptureChild {
+    /// What a child may use.
+    public struct Limits: Equatable, Sendable {
+        /// `RLIMIT_DATA` in bytes (nil: unlimited).
+        public var dataBytes: UInt64?
+        /// Seconds until the child is killed.
+        public var seconds: UInt64
+
+        public init(dataBytes: UInt64?, seconds: UInt64) {
+            self.dataBytes = dataBytes
+            self.seconds = seconds
+        }
+    }
+
+    /// How a child ended.
+    public enum Ending: Equatable, Sendable {
+        /// It exited with this status.
+        case exited(Int32)
+        /// A signal killed it (a trap is SIGTRAP or SIGILL, an out-of-range access SIGSEGV or SIGBUS).
+        case signaled(Int32)
+        /// It was still running at its deadline and was killed.
+        case timedOut(seconds: UInt64)
+        /// fork(2) failed.
+        case notStarted(String)
+
+        /// Why the step failed, for warnings and metadata; nil for exit status 0.
+        public var failure: String? {
+            switch self {
+            case .exited(0): return nil
+            case .exited(let status): return "exited with status \(status)"
+            case .signaled(let signal): return "killed by signal \(signal) (\(CaptureChild.signalName(signal)))"
+            case .timedOut(let seconds): return "still running after its time limit of \(seconds) s, killed"
+            case .notStarted(let reason): return "could not be started: \(reason)"
+            }
+        }
+    }
+
+    /// The longest report line kept (a metadata object is a few KiB); longer lines are cut.
+    public static let lineLimit = 1 << 20
+
+    /// Runs `body` in a child process under `limits`. `body` reports by writing lines to the descriptor it is given
+    /// (`report(_:to:)`) and returns the exit status; the parent hands each line to `onLine` as it arrives, so what
+    /// a child said before it died is not lost. Returns when the child is gone (exited, killed by a signal, or
+    /// killed at its deadline) and reaped.
+    public static func run(limits: Limits, onLine: (String) -> Void, _ body: (FileDescriptor) -> Int32) -> Ending {
+        var ends: [Int32] = [-1, -1]
+        guard oops_pipe_cloexec(&ends) == 0 else {
+            return .notStarted("\(SystemError("pipe2", errno: oops_errno()))")
+        }
+        let pid = oops_fork()
+        if pid < 0 {
+            let error = SystemError("fork", errno: oops_errno())
+            close(ends[0])
+            close(ends[1])
+            return .notStarted("\(error)")
+        }
+        if pid == 0 {
+            close(ends[0])
+            prepareChild(limits)
+            let status = body(FileDescriptor(rawValue: ends[1], path: "report pipe"))
+            // _exit: no atexit handlers or stdio buffers of the parent's are run twice.
+            _exit(status)
+        }
+        close(ends[1])
+        defer { close(ends[0]) }
+        let nanoseconds = limits.seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        let deadline = CaptureClock.monotonicNanoseconds().addingReportingOverflow(
+            nanoseconds.overflow ? UInt64.max : nanoseconds.partialValue)
+        return wait(
+            for: pid, reading: ends[0], deadline: deadline.overflow ? UInt64.max : deadline.partialValue,
+            limits: limits, onLine: onLine)
+    }
+
+    /// Writes one report line (newlines in `text` become spaces) to `fd`, in the child.
+    public static func report(_ text: String, to fd: FileDescriptor) {
+        var bytes = Array(text.utf8).map { $0 == 0x0a ? 0x20 : $0 }
+        bytes.append(0x0a)
+        try? fd.writeAll(bytes)
+    }
+
+    /// In the child: the watchdog's alarm handler is the parent's business; default fault handling; limits; first in
+    /// line for the OOM killer.
+    private static func prepareChild(_ limits: Limits) {
+        signal(SIGALRM, SIG_DFL)
+        alarm(0)
+        // A fault ends the child at once, whatever handler the parent installed (a crash reporter or backtracer
+        // would only spend the reservation's memory and time); the parent names the signal.
+        for fatal in [SIGSEGV, SIGBUS, SIGILL, SIGTRAP, SIGABRT, SIGFPE] { signal(fatal, SIG_DFL) }
+        if oops_limit_child(limits.dataBytes ?? UInt64.max) != 0 {
+            let text = Array(
+                "oopsd-capture: cannot limit the child's memory: \(SystemError("setrlimit", errno: oops_errno()))\n"
+                    .utf8)
+            text.withUnsafeBytes { _ = write(2, $0.baseAddress, $0.count) }
+        }
+        let fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC)
+        if fd >= 0 {
+            _ = write(fd, "1000", 4)
+            close(fd)
+        }
+    }
+
+    /// Hands the report's lines to `onLine` while waiting; kills the child at `deadline`.
+    private static func wait(
+        for pid: pid_t, reading fd: Int32, deadline: UInt64, limits: Limits, onLine: (String) -> Void
+    ) -> Ending {
+        var pending: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        var pipeOpen = true
+        /// Reads what is in the pipe now (waiting up to `milliseconds` for it); false at end of file or error.
+        func drain(waiting milliseconds: Int32) -> Bool {
+            var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&poller, 1, milliseconds) > 0 else { return true }
+            let got = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if got < 0 { return errno == EINTR || errno == EAGAIN }
+            if got == 0 { return false }
+            pending.append(contentsOf: chunk[0..<got])
+            while let newline = pending.firstIndex(of: 0x0a) {
+                onLine(String(decoding: pending[..<newline], as: UTF8.self))
+                pending.removeSubrange(...newline)
+            }
+            if pending.count > lineLimit { pending.removeAll() }
+            return true
+        }
+        var status: Int32 = 0
+        var timedOut = false
+        while true {
+            let reaped = waitpid(pid, &status, WNOHANG)
+            if reaped == pid { break }
+            if reaped < 0 && errno != EINTR { break }
+            if CaptureClock.monotonicNanoseconds() >= deadline {
+                kill(pid, SIGKILL)
+                while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+                timedOut = true
+                break
+            }
+            if pipeOpen {
+                pipeOpen = drain(waiting: 100)
+            } else {
+                usleep(20_000)
+            }
+        }
+        // What the child wrote before it ended is still in the pipe (bounded: the pipe holds at most 1 MiB).
+        var rounds = 0
+        while pipeOpen && rounds < 64 {
+            pipeOpen = drain(waiting: 0)
+            rounds += 1
+        }
+        if timedOut { return .timedOut(seconds: limits.seconds) }
+        var code: Int32 = 0
+        var signal: Int32 = 0
+        switch oops_wait_status(status, &code, &signal) {
+        case 1: return .exited(code)
+        case 2: return .signaled(signal)
+        default: return .exited(-1)
+        }
+    }
+
+    /// The name of the signals a failing capture dies of.
+    public static func signalName(_ signal: Int32) -> String {
+        switch signal {
+        case SIGSEGV: return "SIGSEGV"
+        case SIGBUS: return "SIGBUS"
+        case SIGILL: return "SIGILL"
+        case SIGTRAP: return "SIGTRAP"
+        case SIGABRT: return "SIGABRT"
+        case SIGFPE: return "SIGFPE"
+        case SIGKILL: return "SIGKILL"
+        case SIGTERM: return "SIGTERM"
+        case SIGXCPU: return "SIGXCPU"
+        default: return "signal \(signal)"
+        }
+    }
+}
