@@ -80,6 +80,11 @@ public struct Report: Codable, Equatable, Sendable {
     public var symbolCount: Int
     /// What could not be determined, and why.
     public var notes: [String]
+    /// The dump level asked for and the one the capture applied (lower after a fallback), from metadata.json.
+    public var dumpLevelRequested: Int? = nil
+    public var dumpLevelApplied: Int? = nil
+    /// What the capture warned about (fallbacks, a lowered level, an empty log), from metadata.json.
+    public var captureWarnings: [String]? = nil
 
     /// The JSON keys. report.json is written with `.convertToSnakeCase` and read with `.convertFromSnakeCase`, which
     /// turns `build_id` into `buildId`, never back into `buildID`: the three names with an acronym say which key they
@@ -92,6 +97,7 @@ public struct Report: Codable, Equatable, Sendable {
         case uptimeSeconds, problemLine, panicLine, task, taintLetters, taint, modules
         case registersCPU = "registersCpu"
         case registers, rip, ripFromLog, callTrace, stackScan, breadcrumb, signature, signatureFrames, symbolCount, notes
+        case dumpLevelRequested, dumpLevelApplied, captureWarnings
     }
 
     /// The shortest useful one-line summary: the problem line, else the panic line.

@@ -65,7 +65,9 @@ public enum ReportBuilder {
             modules: analysis?.modules, registersCPU: nil, registers: nil, rip: nil,
             ripFromLog: analysis?.ripFrame?.text, callTrace: analysis?.callTrace ?? [], stackScan: [],
             breadcrumb: entry.metadata?.breadcrumb?.textFields, signature: "", signatureFrames: [],
-            symbolCount: symbols?.symbols.count ?? 0, notes: [])
+            symbolCount: symbols?.symbols.count ?? 0, notes: [],
+            dumpLevelRequested: entry.metadata?.dumpLevelRequested, dumpLevelApplied: entry.metadata?.dumpLevelApplied,
+            captureWarnings: entry.metadata.map(\.warnings))
 
         var scanned: [StackScan.Entry] = []
         if let core, !core.cpus.isEmpty {

@@ -9,6 +9,11 @@ public enum ReportText {
         field("Dump", report.id)
         field("Path", report.path)
         field("Status", report.complete ? "complete" : "INCOMPLETE" + (report.incompleteReason.map { " (\($0))" } ?? ""))
+        if let applied = report.dumpLevelApplied {
+            let requested = report.dumpLevelRequested ?? applied
+            field("Dump level", applied == requested ? "\(applied)" : "\(applied) (\(requested) requested)")
+        }
+        for warning in report.captureWarnings ?? [] { field("Warning", warning) }
         field("Size", "\(ByteCount.text(report.sizeBytes)) (\(ByteCount.text(report.diskBytes)) on disk)")
         field("Kernel", report.kernelRelease ?? "unknown")
         var time = report.crashTimeUTC ?? "unknown"

@@ -23,6 +23,28 @@ struct ReportFilesTests {
             symbolCount: 12, notes: ["a note"])
     }
 
+    @Test func captureFallbacksAreShownAndKept() throws {
+        var report = Self.fullReport()
+        report.dumpLevelRequested = 31
+        report.dumpLevelApplied = 1
+        report.captureWarnings = [
+            "dump level 31 failed: the step 'selecting pages at dump level 31 (SIZE(page)=65536, SECTION_SIZE_BITS=27)'"
+                + " killed by signal 5 (SIGTRAP); falling back to dump level 1 without the struct page walk"
+        ]
+        let read = try ReportFiles.decode(try ReportFiles.json(report), path: "report.json")
+        #expect(read == report)
+        let lines = ReportText.render(read).split(separator: "\n").map(String.init)
+        let status = try #require(lines.firstIndex(of: "Status:      complete"))
+        #expect(lines[status + 1] == "Dump level:  1 (31 requested)")
+        #expect(lines[status + 2] == "Warning:     " + report.captureWarnings![0])
+        // A dump at the level asked for, without warnings (or an older report without the fields): no extra lines.
+        #expect(!ReportText.render(Self.fullReport()).contains("Dump level:"))
+        report.dumpLevelApplied = 31
+        report.captureWarnings = []
+        #expect(ReportText.render(report).contains("Dump level:  31\n"))
+        #expect(!ReportText.render(report).contains("Warning:"))
+    }
+
     @Test func reportJSONReadsBackEveryField() throws {
         let report = Self.fullReport()
         let bytes = try ReportFiles.json(report)
