@@ -23,8 +23,10 @@
 #include <linux/io.h>
 #include <linux/kdebug.h>
 #include <linux/kexec.h>
+#include <linux/kprobes.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
+#include <linux/mutex.h>
 #include <linux/panic.h>
 #include <linux/ptrace.h>
 #include <linux/sched.h>
@@ -269,6 +271,108 @@ static const struct file_operations trigger_fops = {
 	.write = trigger_write,
 };
 
+/*
+ * Test-only: corrupt one VMCOREINFO value of the crashing kernel, as a bad
+ * memory word would, to prove that the capture saves a dump anyway. Inert
+ * unless enable_triggers is set and "KEY=VALUE" is written to debugfs
+ * oopsd/vmcoreinfo: only then a kretprobe on crash_save_vmcoreinfo() is
+ * registered. crash_save_vmcoreinfo() rebuilds the note from its saved copy at
+ * the crash (appending CRASHTIME), so the value is replaced right after it
+ * returns, in the note the capture kernel reads (paddr_vmcoreinfo_note()).
+ */
+static char corrupt_key[48];
+static char corrupt_value[48];
+static DEFINE_MUTEX(corrupt_lock);
+static bool corrupt_armed;
+
+/* Replace KEY's value in the ELF note at @note (header, "VMCOREINFO\0" padded, text), fixing its n_descsz. */
+static void corrupt_vmcoreinfo_note(u8 *note)
+{
+	struct elf_note *hdr = (struct elf_note *)note;
+	size_t name_bytes = ALIGN(hdr->n_namesz, 4);
+	char *text = (char *)note + sizeof(*hdr) + name_bytes;
+	size_t size = hdr->n_descsz, key_len = strlen(corrupt_key);
+	size_t value_len = strlen(corrupt_value), room, start, end, new_size;
+	char *line = text;
+
+	if (sizeof(*hdr) + name_bytes + size > VMCOREINFO_NOTE_SIZE - sizeof(*hdr))
+		return;
+	room = VMCOREINFO_NOTE_SIZE - sizeof(*hdr) * 2 - name_bytes;
+	while (line < text + size) {
+		char *newline = memchr(line, '\n', text + size - line);
+
+		if (!newline)
+			return;
+		if ((size_t)(newline - line) > key_len && !memcmp(line, corrupt_key, key_len) && line[key_len] == '=')
+			break;
+		line = newline + 1;
+	}
+	if (line >= text + size)
+		return;
+	start = line - text + key_len + 1;
+	end = (char *)memchr(line, '\n', text + size - line) - text;
+	new_size = size - (end - start) + value_len;
+	if (new_size > room)
+		return;
+	memmove(text + start + value_len, text + end, size - end);
+	memcpy(text + start, corrupt_value, value_len);
+	hdr->n_descsz = new_size;
+	/* The terminating empty note after the (4-byte aligned) text. */
+	memset(text + ALIGN(new_size, 4), 0, sizeof(*hdr));
+}
+
+static int corrupt_after_save(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	corrupt_vmcoreinfo_note(phys_to_virt(paddr_vmcoreinfo_note()));
+	return 0;
+}
+
+static struct kretprobe corrupt_probe = {
+	.handler = corrupt_after_save,
+	.kp.symbol_name = "crash_save_vmcoreinfo",
+	.maxactive = 1,
+};
+
+static ssize_t vmcoreinfo_write(struct file *file, const char __user *ubuf, size_t len, loff_t *ppos)
+{
+	char line[sizeof(corrupt_key) + sizeof(corrupt_value)];
+	char *equals;
+	int ret = 0;
+
+	if (!READ_ONCE(enable_triggers))
+		return -EPERM;
+	if (len == 0 || len >= sizeof(line))
+		return -EINVAL;
+	if (copy_from_user(line, ubuf, len))
+		return -EFAULT;
+	line[len] = '\0';
+	strim(line);
+	equals = strchr(line, '=');
+	if (!equals || equals == line || (size_t)(equals - line) >= sizeof(corrupt_key) ||
+	    strlen(equals + 1) >= sizeof(corrupt_value) || strchr(equals + 1, '\n'))
+		return -EINVAL;
+
+	mutex_lock(&corrupt_lock);
+	*equals = '\0';
+	strscpy(corrupt_key, line, sizeof(corrupt_key));
+	strscpy(corrupt_value, equals + 1, sizeof(corrupt_value));
+	if (!corrupt_armed) {
+		ret = register_kretprobe(&corrupt_probe);
+		corrupt_armed = ret == 0;
+	}
+	mutex_unlock(&corrupt_lock);
+	if (ret)
+		return ret;
+	pr_info("test: VMCOREINFO %s will read %s in the dump\n", corrupt_key, corrupt_value);
+	return len;
+}
+
+static const struct file_operations vmcoreinfo_fops = {
+	.owner = THIS_MODULE,
+	.open = simple_open,
+	.write = vmcoreinfo_write,
+};
+
 static int __init oopsd_init(void)
 {
 	int ret;
@@ -290,6 +394,7 @@ static int __init oopsd_init(void)
 	 */
 	debug_dir = debugfs_create_dir(KBUILD_MODNAME, NULL);
 	debugfs_create_file_unsafe("trigger", 0200, debug_dir, NULL, &trigger_fops);
+	debugfs_create_file("vmcoreinfo", 0200, debug_dir, NULL, &vmcoreinfo_fops);
 
 	pr_info("breadcrumb at 0x%llx, capture kernel %s\n",
 		(unsigned long long)virt_to_phys(breadcrumb),
@@ -300,6 +405,8 @@ static int __init oopsd_init(void)
 static void __exit oopsd_exit(void)
 {
 	debugfs_remove(debug_dir);
+	if (corrupt_armed)
+		unregister_kretprobe(&corrupt_probe);
 	unregister_die_notifier(&oopsd_die_nb);
 	free_page((unsigned long)breadcrumb);
 }

@@ -223,6 +223,27 @@ vm_guest_hook() {
     fi
 }
 
+# vm_add_oopsd_module: build Kernel/ against the guest kernel's headers (linux-headers-<release>) and install
+# oopsd.ko under /lib/modules/<release>/updates, as DKMS would; a build that prints a warning fails.
+vm_add_oopsd_module() {
+    local kmod=$VM_RUN_DIR/kmod t0 headers
+    t0=$(now)
+    headers=$(kernel_headers_dir "$VM_RELEASE")
+    [[ -f $headers/Makefile ]] ||
+        vm_fail "no headers for $VM_RELEASE: $headers is missing (Tests/VM/prepare unpacks them)" || return 1
+    mkdir -p "$kmod"
+    cp "$OOPSD_REPO"/Kernel/{oopsd.c,Kbuild,Makefile} "$kmod/"
+    make -C "$kmod" KDIR="$headers" >"$VM_RUN_DIR/kmod-build.log" 2>&1 ||
+        vm_fail "building Kernel/oopsd.c against $VM_RELEASE failed: $(tail -n 3 "$VM_RUN_DIR/kmod-build.log")" || return 1
+    ! grep -Eiq 'warning|error' "$VM_RUN_DIR/kmod-build.log" ||
+        vm_fail "the module build for $VM_RELEASE printed: $(grep -Ei 'warning|error' "$VM_RUN_DIR/kmod-build.log" | head -n 2)" ||
+        return 1
+    vm_figure "module build" "$(elapsed "$t0")s"
+    vm_figure "oopsd.ko size" "$(stat -c %s "$kmod/oopsd.ko") bytes"
+    vm_add_file "$kmod/oopsd.ko" "/lib/modules/$VM_RELEASE/updates/oopsd.ko"
+    depmod -b "$VM_STAGE" "$VM_RELEASE" || vm_fail "depmod -b $VM_STAGE $VM_RELEASE failed" || return 1
+}
+
 # vm_build_disk: the ext4 image from the staging tree, built without mounting.
 vm_build_disk() {
     local t0

@@ -6,7 +6,7 @@
 #           (RIP and every general register) and against the metadata.
 #   boot 2: nothing armed, null, bug and gpf triggers: each oops kills only its shell, the guest keeps running,
 #           writes a marker and powers off cleanly.
-# The module is built on the host against the guest kernel's headers (linux-headers-<release>).
+# The module is built on the host against the guest kernel's headers (vm_add_oopsd_module).
 # (The BUG() and GPF triggers entering the capture kernel were checked by hand with the same checker; CI runs the
 # NULL dereference only, to keep the scenario to two boots.)
 
@@ -191,23 +191,7 @@ PY
 
 scenario_main() {
     VM_MEM=768M
-    local kmod=$VM_RUN_DIR/kmod ko t0 headers
-    t0=$(now)
-    headers=$(kernel_headers_dir "$VM_RELEASE")
-    [[ -f $headers/Makefile ]] ||
-        vm_fail "no headers for $VM_RELEASE: $headers is missing (Tests/VM/prepare unpacks them)" || return 1
-    mkdir -p "$kmod"
-    cp "$OOPSD_REPO"/Kernel/{oopsd.c,Kbuild,Makefile} "$kmod/"
-    make -C "$kmod" KDIR="$headers" >"$VM_RUN_DIR/kmod-build.log" 2>&1 ||
-        vm_fail "building Kernel/oopsd.c against $VM_RELEASE failed: $(tail -n 3 "$VM_RUN_DIR/kmod-build.log")" || return 1
-    ! grep -Eiq 'warning|error' "$VM_RUN_DIR/kmod-build.log" ||
-        vm_fail "the module build for $VM_RELEASE printed: $(grep -Ei 'warning|error' "$VM_RUN_DIR/kmod-build.log" | head -n 2)" ||
-        return 1
-    ko=$kmod/oopsd.ko
-    vm_figure "module build" "$(elapsed "$t0")s"
-    vm_figure "oopsd.ko size" "$(stat -c %s "$ko") bytes"
-    vm_add_file "$ko" "/lib/modules/$VM_RELEASE/updates/oopsd.ko"
-    depmod -b "$VM_STAGE" "$VM_RELEASE" || vm_fail "depmod -b $VM_STAGE $VM_RELEASE failed" || return 1
+    vm_add_oopsd_module || return 1
     mkdir -p "$VM_STAGE/etc/oopsd/oopsd.conf.d"
     printf '[Kernel]\nOopsModule=yes\n' >"$VM_STAGE/etc/oopsd/oopsd.conf.d/50-oops.conf"
 

@@ -49,6 +49,8 @@ guest_main() {
         oopsd_start || return 1
         oopsd_wait_armed 120 || return 1
         oopsctl status
+        # A scenario may prepare the crash (corrupt-vmcoreinfo: the module's test trigger).
+        if [ -f /etc/oopsd-vm/before-crash.sh ]; then . /etc/oopsd-vm/before-crash.sh || return 1; fi
         # A scenario may pick the crashing CPU (panic: the boot CPU, see scenario_main).
         vm_crash_sysrq $(cat /etc/oopsd-vm/crash-cpu 2>/dev/null)
     else
