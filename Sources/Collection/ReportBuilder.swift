@@ -30,8 +30,12 @@ public enum ReportBuilder {
         // The log: dmesg.txt, else decoded from the vmcore.
         var log: String?
         let dmesgPath = entry.file(DumpLayout.dmesg)
-        if let data = FileManager.default.contents(atPath: dmesgPath) {
-            log = String(decoding: data, as: UTF8.self)
+        if FileSystem.exists(dmesgPath) {
+            do {
+                log = String(decoding: try FileSystem.readRegularFile(dmesgPath), as: UTF8.self)
+            } catch {
+                notes.append("dmesg.txt not read: \(error)")
+            }
         } else if let core {
             do {
                 log = String(decoding: DmesgFormat.text(try PrintkRing.records(of: core)), as: UTF8.self)

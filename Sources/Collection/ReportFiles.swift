@@ -32,11 +32,14 @@ public enum ReportFiles {
     /// The saved report of `entry`, nil when it has none yet.
     public static func read(_ entry: DumpEntry) throws -> Report? {
         let path = entry.file(DumpLayout.reportJSON)
-        guard FileManager.default.fileExists(atPath: path) else { return nil }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw CollectionError.fileUnreadable(path: path, reason: "permission denied")
+        guard FileSystem.exists(path) else { return nil }
+        let data: [UInt8]
+        do {
+            data = try FileSystem.readRegularFile(path, limit: 16 << 20)
+        } catch {
+            throw CollectionError.fileUnreadable(path: path, reason: "\(error)")
         }
-        return try decode([UInt8](data), path: path)
+        return try decode(data, path: path)
     }
 
     /// The saved report, or a freshly built (and, when `save`, written) one.

@@ -210,9 +210,10 @@ public struct DumpMetadata: Sendable {
         guard FileSystem.exists(path) else { return nil }
         let bytes: [UInt8]
         do {
-            bytes = try FileSystem.readBytes(path, limit: maximumSize)
+            // Never through a symlink (a root-only file would be shown), never waiting on a FIFO.
+            bytes = try FileSystem.readRegularFile(path, limit: maximumSize)
         } catch {
-            throw .unreadable(path: path, reason: "permission denied or not a regular file")
+            throw .unreadable(path: path, reason: "\(error)")
         }
         return try DumpMetadata(json: bytes, path: path)
     }

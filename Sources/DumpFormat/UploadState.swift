@@ -112,7 +112,7 @@ public struct UploadState: Equatable, Sendable {
     /// The state of the dump in `directory`; empty when there is none or it cannot be read.
     public static func read(dump directory: String) -> UploadState {
         let path = Path.join(directory, DumpLayout.uploadState)
-        guard let bytes = try? FileSystem.readBytes(path, limit: 1 << 20),
+        guard let bytes = try? FileSystem.readRegularFile(path, limit: 1 << 20),
             let state = try? UploadState(json: bytes, path: path)
         else { return UploadState() }
         return state

@@ -33,7 +33,7 @@ struct TargetState: Codable, Equatable {
 
     /// Reads the state, nil when there is none (or it is unreadable: starting over is always safe).
     static func read(_ path: String) -> TargetState? {
-        guard let bytes = try? FileSystem.readBytes(path) else { return nil }
+        guard let bytes = try? FileSystem.readRegularFile(path, limit: 1 << 20) else { return nil }
         return try? JSONDecoder().decode(TargetState.self, from: Data(bytes))
     }
 

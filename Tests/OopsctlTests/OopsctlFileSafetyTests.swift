@@ -30,6 +30,27 @@ import Testing
         #expect(run.stderr.hasSuffix("dmesg.txt is a FIFO or socket, not a regular file; not read\n"), "\(run.stderr)")
     }
 
+    @Test func metadataThroughASymlinkAndFIFOsInADumpAreNotRead() throws {
+        let root = try DumpRoot()
+        let secret = "\(root.path)/root-only.json"
+        try Data(#"{"status":"complete","kernel_release":"SECRET-RELEASE","panic_line":"SECRET-LINE"}"#.utf8)
+            .write(to: URL(fileURLWithPath: secret))
+        let linked = "\(root.crash)/20250101T000000Z-aaaa1111"
+        try FileManager.default.removeItem(atPath: "\(linked)/metadata.json")
+        try FileManager.default.createSymbolicLink(atPath: "\(linked)/metadata.json", withDestinationPath: secret)
+        // FIFOs where a reader would wait for a writer forever.
+        let fifos = "\(root.crash)/20250102T000000Z-aaaa2222"
+        try FileManager.default.removeItem(atPath: "\(fifos)/metadata.json")
+        for name in ["metadata.json", "upload-state.json", "report.json"] { #expect(mkfifo("\(fifos)/\(name)", 0o600) == 0) }
+        let list = try OopsctlRun(["list", "--root", root.path])
+        #expect(list.status == 0, "\(list.stderr)")
+        #expect(!list.stdout.contains("SECRET"), "\(list.stdout)")
+        #expect(list.stdout.split(separator: "\n").count == 4, "\(list.stdout)")
+        let info = try OopsctlRun(["info", "20250101T000000Z-aaaa1111", "--root", root.path])
+        #expect(!info.stdout.contains("SECRET"), "\(info.stdout)")
+        #expect(info.stdout.contains("metadata.json is a symbolic link (not followed)"), "\(info.stdout)")
+    }
+
     @Test func terminalEscapesFromDumpsAreShownNotSent() throws {
         let root = try DumpRoot()
         let name = "20250104T000000Z-cccc\u{1b}]0;owned\u{07}"
