@@ -10,34 +10,41 @@ import Glibc
 /// The capture's steps run in child processes: a death there is a fallback, not the end of PID 1. The children
 /// here do as little as possible (the test process has threads of its own): raise a signal, allocate, sleep.
 @Suite struct CaptureChildTests {
+    /// The lines a child reported.
+    final class Lines {
+        var all: [String] = []
+        func record(_ line: String) { all.append(line) }
+        static func ignore(_ line: String) {}
+    }
+
     static let limits = CaptureChild.Limits(dataBytes: nil, seconds: 30)
 
     @Test func linesArriveAndTheExitStatusIsKept() {
-        var lines: [String] = []
-        let ending = CaptureChild.run(limits: Self.limits, onLine: { lines.append($0) }) { pipe in
+        let lines = Lines()
+        let ending = CaptureChild.run(limits: Self.limits, onLine: lines.record) { pipe in
             CaptureChild.report("log first", to: pipe)
             CaptureChild.report("two\nlines", to: pipe)
             return 3
         }
         #expect(ending == .exited(3))
         #expect(ending.failure == "exited with status 3")
-        #expect(lines == ["log first", "two lines"])
+        #expect(lines.all == ["log first", "two lines"])
     }
 
     @Test func aDeathBySignalIsReportedWithWhatWasSaidBefore() {
-        var lines: [String] = []
-        let ending = CaptureChild.run(limits: Self.limits, onLine: { lines.append($0) }) { pipe in
+        let lines = Lines()
+        let ending = CaptureChild.run(limits: Self.limits, onLine: lines.record) { pipe in
             CaptureChild.report("step walking struct pages", to: pipe)
             raise(SIGSEGV)
             return 0
         }
         #expect(ending == .signaled(SIGSEGV))
         #expect(ending.failure == "killed by signal \(SIGSEGV) (SIGSEGV)")
-        #expect(lines == ["step walking struct pages"])
+        #expect(lines.all == ["step walking struct pages"])
     }
 
     @Test func aSwiftTrapKillsOnlyTheChild() {
-        let ending = CaptureChild.run(limits: Self.limits, onLine: { _ in }) { _ in
+        let ending = CaptureChild.run(limits: Self.limits, onLine: Lines.ignore) { _ in
             let values = [1, 2, 3]
             return Int32(values[Int(getpid() & 0) + 3])  // out of range: the trap a wild index from a dump causes
         }
@@ -55,7 +62,7 @@ import Glibc
         #expect(data == nil)  // no MemAvailable: no limit computed
         let current = SystemMemory.childDataLimitBytes(reserveKiB: 1 << 40, minimumKiB: 64 << 10)!
         for (limit, expected) in [(UInt64?.none, Int32(0)), (current, Int32(7))] {
-            let ending = CaptureChild.run(limits: .init(dataBytes: limit, seconds: 30), onLine: { _ in }) { _ in
+            let ending = CaptureChild.run(limits: .init(dataBytes: limit, seconds: 30), onLine: Lines.ignore) { _ in
                 guard let block = malloc(size) else { return 7 }
                 free(block)
                 return 0
@@ -66,7 +73,7 @@ import Glibc
 
     @Test func aChildPastItsTimeIsKilled() {
         let start = CaptureClock.monotonicNanoseconds()
-        let ending = CaptureChild.run(limits: .init(dataBytes: nil, seconds: 1), onLine: { _ in }) { _ in
+        let ending = CaptureChild.run(limits: .init(dataBytes: nil, seconds: 1), onLine: Lines.ignore) { _ in
             while true { sleep(1) }
         }
         #expect(ending == .timedOut(seconds: 1))

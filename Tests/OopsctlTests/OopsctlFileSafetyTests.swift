@@ -41,7 +41,9 @@ import Testing
         // FIFOs where a reader would wait for a writer forever.
         let fifos = "\(root.crash)/20250102T000000Z-aaaa2222"
         try FileManager.default.removeItem(atPath: "\(fifos)/metadata.json")
-        for name in ["metadata.json", "upload-state.json", "report.json"] { #expect(mkfifo("\(fifos)/\(name)", 0o600) == 0) }
+        for name in ["metadata.json", "upload-state.json", "report.json"] {
+            #expect(mkfifo("\(fifos)/\(name)", 0o600) == 0)
+        }
         let list = try OopsctlRun(["list", "--root", root.path])
         #expect(list.status == 0, "\(list.stderr)")
         #expect(!list.stdout.contains("SECRET"), "\(list.stdout)")
