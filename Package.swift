@@ -24,6 +24,8 @@ let package = Package(
         .executable(name: "oopsd", targets: ["oopsd"]),
         .executable(name: "oopsctl", targets: ["oopsctl"]),
         .executable(name: "oopsd-capture", targets: ["oopsd-capture"]),
+        // For the fuzz targets (Fuzz/Package.swift), which build these with -sanitize=fuzzer,address.
+        .library(name: "OopsdFuzzable", targets: ["VMCore", "OopsConfig", "DumpFormat", "SystemCalls"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

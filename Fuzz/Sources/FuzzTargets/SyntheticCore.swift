@@ -1,0 +1,1 @@
+../../../Tests/VMCoreTests/SyntheticCore.swift

@@ -1,0 +1,11 @@
+import FuzzTargets
+
+// The json fuzz target (FuzzTargets.json): libFuzzer's entry point, and a main that runs libFuzzer's driver.
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func testOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+    FuzzTargets.json(FuzzEntry.bytes(data, size))
+    return 0
+}
+
+FuzzEntry.run(target: "json", testOneInput)
