@@ -51,6 +51,13 @@ public struct DumpDirectory: Sendable {
         try FileSystem.writeAtomically(path(name), bytes, mode: 0o600)
     }
 
+    /// Syncs the temporary directory and its parent, so that the files written so far (dmesg.txt first) and the
+    /// directory itself survive whatever happens to the capture after this.
+    public func syncNames() throws {
+        try DumpDirectory.syncDirectory(temporaryPath)
+        try DumpDirectory.syncDirectory(Path.parent(temporaryPath))
+    }
+
     /// Syncs the directory, renames it to `finalPath` and syncs the parent, so the name is durable.
     public func complete() throws {
         try DumpDirectory.syncDirectory(temporaryPath)

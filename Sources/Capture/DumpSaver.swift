@@ -154,6 +154,8 @@ public struct DumpSaver {
         }) {
             fail("cannot save the kernel log: \(failure)")
         }
+        // dmesg.txt is synced by its step; its name and the directory's too, before any memory step can fail.
+        do { try directory.syncNames() } catch { log("warning: cannot sync \(directory.temporaryPath): \(error)") }
         // Metadata before the memory: if the memory dump dies, the dump still says it is incomplete.
         var early = metadata
         early.incompleteReason = early.incompleteReason ?? "capture interrupted while writing the vmcore"
