@@ -79,6 +79,15 @@ collect_and_lifecycle() {
     vm_mark "collect: journal -x: $(journalctl -b -x MESSAGE_ID=e68bae3ec1404f71bfa4518e0160043f --no-pager |
         grep -m 1 -o 'Crashes with the same signature.*')"
     vm_mark "collect: is-failed: $(systemctl is-failed oopsd)"
+    # The unit's sandbox, as this systemd scores it, and any call it refused: an EPERM (system call filter,
+    # capabilities) or EROFS (ProtectSystem=strict) in oopsd's journal of this boot.
+    vm_mark "collect: security: $(systemd-analyze security oopsd.service 2>&1 | grep -o 'Overall exposure level.*')"
+    vm_mark "collect: sandbox refusals: $(journalctl -b -u oopsd -o cat --no-pager |
+        grep -ciE 'operation not permitted|EPERM|read-only file system|EROFS|permission denied|EACCES') lines"
+    # Where a warm arming's time goes: oopsd's journal from its start, and the boot's critical chain to it.
+    journalctl -b -u oopsd -o short-monotonic --no-pager | head -n 30 >/dev/console
+    systemd-analyze critical-chain oopsd.service --no-pager 2>&1 | head -n 15 >/dev/console
+    systemd-analyze blame --no-pager 2>&1 | head -n 12 >/dev/console
 
     sums=$(dump_sums)
     local since

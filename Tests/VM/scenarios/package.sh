@@ -10,8 +10,9 @@
 #   Both: a busy workload, a sysrq crash, oopsd-capture saves the dump, the machine reboots; oopsd arms again (warm,
 #     the initramfs from its cache, timed) and collects: `oopsctl list --json` shows the dump complete, the report
 #     names sysrq_handle_crash, `journalctl -x` shows the entry with the catalog text, `systemctl is-failed oopsd`
-#     says active. Then an upgrade to a rebuilt package of a higher version (still armed, dumps untouched) and a
-#     purge (configuration gone, dumps untouched). The host checks the dump with vmcore-dmesg, makedumpfile and drgn.
+#     says active, and oopsd's journal has no EPERM, EACCES or EROFS (the unit's sandbox allows all it did). Then
+#     an upgrade to a rebuilt package of a higher version (still armed, dumps untouched) and a purge (configuration
+#     gone, dumps untouched). The host checks the dump with vmcore-dmesg, makedumpfile and drgn.
 # Figures: arming times, oopsd vs kdump-tools on Debian 12 (ratios, same guest and run), boot and capture times.
 
 SCENARIO_KERNELS="6.1 6.12"
@@ -113,6 +114,8 @@ scenario_main() {
     vm_expect_console 'OOPSD-VM: collect: journal: kernel crash dump [0-9]+T[0-9]+Z-[0-9a-f]+ collected, complete: Kernel panic' "the journal entry" || return 1
     vm_expect_console 'OOPSD-VM: collect: journal -x: .*Crashes with the same signature' "the catalog text" || return 1
     vm_expect_console 'OOPSD-VM: collect: is-failed: active' "systemctl is-failed oopsd" || return 1
+    vm_expect_console 'OOPSD-VM: collect: sandbox refusals: 0 lines' \
+        "no EPERM, EACCES or EROFS in oopsd's journal (the unit's sandbox allows arming and collection)" || return 1
     vm_expect_console 'OOPSD-VM: upgrade: version .*\+vmtest1, armed' "armed after the upgrade" || return 1
     vm_expect_console 'OOPSD-VM: upgrade: dumps unchanged' "dumps after the upgrade" || return 1
     vm_expect_console 'OOPSD-VM: purge: /etc/oopsd gone, dumps unchanged' "dumps after the purge" || return 1
@@ -124,6 +127,8 @@ scenario_main() {
     vm_check_dump_readers "$VM_RUN_DIR/dump/vmcore" "$VM_RELEASE" || return 1
 
     vm_figure "oopsd arming: cold (unit start to armed) / warm (boot after the crash)" "${cold}s / ${warm}s"
+    vm_figure "systemd-analyze security oopsd.service (guest systemd)" \
+        "$(grep -o 'OOPSD-VM: collect: security: .*' "$VM_CONSOLE" | head -n 1 | sed 's/.*: //' | tr -d '\r')"
     if [[ $suite == bookworm ]]; then
         local kcold kwarm
         kcold=$(grep -o 'OOPSD-VM: kdump-tools armed in [0-9.]*s' "$VM_RUN_DIR/console-kdump-cold.log" | grep -o '[0-9.]*s$' | tr -d s)
