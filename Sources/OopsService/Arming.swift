@@ -10,6 +10,10 @@ public struct ArmOutcome: Equatable, Sendable {
     public var dumpDirectory: String
     /// False when the same image was already loaded and nothing had to be done.
     public var loaded: Bool
+    /// Seconds spent building or finding the capture initramfs, and in loading the kernel (0 when not measured):
+    /// where an arming's time goes, logged with it.
+    public var imageSeconds: Double = 0
+    public var loadSeconds: Double = 0
 
     public init(
         kernelImage: String, kernelRelease: String, commandLine: String, image: ServiceStatus.Image,

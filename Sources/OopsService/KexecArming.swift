@@ -1,3 +1,4 @@
+import CShim
 import DumpFormat
 import Initramfs
 import VMCore
@@ -50,7 +51,9 @@ public struct KexecArming: Arming {
             extraModules: configuration.kernel.extraModules, dumpLevel: dumpLevel, format: capture.format,
             compression: capture.compression, timeoutSeconds: Int(capture.timeout.seconds),
             finalAction: capture.finalAction, failureAction: capture.failureAction)
+        let started = oops_monotonic_usec()
         let image = try CaptureImageBuilder.build(request)
+        let imageReady = oops_monotonic_usec()
         var extra = configuration.kernel.commandLine
         if configuration.kernel.oopsModule {
             // The module must be loaded before the capture kernel: its breadcrumb address goes on the command line.
@@ -68,18 +71,23 @@ public struct KexecArming: Arming {
         let recordPath = root.path(Self.loadedRecord)
         let previous = try? FileSystem.readText(recordPath)
         let alreadyLoaded = previous == identity && ((try? kexec.isLoaded()) ?? false)
+        let loadStarted = oops_monotonic_usec()
         if !alreadyLoaded {
             try kexec.load(kernel: kernelImage, initramfs: image.path, commandLine: commandLine)
             try? FileSystem.makeDirectory(Path.parent(recordPath), parents: true)
             try? FileSystem.writeAtomically(recordPath, Array(identity.utf8))
         }
+        let loadDone = oops_monotonic_usec()
         let built = (try? FileSystem.status(root.path(image.path)))?.modificationSeconds ?? 0
-        return ArmOutcome(
+        var outcome = ArmOutcome(
             kernelImage: kernelImage, kernelRelease: release, commandLine: commandLine,
             image: ServiceStatus.Image(
                 path: image.path, bytes: image.compressedSize, unpackedBytes: image.unpackedSize, sha256: image.key,
                 builtAt: ServiceStatus.iso8601(epochSeconds: built), reused: image.reused),
             modules: image.plan.modules, dumpDirectory: capture.directory, loaded: !alreadyLoaded)
+        outcome.imageSeconds = Double(imageReady - started) / 1e6
+        outcome.loadSeconds = Double(loadDone - loadStarted) / 1e6
+        return outcome
     }
 
     public func disarm() throws {

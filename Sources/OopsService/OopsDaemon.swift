@@ -128,7 +128,10 @@ public final class OopsDaemon {
             journal.log(.info, outcome.loaded ? "armed (\(reason)): \(status.message)" : "unchanged (\(reason)): still armed",
                         fields: [("OOPSD_KERNEL", outcome.kernelImage), ("OOPSD_INITRAMFS", outcome.image.path),
                                  ("OOPSD_INITRAMFS_SHA256", outcome.image.sha256),
-                                 ("OOPSD_CMDLINE", outcome.commandLine)])
+                                 ("OOPSD_CMDLINE", outcome.commandLine),
+                                 ("OOPSD_INITRAMFS_SECONDS", String(outcome.imageSeconds)),
+                                 ("OOPSD_INITRAMFS_REUSED", outcome.image.reused ? "1" : "0"),
+                                 ("OOPSD_LOAD_SECONDS", String(outcome.loadSeconds))])
         } catch {
             status.lastError = "\(error)"
             let stillArmed = armedConfiguration != nil && ((try? CrashKernelState.loaded(root: root)) ?? false)

@@ -26,6 +26,9 @@ oopsd_armed_marker() {
     local seconds
     if seconds=$(armed_seconds oopsd.service ': armed [(]' 300); then
         vm_mark "oopsd armed in ${seconds}s: $(oopsctl status 2>&1 | grep -m 1 '^Why:' | tr -s ' ')"
+        vm_mark "oopsd arming phases: $(journalctl -b -u oopsd -o json --no-pager \
+            --output-fields=OOPSD_INITRAMFS_SECONDS,OOPSD_INITRAMFS_REUSED,OOPSD_LOAD_SECONDS 2>/dev/null |
+            grep -o '"OOPSD_[A-Z_]*" *: *"[^"]*"' | tail -n 3 | tr -d '" ' | tr '\n' ' ')"
     else
         vm_mark "oopsd not armed after 300s: $(oopsctl status 2>&1 | tr '\n' ' ')"
         journalctl -b -u oopsd --no-pager | tail -n 20 >/dev/console
