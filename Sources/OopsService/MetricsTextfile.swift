@@ -90,11 +90,13 @@ public struct MetricsTextfile {
         return samples
     }
 
-    /// Writes the textfile atomically (node_exporter must never read half a file); nothing when MetricsFile= is empty.
+    /// Writes the textfile atomically (node_exporter must never read half a file); nothing when MetricsFile= is empty
+    /// or its directory does not exist: the textfile collector's directory comes with node_exporter (or its admin),
+    /// and where there is none nobody reads the file (the unit's ProtectSystem=strict would refuse to create it).
     public static func write(root: HostRoot, configuration: OopsConfiguration) throws {
         guard !configuration.upload.metricsFile.isEmpty else { return }
         let path = root.path(configuration.upload.metricsFile)
-        try FileSystem.makeDirectory(Path.parent(path), mode: 0o755, parents: true)
+        guard (try? FileSystem.status(Path.parent(path)))??.kind == .directory else { return }
         try FileSystem.writeAtomically(path, Array(render(samples(root: root, configuration: configuration)).utf8))
     }
 }
