@@ -1,10 +1,13 @@
 # Debian packages for the tests, through a private apt state. Sourced by Tests/VM/prepare and
 # Tests/InitramfsTests/prepare-module-tree.sh.
 #
-# The machine's own apt sources, lists and caches are never touched: the suites the tests need (bookworm,
-# its security and updates suites, bookworm-backports) are listed in $OOPSD_APT_STATE/sources.list, their
-# indexes live under $OOPSD_APT_STATE/lists, and every apt call here passes those paths. Running the tests
-# therefore never changes what this machine's own `apt upgrade` does.
+# The machine's own apt sources, lists, preferences and caches are never touched: the suites the tests need
+# (bookworm with its security and updates suites and bookworm-backports; trixie likewise with trixie-backports;
+# sid) are listed in $OOPSD_APT_STATE/sources.list, their indexes live under $OOPSD_APT_STATE/lists, and every apt
+# call here passes those paths. Running the tests therefore never changes what this machine's own `apt upgrade`
+# does. $OOPSD_APT_STATE/preferences pins every suite but bookworm's to 100, so a package named without a suite
+# is bookworm's (the host's release); kernels of the other suites are always named with theirs
+# (linux-image-amd64/trixie-backports).
 # shellcheck shell=bash
 
 : "${OOPSD_APT_STATE:=/var/cache/oopsd-apt}"
@@ -23,7 +26,8 @@ archive_mirror() {
         if [[ $kind == security ]]; then
             uri=$(awk '/^URIs:/ {u=$2} /^Suites:/ && /-security/ {print u; exit}' /etc/apt/sources.list.d/debian.sources)
         else
-            uri=$(awk '/^URIs:/ {u=$2} /^Suites:/ && / bookworm( |$)/ {print u; exit}' /etc/apt/sources.list.d/debian.sources)
+            uri=$(awk '/^URIs:/ {u=$2} /^Suites:/ && / (bookworm|trixie)( |$)/ {print u; exit}' \
+                /etc/apt/sources.list.d/debian.sources)
         fi
     fi
     if [[ -z $uri && -r /etc/apt/sources.list ]]; then
@@ -31,7 +35,7 @@ archive_mirror() {
             uri=$(awk '$1 == "deb" && $0 ~ /-security/ {for (i = 2; i <= NF; i++) if ($i ~ /:\/\//) {print $i; exit}}' \
                 /etc/apt/sources.list)
         else
-            uri=$(awk '$1 == "deb" && $0 ~ / bookworm / {for (i = 2; i <= NF; i++) if ($i ~ /:\/\//) {print $i; exit}}' \
+            uri=$(awk '$1 == "deb" && $0 ~ / (bookworm|trixie) / {for (i = 2; i <= NF; i++) if ($i ~ /:\/\//) {print $i; exit}}' \
                 /etc/apt/sources.list)
         fi
     fi
@@ -48,6 +52,8 @@ archive_apt_options() {
         -o "Dir::Etc::sourceparts=$OOPSD_APT_STATE/sources.list.d"
         -o "Dir::State::Lists=$OOPSD_APT_STATE/lists"
         -o "Dir::Cache=$OOPSD_APT_STATE/cache"
+        -o "Dir::Etc::preferences=$OOPSD_APT_STATE/preferences"
+        -o "Dir::Etc::preferencesparts=$OOPSD_APT_STATE/preferences.d"
         -o "APT::Sandbox::User=root"
     )
 }
@@ -57,13 +63,39 @@ archive_setup() {
     local main security keyring=/usr/share/keyrings/debian-archive-keyring.gpg
     main=$(archive_mirror main)
     security=$(archive_mirror security)
-    mkdir -p "$OOPSD_APT_STATE"/{lists/partial,cache/archives/partial,sources.list.d}
+    mkdir -p "$OOPSD_APT_STATE"/{lists/partial,cache/archives/partial,sources.list.d,preferences.d}
     cat >"$OOPSD_APT_STATE/sources.list.tmp" <<SOURCES
 deb [signed-by=$keyring] $main bookworm main
 deb [signed-by=$keyring] $main bookworm-updates main
 deb [signed-by=$keyring] $security bookworm-security main
 deb [signed-by=$keyring] $main bookworm-backports main
+deb [signed-by=$keyring] $main trixie main
+deb [signed-by=$keyring] $main trixie-updates main
+deb [signed-by=$keyring] $security trixie-security main
+deb [signed-by=$keyring] $main trixie-backports main
+deb [signed-by=$keyring] $main sid main
 SOURCES
+    cat >"$OOPSD_APT_STATE/preferences.tmp" <<PREFERENCES
+Package: *
+Pin: release n=trixie
+Pin-Priority: 100
+
+Package: *
+Pin: release n=trixie-security
+Pin-Priority: 100
+
+Package: *
+Pin: release n=trixie-updates
+Pin-Priority: 100
+
+Package: *
+Pin: release n=sid
+Pin-Priority: 100
+PREFERENCES
+    mv "$OOPSD_APT_STATE/preferences.tmp" "$OOPSD_APT_STATE/preferences"
+    if ! cmp -s "$OOPSD_APT_STATE/sources.list.tmp" "$OOPSD_APT_STATE/sources.list"; then
+        rm -f "$OOPSD_APT_STATE/updated"  # new suites: their indexes are fetched at the next archive_update
+    fi
     mv "$OOPSD_APT_STATE/sources.list.tmp" "$OOPSD_APT_STATE/sources.list"
     archive_apt_options
 }
@@ -105,12 +137,23 @@ archive_depends() {
 }
 
 # archive_kernel_package SUITE: the ABI-named image package that linux-image-amd64 depends on in SUITE
-# ("bookworm" is the candidate of bookworm and its security suite; backports only when named).
+# ("bookworm" is the candidate of bookworm and its security suite; any other suite only when named: trixie is the
+# candidate of trixie/trixie-security only through the name, so "trixie" asks for linux-image-amd64/trixie).
 archive_kernel_package() {
     local spec=linux-image-amd64 found
     [[ $1 == bookworm ]] || spec=linux-image-amd64/$1
     found=$(archive_depends "$spec" 'linux-image-[0-9][^ ]*') || return 1
     echo "${found%%$'\n'*}"
+}
+
+# archive_kernel_parts PACKAGE: the packages an image package splits the kernel into (Debian 7.x:
+# linux-binary-<release> with the image, linux-modules-<release>, linux-base-<release>), one a line; nothing for an
+# image package that holds the kernel itself (6.x). Reads the indexes archive_kernel_package just used.
+archive_kernel_parts() {
+    local rel=${1#linux-image-}
+    archive_update || return 1
+    apt-cache "${ARCHIVE_APT[@]}" depends "$1" 2>/dev/null |
+        awk -v re="^linux-(binary|modules|base)-${rel//+/[+]}\$" '$1 == "Depends:" && $2 ~ re {print $2}'
 }
 
 # archive_download DIR PACKAGE...: the .debs of the packages into DIR (those already there are kept). Prints

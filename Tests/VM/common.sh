@@ -15,13 +15,98 @@ now() { date +%s.%N; }
 # Seconds since $1 (from now), one decimal.
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
-# Cache directory of an unpacked kernel: release file, root/boot, root/lib/modules.
+# ---------------------------------------------------------------- the kernel matrix (the one place)
+# The kernels the harness boots, by tag; each is the image package Debian's linux-image-amd64 depends on in a suite
+# (resolved in the archive at every prepare, never pinned).
+KERNEL_TAGS=(6.1 6.12 7.2 7.3)
+# kernel_archive_suite TAG: the suite whose linux-image-amd64 gives the kernel of that tag.
+kernel_archive_suite() {
+    case $1 in
+        6.1) echo bookworm ;;
+        6.12) echo bookworm-backports ;;
+        7.2) echo sid ;;
+        7.3) echo trixie-backports ;;
+        *) die "no kernel tag '$1' (${KERNEL_TAGS[*]})" ;;
+    esac
+}
+# kernel_scenarios TAG: the scenarios that run on the kernel ("all": every one that does not limit its kernels
+# with SCENARIO_KERNELS). 6.1 and 6.12 run everything; 7.2 and 7.3 run panic, oops and filter (with the baseline
+# dump filter reads), which keeps the test command near its 60-minute target (each 7.x kernel adds ~5 min warm).
+kernel_scenarios() {
+    case $1 in
+        6.1|6.12) echo all ;;
+        7.2|7.3) echo "baseline panic oops filter" ;;
+        *) die "no kernel tag '$1' (${KERNEL_TAGS[*]})" ;;
+    esac
+}
+# kernel_toolchain_suite TAG: where Kernel/ is built against the kernel's headers: nothing for this machine's gcc
+# (bookworm's gcc 12 builds 6.1 and 6.12 modules), else the suite of a build root (tools/debian-rootfs --no-kernel)
+# with the kernel's own linux-headers package and the compiler it names (7.3: gcc-14 of trixie; 7.2: gcc-16 of sid).
+kernel_toolchain_suite() {
+    case $1 in
+        6.1|6.12) echo "" ;;
+        7.2) echo sid ;;
+        7.3) echo trixie-backports ;;
+        *) die "no kernel tag '$1' (${KERNEL_TAGS[*]})" ;;
+    esac
+}
+
+# kernel_build_root TAG: the unpacked build root of the tag's kernel (made once from the debian-rootfs tarball,
+# under $OOPSD_VM_CACHE/build-roots/); prints its path. Only for tags with a toolchain suite.
+kernel_build_root() {
+    local suite rel tarball dir
+    suite=$(kernel_toolchain_suite "$1")
+    rel=$(kernel_release "$1")
+    [[ -n $suite ]] || die "kernel $1 is built with this machine's compiler, not in a build root"
+    tarball=$("$OOPSD_VM_DIR/tools/debian-rootfs" --no-kernel "$suite" "linux-headers-$rel" binutils make) ||
+        die "no build root of $suite for linux-headers-$rel"
+    dir=$OOPSD_VM_CACHE/build-roots/$(basename "$tarball" .tar.zst)
+    mkdir -p "$OOPSD_VM_CACHE/build-roots"
+    (
+        flock 9
+        [[ -f $dir/.complete ]] && exit 0
+        rm -rf "$dir"
+        mkdir -p "$dir"
+        zstd -qdc "$tarball" | tar -x --numeric-owner -C "$dir" || die "cannot unpack $tarball into $dir"
+        [[ -f $dir/usr/src/linux-headers-$rel/Makefile ]] || die "the build root $dir has no linux-headers-$rel"
+        touch "$dir/.complete"
+    ) 9>"$dir.lock" || return 1
+    echo "$dir"
+}
+
+# kernel_crash_reads TAG: whether crash 8.0.6 (tools/build-crash) reads the kernel's dumps; where it does not
+# (7.x: it stops on the original /proc/vmcore too), panic and filter check the dumps with drgn, vmcore-dmesg and
+# makedumpfile only.
+kernel_crash_reads() {
+    case $1 in
+        6.1|6.12) return 0 ;;
+        *) return 1 ;;
+    esac
+}
+
+# kernel_runs TAG SCENARIO: whether the matrix runs SCENARIO on TAG.
+kernel_runs() {
+    local list
+    list=$(kernel_scenarios "$1")
+    [[ $list == all || " $list " == *" $2 "* ]]
+}
+
+# Cache directory of an unpacked kernel: release file, root/ (the packages unpacked: root/boot or, for Debian's
+# split 7.x packages, root/usr/lib/modules/<release>/vmlinuz; root/lib/modules/<release>, through a root/lib link to
+# usr/lib for the 7.x packages).
 kernel_dir() { echo "$OOPSD_VM_CACHE/kernel-$1"; }
 kernel_release() {
     local f
     f=$(kernel_dir "$1")/release
     [[ -r $f ]] || die "kernel $1 is not prepared (run Tests/VM/prepare)"
     cat "$f"
+}
+# kernel_image TAG: the kernel image in the cache, where its package put it.
+kernel_image() {
+    local root rel
+    root=$(kernel_dir "$1")/root
+    rel=$(kernel_release "$1")
+    if [[ -f $root/boot/vmlinuz-$rel ]]; then echo "$root/boot/vmlinuz-$rel"; else echo "$root/usr/lib/modules/$rel/vmlinuz"; fi
 }
 
 # Unpacked headers of a kernel release (prepare fills it): the tree Kernel/ is built against.

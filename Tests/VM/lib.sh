@@ -89,8 +89,15 @@ vm_stage_base() {
     install -m 0644 "$OOPSD_VM_DIR/guest/lib-guest.sh" "$s/etc/oopsd-vm/lib-guest.sh"
     printf 'root:x:0:0:root:/root:/bin/sh\n' >"$s/etc/passwd"
     printf 'root:x:0:\n' >"$s/etc/group"
-    cp "$VM_KROOT/boot/vmlinuz-$VM_RELEASE" "$VM_KROOT/boot/config-$VM_RELEASE" "$s/boot/"
     cp -al "$VM_KROOT/lib/modules/$VM_RELEASE" "$s/lib/modules/"
+    if [[ -f $VM_KROOT/boot/vmlinuz-$VM_RELEASE ]]; then
+        cp "$VM_KROOT/boot/vmlinuz-$VM_RELEASE" "$VM_KROOT/boot/config-$VM_RELEASE" "$s/boot/"
+    else
+        # Debian 7.x: image and config only in /usr/lib/modules/<release> (linux-binary, linux-base), nothing in
+        # /boot, as on a server running such a kernel; /usr/lib/modules is /lib/modules as with merged /usr.
+        mkdir -p "$s/usr/lib"
+        ln -s ../../lib/modules "$s/usr/lib/modules"
+    fi
     vm_build_initramfs "$VM_RUN_DIR/initrd.cpio.gz"
     cp "$VM_RUN_DIR/initrd.cpio.gz" "$s/boot/oopsd-vm-initrd.cpio.gz"
     vm_add_binary /usr/sbin/kexec
@@ -224,17 +231,35 @@ vm_guest_hook() {
 }
 
 # vm_add_oopsd_module: build Kernel/ against the guest kernel's headers (linux-headers-<release>) and install
-# oopsd.ko under /lib/modules/<release>/updates, as DKMS would; a build that prints a warning fails.
+# oopsd.ko under /lib/modules/<release>/updates, as DKMS would; a build that prints a warning fails. Kernels whose
+# headers name a newer compiler than the host's (kernel_toolchain_suite: 7.x) are built in their build root.
 vm_add_oopsd_module() {
-    local kmod=$VM_RUN_DIR/kmod t0 headers
+    local kmod=$VM_RUN_DIR/kmod t0 headers build_root inside=/tmp/oopsd-kmod-$$
     t0=$(now)
-    headers=$(kernel_headers_dir "$VM_RELEASE")
-    [[ -f $headers/Makefile ]] ||
-        vm_fail "no headers for $VM_RELEASE: $headers is missing (Tests/VM/prepare unpacks them)" || return 1
     mkdir -p "$kmod"
-    cp "$OOPSD_REPO"/Kernel/{oopsd.c,Kbuild,Makefile} "$kmod/"
-    make -C "$kmod" KDIR="$headers" >"$VM_RUN_DIR/kmod-build.log" 2>&1 ||
-        vm_fail "building Kernel/oopsd.c against $VM_RELEASE failed: $(tail -n 3 "$VM_RUN_DIR/kmod-build.log")" || return 1
+    if [[ -n $(kernel_toolchain_suite "$VM_KERNEL") ]]; then
+        build_root=$(kernel_build_root "$VM_KERNEL") || vm_fail "no build root for $VM_RELEASE's headers" || return 1
+        rm -rf "${build_root:?}$inside"
+        mkdir -p "$build_root$inside" "$build_root/proc"
+        cp "$OOPSD_REPO"/Kernel/{oopsd.c,Kbuild,Makefile} "$build_root$inside/"
+        # objtool reads /proc (its stack limit): a private /proc for the build, gone with its mount namespace.
+        unshare --mount --propagation private sh -c 'mount -t proc proc "$1/proc" && exec chroot "$1" \
+            /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 make -C "$2" KDIR="$3"' _ \
+            "$build_root" "$inside" "/usr/src/linux-headers-$VM_RELEASE" >"$VM_RUN_DIR/kmod-build.log" 2>&1 ||
+            vm_fail "building Kernel/oopsd.c against $VM_RELEASE in $build_root failed: \
+$(tail -n 3 "$VM_RUN_DIR/kmod-build.log")" || return 1
+        cp "$build_root$inside/oopsd.ko" "$kmod/" && rm -rf "${build_root:?}$inside"
+        vm_figure "module built in" "$(basename "$build_root") ($(grep -o 'x86_64-linux-gnu-gcc-[0-9]*' \
+            "$build_root/usr/src/linux-headers-$VM_RELEASE/.config" 2>/dev/null | head -n 1))"
+    else
+        headers=$(kernel_headers_dir "$VM_RELEASE")
+        [[ -f $headers/Makefile ]] ||
+            vm_fail "no headers for $VM_RELEASE: $headers is missing (Tests/VM/prepare unpacks them)" || return 1
+        cp "$OOPSD_REPO"/Kernel/{oopsd.c,Kbuild,Makefile} "$kmod/"
+        make -C "$kmod" KDIR="$headers" >"$VM_RUN_DIR/kmod-build.log" 2>&1 ||
+            vm_fail "building Kernel/oopsd.c against $VM_RELEASE failed: $(tail -n 3 "$VM_RUN_DIR/kmod-build.log")" ||
+            return 1
+    fi
     ! grep -Eiq 'warning|error' "$VM_RUN_DIR/kmod-build.log" ||
         vm_fail "the module build for $VM_RELEASE printed: $(grep -Ei 'warning|error' "$VM_RUN_DIR/kmod-build.log" | head -n 2)" ||
         return 1
@@ -294,7 +319,7 @@ vm_boot() {
     # VM_CRASHKERNEL empty: no crashkernel= at all. The systemd guest boots its own kernel and initramfs.
     local append="${VM_BOOT_ARGS:+$VM_BOOT_ARGS }console=ttyS0,115200 panic=5 no_timer_check"
     append+=" ${VM_CRASHKERNEL:+crashkernel=$VM_CRASHKERNEL }$VM_CMDLINE_EXTRA"
-    local kernel=${VM_BOOT_KERNEL:-$VM_KROOT/boot/vmlinuz-$VM_RELEASE}
+    local kernel=${VM_BOOT_KERNEL:-$(kernel_image "$VM_KERNEL")}
     local initrd=${VM_BOOT_INITRD:-$VM_RUN_DIR/initrd.cpio.gz}
     log "boot $name: $VM_KERNEL ($VM_RELEASE), $VM_MEM, crashkernel=${VM_CRASHKERNEL:-none}, console $VM_CONSOLE"
     log "boot $name: -kernel $kernel -initrd $initrd -append '$append'"

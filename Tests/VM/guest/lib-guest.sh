@@ -64,7 +64,9 @@ vm_workload() {
 #   vm_arm_baseline [extra capture command line]
 vm_arm_baseline() {
     rel=$(uname -r)
-    kexec -s -p "/boot/vmlinuz-$rel" --initrd=/boot/oopsd-vm-initrd.cpio.gz \
+    image=/boot/vmlinuz-$rel
+    [ -f "$image" ] || image=/usr/lib/modules/$rel/vmlinuz  # Debian 7.x: no image in /boot
+    kexec -s -p "$image" --initrd=/boot/oopsd-vm-initrd.cpio.gz \
         --append="console=ttyS0,115200 no_timer_check irqpoll nr_cpus=1 reset_devices panic=10 oopsd_vm.mode=capture-baseline $*" ||
         { vm_mark "kexec -p failed with status $?"; return 1; }
     vm_mark "capture kernel loaded: kexec_crash_loaded=$(cat /sys/kernel/kexec_crash_loaded)"

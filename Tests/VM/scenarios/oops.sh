@@ -6,7 +6,8 @@
 #           (RIP and every general register) and against the metadata.
 #   boot 2: nothing armed, null, bug and gpf triggers: each oops kills only its shell, the guest keeps running,
 #           writes a marker and powers off cleanly.
-# The module is built on the host against the guest kernel's headers (vm_add_oopsd_module).
+# The module is built against the guest kernel's headers (vm_add_oopsd_module): with the host's gcc, or, for kernels
+# whose headers name a newer compiler (7.x), in a build root of the suite that has it (kernel_toolchain_suite).
 # (The BUG() and GPF triggers entering the capture kernel were checked by hand with the same checker; CI runs the
 # NULL dereference only, to keep the scenario to two boots.)
 

@@ -131,6 +131,7 @@ scenario_main() {
         vm_fail "drgn could not read init_uts_ns from $dump/vmcore.kdump: $(tail -n 2 "$dump/drgn.txt" | tr '\n' ' ')" ||
         return 1
     assert_eq "$(cat "$dump/drgn.txt")" "$VM_RELEASE" "release read by drgn from $dump/vmcore.kdump" || return 1
+    kernel_crash_reads "$VM_KERNEL" || return 0
     local vmlinux=$OOPSD_VM_CACHE/dbg/usr/lib/debug/boot/vmlinux-$VM_RELEASE
     assert_file "$vmlinux" "the debug vmlinux (Tests/VM/prepare unpacks it)" || return 1
     printf 'sys\nbt\nexit\n' | "$VM_CRASH" -s "$vmlinux" "$dump/vmcore.kdump" >"$dump/crash.txt" 2>&1 ||
