@@ -4,7 +4,8 @@
 /// - `kallsyms_names`: per symbol a length (one byte; when its high bit is set, a second byte carries bits 7...14),
 ///   then that many token indexes; the expansion's first character is the symbol type (`T`, `t`, `D` ...).
 /// - `kallsyms_token_table`: NUL-terminated token strings; `kallsyms_token_index`: 256 `u16` offsets into it.
-/// - `kallsyms_offsets`: one `s32` per symbol, relative to `kallsyms_relative_base`; with
+/// - `kallsyms_offsets`: one `s32` per symbol, relative to `kallsyms_relative_base` (where that symbol is gone, as
+///   in Debian's 7.x, to the entry's own address); with
 ///   `CONFIG_KALLSYMS_ABSOLUTE_PERCPU` a non-negative offset is an absolute (per-CPU) address and a negative one
 ///   means `relative_base - 1 - offset`.
 public struct Kallsyms: Sendable {
@@ -237,27 +238,47 @@ extension Kallsyms {
         let tokenTableAddress = try info.requireSymbol("kallsyms_token_table", for: purpose)
         let tokenIndexAddress = try info.requireSymbol("kallsyms_token_index", for: purpose)
         let offsetsAddress = try info.requireSymbol("kallsyms_offsets", for: purpose)
-        let baseAddress = try info.requireSymbol("kallsyms_relative_base", for: purpose)
 
         let countBytes = try core.readVirtual(countAddress, count: 4, what: "kallsyms_num_syms")
         let count = Int(countBytes.littleEndian(UInt32.self, at: 0)!)
         guard count > 0, count <= 4_000_000 else {
             throw KallsymsError.malformed("kallsyms_num_syms at \(hex(countAddress)) reads \(count), not a plausible count")
         }
-        let relativeBase = try core.readVirtualUInt64(baseAddress, what: "kallsyms_relative_base")
+        // Up to 6.x the offsets count from kallsyms_relative_base. Where VMCOREINFO has no such symbol (Debian's
+        // 7.2 and 7.3) each entry is place-relative: the symbol's distance from &kallsyms_offsets[i] (checked on the
+        // 7.3 baseline dump: RIP in __crash_kexec, sysrq_handle_crash in the stack scan). They are re-expressed from
+        // _stext, which VMCOREINFO exports, so the decoder's relative rule applies (kernel symbols lie within 4 GiB
+        // above it).
+        let relativeBase: UInt64
+        var absolutePercpu: Bool? = nil
+        if let baseAddress = info.symbol("kallsyms_relative_base") {
+            relativeBase = try core.readVirtualUInt64(baseAddress, what: "kallsyms_relative_base")
+        } else {
+            relativeBase = try info.requireSymbol(
+                "_stext", for: purpose + " (no SYMBOL(kallsyms_relative_base): place-relative offsets)")
+            absolutePercpu = false
+        }
         let indexBytes = try core.readVirtual(tokenIndexAddress, count: 512, what: "kallsyms_token_index")
         let tokenIndex = (0..<256).map { indexBytes.littleEndian(UInt16.self, at: 2 * $0)! }
         // The token table is as long as its last token: the highest index plus that token.
         let tableLength = Int(tokenIndex.max()!) + 256
         let tokenTable = try core.readVirtual(tokenTableAddress, count: tableLength, what: "kallsyms_token_table")
         let offsetBytes = try core.readVirtual(offsetsAddress, count: 4 * count, what: "kallsyms_offsets")
-        let offsets = (0..<count).map { offsetBytes.littleEndian(Int32.self, at: 4 * $0)! }
+        var offsets = (0..<count).map { offsetBytes.littleEndian(Int32.self, at: 4 * $0)! }
+        if absolutePercpu == false {
+            // Place-relative: entry i is the symbol's distance from &kallsyms_offsets[i]; re-expressed from _stext.
+            offsets = offsets.enumerated().map { index, raw in
+                let absolute = offsetsAddress &+ UInt64(4 * index) &+ UInt64(bitPattern: Int64(raw))
+                return Int32(truncatingIfNeeded: Int64(bitPattern: absolute &- relativeBase))
+            }
+        }
         return try decode(
             count: count,
             readNames: { offset, length in
                 try core.readVirtual(namesAddress &+ UInt64(offset), count: length, what: "kallsyms_names")
             },
-            tokenTable: tokenTable, tokenIndex: tokenIndex, offsets: offsets, relativeBase: relativeBase)
+            tokenTable: tokenTable, tokenIndex: tokenIndex, offsets: offsets, relativeBase: relativeBase,
+            absolutePercpu: absolutePercpu)
     }
 }
 
