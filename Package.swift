@@ -28,7 +28,7 @@ let package = Package(
         .library(name: "OopsdFuzzable", targets: ["VMCore", "OopsConfig", "DumpFormat", "SystemCalls"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
     ],
     targets: [
         // MARK: C bindings
@@ -57,7 +57,9 @@ let package = Package(
         // MARK: Arming (normal kernel only; may use Foundation-free code or not, never linked by capture)
         .target(
             name: "Initramfs",
-            dependencies: ["DumpFormat", "SystemCalls", "KernelInterfaces", "Digest", "CElf", "CKmod", "CZstd", "CZlib"]),
+            dependencies: [
+                "DumpFormat", "SystemCalls", "KernelInterfaces", "Digest", "CElf", "CKmod", "CZstd", "CZlib",
+            ]),
 
         // MARK: Collection (normal kernel: reports, signatures, retention, export; may use Foundation).
         // Capture for its DumpSaver, which re-filters a saved vmcore on export.
@@ -66,7 +68,8 @@ let package = Package(
             dependencies: ["Capture", "DumpFormat", "VMCore", "OopsConfig", "SystemCalls", "Digest"]),
 
         // MARK: Upload (normal kernel: ships dumps to S3-compatible storage and SFTP through libcurl)
-        .target(name: "Upload", dependencies: ["Collection", "DumpFormat", "OopsConfig", "SystemCalls", "Digest", "CCurl"]),
+        .target(
+            name: "Upload", dependencies: ["Collection", "DumpFormat", "OopsConfig", "SystemCalls", "Digest", "CCurl"]),
 
         // MARK: The service (normal kernel): arming, re-arming, collection, journal
         .target(

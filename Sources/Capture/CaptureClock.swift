@@ -1,9 +1,10 @@
+import SystemCalls
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-import SystemCalls
 
 /// Time for the capture: a monotonic stopwatch and UTC timestamps, without Foundation.
 public enum CaptureClock {

@@ -1,13 +1,14 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import CShim
 import DumpFormat
 import KernelInterfaces
 import SystemCalls
 import VMCore
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 
 /// The capture as PID 1 of the capture initramfs: mount the basics, load the frozen module list,
 /// find and mount the dump target by UUID, save the dump, sync, then reboot (or the configured
@@ -38,7 +39,9 @@ public struct CaptureKernelRun {
         }
         CaptureWatchdog.arm(seconds: plan.timeoutSeconds, action: plan.failureAction)
         let watchdogArmed = CaptureClock.monotonicNanoseconds()
-        log("plan: dump level \(plan.dumpLevel.requested), format \(plan.format.rawValue) (\(plan.compression.rawValue)), target \(plan.targetType) UUID \(plan.targetUUID) directory \(plan.targetDirectory), timeout \(plan.timeoutSeconds)s")
+        log(
+            "plan: dump level \(plan.dumpLevel.requested), format \(plan.format.rawValue) (\(plan.compression.rawValue)), target \(plan.targetType) UUID \(plan.targetUUID) directory \(plan.targetDirectory), timeout \(plan.timeoutSeconds)s"
+        )
 
         for module in plan.modules {
             do {
@@ -56,8 +59,9 @@ public struct CaptureKernelRun {
         }
         log("removed the module files from the initramfs (\(freed / 1024) KiB); memory: \(SystemMemory.summary())")
 
-        guard let device = DumpTargetMount.findDevice(
-            uuid: plan.targetUUID, timeoutSeconds: deviceTimeoutSeconds, log: log.callAsFunction)
+        guard
+            let device = DumpTargetMount.findDevice(
+                uuid: plan.targetUUID, timeoutSeconds: deviceTimeoutSeconds, log: log.callAsFunction)
         else { finish(plan.failureAction) }
         do {
             try DumpTargetMount.mount(device: device, type: plan.targetType, at: mountPoint)

@@ -1,10 +1,11 @@
+import DumpFormat
+import SystemCalls
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-import DumpFormat
-import SystemCalls
 
 /// The capture's log: each line goes to standard error at once (the console, in the capture kernel)
 /// and is kept for `capture.log` in the dump.

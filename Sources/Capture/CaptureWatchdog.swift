@@ -1,11 +1,12 @@
+import CShim
+import DumpFormat
+import KernelInterfaces
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-import CShim
-import DumpFormat
-import KernelInterfaces
 
 /// The reboot(2) command the watchdog performs; set before arming it (a signal handler cannot capture).
 nonisolated(unsafe) private var watchdogCommand: Int32 = 0

@@ -1,10 +1,11 @@
+import DumpFormat
+import SystemCalls
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-import DumpFormat
-import SystemCalls
 
 /// A dump being written (names from `DumpLayout`): a `0700` directory under a temporary name (`<final>.incomplete`) that is renamed to its
 /// final name only once every file in it is written and synced. Files are created `0600`, never through symlinks.

@@ -25,10 +25,11 @@ public struct DumpSaver {
         /// callers with threads of their own such as `oopsctl`).
         public var isolation: Isolation?
 
-        public init(vmcorePath: String, outputDirectory: String, dumpLevel: DumpLevel, format: MemoryFormat = .elf,
+        public init(
+            vmcorePath: String, outputDirectory: String, dumpLevel: DumpLevel, format: MemoryFormat = .elf,
             compression: PageCompression = .zstd, threads: Int = 0, windowSize: Int = 8 << 20,
-            breadcrumbAddress: UInt64? = nil, isolation: Isolation? = nil)
-        {
+            breadcrumbAddress: UInt64? = nil, isolation: Isolation? = nil
+        ) {
             self.breadcrumbAddress = breadcrumbAddress
             self.isolation = isolation
             self.vmcorePath = vmcorePath
@@ -99,7 +100,8 @@ public struct DumpSaver {
     public func run(_ opened: Result<ELFCore, any Error>) -> Outcome {
         let start = CaptureClock.monotonicNanoseconds()
         var metadata = DumpMetadata(
-            source: options.vmcorePath, level: options.dumpLevel, format: options.format, toolVersion: ToolVersion.current)
+            source: options.vmcorePath, level: options.dumpLevel, format: options.format,
+            toolVersion: ToolVersion.current)
         if options.format == .kdump { metadata.compression = options.compression }
         func fail(_ reason: String) {
             log("error: " + reason)
@@ -149,9 +151,12 @@ public struct DumpSaver {
         let deadline = options.isolation.map { start &+ min($0.seconds, 1 << 32) * 1_000_000_000 }
 
         // 1. The log: small and the most valuable, so first, and synced before anything else can fail.
-        if let failure = runStep("reading the kernel log", share: 4, deadline: deadline, metadata: &metadata, {
-            metadata, step, log in try saveLog(core, into: directory, metadata: &metadata, step: step, log: log)
-        }) {
+        if let failure = runStep(
+            "reading the kernel log", share: 4, deadline: deadline, metadata: &metadata,
+            {
+                metadata, step, log in try saveLog(core, into: directory, metadata: &metadata, step: step, log: log)
+            })
+        {
             fail("cannot save the kernel log: \(failure)")
         }
         // dmesg.txt is synced by its step; its name and the directory's too, before any memory step can fail.
@@ -165,14 +170,16 @@ public struct DumpSaver {
         // Room for metadata.json and capture.log if the target fills up while the memory is written.
         let reserve = SpaceReserve.claim(in: directory.temporaryPath)
         if let problem = reserve.problem { log("warning: no space set aside for the metadata: " + problem) }
-        let attempts = options.isolation == nil
+        let attempts =
+            options.isolation == nil
             ? [MemoryAttempt(level: options.dumpLevel, format: options.format, isPlainCopy: false)]
             : MemoryAttempt.chain(level: options.dumpLevel, format: options.format)
         var saved = false
         for (index, attempt) in attempts.enumerated() {
             let next = index + 1 < attempts.count ? attempts[index + 1] : nil
             var result = metadata
-            let failure = runStep("saving the memory as \(attempt.summary)", share: next == nil ? 1 : 2,
+            let failure = runStep(
+                "saving the memory as \(attempt.summary)", share: next == nil ? 1 : 2,
                 deadline: deadline, metadata: &result
             ) { metadata, step, log in
                 try saveMemory(core, attempt: attempt, into: directory, metadata: &metadata, step: step, log: log)
@@ -190,16 +197,18 @@ public struct DumpSaver {
             }
             // The step died, was killed or timed out: what it wrote is not to be trusted.
             directory.removeFile(attempt.format.fileName)
-            let warning = "\(attempt.summary) failed: \(why); "
+            let warning =
+                "\(attempt.summary) failed: \(why); "
                 + (next.map { "falling back to \($0.summary)" } ?? "no way of saving the memory is left")
             log("warning: " + warning)
             metadata.warnings.append(warning)
             if next == nil { fail("no memory saved: every way of saving it failed (see warnings)") }
         }
         if saved, metadata.dumpLevelApplied != options.dumpLevel.requested || metadata.format != options.format {
-            log("saved the memory at dump level \(metadata.dumpLevelApplied ?? 0) "
-                + "(\(metadata.format?.rawValue ?? "?")) instead of \(options.dumpLevel.requested) "
-                + "(\(options.format.rawValue)): see the warnings")
+            log(
+                "saved the memory at dump level \(metadata.dumpLevelApplied ?? 0) "
+                    + "(\(metadata.format?.rawValue ?? "?")) instead of \(options.dumpLevel.requested) "
+                    + "(\(options.format.rawValue)): see the warnings")
         }
         reserve.release()
         return finish()
@@ -294,7 +303,9 @@ public struct DumpSaver {
             do {
                 let crumb = try Breadcrumb.read(from: core, physicalAddress: address)
                 metadata.breadcrumb = DumpMetadata.Breadcrumb(crumb)
-                log("breadcrumb: \(crumb.eventName) \"\(crumb.dieString)\" in \(crumb.command) (pid \(crumb.pid)), rip 0x\(String(crumb.instructionPointer ?? 0, radix: 16))")
+                log(
+                    "breadcrumb: \(crumb.eventName) \"\(crumb.dieString)\" in \(crumb.command) (pid \(crumb.pid)), rip 0x\(String(crumb.instructionPointer ?? 0, radix: 16))"
+                )
             } catch {
                 log("breadcrumb at 0x\(String(address, radix: 16)): \(error)")
                 metadata.warnings.append("breadcrumb at 0x\(String(address, radix: 16)): \(error)")
@@ -309,7 +320,8 @@ public struct DumpSaver {
         if records.isEmpty {
             // A crashed kernel always logged something (at least the panic): an empty log means the ring's
             // layout or indices are corrupt, which the user must be told.
-            let warning = "the printk ring held no readable record: dmesg.txt is empty (corrupt ring indices "
+            let warning =
+                "the printk ring held no readable record: dmesg.txt is empty (corrupt ring indices "
                 + "or VMCOREINFO printk offsets)"
             log("warning: " + warning)
             metadata.warnings.append(warning)
@@ -339,8 +351,9 @@ public struct DumpSaver {
         if level.needsPageWalk {
             // Named with the layout values the walk sizes itself by, so that a death says which.
             let info = core.vmcoreInfo
-            step("selecting pages at dump level \(level.applied) (SIZE(page)=\(info?["SIZE(page)"] ?? "?"), "
-                + "SECTION_SIZE_BITS=\(info?["NUMBER(SECTION_SIZE_BITS)"] ?? "?"))")
+            step(
+                "selecting pages at dump level \(level.applied) (SIZE(page)=\(info?["SIZE(page)"] ?? "?"), "
+                    + "SECTION_SIZE_BITS=\(info?["NUMBER(SECTION_SIZE_BITS)"] ?? "?"))")
         }
         let selection = PageSelector.select(core, level: level)
         metadata.dumpLevelApplied = selection.level.applied
@@ -351,10 +364,12 @@ public struct DumpSaver {
         }
         if level.needsPageWalk {
             let excluded = selection.excluded.reduce(0, +)
-            log("dump level \(selection.level.applied): \(excluded) of \(selection.present.population) pages left out "
-                + "by struct page (" + PageClassifier.Category.allCases.map { "\($0): \(selection.count($0))" }
+            log(
+                "dump level \(selection.level.applied): \(excluded) of \(selection.present.population) pages left out "
+                    + "by struct page ("
+                    + PageClassifier.Category.allCases.map { "\($0): \(selection.count($0))" }
                     .joined(separator: ", ")
-                + ") in \((CaptureClock.monotonicNanoseconds() - walkStart) / 1_000_000) ms")
+                    + ") in \((CaptureClock.monotonicNanoseconds() - walkStart) / 1_000_000) ms")
         }
         let fileName = attempt.format.fileName
         step("writing \(fileName) at dump level \(selection.level.applied)")
@@ -370,7 +385,8 @@ public struct DumpSaver {
             case .kdump:
                 let writer = KdumpWriter(compression: options.compression, threads: options.threads)
                 log("writing kdump-compressed (\(options.compression.rawValue)) with \(writer.threads) threads")
-                try writer.write(core, selection: selection, excludeZeroPages: selection.level.excludesZeroPages,
+                try writer.write(
+                    core, selection: selection, excludeZeroPages: selection.level.excludesZeroPages,
                     to: output, statistics: &statistics)
             }
         } catch {
@@ -378,8 +394,9 @@ public struct DumpSaver {
             throw error
         }
         metadata.statistics = statistics
-        log("saved \(statistics.writtenPages) of \(statistics.totalPages) pages "
-            + "(\(statistics.excludedZeroPages) zero pages, \(statistics.excludedFilteredPages) "
-            + "filtered pages left out) to " + directory.path(fileName))
+        log(
+            "saved \(statistics.writtenPages) of \(statistics.totalPages) pages "
+                + "(\(statistics.excludedZeroPages) zero pages, \(statistics.excludedFilteredPages) "
+                + "filtered pages left out) to " + directory.path(fileName))
     }
 }

@@ -1,11 +1,12 @@
+import CShim
+import KernelInterfaces
+import SystemCalls
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-import CShim
-import KernelInterfaces
-import SystemCalls
 
 /// Finds the dump target's file system by UUID among the capture kernel's block devices and mounts it.
 public enum DumpTargetMount {
@@ -30,7 +31,9 @@ public enum DumpTargetMount {
             usleep(100_000)
         } while CaptureClock.monotonicNanoseconds() < deadline
         let seen = ((try? FileSystem.listDirectory("/sys/class/block")) ?? []).joined(separator: " ")
-        log("no block device holds the file system with UUID \(uuid) after \(timeoutSeconds)s; devices seen: \(seen.isEmpty ? "none" : seen)")
+        log(
+            "no block device holds the file system with UUID \(uuid) after \(timeoutSeconds)s; devices seen: \(seen.isEmpty ? "none" : seen)"
+        )
         return nil
     }
 
@@ -44,7 +47,9 @@ public enum DumpTargetMount {
 
     /// Mounts the kernel's pseudo file systems a PID 1 needs: /proc, /sys, /dev (devtmpfs).
     public static func mountPseudoFileSystems(log: (String) -> Void) {
-        for (source, target, type) in [("proc", "/proc", "proc"), ("sysfs", "/sys", "sysfs"), ("devtmpfs", "/dev", "devtmpfs")] {
+        for (source, target, type) in [
+            ("proc", "/proc", "proc"), ("sysfs", "/sys", "sysfs"), ("devtmpfs", "/dev", "devtmpfs"),
+        ] {
             try? FileSystem.makeDirectory(target, mode: 0o755, parents: true)
             if Glibc.mount(source, target, type, 0, nil) != 0 {
                 let error = oops_errno()

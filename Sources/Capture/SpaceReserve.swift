@@ -1,9 +1,10 @@
+import SystemCalls
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-import SystemCalls
 
 /// Disk space set aside in a dump directory before the memory is written and given back when the writing stops,
 /// so that a target that fills up still has room for the files that say what happened (`metadata.json`,

@@ -22,8 +22,8 @@ public enum CollectionError: Error, Equatable, CustomStringConvertible, Sendable
         case .unknownID(let id, let directory):
             "no dump matches '\(id)' in \(directory) (see 'oopsctl list')"
         case .ambiguousID(let id, let candidates):
-            "'\(id)' matches \(candidates.count) dumps; give more of the name:\n" +
-                candidates.map { "  \($0)" }.joined(separator: "\n")
+            "'\(id)' matches \(candidates.count) dumps; give more of the name:\n"
+                + candidates.map { "  \($0)" }.joined(separator: "\n")
         case .indexOutOfRange(let index, let count, let directory):
             "there is no dump \(index): \(directory) holds \(count) dump\(count == 1 ? "" : "s")"
         case .fileUnreadable(let path, let reason):

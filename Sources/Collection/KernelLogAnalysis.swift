@@ -15,7 +15,8 @@ public struct KernelLogAnalysis: Equatable, Sendable {
 
         /// `function+0xoff/0xsize [module]`, as printed.
         public var text: String {
-            "\(function)+0x\(String(offset, radix: 16))/0x\(String(size, radix: 16))" + (module.map { " [\($0)]" } ?? "")
+            "\(function)+0x\(String(offset, radix: 16))/0x\(String(size, radix: 16))"
+                + (module.map { " [\($0)]" } ?? "")
         }
     }
 

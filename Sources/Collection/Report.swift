@@ -96,7 +96,8 @@ public struct Report: Codable, Equatable, Sendable {
         case crashTimeUTC = "crashTimeUtc"
         case uptimeSeconds, problemLine, panicLine, task, taintLetters, taint, modules
         case registersCPU = "registersCpu"
-        case registers, rip, ripFromLog, callTrace, stackScan, breadcrumb, signature, signatureFrames, symbolCount, notes
+        case registers, rip, ripFromLog, callTrace, stackScan, breadcrumb, signature, signatureFrames, symbolCount,
+            notes
         case dumpLevelRequested, dumpLevelApplied, captureWarnings
     }
 

@@ -86,7 +86,8 @@ public enum ReportBuilder {
                 do {
                     scanned = try StackScan(core: core, symbols: symbols, stackPointer: status[.rsp]).entries
                     report.stackScan = scanned.map {
-                        Report.StackFrame(stackAddress: hex16($0.stackAddress), address: hex16($0.address), symbol: $0.symbol)
+                        Report.StackFrame(
+                            stackAddress: hex16($0.stackAddress), address: hex16($0.address), symbol: $0.symbol)
                     }
                 } catch {
                     notes.append("stack scan from RSP \(hex16(status[.rsp])): \(error)")

@@ -19,14 +19,16 @@ public enum ReportFiles {
         do {
             return try decoder.decode(Report.self, from: Data(bytes))
         } catch {
-            throw CollectionError.malformedFile(path: path, reason: "not a report.json of schema \(Report.currentSchemaVersion) (\(error))")
+            throw CollectionError.malformedFile(
+                path: path, reason: "not a report.json of schema \(Report.currentSchemaVersion) (\(error))")
         }
     }
 
     /// Writes report.json and report.txt into the dump (atomically, `0600`: a report quotes kernel memory).
     public static func write(_ report: Report, to entry: DumpEntry) throws {
         try FileSystem.writeAtomically(entry.file(DumpLayout.reportJSON), try json(report), mode: 0o600)
-        try FileSystem.writeAtomically(entry.file(DumpLayout.reportText), Array(ReportText.render(report).utf8), mode: 0o600)
+        try FileSystem.writeAtomically(
+            entry.file(DumpLayout.reportText), Array(ReportText.render(report).utf8), mode: 0o600)
     }
 
     /// The saved report of `entry`, nil when it has none yet.

@@ -8,7 +8,8 @@ public enum ReportText {
         }
         field("Dump", report.id)
         field("Path", report.path)
-        field("Status", report.complete ? "complete" : "INCOMPLETE" + (report.incompleteReason.map { " (\($0))" } ?? ""))
+        field(
+            "Status", report.complete ? "complete" : "INCOMPLETE" + (report.incompleteReason.map { " (\($0))" } ?? ""))
         if let applied = report.dumpLevelApplied {
             let requested = report.dumpLevelRequested ?? applied
             field("Dump level", applied == requested ? "\(applied)" : "\(applied) (\(requested) requested)")
@@ -22,14 +23,20 @@ public enum ReportText {
         if let problem = report.problemLine { field("Problem", problem) }
         field("Panic", report.panicLine ?? "(no panic line in the log)")
         if let task = report.task {
-            field("Task", "\(task.command ?? "?") (PID \(task.pid.map(String.init) ?? "?"))"
-                + (task.cpu.map { " on CPU \($0)" } ?? ""))
+            field(
+                "Task",
+                "\(task.command ?? "?") (PID \(task.pid.map(String.init) ?? "?"))"
+                    + (task.cpu.map { " on CPU \($0)" } ?? ""))
         }
         if let letters = report.taintLetters {
             field("Tainted", letters.isEmpty ? "no" : letters)
-            for flag in report.taint ?? [] { lines.append("".padding(13) + "\(flag.letter) \(flag.name): \(flag.meaning)") }
+            for flag in report.taint ?? [] {
+                lines.append("".padding(13) + "\(flag.letter) \(flag.name): \(flag.meaning)")
+            }
         }
-        if let modules = report.modules { field("Modules", modules.isEmpty ? "(none)" : modules.joined(separator: " ")) }
+        if let modules = report.modules {
+            field("Modules", modules.isEmpty ? "(none)" : modules.joined(separator: " "))
+        }
         field("Signature", report.signature)
         if !report.signatureFrames.isEmpty { field("Frames", report.signatureFrames.joined(separator: " < ")) }
         if let ripFromLog = report.ripFromLog { field("RIP (log)", ripFromLog) }
@@ -41,8 +48,9 @@ public enum ReportText {
         }
         if let registers = report.registers {
             lines.append("")
-            lines.append("Registers (NT_PRSTATUS of CPU \(report.registersCPU ?? 0))"
-                + (report.rip.map { ", RIP \($0)" } ?? "") + ":")
+            lines.append(
+                "Registers (NT_PRSTATUS of CPU \(report.registersCPU ?? 0))"
+                    + (report.rip.map { ", RIP \($0)" } ?? "") + ":")
             var row = ""
             for (index, register) in registers.enumerated() {
                 row += (register.name.uppercased() + ":").padding(9) + register.value + "  "
@@ -59,7 +67,8 @@ public enum ReportText {
         }
         if !report.stackScan.isEmpty {
             lines.append("")
-            lines.append("Stack scan (text addresses on the crashing task's stack, innermost first; some may be stale):")
+            lines.append(
+                "Stack scan (text addresses on the crashing task's stack, innermost first; some may be stale):")
             for frame in report.stackScan { lines.append("  \(frame.stackAddress)  \(frame.address)  \(frame.symbol)") }
         }
         if !report.notes.isEmpty {

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import DumpFormat
 import OopsConfig
 import SystemCalls
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Size and free space of the file system holding the dumps.
 public struct FileSystemSpace: Equatable, Sendable {
@@ -73,11 +74,14 @@ public struct Retention: Sendable {
         }
         let maxUse = policy.maxUse.resolve(total: space.total)
         if used > maxUse {
-            broken.append("dumps use \(ByteCount.text(used)), more than MaxUse=\(policy.maxUse) (\(ByteCount.text(maxUse)))")
+            broken.append(
+                "dumps use \(ByteCount.text(used)), more than MaxUse=\(policy.maxUse) (\(ByteCount.text(maxUse)))")
         }
         let keepFree = policy.keepFree.resolve(total: space.total)
         if space.available < keepFree {
-            broken.append("\(ByteCount.text(space.available)) free, less than KeepFree=\(policy.keepFree) (\(ByteCount.text(keepFree)))")
+            broken.append(
+                "\(ByteCount.text(space.available)) free, less than KeepFree=\(policy.keepFree) (\(ByteCount.text(keepFree)))"
+            )
         }
         return broken
     }
@@ -101,8 +105,9 @@ public struct Retention: Sendable {
                 break
             }
             if !policy.deleteUnshipped && !UploadState.read(dump: entry.path).isShipped(to: uploadTargets) {
-                log.append("kept \(entry.path): not yet shipped to \(uploadTargets.joined(separator: ", ")) "
-                    + "and DeleteUnshipped=no, although \(reason)")
+                log.append(
+                    "kept \(entry.path): not yet shipped to \(uploadTargets.joined(separator: ", ")) "
+                        + "and DeleteUnshipped=no, although \(reason)")
                 index += 1
                 continue
             }
@@ -112,8 +117,9 @@ public struct Retention: Sendable {
                 log.append("failed to delete \(entry.path): \(error)")
                 break
             }
-            log.append("deleted \(entry.path) (\(ByteCount.text(entry.allocatedBytes)) on disk, crashed "
-                + "\(ReportBuilder.utcText(entry.crashTime))): \(reason)")
+            log.append(
+                "deleted \(entry.path) (\(ByteCount.text(entry.allocatedBytes)) on disk, crashed "
+                    + "\(ReportBuilder.utcText(entry.crashTime))): \(reason)")
             entries.remove(at: index)
         }
         return log

@@ -23,7 +23,9 @@ public struct StackScan: Equatable, Sendable {
 
     /// The bytes to read for `stackPointer`: from it (8-byte aligned) to the end of its `threadSize`-aligned stack.
     /// The saved RSP comes from the dump: a stack that would end past 2^64 is no stack, and an error.
-    public static func range(stackPointer: UInt64, threadSize: UInt64 = StackScan.threadSize) throws(StackScanError)
+    public static func range(
+        stackPointer: UInt64, threadSize: UInt64 = StackScan.threadSize
+    ) throws(StackScanError)
         -> Range<UInt64>
     {
         precondition(threadSize > 0 && threadSize & (threadSize - 1) == 0, "THREAD_SIZE is a power of two")
@@ -39,7 +41,9 @@ public struct StackScan: Equatable, Sendable {
     public var range: Range<UInt64>
 
     /// Scans from `stackPointer` to the end of its stack.
-    public init(core: some KernelMemory, symbols: Kallsyms, stackPointer: UInt64, threadSize: UInt64 = StackScan.threadSize) throws {
+    public init(
+        core: some KernelMemory, symbols: Kallsyms, stackPointer: UInt64, threadSize: UInt64 = StackScan.threadSize
+    ) throws {
         range = try StackScan.range(stackPointer: stackPointer, threadSize: threadSize)
         let (start, top) = (range.lowerBound, range.upperBound)
         let bytes = try core.readKernelVirtual(start, count: Int(top - start), what: "the crashing task's stack")
@@ -48,9 +52,10 @@ public struct StackScan: Equatable, Sendable {
         while offset + 8 <= bytes.count && found.count < StackScan.maximumEntries {
             let value = bytes.littleEndian(UInt64.self, at: offset)!
             if symbols.isKernelText(value), let location = symbols.symbolize(returnAddress: value) {
-                found.append(Entry(
-                    stackAddress: start + UInt64(offset), address: value, symbol: location.description,
-                    function: location.name))
+                found.append(
+                    Entry(
+                        stackAddress: start + UInt64(offset), address: value, symbol: location.description,
+                        function: location.name))
             }
             offset += 8
         }

@@ -1,9 +1,10 @@
+import SystemCalls
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-import SystemCalls
 
 /// Walks sysfs from a block device (`/sys/dev/block/MAJ:MIN`) up through its parents — partition, disk,
 /// controller, bus — and through `slaves/` of stacked devices (dm, md), collecting what each ancestor needs
@@ -59,6 +60,8 @@ public struct BlockDeviceWalk: Equatable, Sendable {
     }
 
     static func trim(_ text: String) -> String {
-        String(text.drop(while: { $0 == " " || $0 == "\n" }).reversed().drop(while: { $0 == " " || $0 == "\n" }).reversed())
+        String(
+            text.drop(while: { $0 == " " || $0 == "\n" }).reversed().drop(while: { $0 == " " || $0 == "\n" }).reversed()
+        )
     }
 }

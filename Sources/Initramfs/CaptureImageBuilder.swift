@@ -107,12 +107,14 @@ public enum CaptureImageBuilder {
         var writer = CpioWriter(mtime: 0)
         do {
             try writer.addDirectory("dev")
-            try writer.add(CpioEntry(path: "dev/console", kind: .characterDevice(major: 5, minor: 1), permissions: 0o600))
+            try writer.add(
+                CpioEntry(path: "dev/console", kind: .characterDevice(major: 5, minor: 1), permissions: 0o600))
             for directory in ["proc", "sys", "run", "tmp", "mnt"] { try writer.addDirectory(directory) }
             for item in libraries.items {
                 for link in item.resolution.links { try writer.addSymlink(link.path, target: link.target) }
                 let real = item.resolution.realPath
-                try writer.addFile(real, contents: try read(root.path(real)), permissions: try permissions(root.path(real)))
+                try writer.addFile(
+                    real, contents: try read(root.path(real)), permissions: try permissions(root.path(real)))
             }
             try writer.addFile("init", contents: try read(root.path(request.captureBinary)), permissions: 0o755)
             for path in modulePaths { try writer.addFile(path, contents: try read(root.path(path))) }
@@ -126,9 +128,11 @@ public enum CaptureImageBuilder {
         }
 
         let archive = writer.bytes()
-        let codec = request.archiveCompression
+        let codec =
+            request.archiveCompression
             ?? InitramfsCompression.choose(
-                kernelConfig: try? FileSystem.readText(root.path(KernelRelease.configFile(release: request.kernelRelease, root: root))))
+                kernelConfig: try? FileSystem.readText(
+                    root.path(KernelRelease.configFile(release: request.kernelRelease, root: root))))
         var hash = SHA256()
         hash.update("oopsd capture initramfs 1 \(codec.rawValue) zstd-window \(InitramfsCompression.zstdWindowLog)\n")
         hash.update(archive)

@@ -168,7 +168,9 @@ public struct CpioWriter: Sendable {
                 for part in target.split(separator: "/") {
                     if part == "." { continue }
                     if part == ".." {
-                        if resolved.isEmpty { throw CpioError(path: path, message: "symlink \(prefix) leaves the archive") }
+                        if resolved.isEmpty {
+                            throw CpioError(path: path, message: "symlink \(prefix) leaves the archive")
+                        }
                         resolved.removeLast()
                     } else {
                         resolved.append(String(part))

@@ -28,7 +28,8 @@ public struct DumpTarget: Equatable, Sendable {
         guard mount.major != 0 else {
             throw .target(
                 path: directory,
-                message: "is on \(mount.fileSystemType) (\(mount.source)), not a block device the capture kernel can mount")
+                message:
+                    "is on \(mount.fileSystemType) (\(mount.source)), not a block device the capture kernel can mount")
         }
         self.directory = directory
         self.mount = mount

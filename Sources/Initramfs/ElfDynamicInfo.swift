@@ -33,7 +33,8 @@ public struct ElfDynamicInfo: Equatable, Sendable {
             throw .elf(path: path, message: "no ELF header: " + String(cString: elf_errmsg(-1)))
         }
         var info = ElfDynamicInfo(
-            elfClass: gelf_getclass(elf), machine: header.e_machine, interpreter: nil, needed: [], runPath: [], rPath: [])
+            elfClass: gelf_getclass(elf), machine: header.e_machine, interpreter: nil, needed: [], runPath: [],
+            rPath: [])
 
         var programHeaderCount = 0
         guard elf_getphdrnum(elf, &programHeaderCount) == 0 else {

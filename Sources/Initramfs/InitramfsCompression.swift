@@ -42,7 +42,9 @@ public enum InitramfsCompression: String, Equatable, Sendable {
         var output = [UInt8](repeating: 0, count: ZSTD_compressBound(input.count))
         // The buffers are Swift arrays alive for the whole call; sizes are their counts.
         let written = output.withUnsafeMutableBytes { out in
-            input.withUnsafeBytes { inp in ZSTD_compress2(context, out.baseAddress, out.count, inp.baseAddress, inp.count) }
+            input.withUnsafeBytes { inp in
+                ZSTD_compress2(context, out.baseAddress, out.count, inp.baseAddress, inp.count)
+            }
         }
         if ZSTD_isError(written) != 0 {
             throw .compression("zstd: " + String(cString: ZSTD_getErrorName(written)))

@@ -1,10 +1,11 @@
+import CKmod
+import SystemCalls
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-import CKmod
-import SystemCalls
 
 /// libkmod over one module tree (`<root>/lib/modules/<release>`, indexes made by depmod): resolves aliases and
 /// names to module files, dependencies and `pre:` softdeps. The only file that touches libkmod's pointers.
@@ -25,7 +26,8 @@ public final class KernelModuleIndex {
     /// only that has the indexes: a tree without the merged-/usr link), reading modprobe configuration under the
     /// same root.
     public init(root: HostRoot, release: String) throws(InitramfsError) {
-        let directory = ["/lib/modules/\(release)", "/usr/lib/modules/\(release)"].map { root.path($0) }
+        let directory =
+            ["/lib/modules/\(release)", "/usr/lib/modules/\(release)"].map { root.path($0) }
             .first { FileSystem.exists(Path.join($0, "modules.dep.bin")) } ?? root.path("/lib/modules/\(release)")
         self.directory = directory
         guard FileSystem.exists(Path.join(directory, "modules.dep.bin")) else {
@@ -33,7 +35,9 @@ public final class KernelModuleIndex {
                 name: release,
                 message: "\(directory)/modules.dep.bin is missing: run depmod -b \(root) \(release) (kmod)")
         }
-        let configDirectories = ["/etc/modprobe.d", "/run/modprobe.d", "/lib/modprobe.d", "/usr/lib/modprobe.d"].map { root.path($0) }
+        let configDirectories = ["/etc/modprobe.d", "/run/modprobe.d", "/lib/modprobe.d", "/usr/lib/modprobe.d"].map {
+            root.path($0)
+        }
         var cStrings: [UnsafeMutablePointer<CChar>?] = configDirectories.map { strdup($0) }
         defer { for pointer in cStrings { free(pointer) } }
         cStrings.append(nil)
@@ -64,7 +68,9 @@ public final class KernelModuleIndex {
     }
 
     /// The modules `module` depends on (from modules.dep), and its `pre:` softdeps, each resolved.
-    public func requirements(of module: Module) throws(InitramfsError) -> (dependencies: [Module], preSoftdeps: [Module]) {
+    public func requirements(
+        of module: Module
+    ) throws(InitramfsError) -> (dependencies: [Module], preSoftdeps: [Module]) {
         var handle: OpaquePointer?
         let result = kmod_module_new_from_name(context, module.name, &handle)
         guard result >= 0, let handle else { throw .module(name: module.name, message: "not in \(directory)") }

@@ -45,7 +45,9 @@ public struct MountTable: Equatable, Sendable {
     /// Reads `/proc/self/mountinfo` under `root`.
     public static func read(root: HostRoot) throws(InitramfsError) -> MountTable {
         let path = root.path("/proc/self/mountinfo")
-        do { return try MountTable(parsing: try FileSystem.readText(path), path: path) } catch let error as InitramfsError {
+        do { return try MountTable(parsing: try FileSystem.readText(path), path: path) } catch let error
+            as InitramfsError
+        {
             throw error
         } catch { throw .file("\(error)") }
     }

@@ -14,7 +14,8 @@ public struct BzImageHeader: Equatable, Sendable {
         func u16(_ offset: Int) -> UInt16 { UInt16(bytes[offset]) | UInt16(bytes[offset + 1]) << 8 }
         func u32(_ offset: Int) -> UInt32 { UInt32(u16(offset)) | UInt32(u16(offset + 2)) << 16 }
         guard bytes.count >= 0x264 else {
-            throw KernelFileError(path: path, expected: "a bzImage of at least 0x264 bytes", found: "\(bytes.count) bytes")
+            throw KernelFileError(
+                path: path, expected: "a bzImage of at least 0x264 bytes", found: "\(bytes.count) bytes")
         }
         guard bytes[0x202..<0x206].elementsEqual("HdrS".utf8) else {
             throw KernelFileError(

@@ -22,7 +22,8 @@ public struct Capabilities: Equatable, Sendable {
         for line in text.split(separator: "\n") where line.hasPrefix("CapEff:") {
             let hex = KernelFile.trimmed(line.dropFirst("CapEff:".count))
             guard let value = UInt64(hex, radix: 16) else {
-                throw KernelFileError(path: path, expected: "CapEff: followed by a hexadecimal mask", found: String(line))
+                throw KernelFileError(
+                    path: path, expected: "CapEff: followed by a hexadecimal mask", found: String(line))
             }
             return Capabilities(effective: value)
         }

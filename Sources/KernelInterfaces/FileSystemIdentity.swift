@@ -16,7 +16,9 @@ public struct FileSystemIdentity: Equatable, Sendable {
 
     /// Reads the superblock of the device file at `path` (a host path); `mountType` is the type from the
     /// mount table and is checked against the superblock.
-    public static func read(device path: String, mountType: String) throws(FileSystemIdentityError) -> FileSystemIdentity {
+    public static func read(
+        device path: String, mountType: String
+    ) throws(FileSystemIdentityError) -> FileSystemIdentity {
         let bytes: [UInt8]
         do {
             let fd = try FileDescriptor.open(path)
@@ -30,7 +32,8 @@ public struct FileSystemIdentity: Equatable, Sendable {
         switch mountType {
         case "ext2", "ext3", "ext4":
             guard has([0x53, 0xef], at: 0x438) else {
-                throw .target(path: path, message: "mounted as \(mountType) but no ext superblock magic 0xEF53 at 0x438")
+                throw .target(
+                    path: path, message: "mounted as \(mountType) but no ext superblock magic 0xEF53 at 0x438")
             }
             identity = FileSystemIdentity(type: mountType, uuid: formatUUID(bytes[0x468..<0x478]))
         case "xfs":
@@ -45,7 +48,8 @@ public struct FileSystemIdentity: Equatable, Sendable {
             identity = FileSystemIdentity(type: "btrfs", uuid: formatUUID(bytes[0x10020..<0x10030]))
         default:
             throw .target(
-                path: path, message: "file system type \(mountType) is not supported as a dump target (ext4, xfs, btrfs)")
+                path: path,
+                message: "file system type \(mountType) is not supported as a dump target (ext4, xfs, btrfs)")
         }
         return identity
     }

@@ -1,9 +1,10 @@
+import SystemCalls
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-import SystemCalls
 
 /// Reads small procfs/sysfs files under a `HostRoot` and turns their text into values, with errors that name
 /// the file and what was expected.

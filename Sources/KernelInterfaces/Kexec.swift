@@ -42,7 +42,8 @@ public struct Kexec: Sendable {
         } catch {
             let systemError = Self.systemError(error)
             let initramfsBytes = (try? initramfsFD.status().size) ?? 0
-            let needed = (try? BzImageHeader.read(path: kernelPath).minimumReservation(initramfsBytes: initramfsBytes))
+            let needed =
+                (try? BzImageHeader.read(path: kernelPath).minimumReservation(initramfsBytes: initramfsBytes))
                 ?? initramfsBytes
             throw KexecError.classify(
                 systemError, kernel: kernel, reservation: reservation, neededBytes: needed,

@@ -1,9 +1,10 @@
+import SystemCalls
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-import SystemCalls
 
 /// Why the capture kernel could not be loaded or unloaded, as a sentence that says what to do next.
 public enum KexecError: Error, Equatable, CustomStringConvertible, Sendable {

@@ -1,10 +1,11 @@
+import CShim
+import SystemCalls
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-import CShim
-import SystemCalls
 
 /// The `KEXEC_FILE_*` flags of kexec_file_load(2).
 public struct KexecFileFlags: OptionSet, Sendable {

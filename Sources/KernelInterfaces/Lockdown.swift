@@ -7,7 +7,8 @@ public enum LockdownMode: String, Equatable, Sendable {
 
     /// Parses the file's text, e.g. `none [integrity] confidentiality`: the mode in brackets is current.
     public init(parsing text: String, path: String = "/sys/kernel/security/lockdown") throws {
-        for word in text.split(whereSeparator: { $0 == " " || $0 == "\n" }) where word.hasPrefix("[") && word.hasSuffix("]") {
+        for word in text.split(whereSeparator: { $0 == " " || $0 == "\n" })
+        where word.hasPrefix("[") && word.hasSuffix("]") {
             if let mode = LockdownMode(rawValue: String(word.dropFirst().dropLast())) {
                 self = mode
                 return

@@ -1,10 +1,11 @@
+import CShim
+import SystemCalls
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-import CShim
-import SystemCalls
 
 /// Loads kernel modules from files with finit_module(2) (the capture side loads its frozen module list).
 public enum ModuleLoader {

@@ -78,16 +78,19 @@ public enum ConfigKeys {
         section: "Capture", name: "Format", kind: .choice(MemoryFormat.allCases.map(\.rawValue)), defaultText: "elf",
         summary: "Dump file format: elf (vmcore) or kdump (compressed, vmcore.kdump).")
     public static let compression = ConfigKey(
-        section: "Capture", name: "Compression", kind: .choice(PageCompression.allCases.map(\.rawValue)), defaultText: "zstd",
+        section: "Capture", name: "Compression", kind: .choice(PageCompression.allCases.map(\.rawValue)),
+        defaultText: "zstd",
         summary: "Per-page compression of the kdump format: zstd, or zlib for old readers (the format has no lz4).")
     public static let captureTimeout = ConfigKey(
         section: "Capture", name: "Timeout", kind: .timeSpan, defaultText: "30min",
         summary: "A capture still running after this is ended and FailureAction= taken.")
     public static let finalAction = ConfigKey(
-        section: "Capture", name: "FinalAction", kind: .choice(FinalAction.allCases.map(\.rawValue)), defaultText: "reboot",
+        section: "Capture", name: "FinalAction", kind: .choice(FinalAction.allCases.map(\.rawValue)),
+        defaultText: "reboot",
         summary: "What the capture kernel does after a successful dump.")
     public static let failureAction = ConfigKey(
-        section: "Capture", name: "FailureAction", kind: .choice(FinalAction.allCases.map(\.rawValue)), defaultText: "reboot",
+        section: "Capture", name: "FailureAction", kind: .choice(FinalAction.allCases.map(\.rawValue)),
+        defaultText: "reboot",
         summary: "What the capture kernel does after a failed or timed-out dump.")
     public static let captureCPUs = ConfigKey(
         section: "Capture", name: "CPUs", kind: .integer(1...64), defaultText: "1",
@@ -128,7 +131,8 @@ public enum ConfigKeys {
         summary: "Wait this long after the last change to configuration, kernel or modules before re-arming.")
 
     public static let metricsFile = ConfigKey(
-        section: "Upload", name: "MetricsFile", kind: .path, defaultText: "/var/lib/prometheus/node-exporter/oopsd.prom",
+        section: "Upload", name: "MetricsFile", kind: .path,
+        defaultText: "/var/lib/prometheus/node-exporter/oopsd.prom",
         summary: "Prometheus textfile with oopsd's state for node_exporter's textfile collector (empty: none).")
     public static let uploadRetryInterval = ConfigKey(
         section: "Upload", name: "RetryInterval", kind: .timeSpan, defaultText: "1min",
@@ -144,7 +148,8 @@ public enum ConfigKeys {
         summary: "s3://BUCKET/PREFIX or sftp://USER@HOST[:PORT]/PATH; dumps go to PREFIX/<machine-id>/<dump-id>/.")
     public static let uploadEndpoint = ConfigKey(
         section: "Upload.*", name: "Endpoint", kind: .text, defaultText: "",
-        summary: "S3: the service URL, e.g. https://rgw.example.net:7480 (empty: AWS, https://s3.REGION.amazonaws.com).")
+        summary: "S3: the service URL, e.g. https://rgw.example.net:7480 (empty: AWS, https://s3.REGION.amazonaws.com)."
+    )
     public static let uploadRegion = ConfigKey(
         section: "Upload.*", name: "Region", kind: .text, defaultText: "us-east-1",
         summary: "S3: the region signed into requests (AWS Signature Version 4).")

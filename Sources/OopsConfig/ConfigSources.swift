@@ -57,7 +57,10 @@ public enum ConfigSources {
             }
             guard let status else { continue }
             guard status.kind == .directory else {
-                diagnostics.append(.init(.error, ConfigOrigin(file: directory, line: 0), "is not a directory; expected a directory of *.conf drop-ins"))
+                diagnostics.append(
+                    .init(
+                        .error, ConfigOrigin(file: directory, line: 0),
+                        "is not a directory; expected a directory of *.conf drop-ins"))
                 continue
             }
             let names: [String]
@@ -79,7 +82,9 @@ public enum ConfigSources {
     }
 
     private static func isDevNull(_ path: String) -> Bool {
-        guard let status = try? FileSystem.status(path, followLinks: false), status.kind == .symlink else { return false }
+        guard let status = try? FileSystem.status(path, followLinks: false), status.kind == .symlink else {
+            return false
+        }
         return (try? FileSystem.readLink(path)) == "/dev/null"
     }
 }

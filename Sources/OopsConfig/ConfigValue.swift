@@ -34,7 +34,9 @@ public enum ConfigValue: Equatable, Sendable, CustomStringConvertible {
             guard words.contains(word) else { return .failure(ConfigValueError(kind.expectation)) }
             return .success(.text(word))
         case .sizeOrPercent:
-            guard let size = ByteSize.parseSizeOrPercent(raw) else { return .failure(ConfigValueError(kind.expectation)) }
+            guard let size = ByteSize.parseSizeOrPercent(raw) else {
+                return .failure(ConfigValueError(kind.expectation))
+            }
             return .success(.sizeOrPercent(size))
         case .timeSpan:
             guard let span = TimeSpan.parse(raw) else { return .failure(ConfigValueError(kind.expectation)) }

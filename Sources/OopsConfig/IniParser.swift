@@ -35,7 +35,8 @@ public enum IniParser {
 
             if line.hasPrefix("[") {
                 guard line.hasSuffix("]"), line.count > 2 else {
-                    diagnostics.append(.init(.error, origin, "expected a section header like [Capture], found \"\(line)\""))
+                    diagnostics.append(
+                        .init(.error, origin, "expected a section header like [Capture], found \"\(line)\""))
                     section = nil
                     continue
                 }
@@ -80,7 +81,8 @@ public enum IniParser {
                 continue
             }
             guard let section else {
-                diagnostics.append(.init(.error, origin, "\(key)= stands before any section header; expected e.g. [Capture] above it"))
+                diagnostics.append(
+                    .init(.error, origin, "\(key)= stands before any section header; expected e.g. [Capture] above it"))
                 continue
             }
             result.append(IniAssignment(section: section, key: key, value: value, origin: origin))

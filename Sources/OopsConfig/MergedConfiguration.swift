@@ -30,7 +30,9 @@ public struct MergedConfiguration: Sendable {
         entries = [:]
         diagnostics = []
         files = []
-        for key in ConfigKeys.all where !key.isTemplate { entries[key.id] = Entry(key: key, value: Self.defaultValue(of: key), origin: nil) }
+        for key in ConfigKeys.all where !key.isTemplate {
+            entries[key.id] = Entry(key: key, value: Self.defaultValue(of: key), origin: nil)
+        }
     }
 
     /// Largest configuration file read (systemd's own limit on a unit file is about 4 MiB; ours are a few KiB).
@@ -52,16 +54,22 @@ public struct MergedConfiguration: Sendable {
                 // /dev/zero would never end.
                 let bytes = try FileSystem.readRegularFile(real, limit: maximumFileSize + 1, followingLinks: true)
                 guard bytes.count <= maximumFileSize else {
-                    merged.diagnostics.append(.init(.error, wholeFile,
-                        "is larger than \(maximumFileSize / 1024) KiB; not read (a configuration file is a few KiB)"))
+                    merged.diagnostics.append(
+                        .init(
+                            .error, wholeFile,
+                            "is larger than \(maximumFileSize / 1024) KiB; not read (a configuration file is a few KiB)"
+                        ))
                     continue
                 }
                 merged.apply(text: String(decoding: bytes, as: UTF8.self), file: source.path)
             } catch let error as SystemError {
-                merged.diagnostics.append(.init(.error, wholeFile, "cannot read: \(error.message) (\(error.errnoName))"))
+                merged.diagnostics.append(
+                    .init(.error, wholeFile, "cannot read: \(error.message) (\(error.errnoName))"))
             } catch let error as FileKindError {
-                merged.diagnostics.append(.init(.error, wholeFile,
-                    "cannot read: \(FileKindError(path: source.path, kind: error.kind))"))
+                merged.diagnostics.append(
+                    .init(
+                        .error, wholeFile,
+                        "cannot read: \(FileKindError(path: source.path, kind: error.kind))"))
             } catch {
                 merged.diagnostics.append(.init(.error, wholeFile, "cannot read: \(error)"))
             }
@@ -79,7 +87,8 @@ public struct MergedConfiguration: Sendable {
                 if known.isEmpty {
                     message = "unknown section [\(assignment.section)]; \(assignment.key)= ignored"
                 } else if let near = known.first(where: { $0.name.lowercased() == assignment.key.lowercased() }) {
-                    message = "unknown key \(assignment.key)= in [\(assignment.section)], ignored; did you mean \(near.name)=?"
+                    message =
+                        "unknown key \(assignment.key)= in [\(assignment.section)], ignored; did you mean \(near.name)=?"
                 } else {
                     message = "unknown key \(assignment.key)= in [\(assignment.section)], ignored"
                 }
@@ -91,8 +100,9 @@ public struct MergedConfiguration: Sendable {
             }
             if assignment.value.isEmpty {
                 // An empty assignment resets: lists to empty, other keys to their default.
-                entries[key.id] = Entry(key: key, value: key.kind == .list ? .list([]) : Self.defaultValue(of: key),
-                                        origin: assignment.origin)
+                entries[key.id] = Entry(
+                    key: key, value: key.kind == .list ? .list([]) : Self.defaultValue(of: key),
+                    origin: assignment.origin)
                 continue
             }
             switch ConfigValue.parse(assignment.value, as: key.kind) {
@@ -103,8 +113,10 @@ public struct MergedConfiguration: Sendable {
                     entries[key.id] = Entry(key: key, value: value, origin: assignment.origin)
                 }
             case .failure(let error):
-                diagnostics.append(.init(.error, assignment.origin,
-                                         "\(assignment.key)=\(assignment.value): \(error.expectation)"))
+                diagnostics.append(
+                    .init(
+                        .error, assignment.origin,
+                        "\(assignment.key)=\(assignment.value): \(error.expectation)"))
             }
         }
     }

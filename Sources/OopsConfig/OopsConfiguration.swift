@@ -74,13 +74,19 @@ public struct OopsConfiguration: Equatable, Sendable {
     /// The typed view of `merged` (values that failed to parse keep their previous or default value).
     public init(_ merged: MergedConfiguration) {
         func text(_ key: ConfigKey) -> String { merged.value(key).description }
-        func int(_ key: ConfigKey) -> Int { if case .integer(let n) = merged.value(key) { n } else { Int(key.defaultText)! } }
+        func int(_ key: ConfigKey) -> Int {
+            if case .integer(let n) = merged.value(key) { n } else { Int(key.defaultText)! }
+        }
         func bool(_ key: ConfigKey) -> Bool { if case .boolean(let b) = merged.value(key) { b } else { false } }
         func span(_ key: ConfigKey) -> TimeSpan {
             if case .timeSpan(let s) = merged.value(key) { s } else { TimeSpan.parse(key.defaultText)! }
         }
         func size(_ key: ConfigKey) -> SizeOrPercent {
-            if case .sizeOrPercent(let s) = merged.value(key) { s } else { ByteSize.parseSizeOrPercent(key.defaultText)! }
+            if case .sizeOrPercent(let s) = merged.value(key) {
+                s
+            } else {
+                ByteSize.parseSizeOrPercent(key.defaultText)!
+            }
         }
         func list(_ key: ConfigKey) -> [String] { if case .list(let words) = merged.value(key) { words } else { [] } }
 
@@ -105,7 +111,9 @@ public struct OopsConfiguration: Equatable, Sendable {
             keepFree: size(ConfigKeys.keepFree),
             deleteUnshipped: bool(ConfigKeys.deleteUnshipped))
         service = Service(rearmDelay: span(ConfigKeys.rearmDelay))
-        func bytes(_ key: ConfigKey) -> UInt64? { if case .sizeOrPercent(.bytes(let n)) = merged.value(key) { n } else { nil } }
+        func bytes(_ key: ConfigKey) -> UInt64? {
+            if case .sizeOrPercent(.bytes(let n)) = merged.value(key) { n } else { nil }
+        }
         upload = Upload(
             metricsFile: text(ConfigKeys.metricsFile),
             retryInterval: span(ConfigKeys.uploadRetryInterval),

@@ -58,8 +58,10 @@ public struct TimeSpan: Equatable, Comparable, Sendable, CustomStringConvertible
         if microseconds == 0 { return "0" }
         var rest = microseconds
         var parts: [String] = []
-        for (names, micros) in [(["w"], 604_800_000_000 as UInt64), (["d"], 86_400_000_000), (["h"], 3_600_000_000),
-                                (["min"], 60_000_000), (["s"], 1_000_000), (["ms"], 1_000), (["us"], 1)]
+        for (names, micros) in [
+            (["w"], 604_800_000_000 as UInt64), (["d"], 86_400_000_000), (["h"], 3_600_000_000),
+            (["min"], 60_000_000), (["s"], 1_000_000), (["ms"], 1_000), (["us"], 1),
+        ]
         where rest >= micros {
             parts.append("\(rest / micros)\(names[0])")
             rest %= micros

@@ -13,7 +13,8 @@ public enum CaptureBinaryLocator {
             let sibling = Path.join(Path.parent(me), "oopsd-capture")
             if FileSystem.exists(sibling) {
                 // A path inside the root is wanted; a build tree outside it is used as is.
-                return root.prefix.isEmpty || !sibling.hasPrefix(root.prefix) ? sibling : String(sibling.dropFirst(root.prefix.count))
+                return root.prefix.isEmpty || !sibling.hasPrefix(root.prefix)
+                    ? sibling : String(sibling.dropFirst(root.prefix.count))
             }
         }
         return installed

@@ -1,12 +1,14 @@
 import CSystemd
 import SystemCalls
+
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// Syslog priorities, as journald stores them in `PRIORITY=`.
 public enum LogPriority: Int, Sendable {
-    case emergency = 0, alert, critical, error, warning, notice, info, debug
+    case emergency = 0
+    case alert, critical, error, warning, notice, info, debug
 }
 
 /// Structured logging to the journal, or to standard error where there is no journal.

@@ -1,10 +1,10 @@
 import CShim
 import DumpFormat
 import Initramfs
-import VMCore
 import KernelInterfaces
 import OopsConfig
 import SystemCalls
+import VMCore
 
 /// Arms for real: builds (or reuses) the capture initramfs and loads the capture kernel with
 /// `kexec_file_load(KEXEC_FILE_ON_CRASH)`.

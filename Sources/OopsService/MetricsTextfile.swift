@@ -25,12 +25,17 @@ public struct MetricsTextfile {
             if described.insert(sample.name).inserted {
                 out += "# HELP \(sample.name) \(sample.help)\n# TYPE \(sample.name) gauge\n"
             }
-            let labels = sample.labels.isEmpty ? "" : "{" + sample.labels.map { name, value in
-                let escaped = value.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"")
-                    .replacing("\n", with: "\\n")
-                return "\(name)=\"\(escaped)\""
-            }.joined(separator: ",") + "}"
-            let number = sample.value == sample.value.rounded() && abs(sample.value) < 1e15
+            let labels =
+                sample.labels.isEmpty
+                ? ""
+                : "{"
+                    + sample.labels.map { name, value in
+                        let escaped = value.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"")
+                            .replacing("\n", with: "\\n")
+                        return "\(name)=\"\(escaped)\""
+                    }.joined(separator: ",") + "}"
+            let number =
+                sample.value == sample.value.rounded() && abs(sample.value) < 1e15
                 ? String(Int64(sample.value)) : String(sample.value)
             out += "\(sample.name)\(labels) \(number)\n"
         }
@@ -41,51 +46,69 @@ public struct MetricsTextfile {
     static func samples(root: HostRoot, configuration: OopsConfiguration) -> [Sample] {
         var samples: [Sample] = []
         let status = try? ServiceStatus.read(root: root)
-        samples.append(Sample(name: "oopsd_armed", help: "1 when a capture kernel is loaded.",
-                              value: status?.armed == true ? 1 : 0))
+        samples.append(
+            Sample(
+                name: "oopsd_armed", help: "1 when a capture kernel is loaded.",
+                value: status?.armed == true ? 1 : 0))
         if let time = status?.lastArmTime, let seconds = UTCTime.parseISO8601(time) {
-            samples.append(Sample(name: "oopsd_last_arm_timestamp_seconds", help: "When the capture kernel was last loaded.",
-                                  value: Double(seconds)))
+            samples.append(
+                Sample(
+                    name: "oopsd_last_arm_timestamp_seconds", help: "When the capture kernel was last loaded.",
+                    value: Double(seconds)))
         }
-        samples.append(Sample(name: "oopsd_arm_error", help: "1 when the last arming failed; the label holds the error.",
-                              value: status?.lastError == nil ? 0 : 1,
-                              labels: status?.lastError.map { [("error", String($0.prefix(200)))] } ?? []))
+        samples.append(
+            Sample(
+                name: "oopsd_arm_error", help: "1 when the last arming failed; the label holds the error.",
+                value: status?.lastError == nil ? 0 : 1,
+                labels: status?.lastError.map { [("error", String($0.prefix(200)))] } ?? []))
         if let reservation = try? CrashReservation.read(root: root) {
-            samples.append(Sample(name: "oopsd_crashkernel_reserved_bytes", help: "Memory reserved for the capture kernel.",
-                                  value: Double(reservation.size)))
+            samples.append(
+                Sample(
+                    name: "oopsd_crashkernel_reserved_bytes", help: "Memory reserved for the capture kernel.",
+                    value: Double(reservation.size)))
         }
         if let kernel = status?.kernelImage, let header = try? BzImageHeader.read(path: root.path(kernel)) {
             let estimate = ReservationEstimate(
                 kernelImageBytes: UInt64(header.initSize), initramfsBytes: status?.image?.bytes ?? 0,
                 unpackedBytes: status?.image?.unpackedBytes ?? 0, capturePeakBytes: nil)
-            samples.append(Sample(name: "oopsd_crashkernel_needed_bytes",
-                                  help: "Estimated memory the capture needs (oopsctl estimate), margin included.",
-                                  value: Double(estimate.recommendedBytes)))
+            samples.append(
+                Sample(
+                    name: "oopsd_crashkernel_needed_bytes",
+                    help: "Estimated memory the capture needs (oopsctl estimate), margin included.",
+                    value: Double(estimate.recommendedBytes)))
         }
         let store = DumpStore(directory: root.path(configuration.capture.directory))
         let entries = (try? store.list()) ?? []
         let targets = configuration.upload.targets.map(\.name)
         samples.append(Sample(name: "oopsd_dumps", help: "Dumps in the dump directory.", value: Double(entries.count)))
         let pending = entries.filter { !UploadState.read(dump: $0.path).isShipped(to: targets) }.count
-        samples.append(Sample(name: "oopsd_dumps_pending_upload",
-                              help: "Dumps not yet shipped to every configured upload target.", value: Double(pending)))
+        samples.append(
+            Sample(
+                name: "oopsd_dumps_pending_upload",
+                help: "Dumps not yet shipped to every configured upload target.", value: Double(pending)))
         for target in targets {
             let times = entries.compactMap { UploadState.read(dump: $0.path).targets[target]?.shippedAt }
                 .compactMap { UTCTime.parseISO8601($0) }
             if let last = times.max() {
-                samples.append(Sample(name: "oopsd_last_upload_success_timestamp_seconds",
-                                      help: "When a dump was last shipped completely to the target.",
-                                      value: Double(last), labels: [("target", target)]))
+                samples.append(
+                    Sample(
+                        name: "oopsd_last_upload_success_timestamp_seconds",
+                        help: "When a dump was last shipped completely to the target.",
+                        value: Double(last), labels: [("target", target)]))
             }
         }
         if let newest = entries.last, let metadata = try? DumpMetadata.read(newest.file(DumpLayout.metadata)) {
             if let duration = metadata.durationMilliseconds.map(Double.init) {
-                samples.append(Sample(name: "oopsd_last_dump_capture_duration_seconds",
-                                      help: "How long the newest dump's capture took.",
-                                      value: duration / 1000, labels: [("dump", newest.id)]))
+                samples.append(
+                    Sample(
+                        name: "oopsd_last_dump_capture_duration_seconds",
+                        help: "How long the newest dump's capture took.",
+                        value: duration / 1000, labels: [("dump", newest.id)]))
             }
-            samples.append(Sample(name: "oopsd_last_dump_size_bytes", help: "Size of the newest dump's files.",
-                                  value: Double(newest.apparentBytes), labels: [("dump", newest.id)]))
+            samples.append(
+                Sample(
+                    name: "oopsd_last_dump_size_bytes", help: "Size of the newest dump's files.",
+                    value: Double(newest.apparentBytes), labels: [("dump", newest.id)]))
         }
         return samples
     }

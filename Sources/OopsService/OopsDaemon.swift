@@ -1,6 +1,7 @@
 import CShim
 import OopsConfig
 import SystemCalls
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -30,12 +31,16 @@ public final class OopsDaemon {
     public func run() -> Int32 {
         let signals = oops_signalfd_for_service()
         guard signals >= 0 else {
-            journal.log(.critical, "cannot receive signals: \(SystemError("signalfd", errno: oops_errno()))", fields: [])
+            journal.log(
+                .critical, "cannot receive signals: \(SystemError("signalfd", errno: oops_errno()))", fields: [])
             return 1
         }
         let watches = oops_inotify_init()
         if watches < 0 {
-            journal.log(.warning, "cannot watch files, changes will need SIGHUP: \(SystemError("inotify_init1", errno: oops_errno()))", fields: [])
+            journal.log(
+                .warning,
+                "cannot watch files, changes will need SIGHUP: \(SystemError("inotify_init1", errno: oops_errno()))",
+                fields: [])
         }
         let hotplug = arming.hotplugNeedsReload() ? oops_uevent_socket() : -1
 
@@ -99,20 +104,25 @@ public final class OopsDaemon {
     public func reload(reason: String) {
         let merged = MergedConfiguration.load(root: root)
         for diagnostic in merged.diagnostics {
-            journal.log(diagnostic.severity == .error ? .error : .warning, "configuration: \(diagnostic)",
-                        fields: [("CONFIG_FILE", diagnostic.origin.file), ("CONFIG_LINE", String(diagnostic.origin.line))])
+            journal.log(
+                diagnostic.severity == .error ? .error : .warning, "configuration: \(diagnostic)",
+                fields: [("CONFIG_FILE", diagnostic.origin.file), ("CONFIG_LINE", String(diagnostic.origin.line))])
         }
         status.configErrors = merged.errors.map(\.description)
         if !merged.isValid {
             if armedConfiguration != nil {
-                journal.log(.error, "configuration has \(merged.errors.count) error(s); keeping the last good configuration armed")
+                journal.log(
+                    .error,
+                    "configuration has \(merged.errors.count) error(s); keeping the last good configuration armed")
                 status.message = "armed with the last good configuration; fix \(merged.errors[0].origin)"
                 writeStatus()
                 return
             }
             // First start with a broken file: the bad assignments were skipped, so arm with the rest
             // rather than leave the machine without a capture kernel.
-            journal.log(.error, "configuration has \(merged.errors.count) error(s); arming with the valid settings and defaults")
+            journal.log(
+                .error, "configuration has \(merged.errors.count) error(s); arming with the valid settings and defaults"
+            )
         }
         arm(OopsConfiguration(merged), reason: reason)
     }
@@ -122,21 +132,26 @@ public final class OopsDaemon {
             let outcome = try arming.arm(configuration)
             armedConfiguration = configuration
             status.record(outcome)
-            status.message = status.configErrors.isEmpty
+            status.message =
+                status.configErrors.isEmpty
                 ? "armed: \(outcome.kernelRelease), initramfs \(outcome.image.bytes / 1024) KiB, dumps to \(outcome.dumpDirectory)"
                 : "armed with errors in the configuration skipped; fix \(status.configErrors[0])"
-            journal.log(.info, outcome.loaded ? "armed (\(reason)): \(status.message)" : "unchanged (\(reason)): still armed",
-                        fields: [("OOPSD_KERNEL", outcome.kernelImage), ("OOPSD_INITRAMFS", outcome.image.path),
-                                 ("OOPSD_INITRAMFS_SHA256", outcome.image.sha256),
-                                 ("OOPSD_CMDLINE", outcome.commandLine),
-                                 ("OOPSD_INITRAMFS_SECONDS", String(outcome.imageSeconds)),
-                                 ("OOPSD_INITRAMFS_REUSED", outcome.image.reused ? "1" : "0"),
-                                 ("OOPSD_LOAD_SECONDS", String(outcome.loadSeconds))])
+            journal.log(
+                .info, outcome.loaded ? "armed (\(reason)): \(status.message)" : "unchanged (\(reason)): still armed",
+                fields: [
+                    ("OOPSD_KERNEL", outcome.kernelImage), ("OOPSD_INITRAMFS", outcome.image.path),
+                    ("OOPSD_INITRAMFS_SHA256", outcome.image.sha256),
+                    ("OOPSD_CMDLINE", outcome.commandLine),
+                    ("OOPSD_INITRAMFS_SECONDS", String(outcome.imageSeconds)),
+                    ("OOPSD_INITRAMFS_REUSED", outcome.image.reused ? "1" : "0"),
+                    ("OOPSD_LOAD_SECONDS", String(outcome.loadSeconds)),
+                ])
         } catch {
             status.lastError = "\(error)"
             let stillArmed = armedConfiguration != nil && ((try? CrashKernelState.loaded(root: root)) ?? false)
             status.armed = stillArmed
-            status.message = stillArmed
+            status.message =
+                stillArmed
                 ? "re-arming failed, the previous capture kernel stays loaded: \(error)"
                 : "not armed: \(error)"
             journal.log(.error, "arming failed (\(reason)): \(error)")
@@ -191,7 +206,9 @@ public final class OopsDaemon {
             if count <= 0 { break }
             let fields = buffer[0..<count].split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
             if fields.contains("SUBSYSTEM=memory") || fields.contains("SUBSYSTEM=cpu"),
-                fields.contains(where: { ["ACTION=add", "ACTION=remove", "ACTION=online", "ACTION=offline"].contains($0) })
+                fields.contains(where: {
+                    ["ACTION=add", "ACTION=remove", "ACTION=online", "ACTION=offline"].contains($0)
+                })
             {
                 relevant = true
             }
@@ -201,7 +218,9 @@ public final class OopsDaemon {
 
     private func writeStatus() {
         status.pid = getpid()
-        do { try status.write(root: root) } catch { journal.log(.warning, "cannot write \(ServiceStatus.path): \(error)") }
+        do { try status.write(root: root) } catch {
+            journal.log(.warning, "cannot write \(ServiceStatus.path): \(error)")
+        }
     }
 }
 

@@ -52,11 +52,14 @@ public struct ReservationEstimate: Equatable, Sendable {
     /// A sentence comparing the recommendation with what is reserved.
     public func verdict(reservedBytes: UInt64) -> String {
         if reservedBytes == 0 {
-            return "no memory is reserved: add \(recommendedParameter) to the kernel command line (GRUB_CMDLINE_LINUX in /etc/default/grub, then update-grub) and reboot"
+            return
+                "no memory is reserved: add \(recommendedParameter) to the kernel command line (GRUB_CMDLINE_LINUX in /etc/default/grub, then update-grub) and reboot"
         }
         if reservedBytes >= recommendedBytes {
-            return "the reservation of \(ByteSize.format(reservedBytes)) suffices (recommended \(ByteSize.format(recommendedBytes)))"
+            return
+                "the reservation of \(ByteSize.format(reservedBytes)) suffices (recommended \(ByteSize.format(recommendedBytes)))"
         }
-        return "the reservation of \(ByteSize.format(reservedBytes)) is too small: use \(recommendedParameter) and reboot"
+        return
+            "the reservation of \(ByteSize.format(reservedBytes)) is too small: use \(recommendedParameter) and reboot"
     }
 }

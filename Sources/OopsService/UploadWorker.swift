@@ -45,12 +45,13 @@ final class UploadWorker: @unchecked Sendable {
             let uploader = FleetUploader(
                 root: root, configuration: configuration, environment: ProcessInfo.processInfo.environment,
                 log: { [log] level, message in
-                    let priority: LogPriority = switch level {
-                    case .info: .info
-                    case .notice: .notice
-                    case .warning: .warning
-                    case .error: .error
-                    }
+                    let priority: LogPriority =
+                        switch level {
+                        case .info: .info
+                        case .notice: .notice
+                        case .warning: .warning
+                        case .error: .error
+                        }
                     log.log(priority, "upload: \(message)", fields: [])
                 })
             let round = uploader.ship()
@@ -62,15 +63,17 @@ final class UploadWorker: @unchecked Sendable {
                 }
             }
             do { try MetricsTextfile.write(root: root, configuration: configuration) } catch {
-                log.log(.warning, "cannot write the metrics file \(configuration.upload.metricsFile): \(error)", fields: [])
+                log.log(
+                    .warning, "cannot write the metrics file \(configuration.upload.metricsFile): \(error)", fields: [])
             }
             if round.failed.isEmpty { return }
             failures += 1
             let base = Double(configuration.upload.retryInterval.microseconds) / 1_000_000
             let ceiling = min(3600, base * Double(1 << min(failures - 1, 20)))
             let wait = ceiling * Double.random(in: 0.75...1.0)
-            log.log(.warning, "upload: \(round.pending) dump(s) not yet shipped; next attempt in \(Int(wait.rounded()))s",
-                    fields: [])
+            log.log(
+                .warning, "upload: \(round.pending) dump(s) not yet shipped; next attempt in \(Int(wait.rounded()))s",
+                fields: [])
             DetachedThread.sleep(seconds: wait)
         }
     }

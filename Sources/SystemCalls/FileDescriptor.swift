@@ -1,9 +1,10 @@
+import CShim
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-import CShim
 
 /// An open file descriptor. It does not close itself: call `close()` (usually in a `defer`).
 public struct FileDescriptor: Sendable {
@@ -112,7 +113,8 @@ public struct FileDescriptor: Sendable {
         while done < count {
             let got = try bytes.withUnsafeMutableBytes { (raw) throws -> Int in
                 let (position, overflow) = offset.addingReportingOverflow(UInt64(done))
-                return overflow ? 0 : try read(into: UnsafeMutableRawBufferPointer(rebasing: raw[done...]), atOffset: position)
+                return overflow
+                    ? 0 : try read(into: UnsafeMutableRawBufferPointer(rebasing: raw[done...]), atOffset: position)
             }
             if got == 0 { break }
             done += got

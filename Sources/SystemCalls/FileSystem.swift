@@ -1,9 +1,10 @@
+import CShim
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-import CShim
 
 /// What stat(2) says about a file.
 public struct FileStatus: Equatable, Sendable {
@@ -103,7 +104,9 @@ public enum FileSystem {
 
     /// The whole content of `path` if it is a regular file (`FileDescriptor.openRegularFile`: no symlink, no FIFO,
     /// no device), at most `limit` bytes. For files from dump directories.
-    public static func readRegularFile(_ path: String, limit: Int = Int.max, followingLinks: Bool = false) throws
+    public static func readRegularFile(
+        _ path: String, limit: Int = Int.max, followingLinks: Bool = false
+    ) throws
         -> [UInt8]
     {
         let fd = try FileDescriptor.openRegularFile(path, followingLinks: followingLinks)

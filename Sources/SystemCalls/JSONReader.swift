@@ -106,9 +106,15 @@ private struct JSONByteReader {
         case UInt8(ascii: "{"): return try object(depth: depth)
         case UInt8(ascii: "["): return try array(depth: depth)
         case UInt8(ascii: "\""): return .string(try string())
-        case UInt8(ascii: "t"): try literal("true"); return .bool(true)
-        case UInt8(ascii: "f"): try literal("false"); return .bool(false)
-        case UInt8(ascii: "n"): try literal("null"); return .null
+        case UInt8(ascii: "t"):
+            try literal("true")
+            return .bool(true)
+        case UInt8(ascii: "f"):
+            try literal("false")
+            return .bool(false)
+        case UInt8(ascii: "n"):
+            try literal("null")
+            return .null
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try number()
         default: throw error("expected a value")
         }
@@ -132,7 +138,9 @@ private struct JSONByteReader {
         }
         while true {
             skipSpace()
-            guard offset < bytes.count, bytes[offset] == UInt8(ascii: "\"") else { throw error("expected a member name") }
+            guard offset < bytes.count, bytes[offset] == UInt8(ascii: "\"") else {
+                throw error("expected a member name")
+            }
             let key = try string()
             skipSpace()
             guard offset < bytes.count, bytes[offset] == UInt8(ascii: ":") else { throw error("expected ':'") }
@@ -140,7 +148,10 @@ private struct JSONByteReader {
             members.append((key, try value(depth: depth + 1)))
             skipSpace()
             guard offset < bytes.count else { throw error("expected ',' or '}', found the end of the text") }
-            if bytes[offset] == UInt8(ascii: ",") { offset += 1; continue }
+            if bytes[offset] == UInt8(ascii: ",") {
+                offset += 1
+                continue
+            }
             guard bytes[offset] == UInt8(ascii: "}") else { throw error("expected ',' or '}'") }
             offset += 1
             return .object(members)
@@ -159,7 +170,10 @@ private struct JSONByteReader {
             values.append(try value(depth: depth + 1))
             skipSpace()
             guard offset < bytes.count else { throw error("expected ',' or ']', found the end of the text") }
-            if bytes[offset] == UInt8(ascii: ",") { offset += 1; continue }
+            if bytes[offset] == UInt8(ascii: ",") {
+                offset += 1
+                continue
+            }
             guard bytes[offset] == UInt8(ascii: "]") else { throw error("expected ',' or ']'") }
             offset += 1
             return .array(values)
@@ -189,7 +203,9 @@ private struct JSONByteReader {
         var scalars = String.UnicodeScalarView()
         var start = offset
         func flush(_ end: Int) {
-            if end > start { scalars.append(contentsOf: String(decoding: bytes[start..<end], as: UTF8.self).unicodeScalars) }
+            if end > start {
+                scalars.append(contentsOf: String(decoding: bytes[start..<end], as: UTF8.self).unicodeScalars)
+            }
         }
         while true {
             guard offset < bytes.count else { throw error("unterminated string") }
@@ -200,7 +216,10 @@ private struct JSONByteReader {
                 return String(scalars)
             }
             if byte < 0x20 { throw error("control character in a string") }
-            guard byte == UInt8(ascii: "\\") else { offset += 1; continue }
+            guard byte == UInt8(ascii: "\\") else {
+                offset += 1
+                continue
+            }
             flush(offset)
             offset += 1
             guard offset < bytes.count else { throw error("unterminated escape") }
@@ -249,7 +268,9 @@ private struct JSONByteReader {
         if offset < bytes.count, bytes[offset] == UInt8(ascii: "e") || bytes[offset] == UInt8(ascii: "E") {
             offset += 1
             integral = false
-            if offset < bytes.count, bytes[offset] == UInt8(ascii: "+") || bytes[offset] == UInt8(ascii: "-") { offset += 1 }
+            if offset < bytes.count, bytes[offset] == UInt8(ascii: "+") || bytes[offset] == UInt8(ascii: "-") {
+                offset += 1
+            }
             guard digits() > 0 else { throw error("expected a digit in the exponent") }
         }
         let text = String(decoding: bytes[start..<offset], as: UTF8.self)

@@ -32,7 +32,10 @@ public indirect enum JSONValue: Equatable, Sendable {
         case .double(let value): out += value.isFinite ? "\(value)" : "null"
         case .string(let value): out += JSONValue.quoted(value)
         case .array(let values):
-            if values.isEmpty { out += "[]"; return }
+            if values.isEmpty {
+                out += "[]"
+                return
+            }
             out += "[\n"
             for (index, value) in values.enumerated() {
                 out += String(repeating: "  ", count: indent + 1)
@@ -41,7 +44,10 @@ public indirect enum JSONValue: Equatable, Sendable {
             }
             out += String(repeating: "  ", count: indent) + "]"
         case .object(let members):
-            if members.isEmpty { out += "{}"; return }
+            if members.isEmpty {
+                out += "{}"
+                return
+            }
             out += "{\n"
             for (index, (key, value)) in members.enumerated() {
                 out += String(repeating: "  ", count: indent + 1) + JSONValue.quoted(key) + colon

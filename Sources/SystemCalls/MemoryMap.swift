@@ -1,9 +1,10 @@
+import CShim
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-import CShim
 
 /// A read-only, private `mmap` of a byte range of an open file. It does not unmap itself: call `unmap()`.
 public struct MemoryMap: @unchecked Sendable {
@@ -24,7 +25,9 @@ public struct MemoryMap: @unchecked Sendable {
         let slack = Int(offset % UInt64(pageSize))
         let alignedOffset = offset - UInt64(slack)
         let length = count + slack
-        guard let position = off_t(exactly: alignedOffset) else { throw SystemError("mmap", path: fd.path, errno: EINVAL) }
+        guard let position = off_t(exactly: alignedOffset) else {
+            throw SystemError("mmap", path: fd.path, errno: EINVAL)
+        }
         guard let pointer = mmap(nil, length, PROT_READ, MAP_PRIVATE, fd.rawValue, position),
             pointer != MAP_FAILED
         else {

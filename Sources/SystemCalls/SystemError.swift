@@ -1,9 +1,10 @@
+import CShim
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-import CShim
 
 /// A failed system call: which call, on which file, and the errno it returned.
 ///

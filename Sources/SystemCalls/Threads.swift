@@ -15,10 +15,12 @@ private final class ThreadBody: @unchecked Sendable {
 private func startThread(_ body: @escaping () -> Void) -> Result<pthread_t, SystemError> {
     let job = Unmanaged.passRetained(ThreadBody(body)).toOpaque()
     var thread = pthread_t()
-    let status = pthread_create(&thread, nil, { raw in
-        Unmanaged<ThreadBody>.fromOpaque(raw!).takeRetainedValue().run()
-        return nil
-    }, job)
+    let status = pthread_create(
+        &thread, nil,
+        { raw in
+            Unmanaged<ThreadBody>.fromOpaque(raw!).takeRetainedValue().run()
+            return nil
+        }, job)
     guard status == 0 else {
         Unmanaged<ThreadBody>.fromOpaque(job).release()
         return .failure(SystemError("pthread_create", errno: status))

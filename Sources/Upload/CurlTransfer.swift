@@ -1,4 +1,5 @@
 import CCurl
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -114,8 +115,12 @@ enum Curl {
             for header in request.headers { headerList = curl_slist_append(headerList, header) }
             _ = oops_curl_set_list(handle, CURLOPT_HTTPHEADER, headerList)
             if let signing = request.awsSigV4 { _ = oops_curl_set_string(handle, CURLOPT_AWS_SIGV4, signing) }
-            if let userPassword = request.userPassword { _ = oops_curl_set_string(handle, CURLOPT_USERPWD, userPassword) }
-            if let rate = request.maxRate { _ = oops_curl_set_offset(handle, CURLOPT_MAX_SEND_SPEED_LARGE, curl_off_t(rate)) }
+            if let userPassword = request.userPassword {
+                _ = oops_curl_set_string(handle, CURLOPT_USERPWD, userPassword)
+            }
+            if let rate = request.maxRate {
+                _ = oops_curl_set_offset(handle, CURLOPT_MAX_SEND_SPEED_LARGE, curl_off_t(rate))
+            }
             if let key = request.sshPrivateKey { _ = oops_curl_set_string(handle, CURLOPT_SSH_PRIVATE_KEYFILE, key) }
             if let key = request.sshPublicKey { _ = oops_curl_set_string(handle, CURLOPT_SSH_PUBLIC_KEYFILE, key) }
             if let pin = request.sshHostKeySHA256 {

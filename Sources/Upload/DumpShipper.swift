@@ -1,7 +1,8 @@
 import Collection
 import DumpFormat
-import SystemCalls
 import Synchronization
+import SystemCalls
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -32,8 +33,10 @@ public struct DumpShipper {
     public var log: (UploadLogLevel, String) -> Void
     public var progress: (ShipProgress) -> Void
 
-    public init(target: UploadTarget, machineID: String, attempts: Int, environment: [String: String],
-                log: @escaping (UploadLogLevel, String) -> Void, progress: @escaping (ShipProgress) -> Void = { _ in }) {
+    public init(
+        target: UploadTarget, machineID: String, attempts: Int, environment: [String: String],
+        log: @escaping (UploadLogLevel, String) -> Void, progress: @escaping (ShipProgress) -> Void = { _ in }
+    ) {
         self.target = target
         self.machineID = machineID
         self.attempts = attempts
@@ -73,8 +76,11 @@ public struct DumpShipper {
             files.append((name, status.size, status.modificationSeconds))
         }
         func rank(_ name: String) -> Int { firstFiles.firstIndex(of: name) ?? firstFiles.count }
-        return files.sorted { ($0.name == $1.name) ? false
-            : (rank($0.name), $0.size, $0.name) < (rank($1.name), $1.size, $1.name) }
+        return files.sorted {
+            ($0.name == $1.name)
+                ? false
+                : (rank($0.name), $0.size, $0.name) < (rank($1.name), $1.size, $1.name)
+        }
     }
 
     /// Ships `entry`; returns when the manifest is stored, throws the error that ended the attempt.
@@ -124,14 +130,18 @@ public struct DumpShipper {
         let transport = try Transport(target: target, environment: environment)
         var backoff = Backoff(attempts: attempts)
         backoff.onRetry = { attempt, error, wait in
-            log(.warning, "\(error); try \(attempt + 1) of \(attempts) in \(Int(wait * 10) / 10 == 0 ? "<1" : "\(Int(wait))")s")
+            log(
+                .warning,
+                "\(error); try \(attempt + 1) of \(attempts) in \(Int(wait * 10) / 10 == 0 ? "<1" : "\(Int(wait))")s")
         }
         var finished: UInt64 = files.filter(\.done).reduce(0) { $0 + $1.size }
         for index in state.files.indices where !state.files[index].done {
             let file = state.files[index]
             let report = { (sent: UInt64) in
-                progress(ShipProgress(target: target.name, dumpID: entry.id, file: file.name, sent: finished + sent,
-                                      total: total))
+                progress(
+                    ShipProgress(
+                        target: target.name, dumpID: entry.id, file: file.name, sent: finished + sent,
+                        total: total))
             }
             let descriptor = open(entry.file(file.name), O_RDONLY | O_CLOEXEC)
             guard descriptor >= 0 else {
@@ -142,17 +152,20 @@ public struct DumpShipper {
             switch transport {
             case .sftp(let client):
                 try backoff.run { () throws(UploadError) in
-                    try client.put(key, body: .file(descriptor: descriptor, offset: 0, length: file.size),
-                                   progress: report)
+                    try client.put(
+                        key, body: .file(descriptor: descriptor, offset: 0, length: file.size),
+                        progress: report)
                 }
             case .s3(let client) where file.size <= target.partSize:
                 _ = try backoff.run { () throws(UploadError) in
-                    try client.putObject(key: key, body: .file(descriptor: descriptor, offset: 0, length: file.size),
-                                         progress: report)
+                    try client.putObject(
+                        key: key, body: .file(descriptor: descriptor, offset: 0, length: file.size),
+                        progress: report)
                 }
             case .s3(let client):
-                try shipMultipart(client, key: key, descriptor: descriptor, state: &state, index: index,
-                                  statePath: statePath, backoff: backoff, report: report)
+                try shipMultipart(
+                    client, key: key, descriptor: descriptor, state: &state, index: index,
+                    statePath: statePath, backoff: backoff, report: report)
             }
             state.files[index].done = true
             state.files[index].uploadID = nil
@@ -171,7 +184,9 @@ public struct DumpShipper {
         case .sftp(let client):
             try backoff.run { () throws(UploadError) in try client.put(key, body: .bytes(manifest.encoded())) }
         case .s3(let client):
-            _ = try backoff.run { () throws(UploadError) in try client.putObject(key: key, body: .bytes(manifest.encoded())) }
+            _ = try backoff.run { () throws(UploadError) in
+                try client.putObject(key: key, body: .bytes(manifest.encoded()))
+            }
         }
         state.manifestStored = true
         try state.write(statePath)
@@ -193,15 +208,18 @@ public struct DumpShipper {
         func size(of number: Int) -> UInt64 { min(partSize, file.size - UInt64(number - 1) * partSize) }
         if let uploadID = file.uploadID {
             // The server is the truth: parts it holds at the right size count, whatever the state file says.
-            let stored = try backoff.run { () throws(UploadError) in try client.listParts(key: key, uploadID: uploadID) }
+            let stored = try backoff.run { () throws(UploadError) in try client.listParts(key: key, uploadID: uploadID)
+            }
             if let stored {
                 var parts: [Int: String] = [:]
                 for (number, part) in stored where number <= count && part.size == size(of: number) {
                     parts[number] = part.etag
                 }
                 state.files[index].parts = parts
-                log(.info, "\(target.name): resuming \(key) at part \((1...count).first { parts[$0] == nil } ?? count) "
-                    + "of \(count): \(parts.count) part\(parts.count == 1 ? "" : "s") already stored")
+                log(
+                    .info,
+                    "\(target.name): resuming \(key) at part \((1...count).first { parts[$0] == nil } ?? count) "
+                        + "of \(count): \(parts.count) part\(parts.count == 1 ? "" : "s") already stored")
             } else {
                 log(.notice, "\(target.name): the multipart upload of \(key) is gone from the server; starting over")
                 state.files[index].uploadID = nil
@@ -269,8 +287,10 @@ enum Transport {
         switch target.location {
         case .s3(let location):
             let credentials = try S3Credentials.load(location.credentials, environment: environment)
-            self = .s3(S3Client(target: target.name, location: location, credentials: credentials,
-                                maxRate: target.maxRate))
+            self = .s3(
+                S3Client(
+                    target: target.name, location: location, credentials: credentials,
+                    maxRate: target.maxRate))
         case .sftp(let location):
             self = .sftp(SFTPClient(target: target.name, location: location, maxRate: target.maxRate))
         }
@@ -326,7 +346,9 @@ private final class MultipartRun: @unchecked Sendable {
     }
 
     /// Keeps the first failure; parts in flight finish, no new one starts.
-    func failed(_ error: UploadError) { lock.withLock { shared in if shared.failure == nil { shared.failure = error } } }
+    func failed(_ error: UploadError) {
+        lock.withLock { shared in if shared.failure == nil { shared.failure = error } }
+    }
 
     var failure: UploadError? { lock.withLock { $0.failure } }
     var finalState: TargetState { lock.withLock { $0.state } }

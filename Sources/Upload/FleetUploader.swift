@@ -22,8 +22,10 @@ public struct FleetUploader {
     public var log: (UploadLogLevel, String) -> Void
     public var progress: (ShipProgress) -> Void
 
-    public init(root: HostRoot, configuration: OopsConfiguration, environment: [String: String],
-                log: @escaping (UploadLogLevel, String) -> Void, progress: @escaping (ShipProgress) -> Void = { _ in }) {
+    public init(
+        root: HostRoot, configuration: OopsConfiguration, environment: [String: String],
+        log: @escaping (UploadLogLevel, String) -> Void, progress: @escaping (ShipProgress) -> Void = { _ in }
+    ) {
         self.root = root
         self.configuration = configuration
         self.environment = environment
@@ -58,7 +60,8 @@ public struct FleetUploader {
         for entry in entries {
             var complete = true
             let summary = UploadState.read(dump: entry.path)
-            for configured in targets where summary.targets[configured.name]?.shipped != true
+            for configured in targets
+            where summary.targets[configured.name]?.shipped != true
                 || only != nil
             {
                 do {
@@ -66,7 +69,10 @@ public struct FleetUploader {
                     let shipper = DumpShipper(
                         target: target, machineID: machineID, attempts: configuration.upload.attempts,
                         environment: environment, log: log, progress: progress)
-                    log(.info, "shipping \(entry.id) to \(target.name) (\(shipper.remoteDirectory(entry.id))/ of \(target.url))")
+                    log(
+                        .info,
+                        "shipping \(entry.id) to \(target.name) (\(shipper.remoteDirectory(entry.id))/ of \(target.url))"
+                    )
                     try shipper.ship(entry)
                     round.shipped.append((entry.id, target.name))
                     log(.notice, "dump \(entry.id) shipped to \(target.name): manifest stored")

@@ -15,7 +15,9 @@ struct Manifest: Codable, Equatable {
     var files: [File]
 
     enum CodingKeys: String, CodingKey {
-        case machineID = "machine_id", dumpID = "dump_id", files
+        case machineID = "machine_id"
+        case dumpID = "dump_id"
+        case files
     }
 
     /// The JSON bytes (sorted keys, so the same dump always gives the same manifest).

@@ -10,7 +10,8 @@ struct S3Client {
         let encodedKey = key.split(separator: "/").map { Self.percentEncode(String($0)) }.joined(separator: "/")
         let base: String
         if location.virtualHost, let schemeEnd = location.endpoint.firstRange(of: "://") {
-            base = location.endpoint[..<schemeEnd.upperBound] + location.bucket + "."
+            base =
+                location.endpoint[..<schemeEnd.upperBound] + location.bucket + "."
                 + location.endpoint[schemeEnd.upperBound...] + "/"
         } else {
             base = location.endpoint + "/" + Self.percentEncode(location.bucket) + "/"
@@ -19,8 +20,10 @@ struct S3Client {
     }
 
     /// Sends one signed request; a status outside 200..<300 becomes `UploadError.server` with S3's error code.
-    func send(_ method: String, key: String, query: String = "", body: RequestBody = .none,
-              headers: [String] = [], progress: ((UInt64) -> Void)? = nil) throws(UploadError) -> CurlResponse {
+    func send(
+        _ method: String, key: String, query: String = "", body: RequestBody = .none,
+        headers: [String] = [], progress: ((UInt64) -> Void)? = nil
+    ) throws(UploadError) -> CurlResponse {
         var request = CurlRequest(url: url(key: key, query: query))
         request.method = method
         request.body = body
@@ -36,8 +39,9 @@ struct S3Client {
         }
         guard (200..<300).contains(response.status) else {
             let text = response.bodyText
-            throw .server(target: target, url: request.url, status: response.status,
-                          code: XMLText.first("Code", in: text) ?? "", message: XMLText.first("Message", in: text) ?? "")
+            throw .server(
+                target: target, url: request.url, status: response.status,
+                code: XMLText.first("Code", in: text) ?? "", message: XMLText.first("Message", in: text) ?? "")
         }
         return response
     }
@@ -52,20 +56,24 @@ struct S3Client {
     func createMultipartUpload(key: String) throws(UploadError) -> String {
         let response = try send("POST", key: key, query: "uploads=")
         guard let id = XMLText.first("UploadId", in: response.bodyText), !id.isEmpty else {
-            throw .protocolViolation(target: target, url: url(key: key, query: "uploads="),
-                                     message: "CreateMultipartUpload answered without an UploadId")
+            throw .protocolViolation(
+                target: target, url: url(key: key, query: "uploads="),
+                message: "CreateMultipartUpload answered without an UploadId")
         }
         return id
     }
 
     /// UploadPart; returns the part's ETag.
-    func uploadPart(key: String, uploadID: String, number: Int, body: RequestBody,
-                    progress: ((UInt64) -> Void)? = nil) throws(UploadError) -> String {
+    func uploadPart(
+        key: String, uploadID: String, number: Int, body: RequestBody,
+        progress: ((UInt64) -> Void)? = nil
+    ) throws(UploadError) -> String {
         let query = "partNumber=\(number)&uploadId=\(Self.percentEncode(uploadID))"
         let response = try send("PUT", key: key, query: query, body: body, progress: progress)
         guard let etag = response.header("etag"), !etag.isEmpty else {
-            throw .protocolViolation(target: target, url: url(key: key, query: query),
-                                     message: "UploadPart answered without an ETag")
+            throw .protocolViolation(
+                target: target, url: url(key: key, query: query),
+                message: "UploadPart answered without an ETag")
         }
         return etag
     }
@@ -98,7 +106,9 @@ struct S3Client {
     }
 
     /// CompleteMultipartUpload with the parts in order.
-    func completeMultipartUpload(key: String, uploadID: String, parts: [(number: Int, etag: String)])
+    func completeMultipartUpload(
+        key: String, uploadID: String, parts: [(number: Int, etag: String)]
+    )
         throws(UploadError)
     {
         var xml = "<CompleteMultipartUpload>"
@@ -107,12 +117,14 @@ struct S3Client {
         }
         xml += "</CompleteMultipartUpload>"
         let query = "uploadId=\(Self.percentEncode(uploadID))"
-        let response = try send("POST", key: key, query: query, body: .bytes(Array(xml.utf8)),
-                                headers: ["Content-Type: application/xml"])
+        let response = try send(
+            "POST", key: key, query: query, body: .bytes(Array(xml.utf8)),
+            headers: ["Content-Type: application/xml"])
         // S3 may answer 200 with an <Error> body when completion fails late.
         if let code = XMLText.first("Code", in: response.bodyText), response.bodyText.contains("<Error>") {
-            throw .server(target: target, url: url(key: key, query: query), status: response.status, code: code,
-                          message: XMLText.first("Message", in: response.bodyText) ?? "")
+            throw .server(
+                target: target, url: url(key: key, query: query), status: response.status, code: code,
+                message: XMLText.first("Message", in: response.bodyText) ?? "")
         }
     }
 

@@ -1,4 +1,5 @@
 import SystemCalls
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -17,8 +18,10 @@ struct S3Credentials: Equatable {
         var checkMode = true
         if !spec.hasPrefix("/") {
             guard let directory = environment["CREDENTIALS_DIRECTORY"], !directory.isEmpty else {
-                throw .credentials(path: spec, message: "a bare name is looked up in $CREDENTIALS_DIRECTORY, "
-                    + "which is not set (use LoadCredential= in oopsd.service, or an absolute path)")
+                throw .credentials(
+                    path: spec,
+                    message: "a bare name is looked up in $CREDENTIALS_DIRECTORY, "
+                        + "which is not set (use LoadCredential= in oopsd.service, or an absolute path)")
             }
             path = directory + "/" + spec
             checkMode = false
@@ -29,8 +32,10 @@ struct S3Credentials: Equatable {
         if checkMode {
             let mode = info.st_mode & 0o777
             if mode & 0o077 != 0 {
-                throw .credentials(path: path, message: "mode \(String(mode, radix: 8)) lets group or others read or "
-                    + "write the secret key; expected 600 or 400 (chmod 600 \(path))")
+                throw .credentials(
+                    path: path,
+                    message: "mode \(String(mode, radix: 8)) lets group or others read or "
+                        + "write the secret key; expected 600 or 400 (chmod 600 \(path))")
             }
             if info.st_uid != 0 && info.st_uid != geteuid() {
                 throw .credentials(path: path, message: "is owned by uid \(info.st_uid), expected root")

@@ -10,7 +10,7 @@ struct SFTPClient {
         let path = location.path.hasSuffix("/") ? location.path : location.path + "/"
         return "sftp://\(S3Client.percentEncode(location.user))@\(host):\(location.port)"
             + (path + relative).split(separator: "/", omittingEmptySubsequences: false)
-                .map { S3Client.percentEncode(String($0)) }.joined(separator: "/")
+            .map { S3Client.percentEncode(String($0)) }.joined(separator: "/")
     }
 
     /// Uploads `body` to `<relative>.part`, appending to what a cut-off earlier attempt left there, then renames it
@@ -31,8 +31,10 @@ struct SFTPClient {
         do { _ = try Curl.perform(request) } catch {
             let address = "\(location.host):\(location.port)"
             if error.isPeerVerification {
-                throw .transport(target: target, url: request.url, message: "the host key of \(address) does not "
-                    + "match HostKey=SHA256:\(location.hostKeySHA256) (\(error.message)); nothing was sent")
+                throw .transport(
+                    target: target, url: request.url,
+                    message: "the host key of \(address) does not "
+                        + "match HostKey=SHA256:\(location.hostKeySHA256) (\(error.message)); nothing was sent")
             }
             throw .transport(target: target, url: request.url, message: error.message)
         }

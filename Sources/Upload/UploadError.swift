@@ -17,8 +17,9 @@ public enum UploadError: Error, Equatable, CustomStringConvertible, Sendable {
     public var isTransient: Bool {
         switch self {
         case .transport: true
-        case .server(_, _, let status, let code, _): status >= 500 || status == 429 || code == "SlowDown"
-            || code == "RequestTimeout"
+        case .server(_, _, let status, let code, _):
+            status >= 500 || status == 429 || code == "SlowDown"
+                || code == "RequestTimeout"
         case .protocolViolation: true
         default: false
         }
@@ -30,7 +31,8 @@ public enum UploadError: Error, Equatable, CustomStringConvertible, Sendable {
         case .credentials(let path, let message): "credentials \(path): \(message)"
         case .transport(let target, let url, let message): "\(target): \(url): \(message)"
         case .server(let target, let url, let status, let code, let message):
-            "\(target): \(url): HTTP \(status)" + (code.isEmpty ? "" : " \(code)") + (message.isEmpty ? "" : ": \(message)")
+            "\(target): \(url): HTTP \(status)" + (code.isEmpty ? "" : " \(code)")
+                + (message.isEmpty ? "" : ": \(message)")
                 + Self.hint(status: status, code: code)
         case .localFile(let path, let message): "\(path): \(message)"
         case .protocolViolation(let target, let url, let message): "\(target): \(url): \(message)"

@@ -48,7 +48,9 @@ public struct UploadTarget: Equatable, Sendable {
     public static let minimumPartSize: UInt64 = 5 << 20
 
     /// Checks a configured target; paths are resolved under `root`.
-    public static func check(_ configured: OopsConfiguration.UploadTarget, root: HostRoot) throws(UploadError)
+    public static func check(
+        _ configured: OopsConfiguration.UploadTarget, root: HostRoot
+    ) throws(UploadError)
         -> UploadTarget
     {
         let name = configured.name
@@ -63,7 +65,8 @@ public struct UploadTarget: Equatable, Sendable {
             let rest = url.dropFirst(5)
             let slash = rest.firstIndex(of: "/") ?? rest.endIndex
             let bucket = String(rest[..<slash])
-            guard !bucket.isEmpty, bucket.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "." || $0 == "_" })
+            guard !bucket.isEmpty,
+                bucket.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "." || $0 == "_" })
             else { throw fail("URL=\(url): expected s3://BUCKET/PREFIX with a bucket name of letters, digits, . - _") }
             let prefix = rest[slash...].split(separator: "/").joined(separator: "/")
             var endpoint = configured.endpoint
@@ -75,13 +78,15 @@ public struct UploadTarget: Equatable, Sendable {
             guard !configured.credentials.isEmpty else {
                 throw fail("Credentials= is missing; expected an AWS-style credentials file")
             }
-            let credentials = configured.credentials.hasPrefix("/")
+            let credentials =
+                configured.credentials.hasPrefix("/")
                 ? root.path(configured.credentials) : configured.credentials
             return UploadTarget(
                 name: name,
-                location: .s3(S3Location(
-                    bucket: bucket, prefix: prefix, endpoint: endpoint, region: configured.region,
-                    virtualHost: configured.addressing == "virtual", credentials: credentials)),
+                location: .s3(
+                    S3Location(
+                        bucket: bucket, prefix: prefix, endpoint: endpoint, region: configured.region,
+                        virtualHost: configured.addressing == "virtual", credentials: credentials)),
                 maxRate: configured.maxRate, partSize: configured.partSize, url: url)
         }
         if url.hasPrefix("sftp://") {
@@ -106,14 +111,16 @@ public struct UploadTarget: Equatable, Sendable {
             guard !configured.keyFile.isEmpty else { throw fail("KeyFile= is missing; SFTP logs in with a key") }
             let fingerprint = configured.hostKey
             guard fingerprint.hasPrefix("SHA256:"), fingerprint.count > 7 else {
-                throw fail("HostKey=\(fingerprint.isEmpty ? "" : fingerprint) must pin the server's key as SHA256:BASE64 "
-                    + "(ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub prints it)")
+                throw fail(
+                    "HostKey=\(fingerprint.isEmpty ? "" : fingerprint) must pin the server's key as SHA256:BASE64 "
+                        + "(ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub prints it)")
             }
             return UploadTarget(
                 name: name,
-                location: .sftp(SFTPLocation(
-                    user: user, host: host, port: port, path: path, keyFile: root.path(configured.keyFile),
-                    hostKeySHA256: String(fingerprint.dropFirst(7)))),
+                location: .sftp(
+                    SFTPLocation(
+                        user: user, host: host, port: port, path: path, keyFile: root.path(configured.keyFile),
+                        hostKeySHA256: String(fingerprint.dropFirst(7)))),
                 maxRate: configured.maxRate, partSize: configured.partSize, url: url)
         }
         throw fail("URL=\(url): expected s3://BUCKET/PREFIX or sftp://USER@HOST[:PORT]/PATH")

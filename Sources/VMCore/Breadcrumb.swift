@@ -106,7 +106,8 @@ public struct Breadcrumb: Equatable, Sendable {
 
     /// The address given by `oopsd.breadcrumb=0x…` in a kernel command line, if any.
     public static func address(inCommandLine text: String) -> UInt64? {
-        for word in text.split(whereSeparator: { $0 == " " || $0 == "\n" }) where word.hasPrefix(commandLineParameter + "=") {
+        for word in text.split(whereSeparator: { $0 == " " || $0 == "\n" })
+        where word.hasPrefix(commandLineParameter + "=") {
             var value = word.dropFirst(commandLineParameter.count + 1)
             if value.hasPrefix("0x") { value = value.dropFirst(2) }
             return UInt64(value, radix: 16)

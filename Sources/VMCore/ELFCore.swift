@@ -62,7 +62,9 @@ public struct ELFCore: Sendable {
         guard ident[4] == 2 else { throw fail(.unsupportedClass(ident[4])) }
         guard ident[5] == 1 else { throw fail(.unsupportedByteOrder(ident[5])) }
         let version = ident.littleEndian(UInt32.self, at: 20)!
-        guard ident[6] == 1, version == 1 else { throw fail(.unsupportedVersion(ident[6] != 1 ? UInt32(ident[6]) : version)) }
+        guard ident[6] == 1, version == 1 else {
+            throw fail(.unsupportedVersion(ident[6] != 1 ? UInt32(ident[6]) : version))
+        }
         let type = ident.littleEndian(UInt16.self, at: 16)!
         guard type == ELFHeader.typeCore else { throw fail(.notACore(type: type)) }
         let machine = ident.littleEndian(UInt16.self, at: 18)!
@@ -77,7 +79,8 @@ public struct ELFCore: Sendable {
             // PN_XNUM: the real count is sh_info of section header 0.
             let section = try file.readBytes(count: 64, atOffset: shoff)
             guard section.count == 64 else {
-                throw fail(.truncated(what: "section header 0 (PN_XNUM count)", offset: shoff, needed: 64, fileSize: size))
+                throw fail(
+                    .truncated(what: "section header 0 (PN_XNUM count)", offset: shoff, needed: 64, fileSize: size))
             }
             phnum = UInt64(section.littleEndian(UInt32.self, at: 44)!)
         }
@@ -86,9 +89,12 @@ public struct ELFCore: Sendable {
         }
         let tableSize = phnum * UInt64(ELFHeader.programHeaderSize)
         guard phoff <= size, tableSize <= size - phoff else {
-            throw fail(.truncated(what: "program header table (\(phnum) entries)", offset: phoff, needed: tableSize, fileSize: size))
+            throw fail(
+                .truncated(
+                    what: "program header table (\(phnum) entries)", offset: phoff, needed: tableSize, fileSize: size))
         }
-        header = ELFHeader(type: type, machine: machine, flags: flags, programHeaderOffset: phoff, programHeaderCount: Int(phnum))
+        header = ELFHeader(
+            type: type, machine: machine, flags: flags, programHeaderOffset: phoff, programHeaderCount: Int(phnum))
         let table = try file.readBytes(count: Int(tableSize), atOffset: phoff)
         let headers = (0..<Int(phnum)).map { ProgramHeader(decoding: table, at: $0 * ELFHeader.programHeaderSize) }
         try ELFCore.validate(headers, path: path, fileSize: size)
@@ -99,14 +105,18 @@ public struct ELFCore: Sendable {
         for (index, segment) in headers.enumerated() where segment.type == ProgramHeader.typeNote {
             sawNoteSegment = true
             guard segment.offset + segment.fileSize <= size else {
-                throw fail(.truncated(what: "PT_NOTE segment \(index)", offset: segment.offset, needed: segment.fileSize, fileSize: size))
+                throw fail(
+                    .truncated(
+                        what: "PT_NOTE segment \(index)", offset: segment.offset, needed: segment.fileSize,
+                        fileSize: size))
             }
             let bytes = try file.readBytes(count: Int(segment.fileSize), atOffset: segment.offset)
             allNotes += try ELFNote.parseAll(bytes, segment: index, base: segment.offset, path: path)
         }
         guard sawNoteSegment else { throw fail(.noNoteSegment) }
         notes = allNotes
-        cpus = try allNotes.filter { $0.name == "CORE" && $0.type == ELFNote.typePRStatus }.map { note throws(ELFCoreError) in
+        cpus = try allNotes.filter { $0.name == "CORE" && $0.type == ELFNote.typePRStatus }.map {
+            note throws(ELFCoreError) in
             try PRStatus(note: note, path: path)
         }
         vmcoreInfo = allNotes.first { $0.name == "VMCOREINFO" && $0.type == 0 }.map { VMCoreInfo($0.descriptor) }
@@ -129,16 +139,20 @@ public struct ELFCore: Sendable {
                 throw ELFCoreError(path: path, .absurdNoteSegment(index: index, size: segment.fileSize))
             }
             if segment.type == ProgramHeader.typeLoad && segment.fileSize > segment.memorySize {
-                throw ELFCoreError(path: path, .fileSizeExceedsMemorySize(
-                    index: index, fileSize: segment.fileSize, memorySize: segment.memorySize))
+                throw ELFCoreError(
+                    path: path,
+                    .fileSizeExceedsMemorySize(
+                        index: index, fileSize: segment.fileSize, memorySize: segment.memorySize))
             }
         }
         var endPfn: (pfn: UInt64, index: Int) = (0, 0)
         for (index, segment) in headers.enumerated() where segment.type == ProgramHeader.typeLoad {
             let (end, overflow) = segment.physicalAddress.addingReportingOverflow(segment.memorySize)
             if overflow || end > ELFCore.physicalAddressLimit {
-                throw ELFCoreError(path: path, .physicalAddressBeyondLimit(
-                    index: index, physicalAddress: segment.physicalAddress, memorySize: segment.memorySize))
+                throw ELFCoreError(
+                    path: path,
+                    .physicalAddressBeyondLimit(
+                        index: index, physicalAddress: segment.physicalAddress, memorySize: segment.memorySize))
             }
             if segment.fileSize > 0 {
                 let pfn = (segment.physicalAddress + segment.fileSize + 4095) / 4096
@@ -146,9 +160,12 @@ public struct ELFCore: Sendable {
             }
         }
         if endPfn.pfn / 8 > fileSize + ELFCore.bitmapAllowance {
-            throw ELFCoreError(path: path, .unjustifiedBitmap(index: endPfn.index, endPfn: endPfn.pfn, fileSize: fileSize))
+            throw ELFCoreError(
+                path: path, .unjustifiedBitmap(index: endPfn.index, endPfn: endPfn.pfn, fileSize: fileSize))
         }
-        let placed = headers.indices.filter { headers[$0].fileSize > 0 }.sorted { headers[$0].offset < headers[$1].offset }
+        let placed = headers.indices.filter { headers[$0].fileSize > 0 }.sorted {
+            headers[$0].offset < headers[$1].offset
+        }
         // Two PT_LOADs may share file bytes when they map the same physical memory (a filtered dump stores the
         // kernel text mapping's frames once, in the direct map).
         func aliases(_ a: ProgramHeader, _ b: ProgramHeader) -> Bool {
@@ -161,10 +178,15 @@ public struct ELFCore: Sendable {
                 !aliases(headers[previous], headers[next])
             {
                 let (first, second) = (min(previous, next), max(previous, next))
-                throw ELFCoreError(path: path, .overlappingSegments(
-                    first: first, second: second, firstRange: headers[first].fileRange, secondRange: headers[second].fileRange))
+                throw ELFCoreError(
+                    path: path,
+                    .overlappingSegments(
+                        first: first, second: second, firstRange: headers[first].fileRange,
+                        secondRange: headers[second].fileRange))
             }
-            if reach.map({ headers[next].fileRange.upperBound > headers[$0].fileRange.upperBound }) ?? true { reach = next }
+            if reach.map({ headers[next].fileRange.upperBound > headers[$0].fileRange.upperBound }) ?? true {
+                reach = next
+            }
         }
     }
 
@@ -172,8 +194,11 @@ public struct ELFCore: Sendable {
     /// call it before mapping or copying, so that a short file is an error, never SIGBUS or a dump padded with zeros.
     public func checkLoadSegmentsInFile() throws(ELFCoreError) {
         for (index, segment) in loadSegments where segment.fileRange.upperBound > fileSize {
-            throw ELFCoreError(path: path, .truncated(
-                what: "PT_LOAD segment \(index)", offset: segment.offset, needed: segment.fileSize, fileSize: fileSize))
+            throw ELFCoreError(
+                path: path,
+                .truncated(
+                    what: "PT_LOAD segment \(index)", offset: segment.offset, needed: segment.fileSize,
+                    fileSize: fileSize))
         }
     }
 
@@ -184,7 +209,8 @@ public struct ELFCore: Sendable {
     public func readBytes(atFileOffset offset: UInt64, count: Int, what: String) throws -> [UInt8] {
         let bytes = try file.readBytes(count: count, atOffset: offset)
         guard bytes.count == count else {
-            throw ELFCoreError(path: path, .truncated(what: what, offset: offset, needed: UInt64(count), fileSize: fileSize))
+            throw ELFCoreError(
+                path: path, .truncated(what: what, offset: offset, needed: UInt64(count), fileSize: fileSize))
         }
         return bytes
     }

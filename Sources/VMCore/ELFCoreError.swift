@@ -64,7 +64,9 @@ extension ELFCoreError.Problem: CustomStringConvertible {
             return "truncated: \(what) needs bytes \(hex(offset))..<\(hex(offset &+ needed)) but the file ends at "
                 + "\(hex(fileSize)) (\(fileSize) bytes)"
         case .badMagic(let bytes):
-            let shown = bytes.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }
+            let shown = bytes.map {
+                String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16)
+            }
             return "not an ELF file: magic is \(shown.joined(separator: " ")), expected 7f 45 4c 46"
         case .unsupportedClass(let value):
             return "unsupported ELF class \(value) at offset 4, expected 2 (ELFCLASS64)"

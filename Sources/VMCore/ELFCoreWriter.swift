@@ -20,9 +20,10 @@ public struct ELFCoreWriter {
     /// (below `PN_XNUM`, which some readers, vmcore-dmesg among them, do not understand).
     public var maximumLoads: Int
 
-    public init(windowSize: Int = 64 << 20, readBufferSize: Int = 4 << 20, pageSize: Int = 4096,
-        maximumLoads: Int = 65_000)
-    {
+    public init(
+        windowSize: Int = 64 << 20, readBufferSize: Int = 4 << 20, pageSize: Int = 4096,
+        maximumLoads: Int = 65_000
+    ) {
         precondition(windowSize % pageSize == 0 && readBufferSize % pageSize == 0, "windows must be whole pages")
         precondition(maximumLoads > 0, "at least one PT_LOAD")
         self.windowSize = windowSize
@@ -82,7 +83,9 @@ public struct ELFCoreWriter {
     /// other, page-aligned (each at a file offset congruent to its physical address modulo the page size). A load
     /// of the kernel text mapping whose frames one direct-map load of the same input already stores points at
     /// those bytes instead of storing them again.
-    public func place(_ loads: [PlacedLoad], noteSize: Int) -> (headers: [ProgramHeader], loads: [PlacedLoad], size: UInt64) {
+    public func place(
+        _ loads: [PlacedLoad], noteSize: Int
+    ) -> (headers: [ProgramHeader], loads: [PlacedLoad], size: UInt64) {
         let count = 1 + loads.count
         let noteOffset = UInt64(ELFHeader.size + count * ELFHeader.programHeaderSize)
         var placed = loads
@@ -112,8 +115,12 @@ public struct ELFCoreWriter {
             placed[index].header.offset = (cursor + page - 1) / page * page + load.physicalAddress % page
             cursor = placed[index].header.offset + load.fileSize
         }
-        let headers = [ProgramHeader(type: ProgramHeader.typeNote, offset: noteOffset,
-            fileSize: UInt64(noteSize), memorySize: UInt64(noteSize))] + placed.map(\.header)
+        let headers =
+            [
+                ProgramHeader(
+                    type: ProgramHeader.typeNote, offset: noteOffset,
+                    fileSize: UInt64(noteSize), memorySize: UInt64(noteSize))
+            ] + placed.map(\.header)
         return (headers, placed, cursor)
     }
 
@@ -125,9 +132,11 @@ public struct ELFCoreWriter {
     ) throws {
         let notes = core.notes.flatMap { $0.encoded() }
         let (headers, loads, size) = place(self.loads(of: core, keep: keep), noteSize: notes.count)
-        var head = ELFHeader(type: ELFHeader.typeCore, machine: ELFHeader.machineX86_64,
+        var head = ELFHeader(
+            type: ELFHeader.typeCore, machine: ELFHeader.machineX86_64,
             flags: ELFHeader.flagIncomplete, programHeaderOffset: UInt64(ELFHeader.size),
-            programHeaderCount: headers.count).encoded()
+            programHeaderCount: headers.count
+        ).encoded()
         for header in headers { head += header.encoded() }
         head += notes
         try head.withUnsafeBytes { try output.writeAll($0, atOffset: 0) }
@@ -145,7 +154,8 @@ public struct ELFCoreWriter {
         var reader = WindowReader(core: core, windowSize: windowSize, readBufferSize: readBufferSize)
         defer { reader.release() }
         for load in loads where !load.isAlias {
-            try copy(load, output: output, reader: &reader, excludeZeroPages: excludeZeroPages, keep: keep,
+            try copy(
+                load, output: output, reader: &reader, excludeZeroPages: excludeZeroPages, keep: keep,
                 statistics: &statistics)
         }
         // Frames of no output segment were left out by the filter.
@@ -176,17 +186,22 @@ public struct ELFCoreWriter {
         var position: UInt64 = 0
         while position < available {
             let window = UInt64(reader.windowSize)
-            let windowEnd = min(available, position == 0 && firstBoundary != 0 ? firstBoundary + window - page : position + window)
-            try reader.withBytes(atFileOffset: load.inputOffset + position, count: Int(windowEnd - position)) { window in
-                try writeWindow(window, segmentPosition: position, load: load.header, output: output,
+            let windowEnd = min(
+                available, position == 0 && firstBoundary != 0 ? firstBoundary + window - page : position + window)
+            try reader.withBytes(atFileOffset: load.inputOffset + position, count: Int(windowEnd - position)) {
+                window in
+                try writeWindow(
+                    window, segmentPosition: position, load: load.header, output: output,
                     excludeZeroPages: excludeZeroPages, keep: keep, statistics: &statistics)
             }
             position = windowEnd
         }
         if available < wanted {
-            throw ELFCoreError(path: reader.core.path, .truncated(
-                what: "PT_LOAD segment at physical address \(hex(load.input.physicalAddress))",
-                offset: load.input.offset, needed: load.input.fileSize, fileSize: fileSize))
+            throw ELFCoreError(
+                path: reader.core.path,
+                .truncated(
+                    what: "PT_LOAD segment at physical address \(hex(load.input.physicalAddress))",
+                    offset: load.input.offset, needed: load.input.fileSize, fileSize: fileSize))
         }
     }
 

@@ -46,16 +46,20 @@ public struct ELFNote: Equatable, Sendable {
                 let type = bytes.littleEndian(UInt32.self, at: position + 8)
             else {
                 if bytes[position...].allSatisfy({ $0 == 0 }) { break }
-                throw ELFCoreError(path: path, .noteRunsPastSegment(
-                    segment: segment, noteOffset: noteOffset, noteEnd: noteOffset + 12, segmentEnd: base + end))
+                throw ELFCoreError(
+                    path: path,
+                    .noteRunsPastSegment(
+                        segment: segment, noteOffset: noteOffset, noteEnd: noteOffset + 12, segmentEnd: base + end))
             }
             if nameSize == 0 && descSize == 0 && type == 0 && bytes[position...].allSatisfy({ $0 == 0 }) { break }
             let nameStart = UInt64(position) + 12
             let descStart = nameStart + UInt64(nameSize) + UInt64(padding(Int(nameSize)))
             let noteEnd = descStart + UInt64(descSize)
             guard noteEnd <= end else {
-                throw ELFCoreError(path: path, .noteRunsPastSegment(
-                    segment: segment, noteOffset: noteOffset, noteEnd: base + noteEnd, segmentEnd: base + end))
+                throw ELFCoreError(
+                    path: path,
+                    .noteRunsPastSegment(
+                        segment: segment, noteOffset: noteOffset, noteEnd: base + noteEnd, segmentEnd: base + end))
             }
             let rawName = bytes[Int(nameStart)..<Int(nameStart) + Int(nameSize)]
             let name = String(decoding: rawName.prefix { $0 != 0 }, as: UTF8.self)

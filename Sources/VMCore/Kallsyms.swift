@@ -161,7 +161,8 @@ extension Kallsyms {
             let begin = Int(start)
             guard begin < tokenTable.count, let nul = tokenTable[begin...].firstIndex(of: 0) else {
                 throw KallsymsError.malformed(
-                    "kallsyms_token_index[\(token)] = \(begin) has no NUL-terminated token in the \(tokenTable.count)-byte table")
+                    "kallsyms_token_index[\(token)] = \(begin) has no NUL-terminated token in the \(tokenTable.count)-byte table"
+                )
             }
             tokens.append(Array(tokenTable[begin..<nul]))
         }
@@ -175,8 +176,9 @@ extension Kallsyms {
         func byte(_ at: Int, symbol: Int) throws -> UInt8 {
             while at >= bufferStart + buffer.count {
                 guard buffer.count < namesLimit else {
-                    throw KallsymsError.malformed("kallsyms_names runs past \(namesLimit) bytes before symbol "
-                        + "\(symbol) of \(count) (a kernel's table is a few MiB)")
+                    throw KallsymsError.malformed(
+                        "kallsyms_names runs past \(namesLimit) bytes before symbol "
+                            + "\(symbol) of \(count) (a kernel's table is a few MiB)")
                 }
                 let more = try readNames(bufferStart + buffer.count, chunk)
                 guard !more.isEmpty else {
@@ -205,8 +207,9 @@ extension Kallsyms {
             for tokenPosition in 0..<length {
                 expanded += tokens[Int(try byte(position + headerSize + tokenPosition, symbol: index))]
                 guard expanded.count <= maximumNameLength else {
-                    throw KallsymsError.malformed("symbol \(index) at kallsyms_names+\(position) expands to more than "
-                        + "\(maximumNameLength) bytes (KSYM_NAME_LEN is 512)")
+                    throw KallsymsError.malformed(
+                        "symbol \(index) at kallsyms_names+\(position) expands to more than "
+                            + "\(maximumNameLength) bytes (KSYM_NAME_LEN is 512)")
                 }
             }
             position += headerSize + length
@@ -222,9 +225,10 @@ extension Kallsyms {
             } else {
                 address = relativeBase &- 1 &- UInt64(bitPattern: Int64(raw))
             }
-            symbols.append(Symbol(
-                name: String(decoding: expanded[1...], as: UTF8.self), type: Character(UnicodeScalar(typeByte)),
-                address: address))
+            symbols.append(
+                Symbol(
+                    name: String(decoding: expanded[1...], as: UTF8.self), type: Character(UnicodeScalar(typeByte)),
+                    address: address))
         }
         return Kallsyms(symbols: symbols, absolutePercpu: percpu)
     }
@@ -242,7 +246,8 @@ extension Kallsyms {
         let countBytes = try core.readVirtual(countAddress, count: 4, what: "kallsyms_num_syms")
         let count = Int(countBytes.littleEndian(UInt32.self, at: 0)!)
         guard count > 0, count <= 4_000_000 else {
-            throw KallsymsError.malformed("kallsyms_num_syms at \(hex(countAddress)) reads \(count), not a plausible count")
+            throw KallsymsError.malformed(
+                "kallsyms_num_syms at \(hex(countAddress)) reads \(count), not a plausible count")
         }
         // Up to 6.x the offsets count from kallsyms_relative_base. Where VMCOREINFO has no such symbol (Debian's
         // 7.2 and 7.3) each entry is place-relative: the symbol's distance from &kallsyms_offsets[i] (checked on the

@@ -69,20 +69,23 @@ public struct KdumpReader {
             throw fail("sub_hdr_size \(subBlocks) at offset 432 is not 1 to \(fileBlocks) (the file's blocks)")
         }
         guard bitmapBlocks <= fileBlocks - subBlocks else {
-            throw fail("bitmap_blocks \(bitmapBlocks) at offset 436 is more than "
-                + "\(fileBlocks - subBlocks) (the file's blocks after the sub header)")
+            throw fail(
+                "bitmap_blocks \(bitmapBlocks) at offset 436 is more than "
+                    + "\(fileBlocks - subBlocks) (the file's blocks after the sub header)")
         }
         let sub = try file.readBytes(count: KdumpHeader.subHeaderSize, atOffset: UInt64(blockSize))
         guard sub.count == KdumpHeader.subHeaderSize else { throw fail("truncated kdump_sub_header at \(blockSize)") }
         dumpLevel = Int(sub.littleEndian(Int32.self, at: 8)!)
         let maxMapnr = sub.littleEndian(UInt64.self, at: 96)!
         guard maxMapnr <= UInt64(bitmapBlocks * blockSize / 2) * 8 else {
-            throw fail("max_mapnr \(maxMapnr) at offset \(blockSize + 96) needs more than the "
-                + "\(bitmapBlocks * blockSize / 2)-byte bitmaps bitmap_blocks \(bitmapBlocks) gives")
+            throw fail(
+                "max_mapnr \(maxMapnr) at offset \(blockSize + 96) needs more than the "
+                    + "\(bitmapBlocks * blockSize / 2)-byte bitmaps bitmap_blocks \(bitmapBlocks) gives")
         }
         let infoOffset = sub.littleEndian(UInt64.self, at: 32)!
         let infoSize = sub.littleEndian(UInt64.self, at: 40)!
-        vmcoreInfo = infoSize > 0 && infoSize < 1 << 20
+        vmcoreInfo =
+            infoSize > 0 && infoSize < 1 << 20
             ? VMCoreInfo(try file.readBytes(count: Int(infoSize), atOffset: infoOffset)) : nil
         physBase = sub.littleEndian(UInt64.self, at: 0)!
         let noteOffset = sub.littleEndian(UInt64.self, at: 48)!
@@ -130,16 +133,20 @@ public struct KdumpReader {
         let size = Int(desc.littleEndian(UInt32.self, at: 8)!)
         let flags = desc.littleEndian(UInt32.self, at: 12)!
         guard size <= 2 * blockSize else {
-            throw FormatError(path: path, problem: "page_desc of pfn \(hex(pfn)) at offset \(at) says \(size) bytes, "
-                + "more than a stored page can take (\(2 * blockSize))")
+            throw FormatError(
+                path: path,
+                problem: "page_desc of pfn \(hex(pfn)) at offset \(at) says \(size) bytes, "
+                    + "more than a stored page can take (\(2 * blockSize))")
         }
         let stored = try file.readBytes(count: size, atOffset: offset)
         guard stored.count == size else {
-            throw FormatError(path: path, problem: "page data of pfn \(hex(pfn)) (\(size) bytes at \(offset)) truncated")
+            throw FormatError(
+                path: path, problem: "page data of pfn \(hex(pfn)) (\(size) bytes at \(offset)) truncated")
         }
         if flags & 0x3f == 0 {
             guard size == blockSize else {
-                throw FormatError(path: path, problem: "raw page of pfn \(hex(pfn)) has \(size) bytes, not \(blockSize)")
+                throw FormatError(
+                    path: path, problem: "raw page of pfn \(hex(pfn)) has \(size) bytes, not \(blockSize)")
             }
             return stored
         }
@@ -154,18 +161,23 @@ public struct KdumpReader {
             var length = uLongf(blockSize)
             let result = page.withUnsafeMutableBytes { out in
                 stored.withUnsafeBytes {
-                    uncompress(out.baseAddress!.assumingMemoryBound(to: Bytef.self), &length,
+                    uncompress(
+                        out.baseAddress!.assumingMemoryBound(to: Bytef.self), &length,
                         $0.baseAddress!.assumingMemoryBound(to: Bytef.self), uLong(size))
                 }
             }
             produced = result == Z_OK ? Int(length) : -1
         } else {
-            throw FormatError(path: path, problem: "page of pfn \(hex(pfn)) uses compression flags \(hex(flags)) "
-                + "this reader does not decode (lzo or snappy)")
+            throw FormatError(
+                path: path,
+                problem: "page of pfn \(hex(pfn)) uses compression flags \(hex(flags)) "
+                    + "this reader does not decode (lzo or snappy)")
         }
         guard produced == blockSize else {
-            throw FormatError(path: path, problem: "page of pfn \(hex(pfn)) at offset \(offset) does not decompress to "
-                + "\(blockSize) bytes")
+            throw FormatError(
+                path: path,
+                problem: "page of pfn \(hex(pfn)) at offset \(offset) does not decompress to "
+                    + "\(blockSize) bytes")
         }
         return page
     }
@@ -189,8 +201,11 @@ extension KdumpReader: KernelMemory {
             let offset = Int(current % UInt64(blockSize))
             let length = min(count - result.count, blockSize - offset)
             guard let page = try cachedPage(pfn) else {
-                throw FormatError(path: path, problem: "physical address \(hex(current)) (\(what)) is in frame "
-                    + "\(hex(pfn)), which the dump does not hold (left out by its dump level, or not in the machine)")
+                throw FormatError(
+                    path: path,
+                    problem: "physical address \(hex(current)) (\(what)) is in frame "
+                        + "\(hex(pfn)), which the dump does not hold (left out by its dump level, or not in the machine)"
+                )
             }
             result += page[offset..<(offset + length)]
             current &+= UInt64(length)
@@ -231,7 +246,8 @@ extension KdumpReader: KernelMemory {
         guard Self.imageMapping.contains(address),
             Self.imageMapping.contains(address &+ UInt64(max(count, 1)) &- 1)
         else {
-            throw UnmappedAddressError(address: address, isVirtual: true, what: what + ", outside the kernel image mapping")
+            throw UnmappedAddressError(
+                address: address, isVirtual: true, what: what + ", outside the kernel image mapping")
         }
         return try readPhysical((address &- Self.imageMapping.lowerBound) &+ physBase, count: count, what: what)
     }

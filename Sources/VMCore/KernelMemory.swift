@@ -68,7 +68,8 @@ extension KernelMemory {
         for (level, shift) in shifts.enumerated() {
             let slot = (address >> shift) & 0x1ff
             let what = "page-table entry (level \(shifts.count - level)) for \(hex(address))"
-            let bytes = tableIsVirtual
+            let bytes =
+                tableIsVirtual
                 ? try readPageTableRoot(table &+ slot * 8, count: 8, what: what)
                 : try readPhysical(table &+ slot * 8, count: 8, what: what)
             guard let entry = bytes.littleEndian(UInt64.self, at: 0) else {

@@ -23,7 +23,9 @@ final class LoadSegmentIndex: Sendable {
         let loads = programHeaders.indices.filter { programHeaders[$0].type == ProgramHeader.typeLoad }
         self.loads = loads.map { ($0, programHeaders[$0]) }
         func space(_ members: [Int], _ range: (ProgramHeader) -> Range<UInt64>) -> Space {
-            let sorted = members.sorted { (range(programHeaders[$0]).lowerBound, $0) < (range(programHeaders[$1]).lowerBound, $1) }
+            let sorted = members.sorted {
+                (range(programHeaders[$0]).lowerBound, $0) < (range(programHeaders[$1]).lowerBound, $1)
+            }
             var result = Space()
             result.indices = sorted
             result.starts = sorted.map { range(programHeaders[$0]).lowerBound }

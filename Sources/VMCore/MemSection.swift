@@ -28,16 +28,19 @@ public struct MemSection: Equatable, Sendable {
         // mem_section is 16 or 32 bytes; a root of the EXTREME layout is one page of them.
         let entrySize = try info.requireNumber("SIZE(mem_section)", in: 8...4096, for: purpose)
         let mapOffset = try info.requireNumber(
-            "OFFSET(mem_section.section_mem_map)", in: 0...(entrySize - 8), for: purpose + " (inside SIZE(mem_section))")
+            "OFFSET(mem_section.section_mem_map)", in: 0...(entrySize - 8), for: purpose + " (inside SIZE(mem_section))"
+        )
         let pageStructSize = try info.requireSize("page", for: purpose)
         // The page bitmaps and the struct page walk are of 4 KiB frames, x86_64's only page size.
-        let pageShift = (try info.optionalNumber("PAGESIZE", in: 4096...4096, for: purpose) ?? 4096).trailingZeroBitCount
+        let pageShift = (try info.optionalNumber("PAGESIZE", in: 4096...4096, for: purpose) ?? 4096)
+            .trailingZeroBitCount
         // Sections of at least 4096 pages (x86_64 has 2^15, no kernel fewer than 2^12: the loop below is bounded by
         // it), within the physical address bits.
         let physBits = try info.requireNumber("NUMBER(MAX_PHYSMEM_BITS)", in: 32...52, for: purpose)
         let sectionBits = try info.requireNumber(
             "NUMBER(SECTION_SIZE_BITS)", in: (pageShift + 12)...physBits, for: purpose + " (within MAX_PHYSMEM_BITS)")
-        let length = try info.requireNumber("LENGTH(mem_section)", in: 1...(1 << (physBits - sectionBits)), for: purpose)
+        let length = try info.requireNumber(
+            "LENGTH(mem_section)", in: 1...(1 << (physBits - sectionBits)), for: purpose)
         let pfnShift = UInt64(sectionBits - pageShift)
         let totalSections = UInt64(1) << UInt64(physBits - sectionBits)
         let perRoot = UInt64(4096 / entrySize)
@@ -47,7 +50,8 @@ public struct MemSection: Equatable, Sendable {
         } else if UInt64(length) == totalSections {
             extreme = false
         } else {
-            throw VMCoreInfoError(key: "LENGTH(mem_section)", value: "\(length)",
+            throw VMCoreInfoError(
+                key: "LENGTH(mem_section)", value: "\(length)",
                 purpose: purpose + " (neither \(totalSections / perRoot) roots nor \(totalSections) sections)")
         }
         let pagesPerSection = UInt64(1) << pfnShift
@@ -61,7 +65,8 @@ public struct MemSection: Equatable, Sendable {
             if extreme {
                 if number / perRoot != rootIndex {
                     rootIndex = number / perRoot
-                    rootTable = try core.readKernelVirtualUInt64(root &+ rootIndex * 8, what: "mem_section root \(rootIndex)")
+                    rootTable = try core.readKernelVirtualUInt64(
+                        root &+ rootIndex * 8, what: "mem_section root \(rootIndex)")
                 }
                 guard rootTable != 0 else { continue }
                 entry = rootTable &+ (number % perRoot) * UInt64(entrySize)

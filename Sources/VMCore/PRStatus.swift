@@ -25,11 +25,15 @@ public struct PRStatus: Equatable, Sendable {
     public init(note: ELFNote, path: String) throws(ELFCoreError) {
         let bytes = note.descriptor
         guard bytes.count >= PRStatus.size else {
-            throw ELFCoreError(path: path, .shortPRStatus(
-                noteOffset: note.fileOffset, size: bytes.count, expected: PRStatus.size))
+            throw ELFCoreError(
+                path: path,
+                .shortPRStatus(
+                    noteOffset: note.fileOffset, size: bytes.count, expected: PRStatus.size))
         }
         currentSignal = bytes.littleEndian(UInt16.self, at: 12)!
         pid = bytes.littleEndian(Int32.self, at: 32)!
-        registers = RegisterName.allCases.map { bytes.littleEndian(UInt64.self, at: PRStatus.registersOffset + 8 * $0.rawValue)! }
+        registers = RegisterName.allCases.map {
+            bytes.littleEndian(UInt64.self, at: PRStatus.registersOffset + 8 * $0.rawValue)!
+        }
     }
 }

@@ -111,7 +111,8 @@ public struct PageClassifier: Sendable {
             {
                 frames = 1 << UInt64(layout.freeAreaLength - 1)
                 category = .free
-            } else if level & DumpLevel.cacheBit != 0 && isCache(flags) && !bit(flags, layout.privateBit) && !anonymous {
+            } else if level & DumpLevel.cacheBit != 0 && isCache(flags) && !bit(flags, layout.privateBit) && !anonymous
+            {
                 category = .cache
             } else if level & DumpLevel.privateCacheBit != 0 && isCache(flags) && !anonymous {
                 category = bit(flags, layout.privateBit) ? .privateCache : .cache
@@ -158,9 +159,10 @@ public struct PageClassifier: Sendable {
     }
 
     /// Clears the frames of `range` (but protected ones) in `bitmap`, whose bit 0 is frame `base`.
-    private mutating func exclude(_ range: Range<UInt64>, _ category: Category, from bitmap: inout PageBitmap,
-        base: UInt64)
-    {
+    private mutating func exclude(
+        _ range: Range<UInt64>, _ category: Category, from bitmap: inout PageBitmap,
+        base: UInt64
+    ) {
         for pfn in range where !protected.contains(where: { $0.contains(pfn) }) {
             if pfn >= base && bitmap.remove(pfn - base) { excluded[category.rawValue] += 1 }
         }

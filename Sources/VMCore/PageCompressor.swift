@@ -1,6 +1,6 @@
 import CZlib
-import DumpFormat
 import CZstd
+import DumpFormat
 
 /// Compresses one page at a time into a caller's buffer; one per thread (it owns a zstd context).
 final class PageCompressor {
@@ -32,7 +32,8 @@ final class PageCompressor {
             return size
         case .zlib:
             var size = uLongf(capacity)
-            let status = compress2(output.assumingMemoryBound(to: Bytef.self), &size,
+            let status = compress2(
+                output.assumingMemoryBound(to: Bytef.self), &size,
                 page.baseAddress!.assumingMemoryBound(to: Bytef.self), uLong(page.count), 1)
             guard status == Z_OK, Int(size) < page.count else { return nil }
             return Int(size)

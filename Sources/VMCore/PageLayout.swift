@@ -76,7 +76,8 @@ public struct PageLayout: Equatable, Sendable {
         slabBit = info.number("PG_slab").map { Int($0) }
         buddyValue = try number("PAGE_BUDDY_MAPCOUNT_VALUE")
         guard let encoding = PageTypeEncoding(buddyValue: buddyValue) else {
-            throw VMCoreInfoError(key: "NUMBER(PAGE_BUDDY_MAPCOUNT_VALUE)", value: "\(buddyValue)",
+            throw VMCoreInfoError(
+                key: "NUMBER(PAGE_BUDDY_MAPCOUNT_VALUE)", value: "\(buddyValue)",
                 purpose: purpose + " (a page-type encoding no known kernel uses)")
         }
         typeEncoding = encoding
@@ -90,7 +91,8 @@ public struct PageLayout: Equatable, Sendable {
         hugetlbDtor = info.number("HUGETLB_PAGE_DTOR")
         freeAreaLength = info.length("zone.free_area") ?? 11
         guard slabBit != nil || slabValue != nil else {
-            throw VMCoreInfoError(key: "NUMBER(PG_slab)", purpose: purpose + " (neither PG_slab nor PAGE_SLAB_MAPCOUNT_VALUE)")
+            throw VMCoreInfoError(
+                key: "NUMBER(PG_slab)", purpose: purpose + " (neither PG_slab nor PAGE_SLAB_MAPCOUNT_VALUE)")
         }
         try checkRanges(purpose: purpose)
     }

@@ -26,10 +26,13 @@ public struct PageSelection: Sendable {
 public enum PageSelector {
     /// The page frames covered by `core`'s PT_LOAD file data (partial pages count).
     public static func presentFrames(of core: ELFCore, pageSize: UInt64 = 4096) -> PageBitmap {
-        let end = core.loadSegments.map { ($0.header.physicalAddress + $0.header.fileSize + pageSize - 1) / pageSize }
+        let end =
+            core.loadSegments.map { ($0.header.physicalAddress + $0.header.fileSize + pageSize - 1) / pageSize }
             .max() ?? 0
         var bitmap = PageBitmap(count: end)
-        for (_, segment) in core.loadSegments where segment.fileSize > 0 { bitmap.insert(segment.frames(pageSize: pageSize)) }
+        for (_, segment) in core.loadSegments where segment.fileSize > 0 {
+            bitmap.insert(segment.frames(pageSize: pageSize))
+        }
         return bitmap
     }
 
@@ -46,7 +49,8 @@ public enum PageSelector {
     /// The walk is shared by `threads` threads (0: one per online CPU).
     public static func select(_ core: ELFCore, level: DumpLevel, threads: Int = 0) -> PageSelection {
         let present = presentFrames(of: core)
-        var selection = PageSelection(level: level, present: present, kept: present,
+        var selection = PageSelection(
+            level: level, present: present, kept: present,
             excluded: [UInt64](repeating: 0, count: PageClassifier.Category.allCases.count))
         guard level.needsPageWalk else { return selection }
         do {
@@ -57,12 +61,14 @@ public enum PageSelector {
             let sections = try MemSection.all(in: core, below: present.count).filter { $0.firstPfn < present.count }
             let template = PageClassifier(layout: layout, level: level.applied, protected: kernelImageFrames(of: core))
             // Contiguous shares of the sections, one per thread, each starting on a section (a multiple of 64).
-            let shares = split(sections, frames: present.count, into: threads > 0 ? threads : ParallelWorkers.availableCPUs)
+            let shares = split(
+                sections, frames: present.count, into: threads > 0 ? threads : ParallelWorkers.availableCPUs)
             var results = [SelectionShare?](repeating: nil, count: shares.count)
             results.withUnsafeMutableBufferPointer { results in
                 nonisolated(unsafe) let results = results
                 ParallelWorkers.run(count: shares.count) { worker in
-                    results[worker] = classify(core, sections: shares[worker].sections, range: shares[worker].range,
+                    results[worker] = classify(
+                        core, sections: shares[worker].sections, range: shares[worker].range,
                         present: present, layout: layout, template: template)
                 }
             }
@@ -87,16 +93,20 @@ public enum PageSelector {
             }
             let invalidBuddyOrders = classifiers.reduce(0) { $0 + $1.invalidBuddyOrders }
             if unreadable > 0 {
-                selection.warnings.append("\(unreadable) pages of struct page array were not mapped by the kernel's "
-                    + "page tables; the frames they describe were kept")
+                selection.warnings.append(
+                    "\(unreadable) pages of struct page array were not mapped by the kernel's "
+                        + "page tables; the frames they describe were kept")
             }
             if invalidBuddyOrders > 0 {
-                selection.warnings.append("\(invalidBuddyOrders) free pages had an order beyond "
-                    + "LENGTH(zone.free_area) and were kept")
+                selection.warnings.append(
+                    "\(invalidBuddyOrders) free pages had an order beyond "
+                        + "LENGTH(zone.free_area) and were kept")
             }
         } catch {
-            selection.level = level.lowered(removing: DumpLevel.structPageBits,
-                because: "cannot read the crashed kernel's page descriptors (\(error)); cache, user and free pages are kept")
+            selection.level = level.lowered(
+                removing: DumpLevel.structPageBits,
+                because:
+                    "cannot read the crashed kernel's page descriptors (\(error)); cache, user and free pages are kept")
             selection.warnings.append(selection.level.warning!)
         }
         return selection
@@ -134,7 +144,8 @@ public enum PageSelector {
         }
         let starts = groups.enumerated().map { $0.offset == 0 ? 0 : $0.element[0].firstPfn }
         return groups.indices.map { index in
-            Share(sections: groups[index], range: starts[index]..<(index + 1 < starts.count ? starts[index + 1] : frames))
+            Share(
+                sections: groups[index], range: starts[index]..<(index + 1 < starts.count ? starts[index + 1] : frames))
         }
     }
 
@@ -173,7 +184,8 @@ public enum PageSelector {
             var got = 0
             if let fileOffset {
                 got = try buffer.withUnsafeMutableBytes { raw in
-                    try core.file.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[done..<(done + length)]),
+                    try core.file.read(
+                        into: UnsafeMutableRawBufferPointer(rebasing: raw[done..<(done + length)]),
                         atOffset: fileOffset)
                 }
             }

@@ -113,21 +113,26 @@ public struct PrintkRing: Sendable {
         let ring = try core.readVirtual(prbAddress, count: layout.ringbufferSize, what: "struct printk_ringbuffer")
         func field(_ offset: Int, _ what: String) throws -> UInt64 {
             guard let value = ring.littleEndian(UInt64.self, at: offset) else {
-                throw VMCoreInfoError(key: what, value: String(offset), purpose: "an offset inside SIZE(printk_ringbuffer)")
+                throw VMCoreInfoError(
+                    key: what, value: String(offset), purpose: "an offset inside SIZE(printk_ringbuffer)")
             }
             return value
         }
         let descRing = layout.descRingOffset
         guard let countBits = ring.littleEndian(UInt32.self, at: descRing + layout.countBitsOffset) else {
-            throw VMCoreInfoError(key: "OFFSET(prb_desc_ring.count_bits)", value: String(layout.countBitsOffset),
+            throw VMCoreInfoError(
+                key: "OFFSET(prb_desc_ring.count_bits)", value: String(layout.countBitsOffset),
                 purpose: "an offset inside SIZE(printk_ringbuffer)")
         }
         let dataRing = layout.textDataRingOffset
         guard let sizeBits = ring.littleEndian(UInt32.self, at: dataRing + layout.sizeBitsOffset) else {
-            throw VMCoreInfoError(key: "OFFSET(prb_data_ring.size_bits)", value: String(layout.sizeBitsOffset),
+            throw VMCoreInfoError(
+                key: "OFFSET(prb_data_ring.size_bits)", value: String(layout.sizeBitsOffset),
                 purpose: "an offset inside SIZE(printk_ringbuffer)")
         }
-        guard sizeBits <= maximumDataBits else { throw PrintkError.absurdRing(what: "the text data ring", bits: sizeBits) }
+        guard sizeBits <= maximumDataBits else {
+            throw PrintkError.absurdRing(what: "the text data ring", bits: sizeBits)
+        }
         // The kernel makes one descriptor per 2^PRB_AVGBITS (32) bytes of text: never more descriptors than bytes.
         guard countBits <= sizeBits else { throw PrintkError.absurdRing(what: "the descriptor count", bits: countBits) }
         let count = UInt64(1) << countBits

@@ -90,18 +90,23 @@ extension VMCoreInfo {
         try requireNumber("OFFSET(\(field))", in: 0...(VMCoreInfo.maximumFieldOffset - 1), for: purpose)
     }
     /// The decimal entry `key` (e.g. `NUMBER(SECTION_SIZE_BITS)`, `LENGTH(mem_section)`), which must lie in `range`.
-    public func requireNumber(_ key: String, in range: ClosedRange<Int>, for purpose: String) throws(VMCoreInfoError)
+    public func requireNumber(
+        _ key: String, in range: ClosedRange<Int>, for purpose: String
+    ) throws(VMCoreInfoError)
         -> Int
     {
         let value = try require(key, purpose) { Int($0) }
         guard range.contains(value) else {
-            throw VMCoreInfoError(key: key, value: entries[key], purpose: purpose,
+            throw VMCoreInfoError(
+                key: key, value: entries[key], purpose: purpose,
                 expected: "\(range.lowerBound)...\(range.upperBound)")
         }
         return value
     }
     /// The decimal entry `key` when present; a value that is not a number or lies outside `range` is an error.
-    public func optionalNumber(_ key: String, in range: ClosedRange<Int>, for purpose: String) throws(VMCoreInfoError)
+    public func optionalNumber(
+        _ key: String, in range: ClosedRange<Int>, for purpose: String
+    ) throws(VMCoreInfoError)
         -> Int?
     {
         guard entries[key] != nil else { return nil }

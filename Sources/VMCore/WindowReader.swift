@@ -25,7 +25,9 @@ struct WindowReader {
     }
 
     /// Calls `body` with the `count` bytes (at most `windowSize`) at `offset` of the file (all inside the file).
-    mutating func withBytes(atFileOffset offset: UInt64, count: Int, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+    mutating func withBytes(
+        atFileOffset offset: UInt64, count: Int, _ body: (UnsafeRawBufferPointer) throws -> Void
+    ) throws {
         precondition(count <= windowSize, "window larger than the reader's window size")
         if !usesRead {
             let map = try MemoryMap.map(core.file, offset: offset, count: count)
@@ -42,8 +44,10 @@ struct WindowReader {
             let got = try core.file.read(
                 into: UnsafeMutableRawBufferPointer(rebasing: target[filled...]), atOffset: offset + UInt64(filled))
             if got == 0 {
-                throw ELFCoreError(path: core.path, .truncated(
-                    what: "memory data", offset: offset, needed: UInt64(count), fileSize: core.fileSize))
+                throw ELFCoreError(
+                    path: core.path,
+                    .truncated(
+                        what: "memory data", offset: offset, needed: UInt64(count), fileSize: core.fileSize))
             }
             filled += got
         }

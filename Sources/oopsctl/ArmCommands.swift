@@ -9,7 +9,9 @@ struct ArmCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "arm",
         abstract: "Load the capture kernel now, with the current configuration.",
-        discussion: "Refuses a configuration with errors (the service keeps the last good one armed). Exit status: 0 armed, 1 not.")
+        discussion:
+            "Refuses a configuration with errors (the service keeps the last good one armed). Exit status: 0 armed, 1 not."
+    )
 
     @OptionGroup var global: GlobalOptions
 
@@ -35,7 +37,9 @@ struct ArmCommand: ParsableCommand {
             status.message = "armed by oopsctl: \(outcome.kernelRelease), dumps to \(outcome.dumpDirectory)"
             try? status.write(root: root)
             print(outcome.loaded ? "armed: " : "already armed, unchanged: ", terminator: "")
-            print("\(outcome.kernelImage) with \(outcome.image.path) (\(outcome.image.bytes) bytes, \(outcome.image.reused ? "cached" : "built"))")
+            print(
+                "\(outcome.kernelImage) with \(outcome.image.path) (\(outcome.image.bytes) bytes, \(outcome.image.reused ? "cached" : "built"))"
+            )
             print("command line: \(outcome.commandLine)")
         } catch {
             printError("oopsctl arm: \(error)")

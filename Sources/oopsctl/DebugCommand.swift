@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import ArgumentParser
 import Collection
 import DumpFormat
 import FoundationEssentials
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `oopsctl debug ID`: opens the dump in drgn or crash.
 struct DebugCommand: ParsableCommand {
@@ -52,8 +53,9 @@ struct DebugCommand: ParsableCommand {
         }
         // The ELF vmcore, or the kdump-compressed vmcore.kdump of Format=kdump: both debuggers read either.
         guard let vmcore = entry.memoryFile else {
-            printError("oopsctl: \(entry.id) has no vmcore (neither \(entry.file(DumpLayout.vmcore)) nor "
-                + "\(DumpLayout.kdump)): only its log and report exist")
+            printError(
+                "oopsctl: \(entry.id) has no vmcore (neither \(entry.file(DumpLayout.vmcore)) nor "
+                    + "\(DumpLayout.kdump)): only its log and report exist")
             throw ExitCode(DumpCommandSupport.failure)
         }
         var command: [String]?
@@ -64,7 +66,8 @@ struct DebugCommand: ParsableCommand {
             if release != nil && FileManager.default.fileExists(atPath: vmlinux) {
                 command = [crash, vmlinux, vmcore]
             } else {
-                printError("""
+                printError(
+                    """
                     oopsctl: crash needs the kernel's debug symbols, and \(vmlinux) is missing.
                     Install them with: apt install linux-image-\(release ?? "<release>")-dbg
                     or install drgn, which needs none: apt install python3-drgn (or: pip install drgn)
@@ -73,7 +76,8 @@ struct DebugCommand: ParsableCommand {
             }
         }
         guard let command else {
-            printError("""
+            printError(
+                """
                 oopsctl: no kernel debugger found in $PATH (looked for drgn and crash).
                 Install drgn, which reads the symbols from the dump itself: apt install python3-drgn (or: pip install drgn)
                 or crash with the kernel's debug symbols: apt install crash linux-image-\(release ?? "<release>")-dbg

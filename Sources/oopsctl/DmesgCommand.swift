@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import ArgumentParser
 import Collection
 import DumpFormat
 import SystemCalls
 import VMCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `oopsctl dmesg ID`: the crashed kernel's log.
 struct DmesgCommand: ParsableCommand {
@@ -42,7 +43,8 @@ struct DmesgCommand: ParsableCommand {
             }
             let vmcore = entry.file(DumpLayout.vmcore)
             guard FileSystem.exists(vmcore) else {
-                throw CollectionError.fileUnreadable(path: path, reason: "missing, and the dump has no vmcore to decode the log from")
+                throw CollectionError.fileUnreadable(
+                    path: path, reason: "missing, and the dump has no vmcore to decode the log from")
             }
             let core = try ELFCore.open(vmcore)
             defer { try? core.close() }

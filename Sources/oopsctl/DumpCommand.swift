@@ -72,7 +72,8 @@ struct DumpCommand: ParsableCommand {
         let written: UInt64 = try DumpCommandSupport.run {
             try DumpExport.convert(
                 try store.resolve(id), to: output, replacing: force, level: level, format: target,
-                compression: PageCompression(rawValue: compression)!) { printError("oopsctl dump: " + $0) }
+                compression: PageCompression(rawValue: compression)!
+            ) { printError("oopsctl dump: " + $0) }
         }
         printError("wrote \(output) (\(ByteCount.text(written)), \(target.rawValue), dump level \(level.applied))")
     }

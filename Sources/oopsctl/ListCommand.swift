@@ -65,13 +65,16 @@ struct ListCommand: ParsableCommand {
             return
         }
         // The UPLOAD column only when [Upload.NAME] targets are configured.
-        let header = ["ID", "TIME (UTC)", "KERNEL", "COMPLETE", "SIZE", "SIGNATURE"] + (targets.isEmpty ? [] : ["UPLOAD"])
-        let table = [header + ["PANIC"]] + rows.map { row in
-            [
-                row.id, String(row.crashTimeUtc.dropLast(4)), row.kernelRelease ?? "-", row.complete ? "yes" : "no",
-                ByteCount.text(row.sizeBytes), String(row.signature.prefix(12)),
-            ] + (targets.isEmpty ? [] : [Self.uploadColumn(row, targets)]) + [row.headline]
-        }.map { $0.map { TerminalText.escaped($0, lines: false) } }
+        let header =
+            ["ID", "TIME (UTC)", "KERNEL", "COMPLETE", "SIZE", "SIGNATURE"] + (targets.isEmpty ? [] : ["UPLOAD"])
+        let table =
+            [header + ["PANIC"]]
+            + rows.map { row in
+                [
+                    row.id, String(row.crashTimeUtc.dropLast(4)), row.kernelRelease ?? "-", row.complete ? "yes" : "no",
+                    ByteCount.text(row.sizeBytes), String(row.signature.prefix(12)),
+                ] + (targets.isEmpty ? [] : [Self.uploadColumn(row, targets)]) + [row.headline]
+            }.map { $0.map { TerminalText.escaped($0, lines: false) } }
         let columns = header.count
         let widths = (0..<columns).map { column in table.map { $0[column].count }.max()! }
         for line in table {

@@ -21,9 +21,11 @@ struct Oopsctl: ParsableCommand {
 
 /// Options every subcommand takes.
 struct GlobalOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp(
-        "Resolve every absolute path (/etc, /boot, /sys, /proc, /var) under this directory (also $OOPSD_ROOT).",
-        valueName: "dir"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Resolve every absolute path (/etc, /boot, /sys, /proc, /var) under this directory (also $OOPSD_ROOT).",
+            valueName: "dir"))
     var root: String?
 
     /// The host root the command works under.

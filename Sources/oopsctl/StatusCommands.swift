@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import ArgumentParser
 import DumpFormat
 import FoundationEssentials
@@ -8,6 +5,10 @@ import KernelInterfaces
 import OopsConfig
 import OopsService
 import SystemCalls
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What `oopsctl status` reports: the service's last record plus live readings.
 struct StatusReport: Codable {
@@ -63,7 +64,8 @@ struct StatusCommand: ParsableCommand {
         var message = recorded?.message ?? "the service has not run since boot"
         if !loaded {
             if reservation?.isReserved == false {
-                message = "not armed: no memory is reserved for a capture kernel (add crashkernel= to the kernel command line)"
+                message =
+                    "not armed: no memory is reserved for a capture kernel (add crashkernel= to the kernel command line)"
             } else if recorded?.armed == true {
                 message = "not armed: the capture kernel was unloaded outside oopsd"
             } else if let recorded {
@@ -83,7 +85,8 @@ struct StatusCommand: ParsableCommand {
         let moduleDirectory = root.path("/sys/module/oopsd/parameters")
         for name in (try? FileSystem.listDirectory(moduleDirectory)) ?? [] {
             let value = (try? FileSystem.readText(Path.join(moduleDirectory, name))) ?? "?"
-            parameters[name] = String(value.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
+            parameters[name] = String(
+                value.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
         }
         return StatusReport(
             armed: loaded, message: message, reservationBytes: reservation?.size ?? 0, loadedImageBytes: loadedBytes,
@@ -114,22 +117,36 @@ struct StatusCommand: ParsableCommand {
         if let kernel = report.kernelImage { rows.append(("Kernel", "\(kernel) (\(report.kernelRelease ?? "?"))")) }
         if let image = report.initramfs {
             rows.append(("Initramfs", "\(image.path)"))
-            rows.append(("", "\(ByteSize.format(image.bytes)) compressed, \(ByteSize.format(image.unpackedBytes)) unpacked, built \(image.builtAt)"))
+            rows.append(
+                (
+                    "",
+                    "\(ByteSize.format(image.bytes)) compressed, \(ByteSize.format(image.unpackedBytes)) unpacked, built \(image.builtAt)"
+                ))
             rows.append(("", "sha256 \(image.sha256)"))
         }
         if let commandLine = report.commandLine { rows.append(("Command line", commandLine)) }
-        if !report.modules.isEmpty { rows.append(("Modules", report.modules.map { Path.lastComponent($0) }.joined(separator: " "))) }
+        if !report.modules.isEmpty {
+            rows.append(("Modules", report.modules.map { Path.lastComponent($0) }.joined(separator: " ")))
+        }
         let free = report.dumpDirectoryFreeBytes.map { "\(ByteSize.format($0)) free" } ?? "not reachable"
         rows.append(("Dump target", "\(report.dumpDirectory) (\(free))"))
         rows.append(("Last armed", report.lastArmTime ?? "never"))
         if let error = report.lastError { rows.append(("Last error", error)) }
         for error in report.configErrors { rows.append(("Config error", error)) }
-        rows.append(("Oops module", report.oopsModuleLoaded
-            ? "loaded (" + report.oopsModuleParameters.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ") + ")"
-            : "not loaded"))
+        rows.append(
+            (
+                "Oops module",
+                report.oopsModuleLoaded
+                    ? "loaded ("
+                        + report.oopsModuleParameters.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(
+                            separator: " ") + ")"
+                    : "not loaded"
+            ))
         let width = rows.map(\.0.count).max() ?? 0
         return rows.map { name, value in
-            (name.isEmpty ? String(repeating: " ", count: width + 1) : name + ":" + String(repeating: " ", count: width - name.count))
+            (name.isEmpty
+                ? String(repeating: " ", count: width + 1)
+                : name + ":" + String(repeating: " ", count: width - name.count))
                 + " " + value
         }.joined(separator: "\n") + "\n"
     }
@@ -149,7 +166,8 @@ struct EstimateCommand: ParsableCommand {
         let recorded = try? ServiceStatus.read(root: root)
         let configuration = OopsConfiguration(MergedConfiguration.load(root: root))
         let release = recorded?.kernelRelease ?? (try? KernelRelease.current()) ?? ""
-        let kernel = recorded?.kernelImage
+        let kernel =
+            recorded?.kernelImage
             ?? (configuration.kernel.image.isEmpty
                 ? KernelRelease.defaultImage(release: release, root: root) : configuration.kernel.image)
         guard let header = try? BzImageHeader.read(path: root.path(kernel)) else {
@@ -162,11 +180,15 @@ struct EstimateCommand: ParsableCommand {
             unpackedBytes: recorded?.image?.unpackedBytes ?? 0, capturePeakBytes: peak)
         let reserved = (try? CrashReservation.read(root: root))?.size ?? 0
         print("kernel image (init_size)  \(ByteSize.format(estimate.kernelImageBytes))  \(kernel)")
-        if recorded?.image == nil { print("initramfs                 unknown: arm first (oopsctl arm) for an exact figure") }
+        if recorded?.image == nil {
+            print("initramfs                 unknown: arm first (oopsctl arm) for an exact figure")
+        }
         print("initramfs (compressed)    \(ByteSize.format(estimate.initramfsBytes))")
         print("initramfs (unpacked)      \(ByteSize.format(estimate.unpackedBytes))")
         print("kernel at run time        \(ByteSize.format(ReservationEstimate.kernelRuntime))")
-        print("capture peak memory       \(ByteSize.format(estimate.capturePeakBytes)) (\(estimate.capturePeakMeasured ? "measured in the newest dump" : "assumed; no dump has measured it yet"))")
+        print(
+            "capture peak memory       \(ByteSize.format(estimate.capturePeakBytes)) (\(estimate.capturePeakMeasured ? "measured in the newest dump" : "assumed; no dump has measured it yet"))"
+        )
         print("margin                    \(estimate.marginPercent)%")
         print("recommended               \(estimate.recommendedParameter)")
         print(estimate.verdict(reservedBytes: reserved))

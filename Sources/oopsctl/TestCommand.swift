@@ -39,7 +39,9 @@ struct TestCommand: ParsableCommand {
         }
         let armed = (try? CrashReservation.isLoaded(root: root)) ?? false
         if !armed && !force {
-            printError("oopsctl test: no capture kernel is armed, so the crash would save nothing; arm first (oopsctl arm or systemctl start oopsd), or use --force")
+            printError(
+                "oopsctl test: no capture kernel is armed, so the crash would save nothing; arm first (oopsctl arm or systemctl start oopsd), or use --force"
+            )
             throw ExitCode(2)
         }
         switch kind {
@@ -48,7 +50,9 @@ struct TestCommand: ParsableCommand {
         case .oops:
             let parameters = root.path("/sys/module/\(OopsModule.name)/parameters")
             guard FileSystem.exists(parameters) else {
-                printError("oopsctl test: the oopsd kernel module is not loaded; set [Kernel] OopsModule=yes and re-arm, or use --kind panic")
+                printError(
+                    "oopsctl test: the oopsd kernel module is not loaded; set [Kernel] OopsModule=yes and re-arm, or use --kind panic"
+                )
                 throw ExitCode(2)
             }
             try trigger(Path.join(parameters, "enable_triggers"), "1")
@@ -59,7 +63,9 @@ struct TestCommand: ParsableCommand {
             try trigger(root.path("/sys/kernel/debug/oopsd/trigger"), "null")
         }
         // On a real machine nothing runs past the trigger.
-        print("triggered \(kind.rawValue) through \(kind == .panic ? "/proc/sysrq-trigger" : "/sys/kernel/debug/oopsd/trigger")")
+        print(
+            "triggered \(kind.rawValue) through \(kind == .panic ? "/proc/sysrq-trigger" : "/sys/kernel/debug/oopsd/trigger")"
+        )
     }
 
     private func trigger(_ path: String, _ word: String) throws {

@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import ArgumentParser
 import Collection
 import FoundationEssentials
 import OopsConfig
 import Upload
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `oopsctl upload [ID]`: ships dumps to the `[Upload.NAME]` targets now.
 struct UploadCommand: ParsableCommand {
@@ -32,8 +33,9 @@ struct UploadCommand: ParsableCommand {
         for diagnostic in merged.diagnostics { printError("oopsctl: configuration: \(diagnostic)") }
         let configuration = OopsConfiguration(merged)
         if configuration.upload.targets.isEmpty {
-            printError("oopsctl: no upload target is configured; add an [Upload.NAME] section with URL= "
-                + "(see Config/examples/)")
+            printError(
+                "oopsctl: no upload target is configured; add an [Upload.NAME] section with URL= "
+                    + "(see Config/examples/)")
             throw ExitCode(1)
         }
         let store = DumpStore(directory: root.path(configuration.capture.directory))
@@ -73,7 +75,8 @@ final class ProgressBar: @unchecked Sendable {
         let width = 30
         let filled = Int(fraction * Double(width))
         let rate = Double(progress.sent) / max(0.001, Date().timeIntervalSince(started))
-        let line = "\(progress.target) \(progress.dumpID) [\(String(repeating: "#", count: filled))"
+        let line =
+            "\(progress.target) \(progress.dumpID) [\(String(repeating: "#", count: filled))"
             + "\(String(repeating: "-", count: width - filled))] \(Int(fraction * 100))% "
             + "\(ByteCount.text(progress.sent))/\(ByteCount.text(progress.total)) \(ByteCount.text(UInt64(rate)))/s "
             + progress.file

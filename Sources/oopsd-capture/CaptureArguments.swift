@@ -60,7 +60,10 @@ struct CaptureArguments {
                 inline = String(argument[argument.index(after: equals)...])
                 argument = String(argument[..<equals])
             }
-            func take() throws(UsageError) -> String { if let inline { return inline }; return try value(argument) }
+            func take() throws(UsageError) -> String {
+                if let inline { return inline }
+                return try value(argument)
+            }
             switch argument {
             case "-h", "--help": return .help
             case "--vmcore": vmcore = try take()
@@ -79,7 +82,8 @@ struct CaptureArguments {
                 format = parsed
             case "--breadcrumb":
                 let text = try take()
-                guard let address = Breadcrumb.address(inCommandLine: "\(Breadcrumb.commandLineParameter)=\(text)") else {
+                guard let address = Breadcrumb.address(inCommandLine: "\(Breadcrumb.commandLineParameter)=\(text)")
+                else {
                     throw UsageError(message: "--breadcrumb must be a hexadecimal address, not '\(text)'")
                 }
                 breadcrumb = address
@@ -106,8 +110,10 @@ struct CaptureArguments {
         }
         guard let vmcore else { throw UsageError(message: "--vmcore FILE is required") }
         guard let output else { throw UsageError(message: "--output DIR is required") }
-        return .offline(DumpSaver.Options(vmcorePath: vmcore, outputDirectory: output,
-            dumpLevel: DumpLevel(level)!, format: format, compression: compression, threads: threads,
-            breadcrumbAddress: breadcrumb, isolation: DumpSaver.Isolation(seconds: timeout)))
+        return .offline(
+            DumpSaver.Options(
+                vmcorePath: vmcore, outputDirectory: output,
+                dumpLevel: DumpLevel(level)!, format: format, compression: compression, threads: threads,
+                breadcrumbAddress: breadcrumb, isolation: DumpSaver.Isolation(seconds: timeout)))
     }
 }

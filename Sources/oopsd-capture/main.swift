@@ -1,10 +1,11 @@
+import CCaptureInit
+import Capture
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-import CCaptureInit
-import Capture
 
 /// Writes `text` and a newline to standard error.
 func printError(_ text: String) {

@@ -2,6 +2,7 @@
 import KernelInterfaces
 import OopsService
 import SystemCalls
+
 #if canImport(Glibc)
 import Glibc
 #endif

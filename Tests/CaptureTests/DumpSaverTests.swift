@@ -13,16 +13,23 @@ import VMCore
         var core = PrintkRingFixture.core()
         var memory = [UInt8](repeating: 0, count: 8 * 4096)
         memory[5 * 4096 + 7] = 0x5a
-        core.segments.append(.init(virtualAddress: SyntheticCore.pageOffset + 0x0100_0000, physicalAddress: 0x0100_0000,
-            data: memory))
+        core.segments.append(
+            .init(
+                virtualAddress: SyntheticCore.pageOffset + 0x0100_0000, physicalAddress: 0x0100_0000,
+                data: memory))
         return core
     }
 
-    func capture(_ bytes: [UInt8], level: Int = 1, in scratch: TemporaryDirectory) throws -> (DumpSaver.Outcome, [String]) {
+    func capture(
+        _ bytes: [UInt8], level: Int = 1, in scratch: TemporaryDirectory
+    ) throws -> (DumpSaver.Outcome, [String]) {
         let input = try scratch.write("input", bytes)
         var lines: [String] = []
-        let outcome = DumpSaver(options: .init(vmcorePath: input, outputDirectory: scratch.path + "/dump",
-            dumpLevel: DumpLevel(level)!, windowSize: 8192)) { lines.append($0) }.run()
+        let outcome = DumpSaver(
+            options: .init(
+                vmcorePath: input, outputDirectory: scratch.path + "/dump",
+                dumpLevel: DumpLevel(level)!, windowSize: 8192)
+        ) { lines.append($0) }.run()
         return (outcome, lines)
     }
 
@@ -56,12 +63,15 @@ import VMCore
         #expect(json["panic_line"] as? String == "Kernel panic - not synci")
         #expect(json["cpu_count"] as? Int == 2)
         let pages = try #require(json["pages"] as? [String: Int])
-        #expect(pages == [
-            "page_size": 4096, "total": 1 + 3 + 8, "written": 1 + 1 + 1, "excluded_zero": 2 + 7, "excluded_filtered": 0,
-        ])
-        #expect(json["filtered_pages"] as? [String: Int] == [
-            "cache": 0, "privateCache": 0, "user": 0, "free": 0, "hwPoison": 0, "offline": 0,
-        ])
+        #expect(
+            pages == [
+                "page_size": 4096, "total": 1 + 3 + 8, "written": 1 + 1 + 1, "excluded_zero": 2 + 7,
+                "excluded_filtered": 0,
+            ])
+        #expect(
+            json["filtered_pages"] as? [String: Int] == [
+                "cache": 0, "privateCache": 0, "user": 0, "free": 0, "hwPoison": 0, "offline": 0,
+            ])
         #expect(json["format"] as? String == "elf")
         #expect((json["dump_level"] as? [String: Int]) == ["requested": 1, "applied": 1])
         #expect(json["vmcore_size"] as? Int == Int(try FileSystem.status(dump + "/vmcore")!.size))
@@ -82,10 +92,12 @@ import VMCore
         let reason = try #require(json["incomplete_reason"] as? String)
         let input = try ELFCore.open(scratch.path + "/input")
         defer { try? input.close() }
-        let start = Int(input.programHeaders[3].offset), size = full.count - 3 * 4096
-        #expect(reason == "cannot save the memory: \(scratch.path)/input: truncated: PT_LOAD segment at physical "
-            + "address 0x1000000 needs bytes \(hexText(start))..<\(hexText(start + 8 * 4096)) but the file ends at "
-            + "\(hexText(size)) (\(size) bytes)")
+        let start = Int(input.programHeaders[3].offset)
+        let size = full.count - 3 * 4096
+        #expect(
+            reason == "cannot save the memory: \(scratch.path)/input: truncated: PT_LOAD segment at physical "
+                + "address 0x1000000 needs bytes \(hexText(start))..<\(hexText(start + 8 * 4096)) but the file ends at "
+                + "\(hexText(size)) (\(size) bytes)")
         #expect(lines.contains("error: " + reason))
         let header = try FileSystem.readBytes(kept + "/vmcore", limit: 64)
         #expect(header.littleEndian(UInt32.self, at: 48) == ELFHeader.flagIncomplete)
@@ -93,26 +105,30 @@ import VMCore
 
     @Test func unreadableInputStillLeavesIncompleteMetadata() throws {
         let scratch = try TemporaryDirectory("vmcore")
-        let (outcome, _) = try capture(Array("not a core at all, just text........................................".utf8),
+        let (outcome, _) = try capture(
+            Array("not a core at all, just text........................................".utf8),
             in: scratch)
         #expect(!outcome.isComplete)
         let json = try metadata(scratch.path + "/dump.incomplete/metadata.json")
-        #expect(json["incomplete_reason"] as? String
-            == "cannot read \(scratch.path)/input: \(scratch.path)/input: not an ELF file: magic is 6e 6f 74 20, "
-            + "expected 7f 45 4c 46")
+        #expect(
+            json["incomplete_reason"] as? String
+                == "cannot read \(scratch.path)/input: \(scratch.path)/input: not an ELF file: magic is 6e 6f 74 20, "
+                + "expected 7f 45 4c 46")
     }
 
     @Test func aRingWithNoReadableRecordIsSavedWithAWarningNotSilently() throws {
         var core = Self.sparseCore()
         // state_var read 8 bytes off (from text_blk_lpos.begin): no descriptor's id matches, every record is rejected.
-        core.notes[core.notes.count - 1] = SyntheticCore.vmcoreinfo(PrintkRingFixture.vmcoreinfo.replacingOccurrences(
-            of: "OFFSET(prb_desc.state_var)=0", with: "OFFSET(prb_desc.state_var)=8"))
+        core.notes[core.notes.count - 1] = SyntheticCore.vmcoreinfo(
+            PrintkRingFixture.vmcoreinfo.replacingOccurrences(
+                of: "OFFSET(prb_desc.state_var)=0", with: "OFFSET(prb_desc.state_var)=8"))
         let scratch = try TemporaryDirectory("vmcore")
         let (outcome, lines) = try capture(core.bytes(), in: scratch)
         #expect(outcome.isComplete)
         #expect(try FileSystem.readText(scratch.path + "/dump/dmesg.txt") == "")
         let json = try metadata(scratch.path + "/dump/metadata.json")
-        let warning = "the printk ring held no readable record: dmesg.txt is empty (corrupt ring indices or VMCOREINFO "
+        let warning =
+            "the printk ring held no readable record: dmesg.txt is empty (corrupt ring indices or VMCOREINFO "
             + "printk offsets)"
         #expect(json["warnings"] as? [String] == [warning])
         #expect(lines.contains("warning: " + warning))
@@ -126,7 +142,8 @@ import VMCore
         #expect((json["dump_level"] as? [String: Int]) == ["requested": 31, "applied": 1])
         let warnings = try #require(json["warnings"] as? [String])
         #expect(warnings.count == 1)
-        #expect(warnings[0].hasPrefix("dump level 31 lowered to 1: cannot read the crashed kernel's page descriptors ("))
+        #expect(
+            warnings[0].hasPrefix("dump level 31 lowered to 1: cannot read the crashed kernel's page descriptors ("))
         #expect(warnings[0].hasSuffix("); cache, user and free pages are kept"))
         #expect(lines.contains("warning: " + warnings[0]))
     }
@@ -134,8 +151,11 @@ import VMCore
     @Test func kdumpFormatWritesVmcoreKdumpReadableBack() throws {
         let scratch = try TemporaryDirectory("vmcore")
         let input = try scratch.write("input", Self.sparseCore().bytes())
-        let outcome = DumpSaver(options: .init(vmcorePath: input, outputDirectory: scratch.path + "/dump",
-            dumpLevel: DumpLevel(1)!, format: .kdump, compression: .zlib, threads: 2)) { _ in }.run()
+        let outcome = DumpSaver(
+            options: .init(
+                vmcorePath: input, outputDirectory: scratch.path + "/dump",
+                dumpLevel: DumpLevel(1)!, format: .kdump, compression: .zlib, threads: 2)
+        ) { _ in }.run()
         #expect(outcome.isComplete)
         #expect(!FileSystem.exists(scratch.path + "/dump/vmcore"))
         let reader = try KdumpReader.open(scratch.path + "/dump/vmcore.kdump")
@@ -161,8 +181,11 @@ import VMCore
         try FileSystem.makeDirectory(scratch.path + "/dump", mode: 0o700)
         let (outcome, lines) = try capture(Self.sparseCore().bytes(), in: scratch)
         #expect(outcome.directory == nil)
-        #expect(lines == ["error: cannot create the dump directory: create dump directory \(scratch.path)/dump: "
-            + "File exists (EEXIST)"])
+        #expect(
+            lines == [
+                "error: cannot create the dump directory: create dump directory \(scratch.path)/dump: "
+                    + "File exists (EEXIST)"
+            ])
     }
 
     @Test func writeFailureKeepsDmesgAndMetadata() async throws {
@@ -174,8 +197,11 @@ import VMCore
             signal(SIGXFSZ, SIG_IGN)
             var limit = rlimit(rlim_cur: 12 * 1024, rlim_max: 12 * 1024)
             setrlimit(__rlimit_resource_t(RLIMIT_FSIZE.rawValue), &limit)
-            let outcome = DumpSaver(options: .init(vmcorePath: input, outputDirectory: output,
-                dumpLevel: DumpLevel(0)!, windowSize: 8192)) { _ in }.run()
+            let outcome = DumpSaver(
+                options: .init(
+                    vmcorePath: input, outputDirectory: output,
+                    dumpLevel: DumpLevel(0)!, windowSize: 8192)
+            ) { _ in }.run()
             exit(outcome.isComplete ? 0 : 1)
         }
         #expect(try FileSystem.readText(output + ".incomplete/dmesg.txt") == PrintkRingFixture.expectedDmesg)
@@ -189,8 +215,9 @@ import VMCore
 @Suite struct JSONValueTests {
     @Test func escapesStringsExactly() {
         let text = "quote\" backslash\\ newline\n tab\t bell\u{07} del\u{7f} é ✓"
-        #expect(JSONValue.quoted(text)
-            == "\"quote\\\" backslash\\\\ newline\\n tab\\t bell\\u0007 del\\u007f é ✓\"")
+        #expect(
+            JSONValue.quoted(text)
+                == "\"quote\\\" backslash\\\\ newline\\n tab\\t bell\\u0007 del\\u007f é ✓\"")
     }
 
     @Test func serializesNestedValuesInOrder() {

@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Capture
 import DumpFormat
 import Foundation  // tests only: JSONSerialization checks the metadata
@@ -9,6 +6,10 @@ import TestSupport
 import Testing
 import VMCore
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A dump target that fills up while the memory is written: a 2 MiB tmpfs (the tests run as root).
 @Suite(.serialized) struct FullTargetTests {
     /// A core whose 3 MiB of memory has no zero page, so it cannot fit in the target.
@@ -16,8 +17,10 @@ import VMCore
         var core = PrintkRingFixture.core()
         var memory = [UInt8](repeating: 0, count: 3 << 20)
         for index in memory.indices { memory[index] = UInt8(truncatingIfNeeded: index &* 31 &+ 7) | 1 }
-        core.segments.append(.init(virtualAddress: SyntheticCore.pageOffset + 0x0100_0000, physicalAddress: 0x0100_0000,
-            data: memory))
+        core.segments.append(
+            .init(
+                virtualAddress: SyntheticCore.pageOffset + 0x0100_0000, physicalAddress: 0x0100_0000,
+                data: memory))
         return core
     }
 
@@ -26,12 +29,16 @@ import VMCore
         let input = try scratch.write("input", Self.bigCore().bytes())
         let target = scratch.path + "/target"
         try FileSystem.makeDirectory(target, mode: 0o700)
-        #expect(mount("tmpfs", target, "tmpfs", 0, "size=2m,mode=0700") == 0, "mount tmpfs on \(target): errno \(errno)")
+        #expect(
+            mount("tmpfs", target, "tmpfs", 0, "size=2m,mode=0700") == 0, "mount tmpfs on \(target): errno \(errno)")
         defer { umount2(target, Int32(MNT_DETACH)) }
         let output = target + "/dump"
         var lines: [String] = []
-        let outcome = DumpSaver(options: .init(vmcorePath: input, outputDirectory: output,
-            dumpLevel: DumpLevel(1)!, windowSize: 64 << 10)) { lines.append($0) }.run()
+        let outcome = DumpSaver(
+            options: .init(
+                vmcorePath: input, outputDirectory: output,
+                dumpLevel: DumpLevel(1)!, windowSize: 64 << 10)
+        ) { lines.append($0) }.run()
 
         let kept = output + ".incomplete"
         #expect(!outcome.isComplete)
@@ -74,7 +81,9 @@ import VMCore
         let reserve = SpaceReserve.claim(in: target, bytes: 1 << 20)
         #expect(reserve.bytes == 0)
         #expect(reserve.path == nil)
-        #expect(reserve.problem == "posix_fallocate 1048576 bytes \(target)/.space-reserve: No space left on device (ENOSPC)")
+        #expect(
+            reserve.problem
+                == "posix_fallocate 1048576 bytes \(target)/.space-reserve: No space left on device (ENOSPC)")
         #expect(!FileSystem.exists(target + "/" + SpaceReserve.fileName))
     }
 }

@@ -7,7 +7,8 @@ import Testing
 import VMCore
 
 /// Kallsyms decoding and symbolization against the sysrq panics the VM harness saved (6.1 and 6.12).
-@Suite(.enabled(if: RealDumps.enabled, "set OOPSD_VM_DUMPS to the VM harness dumps (Tests/VM/scenarios/report.sh does)"))
+@Suite(
+    .enabled(if: RealDumps.enabled, "set OOPSD_VM_DUMPS to the VM harness dumps (Tests/VM/scenarios/report.sh does)"))
 struct KallsymsRealDumpTests {
     @Test(arguments: RealDumps.kernels)
     func decodedTableAgreesWithVMCOREINFO(kernel: String) throws {
@@ -23,7 +24,10 @@ struct KallsymsRealDumpTests {
                 Issue.record("VMCOREINFO has no SYMBOL(\(name))")
                 continue
             }
-            #expect(symbols.address(of: name) == expected, "\(name): decoded \(symbols.address(of: name).map { String($0, radix: 16) } ?? "nil"), VMCOREINFO says \(String(expected, radix: 16))")
+            #expect(
+                symbols.address(of: name) == expected,
+                "\(name): decoded \(symbols.address(of: name).map { String($0, radix: 16) } ?? "nil"), VMCOREINFO says \(String(expected, radix: 16))"
+            )
         }
         let text = try #require(symbols.address(of: "sysrq_handle_crash"))
         #expect(symbols.symbolize(text)?.name == "sysrq_handle_crash")
@@ -36,20 +40,25 @@ struct KallsymsRealDumpTests {
         let (vmcorePath, dmesgPath) = try RealDumps.baseline(kernel)
         let log = KernelLogAnalysis(log: try String(contentsOfFile: dmesgPath, encoding: .utf8))
         let reliable = log.callTrace.filter(\.reliable)
-        #expect(reliable.map(\.function).contains("sysrq_handle_crash"), "the log's call trace: \(log.callTrace.map(\.text))")
+        #expect(
+            reliable.map(\.function).contains("sysrq_handle_crash"),
+            "the log's call trace: \(log.callTrace.map(\.text))")
 
         let core = try ELFCore.open(vmcorePath)
         defer { try? core.close() }
         let symbols = try Kallsyms.load(from: core)
         let cpus = core.cpus
-        let cpu = try #require(cpus.firstIndex { Int($0.pid) == log.pid }, "no NT_PRSTATUS with the log's PID \(log.pid ?? -1)")
+        let cpu = try #require(
+            cpus.firstIndex { Int($0.pid) == log.pid }, "no NT_PRSTATUS with the log's PID \(log.pid ?? -1)")
         let scan = try StackScan(core: core, symbols: symbols, stackPointer: cpus[cpu][.rsp])
         let scanned = Set(scan.entries.map(\.symbol))
         // Every frame the kernel printed below panic() was on this stack: our symbolization must print it identically.
         let belowPanic = reliable.drop { $0.function != "sysrq_handle_crash" }
         #expect(belowPanic.count >= 3)
         for frame in belowPanic {
-            #expect(scanned.contains(frame.text), "\(frame.text) from the log is not in our stack scan: \(scan.entries.map(\.symbol))")
+            #expect(
+                scanned.contains(frame.text),
+                "\(frame.text) from the log is not in our stack scan: \(scan.entries.map(\.symbol))")
         }
         // The RIP of the crashing CPU is inside the kernel's crash path.
         let rip = try #require(symbols.symbolize(cpus[cpu][.rip]))
@@ -68,7 +77,8 @@ struct KallsymsRealDumpTests {
         let output = try FileDescriptor.open(path, [.readWrite, .create, .exclusive], mode: 0o600)
         let selection = PageSelector.select(core, level: DumpLevel(31)!)
         var statistics = WriteStatistics()
-        try KdumpWriter(compression: .zstd).write(core, selection: selection, excludeZeroPages: true, to: output,
+        try KdumpWriter(compression: .zstd).write(
+            core, selection: selection, excludeZeroPages: true, to: output,
             statistics: &statistics)
         try output.close()
         let kdump = try KdumpReader.open(path)
@@ -76,7 +86,8 @@ struct KallsymsRealDumpTests {
 
         #expect(kdump.cpus == core.cpus)
         #expect(try PrintkRing.records(of: kdump) == PrintkRing.records(of: core))
-        let fromELF = try Kallsyms.load(from: core), fromKdump = try Kallsyms.load(from: kdump)
+        let fromELF = try Kallsyms.load(from: core)
+        let fromKdump = try Kallsyms.load(from: kdump)
         #expect(fromKdump.symbols.count == fromELF.symbols.count)
         #expect(fromKdump.symbols == fromELF.symbols)
         let pid = try #require(KernelLogAnalysis(log: try String(contentsOfFile: dmesgPath, encoding: .utf8)).pid)
@@ -95,7 +106,8 @@ struct KallsymsRealDumpTests {
         try FileManager.default.createDirectory(atPath: dump, withIntermediateDirectories: true)
         try FileManager.default.linkItem(atPath: vmcorePath, toPath: "\(dump)/vmcore")
         try FileManager.default.copyItem(atPath: dmesgPath, toPath: "\(dump)/dmesg.txt")
-        try Data(#"{"status":"complete","crash_time":1735689600}"#.utf8).write(to: URL(fileURLWithPath: "\(dump)/metadata.json"))
+        try Data(#"{"status":"complete","crash_time":1735689600}"#.utf8).write(
+            to: URL(fileURLWithPath: "\(dump)/metadata.json"))
 
         let start = ContinuousClock.now
         let entry = try DumpStore(directory: directory.path).resolve("-1")

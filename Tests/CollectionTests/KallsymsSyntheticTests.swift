@@ -74,9 +74,10 @@ struct SyntheticKallsyms {
     @Test func decodesNamesTypesAndAddresses() throws {
         let symbols = try relativeTable().decode(base: Self.base)
         #expect(!symbols.absolutePercpu)
-        #expect(symbols.symbols.map(\.name) == [
-            "_stext", "sysrq_handle_crash", "__handle_sysrq", "__handle_sysrq_alias", "_etext", "jiffies", "_end",
-        ])
+        #expect(
+            symbols.symbols.map(\.name) == [
+                "_stext", "sysrq_handle_crash", "__handle_sysrq", "__handle_sysrq_alias", "_etext", "jiffies", "_end",
+            ])
         #expect(symbols.symbols.map(\.type) == ["T", "T", "t", "t", "T", "D", "B"])
         #expect(symbols.address(of: "sysrq_handle_crash") == Self.base + 0x100)
         #expect(symbols.address(of: "nonexistent") == nil)
@@ -131,7 +132,9 @@ struct SyntheticKallsyms {
     @Test func truncatedNamesAreAnError() throws {
         var table = relativeTable()
         table.names.removeLast(3)
-        #expect(throws: KallsymsError.malformed("kallsyms_names ends at byte \(table.names.count) inside symbol 6 of 7")) {
+        #expect(
+            throws: KallsymsError.malformed("kallsyms_names ends at byte \(table.names.count) inside symbol 6 of 7")
+        ) {
             try table.decode(base: Self.base)
         }
     }
@@ -139,9 +142,11 @@ struct SyntheticKallsyms {
     @Test func badTokenIndexIsAnError() throws {
         var table = relativeTable()
         table.tokenIndex[5] = UInt16(table.tokenTable.count + 10)
-        #expect(throws: KallsymsError.malformed(
-            "kallsyms_token_index[5] = \(table.tokenTable.count + 10) has no NUL-terminated token in the \(table.tokenTable.count)-byte table"))
-        {
+        #expect(
+            throws: KallsymsError.malformed(
+                "kallsyms_token_index[5] = \(table.tokenTable.count + 10) has no NUL-terminated token in the \(table.tokenTable.count)-byte table"
+            )
+        ) {
             try table.decode(base: Self.base)
         }
     }

@@ -1,5 +1,5 @@
-import Foundation
 import Collection
+import Foundation
 import Testing
 
 @Suite struct KernelLogAnalysisTests {
@@ -39,27 +39,29 @@ import Testing
         #expect(log.command == "insmod")
         #expect(log.taintLetters == "GOE")
         #expect(log.ripFrame?.text == "crashme_init+0x12/0x30 [crashme]")
-        #expect(log.callTrace.map(\.text) == [
-            "__die+0x23/0x70", "do_one_initcall+0x44/0x220", "kmalloc_trace+0x26/0x90",
-            "do_init_module.isra.0+0x4c/0x210", "__do_sys_finit_module+0xb2/0x120", "do_syscall_64+0x5d/0xb0",
-        ])
+        #expect(
+            log.callTrace.map(\.text) == [
+                "__die+0x23/0x70", "do_one_initcall+0x44/0x220", "kmalloc_trace+0x26/0x90",
+                "do_init_module.isra.0+0x4c/0x210", "__do_sys_finit_module+0xb2/0x120", "do_syscall_64+0x5d/0xb0",
+            ])
         #expect(log.callTrace.map(\.reliable) == [false, true, false, true, true, true])
         #expect(log.modules == ["crashme(OE+)", "virtio_blk", "virtio_pci"])
     }
 
     @Test func sysrqPanicOn612Header() {
-        let log = KernelLogAnalysis(log: """
-            [   30.100000] sysrq: Trigger a crash
-            [   30.100100] Kernel panic - not syncing: sysrq triggered crash
-            [   30.100200] CPU: 0 UID: 0 PID: 97 Comm: sh Not tainted 6.12.38+deb12-amd64 #1  Debian 6.12.38-1~bpo12+1
-            [   30.100300] Call Trace:
-            [   30.100400]  <TASK>
-            [   30.100500]  dump_stack_lvl+0x5d/0x80
-            [   30.100600]  panic+0x118/0x2f4
-            [   30.100700]  sysrq_handle_crash+0x1a/0x20
-            [   30.100800]  </TASK>
-            [   30.100900] Kernel Offset: 0x2ba00000 from 0xffffffff81000000
-            """)
+        let log = KernelLogAnalysis(
+            log: """
+                [   30.100000] sysrq: Trigger a crash
+                [   30.100100] Kernel panic - not syncing: sysrq triggered crash
+                [   30.100200] CPU: 0 UID: 0 PID: 97 Comm: sh Not tainted 6.12.38+deb12-amd64 #1  Debian 6.12.38-1~bpo12+1
+                [   30.100300] Call Trace:
+                [   30.100400]  <TASK>
+                [   30.100500]  dump_stack_lvl+0x5d/0x80
+                [   30.100600]  panic+0x118/0x2f4
+                [   30.100700]  sysrq_handle_crash+0x1a/0x20
+                [   30.100800]  </TASK>
+                [   30.100900] Kernel Offset: 0x2ba00000 from 0xffffffff81000000
+                """)
         #expect(log.problemLine == nil)
         #expect(log.uptimeAtCrash == 30.1001)
         #expect(log.pid == 97)
@@ -80,30 +82,40 @@ import Testing
 @Suite struct CrashSignatureTests {
     @Test func skipsReportingHelpersAndSuffixes() {
         let signature = CrashSignature(
-            functions: ["dump_stack_lvl", "panic", "sysrq_handle_crash", "__handle_sysrq.cold", "__handle_sysrq",
-                        "write_sysrq_trigger", "proc_reg_write", "vfs_write", "ksys_write"],
+            functions: [
+                "dump_stack_lvl", "panic", "sysrq_handle_crash", "__handle_sysrq.cold", "__handle_sysrq",
+                "write_sysrq_trigger", "proc_reg_write", "vfs_write", "ksys_write",
+            ],
             fallback: nil)
-        #expect(signature.frames == ["sysrq_handle_crash", "__handle_sysrq", "write_sysrq_trigger", "proc_reg_write", "vfs_write"])
+        #expect(
+            signature.frames == [
+                "sysrq_handle_crash", "__handle_sysrq", "write_sysrq_trigger", "proc_reg_write", "vfs_write",
+            ])
         // SHA-256 of the frames joined by "\n" (sha256sum of printf 'sysrq_handle_crash\n__handle_sysrq\n...').
         #expect(signature.hash == "5648324a46867fbfb05e3f1c8d91ec9fb3d2d3c4b6db406acd280b4d67f661f6")
     }
 
     @Test func sameBugSameSignatureAcrossOffsetsAndBuilds() {
         let a = KernelLogAnalysis(log: KernelLogAnalysisTests.oopsLog)
-        let b = KernelLogAnalysis(log: KernelLogAnalysisTests.oopsLog
-            .replacingOccurrences(of: "+0x44/0x220", with: "+0x48/0x230")
-            .replacingOccurrences(of: "isra.0", with: "isra.1"))
+        let b = KernelLogAnalysis(
+            log: KernelLogAnalysisTests.oopsLog
+                .replacingOccurrences(of: "+0x44/0x220", with: "+0x48/0x230")
+                .replacingOccurrences(of: "isra.0", with: "isra.1"))
         func functions(_ log: KernelLogAnalysis) -> [String] {
             [log.ripFrame!.function] + log.callTrace.filter(\.reliable).map(\.function)
         }
         let first = CrashSignature(functions: functions(a), fallback: nil)
-        #expect(first.frames == ["crashme_init", "do_one_initcall", "do_init_module", "__do_sys_finit_module", "do_syscall_64"])
+        #expect(
+            first.frames == [
+                "crashme_init", "do_one_initcall", "do_init_module", "__do_sys_finit_module", "do_syscall_64",
+            ])
         #expect(first == CrashSignature(functions: functions(b), fallback: nil))
         #expect(first != CrashSignature(functions: ["other_bug"] + functions(a).dropFirst(), fallback: nil))
     }
 
     @Test func fallbackMasksNumbers() {
-        let signature = CrashSignature(functions: ["panic"], fallback: "Kernel panic - not syncing: Attempted to kill init! exitcode=0x0000000b")
+        let signature = CrashSignature(
+            functions: ["panic"], fallback: "Kernel panic - not syncing: Attempted to kill init! exitcode=0x0000000b")
         #expect(signature.frames == ["Kernel panic - not syncing: Attempted to kill init! exitcode=N"])
     }
 }

@@ -7,7 +7,9 @@ enum RealDumps {
     static let environmentVariable = "OOPSD_VM_DUMPS"
 
     /// The dumps directory, when the real-dump tests are asked for.
-    static var directory: String? { ProcessInfo.processInfo.environment[environmentVariable].flatMap { $0.isEmpty ? nil : $0 } }
+    static var directory: String? {
+        ProcessInfo.processInfo.environment[environmentVariable].flatMap { $0.isEmpty ? nil : $0 }
+    }
 
     /// Kernel tags to check (`OOPSD_VM_KERNELS`, default `6.1 6.12`).
     static var kernels: [String] {
@@ -22,7 +24,9 @@ enum RealDumps {
         let vmcore = "\(base)/vmcore"
         let dmesg = "\(base)/vmcore-dmesg.txt"
         guard FileManager.default.fileExists(atPath: vmcore), FileManager.default.fileExists(atPath: dmesg) else {
-            Issue.record("no baseline dump for kernel \(tag) at \(base) (need vmcore and vmcore-dmesg.txt): run `Tests/VM/run --kernel \(tag) baseline` first")
+            Issue.record(
+                "no baseline dump for kernel \(tag) at \(base) (need vmcore and vmcore-dmesg.txt): run `Tests/VM/run --kernel \(tag) baseline` first"
+            )
             throw CancellationError()
         }
         return (vmcore, dmesg)

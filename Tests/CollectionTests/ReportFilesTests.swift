@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Collection
 
 struct ReportFilesTests {
@@ -17,8 +18,11 @@ struct ReportFilesTests {
             registers: [.init(name: "rip", value: "0xffffffffad090926")], rip: "sysrq_handle_crash+0x16/0x20",
             ripFromLog: "sysrq_handle_crash+0x16/0x20",
             callTrace: [.init(function: "panic", offset: 0x118, size: 0x2f4, module: nil, reliable: true)],
-            stackScan: [.init(stackAddress: "0xff43d4afc0013cb8", address: "0xffffffffad090926",
-                symbol: "sysrq_handle_crash+0x16/0x20")],
+            stackScan: [
+                .init(
+                    stackAddress: "0xff43d4afc0013cb8", address: "0xffffffffad090926",
+                    symbol: "sysrq_handle_crash+0x16/0x20")
+            ],
             breadcrumb: ["event": "DIE_OOPS"], signature: "5648", signatureFrames: ["sysrq_handle_crash"],
             symbolCount: 12, notes: ["a note"])
     }
@@ -59,6 +63,8 @@ struct ReportFilesTests {
         #expect(read.registersCPU == report.registersCPU)
         #expect(read == report)
         // What `oopsctl info` prints from the saved report.
-        #expect(ReportText.render(read).contains("Crashed:     2026-11-26 05:13:06 UTC, uptime"), "\(ReportText.render(read))")
+        #expect(
+            ReportText.render(read).contains("Crashed:     2026-11-26 05:13:06 UTC, uptime"),
+            "\(ReportText.render(read))")
     }
 }

@@ -11,7 +11,8 @@ final class SmallFileSystem {
 
     init(megabytes: Int) throws {
         directory = try TemporaryDirectory("collection")
-        try SmallFileSystem.run("/bin/mount", ["-t", "tmpfs", "-o", "size=\(megabytes)m,mode=0700", "tmpfs", directory.path])
+        try SmallFileSystem.run(
+            "/bin/mount", ["-t", "tmpfs", "-o", "size=\(megabytes)m,mode=0700", "tmpfs", directory.path])
     }
 
     deinit { try? SmallFileSystem.run("/bin/umount", [directory.path]) }
@@ -23,7 +24,9 @@ final class SmallFileSystem {
         try process.run()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            Issue.record("\(tool) \(arguments.joined(separator: " ")) exited with \(process.terminationStatus) (retention tests need root)")
+            Issue.record(
+                "\(tool) \(arguments.joined(separator: " ")) exited with \(process.terminationStatus) (retention tests need root)"
+            )
             throw CocoaError(.fileWriteNoPermission)
         }
     }
@@ -33,7 +36,8 @@ final class SmallFileSystem {
     func makeDump(_ name: String, time: Int64, kib: Int, shippedTo: [String] = []) throws -> String {
         let dump = "\(path)/\(name)"
         try FileManager.default.createDirectory(atPath: dump, withIntermediateDirectories: false)
-        try Data(#"{"status":"complete","crash_time":\#(time)}"#.utf8).write(to: URL(fileURLWithPath: "\(dump)/metadata.json"))
+        try Data(#"{"status":"complete","crash_time":\#(time)}"#.utf8).write(
+            to: URL(fileURLWithPath: "\(dump)/metadata.json"))
         try Data(repeating: 0xa5, count: kib * 1024).write(to: URL(fileURLWithPath: "\(dump)/vmcore"))
         if !shippedTo.isEmpty {
             let targets = shippedTo.map { "\"\($0)\": {\"shipped\": true}" }.joined(separator: ", ")
@@ -46,7 +50,9 @@ final class SmallFileSystem {
 }
 
 @Suite(.serialized) struct RetentionTests {
-    func policy(maxDumps: Int = 0, maxUse: String = "100%", keepFree: String = "0", deleteUnshipped: Bool = false)
+    func policy(
+        maxDumps: Int = 0, maxUse: String = "100%", keepFree: String = "0", deleteUnshipped: Bool = false
+    )
         -> Retention.Policy
     {
         Retention.Policy(
@@ -62,10 +68,11 @@ final class SmallFileSystem {
         try fs.makeDump("b", time: 3_000, kib: 4)
         try fs.makeDump("a", time: 4_000, kib: 4)
         let log = try Retention(policy: policy(maxDumps: 2)).enforce(on: DumpStore(directory: fs.path))
-        #expect(log == [
-            "deleted \(oldest) (8.0 KiB on disk, crashed 1970-01-01 00:16:40 UTC): 4 dumps exceed MaxDumps=2",
-            "deleted \(older) (8.0 KiB on disk, crashed 1970-01-01 00:33:20 UTC): 3 dumps exceed MaxDumps=2",
-        ])
+        #expect(
+            log == [
+                "deleted \(oldest) (8.0 KiB on disk, crashed 1970-01-01 00:16:40 UTC): 4 dumps exceed MaxDumps=2",
+                "deleted \(older) (8.0 KiB on disk, crashed 1970-01-01 00:33:20 UTC): 3 dumps exceed MaxDumps=2",
+            ])
         #expect(try fs.remaining() == ["b", "a"])
     }
 
@@ -75,7 +82,10 @@ final class SmallFileSystem {
         // 4 x (900 KiB + 4 KiB metadata) = 3.5 MiB > 3 MiB; without the oldest, 2.6 MiB.
         let log = try Retention(policy: policy(maxUse: "3M")).enforce(on: DumpStore(directory: fs.path))
         #expect(log.count == 1)
-        #expect(log.first?.hasPrefix("deleted \(fs.path)/a (904.0 KiB on disk, crashed 1970-01-01 00:00:00 UTC): dumps use 3.5 MiB, more than MaxUse=3M (3.0 MiB)") == true, "\(log)")
+        #expect(
+            log.first?.hasPrefix(
+                "deleted \(fs.path)/a (904.0 KiB on disk, crashed 1970-01-01 00:00:00 UTC): dumps use 3.5 MiB, more than MaxUse=3M (3.0 MiB)"
+            ) == true, "\(log)")
         #expect(try fs.remaining() == ["b", "c", "d"])
     }
 
@@ -90,7 +100,9 @@ final class SmallFileSystem {
 
     @Test func keepFreeIsHonoured() throws {
         let fs = try SmallFileSystem(megabytes: 8)
-        for (index, name) in ["a", "b", "c", "d", "e"].enumerated() { try fs.makeDump(name, time: Int64(index), kib: 1024) }
+        for (index, name) in ["a", "b", "c", "d", "e"].enumerated() {
+            try fs.makeDump(name, time: Int64(index), kib: 1024)
+        }
         let before = try FileSystemSpace.of(fs.path)
         #expect(before.available < 4 * 1024 * 1024)
         let log = try Retention(policy: policy(keepFree: "50%")).enforce(on: DumpStore(directory: fs.path))
@@ -109,12 +121,13 @@ final class SmallFileSystem {
         let newest = try fs.makeDump("d", time: 4, kib: 4)
         let retention = Retention(policy: policy(maxDumps: 1), uploadTargets: ["s3", "sftp"])
         let log = try retention.enforce(on: DumpStore(directory: fs.path))
-        #expect(log == [
-            "kept \(oldest): not yet shipped to s3, sftp and DeleteUnshipped=no, although 4 dumps exceed MaxDumps=1",
-            "deleted \(shipped) (12.0 KiB on disk, crashed 1970-01-01 00:00:02 UTC): 4 dumps exceed MaxDumps=1",
-            "kept \(fs.path)/c: not yet shipped to s3, sftp and DeleteUnshipped=no, although 3 dumps exceed MaxDumps=1",
-            "kept \(newest): it is the newest dump, although 3 dumps exceed MaxDumps=1",
-        ])
+        #expect(
+            log == [
+                "kept \(oldest): not yet shipped to s3, sftp and DeleteUnshipped=no, although 4 dumps exceed MaxDumps=1",
+                "deleted \(shipped) (12.0 KiB on disk, crashed 1970-01-01 00:00:02 UTC): 4 dumps exceed MaxDumps=1",
+                "kept \(fs.path)/c: not yet shipped to s3, sftp and DeleteUnshipped=no, although 3 dumps exceed MaxDumps=1",
+                "kept \(newest): it is the newest dump, although 3 dumps exceed MaxDumps=1",
+            ])
         #expect(try fs.remaining() == ["a", "c", "d"])
 
         let allowed = Retention(policy: policy(maxDumps: 1, deleteUnshipped: true), uploadTargets: ["s3", "sftp"])
@@ -145,7 +158,9 @@ final class SmallFileSystem {
     @Test func withinLimitsNothingHappens() throws {
         let fs = try SmallFileSystem(megabytes: 8)
         try fs.makeDump("a", time: 1, kib: 4)
-        #expect(try Retention(policy: policy(maxDumps: 5, maxUse: "10%", keepFree: "15%")).enforce(on: DumpStore(directory: fs.path)) == [])
+        #expect(
+            try Retention(policy: policy(maxDumps: 5, maxUse: "10%", keepFree: "15%")).enforce(
+                on: DumpStore(directory: fs.path)) == [])
         #expect(try fs.remaining() == ["a"])
     }
 }

@@ -22,12 +22,14 @@ import Testing
         #expect(try FileSystem.status(image)?.size == first.compressedSize)
 
         let modules = "/lib/modules/\(fixture.release)/kernel/"
-        #expect(first.plan.modules == [
-            "arch/x86/crypto/crc32c-intel.ko", "crypto/crc32c_generic.ko", "fs/jbd2/jbd2.ko", "fs/mbcache.ko",
-            "lib/crc16.ko", "fs/ext4/ext4.ko", "drivers/virtio/virtio_ring.ko", "drivers/virtio/virtio.ko",
-            "drivers/block/virtio_blk.ko", "drivers/virtio/virtio_pci_modern_dev.ko",
-            "drivers/virtio/virtio_pci_legacy_dev.ko", "drivers/virtio/virtio_pci.ko",
-        ].map { modules + $0 })
+        #expect(
+            first.plan.modules
+                == [
+                    "arch/x86/crypto/crc32c-intel.ko", "crypto/crc32c_generic.ko", "fs/jbd2/jbd2.ko", "fs/mbcache.ko",
+                    "lib/crc16.ko", "fs/ext4/ext4.ko", "drivers/virtio/virtio_ring.ko", "drivers/virtio/virtio.ko",
+                    "drivers/block/virtio_blk.ko", "drivers/virtio/virtio_pci_modern_dev.ko",
+                    "drivers/virtio/virtio_pci_legacy_dev.ko", "drivers/virtio/virtio_pci.ko",
+                ].map { modules + $0 })
         #expect(first.plan.targetUUID == VirtioFixture.uuid)
         #expect(first.plan.targetType == "ext4")
         #expect(first.plan.targetDirectory == "/var/crash")
@@ -52,8 +54,9 @@ import Testing
         // Every module of the plan is where the plan says, through the lib -> usr/lib link.
         for module in first.plan.modules { #expect(FileSystem.exists(out + module), "\(module) not unpacked") }
         // The unpacked /init runs with the unpacked loader and libc.
-        let run = shell("\(out)/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 --library-path "
-            + "\(out)/usr/lib/x86_64-linux-gnu \(out)/init --version | head -1")
+        let run = shell(
+            "\(out)/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 --library-path "
+                + "\(out)/usr/lib/x86_64-linux-gnu \(out)/init --version | head -1")
         #expect(run.output.hasPrefix("cpio (GNU cpio)"))
 
         let second = try CaptureImageBuilder.build(Self.request(fixture))

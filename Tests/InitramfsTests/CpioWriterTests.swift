@@ -36,25 +36,26 @@ import Testing
         try FileSystem.writeAtomically(archive, try Self.sample().bytes())
         let listing = shell("cpio -t --quiet < \(archive)")
         #expect(listing.status == 0)
-        #expect(listing.output == """
-            dev
-            dev/console
-            etc
-            etc/oopsd
-            etc/oopsd/capture-plan
-            init
-            lib
-            usr
-            usr/lib
-            usr/lib/modules
-            usr/lib/modules/6.1
-            usr/lib/modules/6.1/kernel
-            usr/lib/modules/6.1/kernel/virtio.ko
-            usr/lib/x86_64-linux-gnu
-            usr/lib/x86_64-linux-gnu/libc.so
-            usr/lib/x86_64-linux-gnu/libc.so.6
+        #expect(
+            listing.output == """
+                dev
+                dev/console
+                etc
+                etc/oopsd
+                etc/oopsd/capture-plan
+                init
+                lib
+                usr
+                usr/lib
+                usr/lib/modules
+                usr/lib/modules/6.1
+                usr/lib/modules/6.1/kernel
+                usr/lib/modules/6.1/kernel/virtio.ko
+                usr/lib/x86_64-linux-gnu
+                usr/lib/x86_64-linux-gnu/libc.so
+                usr/lib/x86_64-linux-gnu/libc.so.6
 
-            """)
+                """)
         let verbose = shell("cpio -tv --quiet < \(archive) | awk '{print $1, $2, $5}'")
         #expect(verbose.output.split(separator: "\n").contains("crw------- 1 5,"))
         #expect(verbose.output.split(separator: "\n").contains("lrwxrwxrwx 1 7"))
@@ -63,7 +64,9 @@ import Testing
         // cpio cannot make the device node without privileges on every system; skip it on extraction.
         let extract = shell("cd \(out) && cpio -i --quiet --no-absolute-filenames -f 'dev/console' < \(archive)")
         #expect(extract.status == 0)
-        #expect(try FileSystem.readBytes(out + "/lib/modules/6.1/kernel/virtio.ko") == [UInt8](repeating: 0xaa, count: 4097))
+        #expect(
+            try FileSystem.readBytes(out + "/lib/modules/6.1/kernel/virtio.ko") == [UInt8](repeating: 0xaa, count: 4097)
+        )
         #expect(try FileSystem.readLink(out + "/lib") == "usr/lib")
         #expect(try FileSystem.readLink(out + "/usr/lib/x86_64-linux-gnu/libc.so") == "libc.so.6")
         #expect(try FileSystem.status(out + "/init")?.permissions == 0o755)

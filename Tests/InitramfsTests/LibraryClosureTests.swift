@@ -6,8 +6,10 @@ import Testing
 @Suite struct LibraryClosureTests {
     /// `ldd` is the independent reference here only: the code itself never runs it.
     static func lddRealPaths(_ executable: String) -> Set<String> {
-        let output = shell("ldd \(executable) | grep -v vdso | sed -E 's/.*=> //; s/^[[:space:]]+//; s/ \\(0x.*//' "
-            + "| xargs -n1 realpath").output
+        let output = shell(
+            "ldd \(executable) | grep -v vdso | sed -E 's/.*=> //; s/^[[:space:]]+//; s/ \\(0x.*//' "
+                + "| xargs -n1 realpath"
+        ).output
         return Set(output.split(separator: "\n").map(String.init))
     }
 
@@ -26,7 +28,8 @@ import Testing
         let fixture = try TemporaryDirectory("initramfs")
         let build = try TemporaryDirectory("initramfs")
         let b = build.path
-        let compile = shell("""
+        let compile = shell(
+            """
             cd \(b) && printf 'int inner(void){return 41;}\\n' > inner.c && \
             printf 'int inner(void); int outer(void){return inner()+1;}\\n' > outer.c && \
             printf 'int outer(void); int main(void){return outer();}\\n' > tool.c && \
@@ -55,22 +58,27 @@ import Testing
         #expect(info.machine == 62)
 
         let closure = try LibraryClosure(executable: "/opt/app/bin/tool", root: fixture.root)
-        #expect(closure.items.map(\.name) == ["/lib64/ld-linux-x86-64.so.2", "libouter.so", "libc.so.6", "libinner.so.1"])
-        #expect(closure.items.map(\.path) == [
-            "/lib64/ld-linux-x86-64.so.2", "/opt/app/bin/../lib/libouter.so", "/lib/x86_64-linux-gnu/libc.so.6",
-            "/opt/app/lib/../private/libinner.so.1",
-        ])
-        #expect(closure.items.map(\.resolution.realPath) == [
-            multiarch + "/ld-linux-x86-64.so.2", "/opt/app/lib/libouter.so", multiarch + "/libc.so.6",
-            "/opt/app/private/libinner.so.1.2.3",
-        ])
-        #expect(closure.items[0].resolution.links.map { "\($0.path) -> \($0.target)" } == [
-            "/lib64 -> usr/lib64", "/usr/lib64/ld-linux-x86-64.so.2 -> /lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
-            "/lib -> usr/lib",
-        ])
-        #expect(closure.items[3].resolution.links.map { "\($0.path) -> \($0.target)" } == [
-            "/opt/app/private/libinner.so.1 -> libinner.so.1.2.3"
-        ])
+        #expect(
+            closure.items.map(\.name) == ["/lib64/ld-linux-x86-64.so.2", "libouter.so", "libc.so.6", "libinner.so.1"])
+        #expect(
+            closure.items.map(\.path) == [
+                "/lib64/ld-linux-x86-64.so.2", "/opt/app/bin/../lib/libouter.so", "/lib/x86_64-linux-gnu/libc.so.6",
+                "/opt/app/lib/../private/libinner.so.1",
+            ])
+        #expect(
+            closure.items.map(\.resolution.realPath) == [
+                multiarch + "/ld-linux-x86-64.so.2", "/opt/app/lib/libouter.so", multiarch + "/libc.so.6",
+                "/opt/app/private/libinner.so.1.2.3",
+            ])
+        #expect(
+            closure.items[0].resolution.links.map { "\($0.path) -> \($0.target)" } == [
+                "/lib64 -> usr/lib64", "/usr/lib64/ld-linux-x86-64.so.2 -> /lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
+                "/lib -> usr/lib",
+            ])
+        #expect(
+            closure.items[3].resolution.links.map { "\($0.path) -> \($0.target)" } == [
+                "/opt/app/private/libinner.so.1 -> libinner.so.1.2.3"
+            ])
     }
 
     @Test func missingLibraryNamesWhoNeedsItAndWhereWeLooked() throws {

@@ -17,13 +17,14 @@ import Testing
             ],
             index: index)
         let base = tree.root + "/lib/modules/" + tree.release + "/kernel/"
-        #expect(closure.modules.map(\.name) == [
-            // ext4's softdep (pre: crypto-crc32c, both providers), then its dependencies (libkmod's order).
-            "crc32c_intel", "crc32c_generic", "jbd2", "mbcache", "crc16", "ext4",
-            "virtio_ring", "virtio", "virtio_blk",
-            "virtio_pci_modern_dev", "virtio_pci_legacy_dev", "virtio_pci",
-            "scsi_common", "scsi_mod", "libata", "libahci", "ahci",
-        ])
+        #expect(
+            closure.modules.map(\.name) == [
+                // ext4's softdep (pre: crypto-crc32c, both providers), then its dependencies (libkmod's order).
+                "crc32c_intel", "crc32c_generic", "jbd2", "mbcache", "crc16", "ext4",
+                "virtio_ring", "virtio", "virtio_blk",
+                "virtio_pci_modern_dev", "virtio_pci_legacy_dev", "virtio_pci",
+                "scsi_common", "scsi_mod", "libata", "libahci", "ahci",
+            ])
         #expect(closure.modules.first(where: { $0.name == "ext4" })?.path == base + "fs/ext4/ext4.ko")
     }
 
@@ -54,15 +55,17 @@ import Testing
         let error = #expect(throws: InitramfsError.self) {
             try ModuleClosure(required: ["no_such_driver"], optional: [], index: index)
         }
-        #expect(error?.description == "kernel module no_such_driver: no module or alias of that name in "
-            + "\(tree.root)/lib/modules/\(tree.release)")
+        #expect(
+            error?.description == "kernel module no_such_driver: no module or alias of that name in "
+                + "\(tree.root)/lib/modules/\(tree.release)")
     }
 
     @Test func treeWithoutDepmodSaysWhatToRun() throws {
         let scratch = try TemporaryDirectory("initramfs")
         try FileSystem.makeDirectory(scratch.root.path("/lib/modules/9.9"), parents: true)
         let error = #expect(throws: InitramfsError.self) { try KernelModuleIndex(root: scratch.root, release: "9.9") }
-        #expect(error?.description == "kernel module 9.9: \(scratch.path)/lib/modules/9.9/modules.dep.bin is missing: "
-            + "run depmod -b \(scratch.path) 9.9 (kmod)")
+        #expect(
+            error?.description == "kernel module 9.9: \(scratch.path)/lib/modules/9.9/modules.dep.bin is missing: "
+                + "run depmod -b \(scratch.path) 9.9 (kmod)")
     }
 }

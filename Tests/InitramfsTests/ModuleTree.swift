@@ -1,7 +1,8 @@
+import SystemCalls
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import SystemCalls
 
 /// Runs a shell command; returns its exit status and standard output.
 func shell(_ command: String) -> (status: Int32, output: String) {

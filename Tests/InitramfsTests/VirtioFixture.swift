@@ -27,7 +27,9 @@ final class VirtioFixture {
         try d.link("/usr/lib/modules/\(release)", to: tree.root + "/lib/modules/\(release)")
         try d.link("/boot/config-\(release)", to: tree.root + "/boot/config-\(release)")
         try FileSystem.makeDirectory(d.root.path("/var/crash"), parents: true)
-        try d.write("/proc/self/mountinfo", """
+        try d.write(
+            "/proc/self/mountinfo",
+            """
             21 1 254:1 / / rw,relatime shared:1 - ext4 /dev/vda1 rw,errors=remount-ro
             22 21 0:21 / /proc rw,nosuid,nodev,noexec,relatime shared:12 - proc proc rw
             23 21 0:25 / /run rw,nosuid,nodev shared:5 - tmpfs tmpfs rw,size=100000k,mode=755

@@ -7,15 +7,21 @@ import Testing
 
     @Test(arguments: [
         // A Debian GRUB line: everything but the console goes.
-        ("BOOT_IMAGE=/boot/vmlinuz-6.1.0-56-amd64 root=UUID=1234 ro crashkernel=256M quiet splash console=ttyS0,115200",
-         "ro console=ttyS0,115200 " + tail),
+        (
+            "BOOT_IMAGE=/boot/vmlinuz-6.1.0-56-amd64 root=UUID=1234 ro crashkernel=256M quiet splash console=ttyS0,115200",
+            "ro console=ttyS0,115200 " + tail
+        ),
         // Hugepage and memory-layout options.
-        ("hugepages=512 hugepagesz=2M default_hugepagesz=2M mem=4G memmap=64M$0x10000000 movablecore=1G kernelcore=2G "
-            + "numa=fake=4 iommu=pt",
-         "iommu=pt " + tail),
+        (
+            "hugepages=512 hugepagesz=2M default_hugepagesz=2M mem=4G memmap=64M$0x10000000 movablecore=1G kernelcore=2G "
+                + "numa=fake=4 iommu=pt",
+            "iommu=pt " + tail
+        ),
         // Dashes and underscores are the same parameter; CPU limits and panic are replaced, not duplicated.
-        ("nr-cpus=8 maxcpus=4 panic=0 irqpoll reset_devices initrd=/initrd.img resume=/dev/sda2 resume_offset=4",
-         tail),
+        (
+            "nr-cpus=8 maxcpus=4 panic=0 irqpoll reset_devices initrd=/initrd.img resume=/dev/sda2 resume_offset=4",
+            tail
+        ),
         // A quoted value with spaces survives verbatim.
         ("dyndbg=\"file drivers/* +p\" quiet console=tty0", "dyndbg=\"file drivers/* +p\" console=tty0 " + tail),
         // Init arguments after -- are dropped: they were for the crashed system's init.
@@ -30,8 +36,9 @@ import Testing
     @Test func extraComesLastAndCPUsAndPanicAreConfigurable() {
         let derived = CaptureCommandLine.derive(
             from: "root=/dev/vda console=ttyS0", panicSeconds: 30, cpus: 2, extra: "nokaslr  foo=\"x y\"")
-        #expect(derived == "console=ttyS0 irqpoll reset_devices cgroup_disable=memory numa=off acpi_no_memhotplug "
-            + "nr_cpus=2 panic=30 nokaslr foo=\"x y\"")
+        #expect(
+            derived == "console=ttyS0 irqpoll reset_devices cgroup_disable=memory numa=off acpi_no_memhotplug "
+                + "nr_cpus=2 panic=30 nokaslr foo=\"x y\"")
     }
 
     @Test func readsProcCmdlineUnderRoot() throws {

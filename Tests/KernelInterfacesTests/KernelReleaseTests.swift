@@ -24,8 +24,9 @@ import Testing
         let image = "/usr/lib/modules/\(Self.release)/vmlinuz"
         #expect(KernelRelease.installedImage(release: Self.release, root: fixture.root) == image)
         #expect(KernelRelease.defaultImage(release: Self.release, root: fixture.root) == image)
-        #expect(KernelRelease.configFile(release: Self.release, root: fixture.root)
-            == "/usr/lib/modules/\(Self.release)/config")
+        #expect(
+            KernelRelease.configFile(release: Self.release, root: fixture.root)
+                == "/usr/lib/modules/\(Self.release)/config")
     }
 
     @Test func withNoImageTheDefaultIsBootAndNothingIsInstalled() throws {

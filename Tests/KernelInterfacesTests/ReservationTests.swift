@@ -12,7 +12,8 @@ import Testing
         let reservation = try CrashReservation.read(root: fixture.root)
         #expect(reservation.size == 256 << 20)
         #expect(reservation.loaded)
-        #expect(reservation.ranges == [IOMemRange(start: 0x6f00_0000, end: 0x7eff_ffff, name: "Crash kernel", depth: 1)])
+        #expect(
+            reservation.ranges == [IOMemRange(start: 0x6f00_0000, end: 0x7eff_ffff, name: "Crash kernel", depth: 1)])
     }
 
     @Test func missingFilesMeanNoReservation() throws {
@@ -26,8 +27,9 @@ import Testing
         let fixture = try TemporaryDirectory("kernel-interfaces")
         try fixture.write("/sys/kernel/kexec_crash_size", "lots\n")
         let error = try #require(throws: KernelFileError.self) { try CrashReservation.read(root: fixture.root) }
-        #expect(error.description
-            == "\(fixture.path)/sys/kernel/kexec_crash_size: expected an unsigned decimal integer, found \"lots\"")
+        #expect(
+            error.description
+                == "\(fixture.path)/sys/kernel/kexec_crash_size: expected an unsigned decimal integer, found \"lots\"")
     }
 
     @Test func loadedMustBeZeroOrOne() throws {
@@ -47,10 +49,11 @@ import Testing
     }
 
     @Test func lockdownWithoutBracketsIsAnError() {
-        #expect(throws: KernelFileError(
-            path: "/sys/kernel/security/lockdown",
-            expected: "a list of modes with the current one in brackets, e.g. \"[none] integrity\"",
-            found: "none integrity")
+        #expect(
+            throws: KernelFileError(
+                path: "/sys/kernel/security/lockdown",
+                expected: "a list of modes with the current one in brackets, e.g. \"[none] integrity\"",
+                found: "none integrity")
         ) { try LockdownMode(parsing: "none integrity\n") }
     }
 

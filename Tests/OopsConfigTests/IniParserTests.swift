@@ -1,4 +1,5 @@
 import Testing
+
 @testable import OopsConfig
 
 @Suite struct IniParserTests {
@@ -9,10 +10,13 @@ import Testing
     }
 
     @Test func readsSectionsKeysAndLineNumbers() {
-        let (assignments, problems) = parse("# comment\n; also a comment\n\n[Capture]\nDumpLevel = 1 \nDirectory=/srv/crash\n")
+        let (assignments, problems) = parse(
+            "# comment\n; also a comment\n\n[Capture]\nDumpLevel = 1 \nDirectory=/srv/crash\n")
         #expect(problems.isEmpty)
-        #expect(assignments.map { "\($0.section).\($0.key)=\($0.value)@\($0.origin.line)" } ==
-                ["Capture.DumpLevel=1@5", "Capture.Directory=/srv/crash@6"])
+        #expect(
+            assignments.map { "\($0.section).\($0.key)=\($0.value)@\($0.origin.line)" } == [
+                "Capture.DumpLevel=1@5", "Capture.Directory=/srv/crash@6",
+            ])
     }
 
     @Test func acceptsByteOrderMarkCRLFAndMissingFinalNewline() {
@@ -37,25 +41,30 @@ import Testing
     @Test func reportsKeysBeforeAnySection() {
         let (assignments, problems) = parse("DumpLevel=1\n[Capture]\n")
         #expect(assignments.isEmpty)
-        #expect(problems == ["/etc/oopsd/oopsd.conf:1: DumpLevel= stands before any section header; expected e.g. [Capture] above it"])
+        #expect(
+            problems == [
+                "/etc/oopsd/oopsd.conf:1: DumpLevel= stands before any section header; expected e.g. [Capture] above it"
+            ])
     }
 
     @Test func reportsBrokenSectionHeaders() {
         let (assignments, problems) = parse("[Capture\nDumpLevel=1\n[Two Words]\n")
         #expect(assignments.isEmpty)
-        #expect(problems == [
-            #"/etc/oopsd/oopsd.conf:1: expected a section header like [Capture], found "[Capture""#,
-            "/etc/oopsd/oopsd.conf:2: DumpLevel= stands before any section header; expected e.g. [Capture] above it",
-            #"/etc/oopsd/oopsd.conf:3: invalid section name "Two Words""#,
-        ])
+        #expect(
+            problems == [
+                #"/etc/oopsd/oopsd.conf:1: expected a section header like [Capture], found "[Capture""#,
+                "/etc/oopsd/oopsd.conf:2: DumpLevel= stands before any section header; expected e.g. [Capture] above it",
+                #"/etc/oopsd/oopsd.conf:3: invalid section name "Two Words""#,
+            ])
     }
 
     @Test func reportsEmptyAndInvalidKeyNames() {
         let (_, problems) = parse("[Capture]\n=1\nDump Level=2\n")
-        #expect(problems == [
-            #"/etc/oopsd/oopsd.conf:2: expected a key name before "=""#,
-            #"/etc/oopsd/oopsd.conf:3: invalid key name "Dump Level""#,
-        ])
+        #expect(
+            problems == [
+                #"/etc/oopsd/oopsd.conf:2: expected a key name before "=""#,
+                #"/etc/oopsd/oopsd.conf:3: invalid key name "Dump Level""#,
+            ])
     }
 
     @Test func keepsEqualsSignsInValues() {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import OopsConfig
 
 @Suite struct MergeTests {
@@ -8,7 +9,8 @@ import Testing
         let merged = MergedConfiguration.load(root: tree.root)
         #expect(merged.files.isEmpty)
         #expect(merged.diagnostics.isEmpty)
-        #expect(merged.entry(ConfigKeys.dumpLevel) == .init(key: ConfigKeys.dumpLevel, value: .integer(31), origin: nil))
+        #expect(
+            merged.entry(ConfigKeys.dumpLevel) == .init(key: ConfigKeys.dumpLevel, value: .integer(31), origin: nil))
     }
 
     @Test func dropInsApplyAfterTheMainFileInNameOrderAndLaterAssignmentsWin() {
@@ -18,10 +20,15 @@ import Testing
         tree.write("/etc/oopsd/oopsd.conf.d/10-a.conf", "[Capture]\nDumpLevel=10\nDumpLevel=11\n")
         let merged = MergedConfiguration.load(root: tree.root)
         #expect(merged.diagnostics.isEmpty)
-        #expect(merged.files == ["/etc/oopsd/oopsd.conf", "/etc/oopsd/oopsd.conf.d/10-a.conf",
-                                 "/usr/lib/oopsd/oopsd.conf.d/20-b.conf"])
+        #expect(
+            merged.files == [
+                "/etc/oopsd/oopsd.conf", "/etc/oopsd/oopsd.conf.d/10-a.conf",
+                "/usr/lib/oopsd/oopsd.conf.d/20-b.conf",
+            ])
         #expect(merged.value(ConfigKeys.dumpLevel) == .integer(20))
-        #expect(merged.entry(ConfigKeys.dumpLevel).origin == ConfigOrigin(file: "/usr/lib/oopsd/oopsd.conf.d/20-b.conf", line: 2))
+        #expect(
+            merged.entry(ConfigKeys.dumpLevel).origin
+                == ConfigOrigin(file: "/usr/lib/oopsd/oopsd.conf.d/20-b.conf", line: 2))
         #expect(merged.entry(ConfigKeys.format).origin == ConfigOrigin(file: "/etc/oopsd/oopsd.conf", line: 3))
     }
 
@@ -66,22 +73,32 @@ import Testing
 
     @Test func emptyAssignmentResetsListsAndScalars() {
         let tree = TestTree()
-        tree.write("/etc/oopsd/oopsd.conf", "[Kernel]\nExtraModules=nvme\nExtraModules=mlx5_core xfs\nCommandLine=a\n[Capture]\nDumpLevel=1\n")
-        tree.write("/etc/oopsd/oopsd.conf.d/10.conf", "[Kernel]\nExtraModules=\nExtraModules=dm_mod\n[Capture]\nDumpLevel=\n")
+        tree.write(
+            "/etc/oopsd/oopsd.conf",
+            "[Kernel]\nExtraModules=nvme\nExtraModules=mlx5_core xfs\nCommandLine=a\n[Capture]\nDumpLevel=1\n")
+        tree.write(
+            "/etc/oopsd/oopsd.conf.d/10.conf", "[Kernel]\nExtraModules=\nExtraModules=dm_mod\n[Capture]\nDumpLevel=\n")
         let merged = MergedConfiguration.load(root: tree.root)
         let config = OopsConfiguration(merged)
         #expect(config.kernel.extraModules == ["dm_mod"])
         #expect(config.kernel.commandLine == ["a"])
         #expect(config.capture.dumpLevel == 31)
-        #expect(merged.entry(ConfigKeys.dumpLevel).origin == ConfigOrigin(file: "/etc/oopsd/oopsd.conf.d/10.conf", line: 5))
+        #expect(
+            merged.entry(ConfigKeys.dumpLevel).origin == ConfigOrigin(file: "/etc/oopsd/oopsd.conf.d/10.conf", line: 5))
 
-        let listsAppend = MergedConfiguration.load(root: { tree.write("/etc/oopsd/oopsd.conf.d/10.conf", ""); return tree.root }())
+        let listsAppend = MergedConfiguration.load(
+            root: {
+                tree.write("/etc/oopsd/oopsd.conf.d/10.conf", "")
+                return tree.root
+            }())
         #expect(OopsConfiguration(listsAppend).kernel.extraModules == ["nvme", "mlx5_core", "xfs"])
     }
 
     @Test func everyValueTypeReachesTheTypedConfiguration() {
         let tree = TestTree()
-        tree.write("/etc/oopsd/oopsd.conf", """
+        tree.write(
+            "/etc/oopsd/oopsd.conf",
+            """
             [Capture]
             Directory=/srv/crash
             DumpLevel=17
@@ -108,20 +125,31 @@ import Testing
         let merged = MergedConfiguration.load(root: tree.root)
         #expect(merged.diagnostics.isEmpty)
         let config = OopsConfiguration(merged)
-        #expect(config.capture == .init(directory: "/srv/crash", dumpLevel: 17, format: .kdump, compression: .zlib,
-                                        timeout: TimeSpan(seconds: 3900), finalAction: .powerOff, failureAction: .halt,
-                                        cpus: 2))
-        #expect(config.kernel == .init(image: "/boot/vmlinuz-capture", commandLine: ["console=ttyS0", "loglevel=7"],
-                                       extraModules: ["mlx5_core"], oopsModule: true, panicTimeout: TimeSpan(seconds: 30)))
-        #expect(config.retention == .init(maxDumps: 3, maxUse: .bytes(2 << 30), keepFree: .perMille(125),
-                                          deleteUnshipped: true))
+        #expect(
+            config.capture
+                == .init(
+                    directory: "/srv/crash", dumpLevel: 17, format: .kdump, compression: .zlib,
+                    timeout: TimeSpan(seconds: 3900), finalAction: .powerOff, failureAction: .halt,
+                    cpus: 2))
+        #expect(
+            config.kernel
+                == .init(
+                    image: "/boot/vmlinuz-capture", commandLine: ["console=ttyS0", "loglevel=7"],
+                    extraModules: ["mlx5_core"], oopsModule: true, panicTimeout: TimeSpan(seconds: 30)))
+        #expect(
+            config.retention
+                == .init(
+                    maxDumps: 3, maxUse: .bytes(2 << 30), keepFree: .perMille(125),
+                    deleteUnshipped: true))
         #expect(config.service.rearmDelay == TimeSpan(microseconds: 500_000))
     }
 
     @Test func badValuesNameFileLineAndExpectationAndKeepTheEarlierValue() {
         let tree = TestTree()
         tree.write("/etc/oopsd/oopsd.conf", "[Capture]\nDumpLevel=7\n")
-        tree.write("/etc/oopsd/oopsd.conf.d/10-fleet.conf", """
+        tree.write(
+            "/etc/oopsd/oopsd.conf.d/10-fleet.conf",
+            """
             [Capture]
             Format=tar
             Timeout=soon
@@ -135,15 +163,16 @@ import Testing
             """)
         let merged = MergedConfiguration.load(root: tree.root)
         #expect(!merged.isValid)
-        #expect(merged.errors.map(\.description) == [
-            "/etc/oopsd/oopsd.conf.d/10-fleet.conf:2: Format=tar: expected one of elf, kdump",
-            "/etc/oopsd/oopsd.conf.d/10-fleet.conf:3: Timeout=soon: expected a time span (e.g. 90s, 15min, 1h 30min)",
-            "/etc/oopsd/oopsd.conf.d/10-fleet.conf:4: Directory=relative/path: expected an absolute path",
-            "/etc/oopsd/oopsd.conf.d/10-fleet.conf:5: CPUs=0: expected 1..64",
-            "/etc/oopsd/oopsd.conf.d/10-fleet.conf:7: DumpLevel=40: expected 0..31",
-            "/etc/oopsd/oopsd.conf.d/10-fleet.conf:9: MaxUse=lots: expected a size (e.g. 512M, 2G) or a percentage (e.g. 10%)",
-            "/etc/oopsd/oopsd.conf.d/10-fleet.conf:10: DeleteUnshipped=perhaps: expected yes or no (also true/false, on/off, 1/0)",
-        ])
+        #expect(
+            merged.errors.map(\.description) == [
+                "/etc/oopsd/oopsd.conf.d/10-fleet.conf:2: Format=tar: expected one of elf, kdump",
+                "/etc/oopsd/oopsd.conf.d/10-fleet.conf:3: Timeout=soon: expected a time span (e.g. 90s, 15min, 1h 30min)",
+                "/etc/oopsd/oopsd.conf.d/10-fleet.conf:4: Directory=relative/path: expected an absolute path",
+                "/etc/oopsd/oopsd.conf.d/10-fleet.conf:5: CPUs=0: expected 1..64",
+                "/etc/oopsd/oopsd.conf.d/10-fleet.conf:7: DumpLevel=40: expected 0..31",
+                "/etc/oopsd/oopsd.conf.d/10-fleet.conf:9: MaxUse=lots: expected a size (e.g. 512M, 2G) or a percentage (e.g. 10%)",
+                "/etc/oopsd/oopsd.conf.d/10-fleet.conf:10: DeleteUnshipped=perhaps: expected yes or no (also true/false, on/off, 1/0)",
+            ])
         #expect(merged.value(ConfigKeys.dumpLevel) == .integer(7))
     }
 
@@ -152,11 +181,12 @@ import Testing
         tree.write("/etc/oopsd/oopsd.conf", "[Capture]\ndumplevel=3\nColour=blue\n[Network]\nHost=x\n")
         let merged = MergedConfiguration.load(root: tree.root)
         #expect(merged.isValid)
-        #expect(merged.diagnostics.map(\.description) == [
-            "/etc/oopsd/oopsd.conf:2: warning: unknown key dumplevel= in [Capture], ignored; did you mean DumpLevel=?",
-            "/etc/oopsd/oopsd.conf:3: warning: unknown key Colour= in [Capture], ignored",
-            "/etc/oopsd/oopsd.conf:5: warning: unknown section [Network]; Host= ignored",
-        ])
+        #expect(
+            merged.diagnostics.map(\.description) == [
+                "/etc/oopsd/oopsd.conf:2: warning: unknown key dumplevel= in [Capture], ignored; did you mean DumpLevel=?",
+                "/etc/oopsd/oopsd.conf:3: warning: unknown key Colour= in [Capture], ignored",
+                "/etc/oopsd/oopsd.conf:5: warning: unknown section [Network]; Host= ignored",
+            ])
     }
 
     @Test func directoriesWhereFilesWereExpectedAndTheReverse() {
@@ -166,11 +196,12 @@ import Testing
         tree.write("/run/oopsd/oopsd.conf.d", "[Capture]\n")
         tree.write("/etc/oopsd/oopsd.conf.d/20-ok.conf", "[Capture]\nDumpLevel=2\n")
         let merged = MergedConfiguration.load(root: tree.root)
-        #expect(merged.errors.map(\.description) == [
-            "/run/oopsd/oopsd.conf.d: is not a directory; expected a directory of *.conf drop-ins",
-            "/etc/oopsd/oopsd.conf: is a directory; expected a configuration file",
-            "/etc/oopsd/oopsd.conf.d/10-dir.conf: is a directory; expected a configuration file",
-        ])
+        #expect(
+            merged.errors.map(\.description) == [
+                "/run/oopsd/oopsd.conf.d: is not a directory; expected a directory of *.conf drop-ins",
+                "/etc/oopsd/oopsd.conf: is a directory; expected a configuration file",
+                "/etc/oopsd/oopsd.conf.d/10-dir.conf: is a directory; expected a configuration file",
+            ])
         #expect(merged.value(ConfigKeys.dumpLevel) == .integer(2))
     }
 
@@ -180,9 +211,10 @@ import Testing
         tree.symlink("/etc/oopsd/oopsd.conf.d/10-loop.conf", to: "10-loop.conf")
         tree.write("/etc/oopsd/oopsd.conf.d/20-ok.conf", "[Capture]\nDumpLevel=2\n")
         let merged = MergedConfiguration.load(root: tree.root)
-        #expect(merged.errors.map(\.description) == [
-            "/etc/oopsd/oopsd.conf.d/10-loop.conf: cannot read: Too many levels of symbolic links (ELOOP)",
-        ])
+        #expect(
+            merged.errors.map(\.description) == [
+                "/etc/oopsd/oopsd.conf.d/10-loop.conf: cannot read: Too many levels of symbolic links (ELOOP)"
+            ])
         #expect(merged.value(ConfigKeys.dumpLevel) == .integer(2))
     }
 
@@ -208,7 +240,8 @@ import Testing
         merged.apply(text: "[Kernel]\nCommandLine=a\"b\\c\n[Capture]\nDumpLevel=x\n", file: "/f.conf")
         let json = ConfigRendering.json(merged)
         #expect(json.contains(#""CommandLine":{"value":"a\"b\\c","origin":"/f.conf:2"}"#))
-        #expect(json.contains(#"{"severity":"error","file":"/f.conf","line":4,"message":"DumpLevel=x: expected 0..31"}"#))
+        #expect(
+            json.contains(#"{"severity":"error","file":"/f.conf","line":4,"message":"DumpLevel=x: expected 0..31"}"#))
         #expect((try? JSONSerialization.jsonObject(with: Data(json.utf8))) != nil)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import OopsConfig
 
 /// The configuration files in `Config/` are what operators copy: they must parse cleanly.
@@ -10,8 +11,9 @@ import Testing
 
     @Test func defaultsFileIsUpToDateWithTheKeyTable() throws {
         let shipped = try String(contentsOf: Self.configDirectory.appendingPathComponent("oopsd.conf"), encoding: .utf8)
-        #expect(shipped == ConfigRendering.defaultsFile(),
-                "regenerate with: swift run oopsctl config --defaults > Config/oopsd.conf")
+        #expect(
+            shipped == ConfigRendering.defaultsFile(),
+            "regenerate with: swift run oopsctl config --defaults > Config/oopsd.conf")
     }
 
     @Test func defaultsFileMentionsEveryKey() {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import OopsConfig
 
 /// The order of files must be what systemd itself gives for a `*.conf.d` configuration:
@@ -34,9 +35,12 @@ import Testing
         var diagnostics: [ConfigDiagnostic] = []
         let ours = ConfigSources.files(root: tree.root, diagnostics: &diagnostics).map(\.path)
         #expect(diagnostics.isEmpty)
-        #expect(ours == ["/run/oopsd/oopsd.conf", "/run/oopsd/oopsd.conf.d/05-b.conf",
-                         "/usr/local/lib/oopsd/oopsd.conf.d/10-a.conf", "/etc/oopsd/oopsd.conf.d/50-m.conf",
-                         "/etc/oopsd/oopsd.conf.d/90-z.conf"])
+        #expect(
+            ours == [
+                "/run/oopsd/oopsd.conf", "/run/oopsd/oopsd.conf.d/05-b.conf",
+                "/usr/local/lib/oopsd/oopsd.conf.d/10-a.conf", "/etc/oopsd/oopsd.conf.d/50-m.conf",
+                "/etc/oopsd/oopsd.conf.d/90-z.conf",
+            ])
         #expect(try systemdOrder(tree) == ours)
     }
 }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import OopsConfig
 
 @Suite struct ValueParsingTests {
@@ -56,8 +57,9 @@ import Testing
         for word in ["no", "False", "off", "0"] {
             #expect(ConfigValue.parse(word, as: .boolean) == .success(.boolean(false)))
         }
-        #expect(ConfigValue.parse("maybe", as: .boolean) ==
-                .failure(ConfigValueError("expected yes or no (also true/false, on/off, 1/0)")))
+        #expect(
+            ConfigValue.parse("maybe", as: .boolean)
+                == .failure(ConfigValueError("expected yes or no (also true/false, on/off, 1/0)")))
     }
 
     @Test func integersChoicesAndPaths() {
@@ -65,8 +67,9 @@ import Testing
         #expect(ConfigValue.parse("32", as: .integer(0...31)) == .failure(ConfigValueError("expected 0..31")))
         #expect(ConfigValue.parse("+3", as: .integer(0...31)) == .failure(ConfigValueError("expected 0..31")))
         #expect(ConfigValue.parse("KDUMP", as: .choice(["elf", "kdump"])) == .success(.text("kdump")))
-        #expect(ConfigValue.parse("tar", as: .choice(["elf", "kdump"])) ==
-                .failure(ConfigValueError("expected one of elf, kdump")))
+        #expect(
+            ConfigValue.parse("tar", as: .choice(["elf", "kdump"]))
+                == .failure(ConfigValueError("expected one of elf, kdump")))
         #expect(ConfigValue.parse("/var/crash", as: .path) == .success(.text("/var/crash")))
         #expect(ConfigValue.parse("var/crash", as: .path) == .failure(ConfigValueError("expected an absolute path")))
         #expect(ConfigValue.parse("/var/../etc", as: .path) == .failure(ConfigValueError("expected an absolute path")))

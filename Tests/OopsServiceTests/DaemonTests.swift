@@ -3,6 +3,7 @@ import OopsConfig
 import SystemCalls
 import TestSupport
 import Testing
+
 @testable import OopsService
 
 /// Records what the service logs.
@@ -25,8 +26,9 @@ final class FakeArming: Arming, @unchecked Sendable {
         armed.append(configuration)
         return ArmOutcome(
             kernelImage: "/boot/vmlinuz-test", kernelRelease: "test", commandLine: "panic=10",
-            image: .init(path: "/var/lib/oopsd/initramfs-x.img", bytes: 4096, unpackedBytes: 8192, sha256: "x",
-                         builtAt: "2026-01-01T00:00:00Z", reused: false),
+            image: .init(
+                path: "/var/lib/oopsd/initramfs-x.img", bytes: 4096, unpackedBytes: 8192, sha256: "x",
+                builtAt: "2026-01-01T00:00:00Z", reused: false),
             modules: [], dumpDirectory: configuration.capture.directory, loaded: true)
     }
     func disarm() throws {}
@@ -69,9 +71,13 @@ func write(_ root: String, _ path: String, _ text: String) throws {
         #expect(daemon.armedConfiguration?.capture.dumpLevel == 1)
         let status = try #require(try ServiceStatus.read(root: HostRoot(root)))
         #expect(status.armed)
-        #expect(status.configErrors == ["/etc/oopsd/oopsd.conf.d/10-bad.conf:3: Format=tarball: expected one of elf, kdump"])
+        #expect(
+            status.configErrors == ["/etc/oopsd/oopsd.conf.d/10-bad.conf:3: Format=tarball: expected one of elf, kdump"]
+        )
         #expect(status.message == "armed with the last good configuration; fix /etc/oopsd/oopsd.conf.d/10-bad.conf:3")
-        #expect(log.messages.contains("configuration: /etc/oopsd/oopsd.conf.d/10-bad.conf:3: Format=tarball: expected one of elf, kdump"))
+        #expect(
+            log.messages.contains(
+                "configuration: /etc/oopsd/oopsd.conf.d/10-bad.conf:3: Format=tarball: expected one of elf, kdump"))
 
         // Fixed: the new configuration is armed.
         try write(root, "/etc/oopsd/oopsd.conf.d/10-bad.conf", "[Capture]\nDumpLevel=3\n")
@@ -91,7 +97,10 @@ func write(_ root: String, _ path: String, _ text: String) throws {
         #expect(arming.armed.first?.capture.directory == "/srv/crash")
         let status = try #require(try ServiceStatus.read(root: HostRoot(root)))
         #expect(status.armed)
-        #expect(status.message == "armed with errors in the configuration skipped; fix /etc/oopsd/oopsd.conf:2: DumpLevel=99: expected 0..31")
+        #expect(
+            status.message
+                == "armed with errors in the configuration skipped; fix /etc/oopsd/oopsd.conf:2: DumpLevel=99: expected 0..31"
+        )
     }
 
     @Test func armingFailureIsReportedAsNotArmed() throws {
@@ -105,7 +114,10 @@ func write(_ root: String, _ path: String, _ text: String) throws {
         #expect(!status.armed)
         #expect(status.message == "not armed: no memory is reserved for a capture kernel")
         #expect(status.lastError == "no memory is reserved for a capture kernel")
-        #expect(log.entries.contains { $0.0 == .error && $0.1 == "arming failed (start): no memory is reserved for a capture kernel" })
+        #expect(
+            log.entries.contains {
+                $0.0 == .error && $0.1 == "arming failed (start): no memory is reserved for a capture kernel"
+            })
     }
 }
 
@@ -114,13 +126,17 @@ func write(_ root: String, _ path: String, _ text: String) throws {
         let directory = try TemporaryDirectory("service")
         let root = directory.path
         let dump = "/var/crash/20261126T025211Z-2f9bbfbc"
-        try write(root, dump + "/dmesg.txt", """
+        try write(
+            root, dump + "/dmesg.txt",
+            """
             [    0.000000] Linux version 6.1.0-56-amd64
             [   60.100000] sysrq: Trigger a crash
             [   60.100100] Kernel panic - not syncing: sysrq triggered crash
 
             """)
-        try write(root, dump + "/metadata.json", #"{"status":"complete","kernel_release":"6.1.0-56-amd64","crash_time":1795000000}"#)
+        try write(
+            root, dump + "/metadata.json",
+            #"{"status":"complete","kernel_release":"6.1.0-56-amd64","crash_time":1795000000}"#)
         // Retention limits that the host's own disk cannot trip: this test is about collection.
         try write(root, "/etc/oopsd/oopsd.conf", "[Retention]\nMaxUse=100%\nKeepFree=0\n")
         let log = RecordingLog()
@@ -130,7 +146,8 @@ func write(_ root: String, _ path: String, _ text: String) throws {
         #expect(reports.map(\.id) == ["20261126T025211Z-2f9bbfbc"])
         #expect(FileManager.default.fileExists(atPath: root + dump + "/report.json"))
         #expect(FileManager.default.fileExists(atPath: root + dump + "/report.txt"))
-        let entry = try #require(log.entries.first { $0.2.contains { $0 == ("MESSAGE_ID", DumpCollector.newDumpMessageID) } })
+        let entry = try #require(
+            log.entries.first { $0.2.contains { $0 == ("MESSAGE_ID", DumpCollector.newDumpMessageID) } })
         #expect(entry.1.hasPrefix("kernel crash dump 20261126T025211Z-2f9bbfbc collected"))
         #expect(entry.1.contains("Kernel panic - not syncing: sysrq triggered crash"))
         #expect(entry.2.contains { $0 == ("OOPSD_DUMP", dump) })
@@ -142,9 +159,14 @@ func write(_ root: String, _ path: String, _ text: String) throws {
     @Test func retentionRunsAfterCollectionAndIsLogged() throws {
         let directory = try TemporaryDirectory("service")
         let root = directory.path
-        for (index, name) in ["20260101T000000Z-aaaaaaaa", "20260102T000000Z-bbbbbbbb", "20260103T000000Z-cccccccc"].enumerated() {
-            try write(root, "/var/crash/\(name)/dmesg.txt", "[    1.000000] Kernel panic - not syncing: test \(index)\n")
-            try write(root, "/var/crash/\(name)/metadata.json", #"{"status":"complete","crash_time":\#(1_767_225_600 + index * 86400)}"#)
+        for (index, name) in ["20260101T000000Z-aaaaaaaa", "20260102T000000Z-bbbbbbbb", "20260103T000000Z-cccccccc"]
+            .enumerated()
+        {
+            try write(
+                root, "/var/crash/\(name)/dmesg.txt", "[    1.000000] Kernel panic - not syncing: test \(index)\n")
+            try write(
+                root, "/var/crash/\(name)/metadata.json",
+                #"{"status":"complete","crash_time":\#(1_767_225_600 + index * 86400)}"#)
         }
         try write(root, "/etc/oopsd/oopsd.conf", "[Retention]\nMaxDumps=2\nMaxUse=100%\nKeepFree=0\n")
         let log = RecordingLog()
@@ -152,6 +174,7 @@ func write(_ root: String, _ path: String, _ text: String) throws {
         DumpCollector(root: HostRoot(root), log: log).collect(configuration)
         let left = try FileManager.default.contentsOfDirectory(atPath: root + "/var/crash").sorted()
         #expect(left == ["20260102T000000Z-bbbbbbbb", "20260103T000000Z-cccccccc"])
-        #expect(log.messages.contains { $0.hasPrefix("retention: deleted \(root)/var/crash/20260101T000000Z-aaaaaaaa") })
+        #expect(
+            log.messages.contains { $0.hasPrefix("retention: deleted \(root)/var/crash/20260101T000000Z-aaaaaaaa") })
     }
 }

@@ -27,8 +27,11 @@ import Testing
         #expect(kernel.image == "/usr/lib/modules/\(Self.release)/vmlinuz")
         #expect(kernel.release == Self.release)
         let watched = arming(root).watchedPaths(configuration(root))
-        #expect(watched == ["/boot", "/usr/lib/modules/\(Self.release)", "/lib/modules/\(Self.release)",
-            "/usr/libexec/oopsd/oopsd-capture"])
+        #expect(
+            watched == [
+                "/boot", "/usr/lib/modules/\(Self.release)", "/lib/modules/\(Self.release)",
+                "/usr/libexec/oopsd/oopsd-capture",
+            ])
     }
 
     @Test func bootIsPreferredWhenBothHoldTheImage() throws {
@@ -56,8 +59,9 @@ import Testing
             release: Self.release,
             looked: ["/boot/vmlinuz-\(Self.release)", "/usr/lib/modules/\(Self.release)/vmlinuz"])
         #expect(throws: expected) { try arming(root).arm(configuration(root)) }
-        #expect(expected.description == "no kernel image of \(Self.release) in /boot/vmlinuz-\(Self.release) or "
-            + "/usr/lib/modules/\(Self.release)/vmlinuz: install the kernel's image package, or name the image "
-            + "with [Kernel] Image=")
+        #expect(
+            expected.description == "no kernel image of \(Self.release) in /boot/vmlinuz-\(Self.release) or "
+                + "/usr/lib/modules/\(Self.release)/vmlinuz: install the kernel's image package, or name the image "
+                + "with [Kernel] Image=")
     }
 }

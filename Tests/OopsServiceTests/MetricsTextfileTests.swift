@@ -2,6 +2,7 @@ import OopsConfig
 import SystemCalls
 import TestSupport
 import Testing
+
 @testable import OopsService
 
 /// The Prometheus textfile: written where node_exporter's collector directory exists, never creating it (on a

@@ -91,12 +91,13 @@ final class DumpRoot {
         let run = try OopsctlRun(["list", "--root", root.path])
         #expect(run.status == 0, "\(run.stderr)")
         let lines = run.stdout.split(separator: "\n").map(String.init)
-        #expect(lines == [
-            "ID                                    TIME (UTC)           KERNEL          COMPLETE  SIZE     SIGNATURE     PANIC",
-            "20250101T000000Z-aaaa1111             2025-01-01 00:00:00  6.1.0-56-amd64  yes       3.0 MiB  5648324a4686  Kernel panic - not syncing: sysrq triggered crash",
-            "20250102T000000Z-aaaa2222             2025-01-02 00:00:00  6.1.0-56-amd64  yes       3.0 MiB  5648324a4686  Kernel panic - not syncing: sysrq triggered crash",
-            "20250103T000000Z-bbbb3333.incomplete  2025-01-03 00:00:00  6.1.0-56-amd64  no        3.0 MiB  5648324a4686  Kernel panic - not syncing: sysrq triggered crash",
-        ])
+        #expect(
+            lines == [
+                "ID                                    TIME (UTC)           KERNEL          COMPLETE  SIZE     SIGNATURE     PANIC",
+                "20250101T000000Z-aaaa1111             2025-01-01 00:00:00  6.1.0-56-amd64  yes       3.0 MiB  5648324a4686  Kernel panic - not syncing: sysrq triggered crash",
+                "20250102T000000Z-aaaa2222             2025-01-02 00:00:00  6.1.0-56-amd64  yes       3.0 MiB  5648324a4686  Kernel panic - not syncing: sysrq triggered crash",
+                "20250103T000000Z-bbbb3333.incomplete  2025-01-03 00:00:00  6.1.0-56-amd64  no        3.0 MiB  5648324a4686  Kernel panic - not syncing: sysrq triggered crash",
+            ])
     }
 
     @Test func listJSON() throws {
@@ -104,7 +105,10 @@ final class DumpRoot {
         let run = try OopsctlRun(["list", "--json", "--root", root.path])
         #expect(run.status == 0)
         let rows = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [[String: Any]])
-        #expect(rows.map { $0["id"] as? String } == ["20250101T000000Z-aaaa1111", "20250102T000000Z-aaaa2222", "20250103T000000Z-bbbb3333.incomplete"])
+        #expect(
+            rows.map { $0["id"] as? String } == [
+                "20250101T000000Z-aaaa1111", "20250102T000000Z-aaaa2222", "20250103T000000Z-bbbb3333.incomplete",
+            ])
         #expect(rows.map { $0["complete"] as? Bool } == [true, true, false])
         #expect(rows[0]["signature"] as? String == "5648324a46867fbfb05e3f1c8d91ec9fb3d2d3c4b6db406acd280b4d67f661f6")
         #expect(rows[0]["crash_time"] as? Int == 1_735_689_600)
@@ -139,7 +143,10 @@ final class DumpRoot {
         #expect(newest.stdout.hasPrefix("Dump:        20250103T000000Z-bbbb3333.incomplete\n"))
         #expect(newest.stdout.contains("\nStatus:      INCOMPLETE\n"))
         #expect(newest.stdout.contains("\nTask:        init (PID 1) on CPU 0\n"))
-        #expect(newest.stdout.contains("\nFrames:      sysrq_handle_crash < __handle_sysrq < write_sysrq_trigger < proc_reg_write < vfs_write\n"))
+        #expect(
+            newest.stdout.contains(
+                "\nFrames:      sysrq_handle_crash < __handle_sysrq < write_sysrq_trigger < proc_reg_write < vfs_write\n"
+            ))
         // The fake vmcore is not an ELF core: the report says so instead of failing.
         #expect(newest.stdout.contains("  - vmcore: "), "\(newest.stdout)")
         let byPrefix = try OopsctlRun(["info", "20250101", "--root", root.path])
@@ -160,13 +167,14 @@ final class DumpRoot {
         #expect(unknown.stderr == "oopsctl: no dump matches '2024' in \(root.crash) (see 'oopsctl list')\n")
         let ambiguous = try OopsctlRun(["dmesg", "2025010", "--root", root.path])
         #expect(ambiguous.status == 2)
-        #expect(ambiguous.stderr == """
-            oopsctl: '2025010' matches 3 dumps; give more of the name:
-              20250101T000000Z-aaaa1111
-              20250102T000000Z-aaaa2222
-              20250103T000000Z-bbbb3333.incomplete
+        #expect(
+            ambiguous.stderr == """
+                oopsctl: '2025010' matches 3 dumps; give more of the name:
+                  20250101T000000Z-aaaa1111
+                  20250102T000000Z-aaaa2222
+                  20250103T000000Z-bbbb3333.incomplete
 
-            """)
+                """)
         let tooFar = try OopsctlRun(["info", "-4", "--root", root.path])
         #expect(tooFar.status == 2)
         #expect(tooFar.stderr == "oopsctl: there is no dump -4: \(root.crash) holds 3 dumps\n")
@@ -198,8 +206,9 @@ final class DumpRoot {
         #expect(again.stderr == "oopsctl: \(output) exists; add --force to replace it\n")
         let forced = try OopsctlRun(["dump", "-1", "-o", output, "--force", "--root", root.path])
         #expect(forced.status == 0)
-        #expect(try Data(contentsOf: URL(fileURLWithPath: output))
-            == Data(contentsOf: URL(fileURLWithPath: "\(root.crash)/20250103T000000Z-bbbb3333.incomplete/vmcore")))
+        #expect(
+            try Data(contentsOf: URL(fileURLWithPath: output))
+                == Data(contentsOf: URL(fileURLWithPath: "\(root.crash)/20250103T000000Z-bbbb3333.incomplete/vmcore")))
     }
 
     /// A dump captured with Format=kdump: its memory is vmcore.kdump, there is no vmcore.
@@ -210,29 +219,40 @@ final class DumpRoot {
         let output = "\(root.path)/exported.kdump"
         let exported = try OopsctlRun(["dump", "20250102", "-o", output, "--root", root.path])
         #expect(exported.status == 0, "\(exported.stderr)")
-        #expect(try Data(contentsOf: URL(fileURLWithPath: output)) == Data(contentsOf: URL(fileURLWithPath: "\(dump)/vmcore.kdump")))
+        #expect(
+            try Data(contentsOf: URL(fileURLWithPath: output))
+                == Data(contentsOf: URL(fileURLWithPath: "\(dump)/vmcore.kdump")))
 
         let bin = "\(root.path)/bin"
         try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: false)
         let fake = "\(bin)/drgn"
         try Data("#!/bin/sh\n".utf8).write(to: URL(fileURLWithPath: fake))
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: fake)
-        let debug = try OopsctlRun(["debug", "20250102", "--print-command", "--root", root.path], environment: ["PATH": bin])
+        let debug = try OopsctlRun(
+            ["debug", "20250102", "--print-command", "--root", root.path], environment: ["PATH": bin])
         #expect(debug.status == 0, "\(debug.stderr)")
         #expect(debug.stdout == "\(fake) -c \(dump)/vmcore.kdump\n")
 
         let info = try OopsctlRun(["info", "20250102", "--root", root.path])
         #expect(info.status == 0, "\(info.stderr)")
-        #expect(info.stdout.contains("\nPanic:       Kernel panic - not syncing: sysrq triggered crash\n"), "\(info.stdout)")
+        #expect(
+            info.stdout.contains("\nPanic:       Kernel panic - not syncing: sysrq triggered crash\n"), "\(info.stdout)"
+        )
         // The fixture's "vmcore.kdump" is an ELF file under the kdump name: the report says why it could not be read.
-        #expect(info.stdout.contains("  - vmcore.kdump: \(dump)/vmcore.kdump: no KDUMP signature at offset 0"), "\(info.stdout)")
+        #expect(
+            info.stdout.contains("  - vmcore.kdump: \(dump)/vmcore.kdump: no KDUMP signature at offset 0"),
+            "\(info.stdout)")
         #expect(!info.stdout.contains("no vmcore in the dump"), "\(info.stdout)")
 
         // Neither file: the debugger is not started and the message names both.
         try FileManager.default.removeItem(atPath: "\(dump)/vmcore.kdump")
-        let none = try OopsctlRun(["debug", "20250102", "--print-command", "--root", root.path], environment: ["PATH": bin])
+        let none = try OopsctlRun(
+            ["debug", "20250102", "--print-command", "--root", root.path], environment: ["PATH": bin])
         #expect(none.status == 1)
-        #expect(none.stderr == "oopsctl: 20250102T000000Z-aaaa2222 has no vmcore (neither \(dump)/vmcore nor vmcore.kdump): only its log and report exist\n")
+        #expect(
+            none.stderr
+                == "oopsctl: 20250102T000000Z-aaaa2222 has no vmcore (neither \(dump)/vmcore nor vmcore.kdump): only its log and report exist\n"
+        )
     }
 
     @Test func debugSaysWhatToInstall() throws {
@@ -241,17 +261,19 @@ final class DumpRoot {
         try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: false)
         let none = try OopsctlRun(["debug", "-1", "--root", root.path], environment: ["PATH": empty])
         #expect(none.status == 1)
-        #expect(none.stderr == """
-            oopsctl: no kernel debugger found in $PATH (looked for drgn and crash).
-            Install drgn, which reads the symbols from the dump itself: apt install python3-drgn (or: pip install drgn)
-            or crash with the kernel's debug symbols: apt install crash linux-image-6.1.0-56-amd64-dbg
+        #expect(
+            none.stderr == """
+                oopsctl: no kernel debugger found in $PATH (looked for drgn and crash).
+                Install drgn, which reads the symbols from the dump itself: apt install python3-drgn (or: pip install drgn)
+                or crash with the kernel's debug symbols: apt install crash linux-image-6.1.0-56-amd64-dbg
 
-            """)
+                """)
         // A drgn on $PATH: the command it would run.
         let fake = "\(empty)/drgn"
         try Data("#!/bin/sh\n".utf8).write(to: URL(fileURLWithPath: fake))
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: fake)
-        let found = try OopsctlRun(["debug", "20250101", "--print-command", "--root", root.path], environment: ["PATH": empty])
+        let found = try OopsctlRun(
+            ["debug", "20250101", "--print-command", "--root", root.path], environment: ["PATH": empty])
         #expect(found.status == 0)
         #expect(found.stdout == "\(fake) -c \(root.crash)/20250101T000000Z-aaaa1111/vmcore\n")
     }

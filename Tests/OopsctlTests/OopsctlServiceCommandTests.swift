@@ -17,7 +17,9 @@ final class KernelRoot {
     func kernel(reserved: UInt64, loaded: Bool) {
         write("/sys/kernel/kexec_crash_size", "\(reserved)\n")
         write("/sys/kernel/kexec_crash_loaded", loaded ? "1\n" : "0\n")
-        write("/proc/iomem", "00000000-00000fff : Reserved\n00100000-3ffdffff : System RAM\n  2f000000-3effffff : Crash kernel\n")
+        write(
+            "/proc/iomem",
+            "00000000-00000fff : Reserved\n00100000-3ffdffff : System RAM\n  2f000000-3effffff : Crash kernel\n")
         write("/proc/sysrq-trigger", "")
     }
 }
@@ -29,14 +31,19 @@ final class KernelRoot {
         let run = try OopsctlRun(["status", "--root", root.path])
         #expect(run.status == 3)
         #expect(run.stdout.contains("State:       NOT ARMED\n"))
-        #expect(run.stdout.contains("Why:         not armed: no memory is reserved for a capture kernel (add crashkernel= to the kernel command line)\n"))
+        #expect(
+            run.stdout.contains(
+                "Why:         not armed: no memory is reserved for a capture kernel (add crashkernel= to the kernel command line)\n"
+            ))
         #expect(run.stdout.contains("Reservation: none\n"))
     }
 
     @Test func statusReportsTheServiceRecordWhenArmed() throws {
         let root = try KernelRoot()
         root.kernel(reserved: 268_435_456, loaded: true)
-        root.write("/run/oopsd/status.json", """
+        root.write(
+            "/run/oopsd/status.json",
+            """
             {"armed": true, "message": "armed: 6.1.0-56-amd64, initramfs 3291 KiB, dumps to /var/crash",
              "kernelImage": "/boot/vmlinuz-6.1.0-56-amd64", "kernelRelease": "6.1.0-56-amd64",
              "commandLine": "console=ttyS0 irqpoll nr_cpus=1 panic=10", "modules": ["/lib/modules/6.1.0-56-amd64/kernel/fs/ext4/ext4.ko"],
@@ -112,7 +119,10 @@ final class KernelRoot {
         root.write("/etc/oopsd/oopsd.conf", "[Capture]\nFormat=tar\n")
         let run = try OopsctlRun(["arm", "--root", root.path])
         #expect(run.status == 1)
-        #expect(run.stderr == "/etc/oopsd/oopsd.conf:2: Format=tar: expected one of elf, kdump\noopsctl arm: the configuration has errors; nothing was changed\n")
+        #expect(
+            run.stderr
+                == "/etc/oopsd/oopsd.conf:2: Format=tar: expected one of elf, kdump\noopsctl arm: the configuration has errors; nothing was changed\n"
+        )
         #expect(root.read("/sys/kernel/kexec_crash_loaded") == "0\n")
         #expect(root.read("/run/oopsd/status.json") == nil)
     }

@@ -1,9 +1,10 @@
+import SystemCalls
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-import SystemCalls
 
 /// A fresh directory, `$TMPDIR/oopsd-<purpose>-XXXXXX` (`/tmp` without `TMPDIR`), that a test uses as scratch space
 /// or as the `/` of a test tree; removed with everything in it, without following links, when the value goes away.

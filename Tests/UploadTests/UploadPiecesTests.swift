@@ -3,6 +3,7 @@ import Foundation
 import SystemCalls
 import TestSupport
 import Testing
+
 @testable import Upload
 
 /// Credentials, backoff, shipping order, S3 XML and the manifest: the pieces a fleet relies on without a server.
@@ -11,23 +12,35 @@ import Testing
         let scratch = try TemporaryDirectory("upload")
         let directory = scratch.path
         let file = directory + "/s3.credentials"
-        try "# fleet\n[other]\naws_access_key_id = NO\n[default]\naws_access_key_id = AKIA1\r\naws_secret_access_key=s/3+x\n"
+        try
+            "# fleet\n[other]\naws_access_key_id = NO\n[default]\naws_access_key_id = AKIA1\r\naws_secret_access_key=s/3+x\n"
             .write(toFile: file, atomically: true, encoding: .utf8)
         chmod(file, 0o600)
         #expect(try S3Credentials.load(file, environment: [:]) == S3Credentials(accessKey: "AKIA1", secretKey: "s/3+x"))
         chmod(file, 0o640)
-        #expect(throws: UploadError.credentials(path: file, message: "mode 640 lets group or others read or write the "
-            + "secret key; expected 600 or 400 (chmod 600 \(file))")) {
+        #expect(
+            throws: UploadError.credentials(
+                path: file,
+                message: "mode 640 lets group or others read or write the "
+                    + "secret key; expected 600 or 400 (chmod 600 \(file))")
+        ) {
             try S3Credentials.load(file, environment: [:])
         }
         // systemd credentials: a bare name in $CREDENTIALS_DIRECTORY, whose access systemd controls.
-        #expect(try S3Credentials.load("s3.credentials", environment: ["CREDENTIALS_DIRECTORY": directory]).accessKey
-            == "AKIA1")
-        #expect(throws: UploadError.credentials(path: "s3", message: "a bare name is looked up in $CREDENTIALS_DIRECTORY, "
-            + "which is not set (use LoadCredential= in oopsd.service, or an absolute path)")) {
+        #expect(
+            try S3Credentials.load("s3.credentials", environment: ["CREDENTIALS_DIRECTORY": directory]).accessKey
+                == "AKIA1")
+        #expect(
+            throws: UploadError.credentials(
+                path: "s3",
+                message: "a bare name is looked up in $CREDENTIALS_DIRECTORY, "
+                    + "which is not set (use LoadCredential= in oopsd.service, or an absolute path)")
+        ) {
             try S3Credentials.load("s3", environment: [:])
         }
-        #expect(throws: UploadError.credentials(path: "f", message: "no aws_secret_access_key in the [default] profile")) {
+        #expect(
+            throws: UploadError.credentials(path: "f", message: "no aws_secret_access_key in the [default] profile")
+        ) {
             try S3Credentials.parse("aws_access_key_id = A\n", path: "f")
         }
     }
@@ -51,26 +64,40 @@ import Testing
         }
         calls = 0
         let permanent = UploadError.server(target: "t", url: "u", status: 403, code: "AccessDenied", message: "")
-        #expect(throws: permanent) { try backoff.run { () throws(UploadError) in calls += 1; throw permanent } }
+        #expect(throws: permanent) {
+            try backoff.run { () throws(UploadError) in
+                calls += 1
+                throw permanent
+            }
+        }
         #expect(calls == 1)
         calls = 0
-        #expect(throws: transient) { try backoff.run { () throws(UploadError) in calls += 1; throw transient } }
+        #expect(throws: transient) {
+            try backoff.run { () throws(UploadError) in
+                calls += 1
+                throw transient
+            }
+        }
         #expect(calls == 5)
     }
 
     @Test func smallMostUsefulFilesShipFirstThenBySize() throws {
         let scratch = try TemporaryDirectory("upload")
         let directory = scratch.path
-        let files = ["vmcore": 5000, "report.txt": 300, "report.json": 900, "capture.log": 200, "metadata.json": 100,
-                     "dmesg.txt": 700, "upload-state.json": 10, "manifest.json": 10, ".upload/rgw.json": 10]
+        let files = [
+            "vmcore": 5000, "report.txt": 300, "report.json": 900, "capture.log": 200, "metadata.json": 100,
+            "dmesg.txt": 700, "upload-state.json": 10, "manifest.json": 10, ".upload/rgw.json": 10,
+        ]
         try FileManager.default.createDirectory(atPath: directory + "/.upload", withIntermediateDirectories: true)
         for (name, size) in files {
             try Data(count: size).write(to: URL(fileURLWithPath: directory + "/" + name))
         }
-        let entry = try #require(try DumpStore(directory: NSString(string: directory).deletingLastPathComponent).list()
-            .first { $0.path == directory })
-        #expect(try DumpShipper.plan(entry).map(\.name)
-            == ["dmesg.txt", "metadata.json", "report.json", "capture.log", "report.txt", "vmcore"])
+        let entry = try #require(
+            try DumpStore(directory: NSString(string: directory).deletingLastPathComponent).list()
+                .first { $0.path == directory })
+        #expect(
+            try DumpShipper.plan(entry).map(\.name)
+                == ["dmesg.txt", "metadata.json", "report.json", "capture.log", "report.txt", "vmcore"])
     }
 
     @Test func s3AnswersAreReadAndEntitiesDecoded() {
@@ -88,23 +115,26 @@ import Testing
     }
 
     @Test func manifestIsStableJSONWithSizesAndHashes() throws {
-        let manifest = Manifest(machineID: "m", dumpID: "d", files: [
-            .init(name: "dmesg.txt", size: 3, sha256: FileDigest.sha256(Array("abc".utf8))),
-        ])
-        #expect(String(decoding: manifest.encoded(), as: UTF8.self) == """
-            {
-              "dump_id" : "d",
-              "files" : [
+        let manifest = Manifest(
+            machineID: "m", dumpID: "d",
+            files: [
+                .init(name: "dmesg.txt", size: 3, sha256: FileDigest.sha256(Array("abc".utf8)))
+            ])
+        #expect(
+            String(decoding: manifest.encoded(), as: UTF8.self) == """
                 {
-                  "name" : "dmesg.txt",
-                  "sha256" : "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
-                  "size" : 3
+                  "dump_id" : "d",
+                  "files" : [
+                    {
+                      "name" : "dmesg.txt",
+                      "sha256" : "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+                      "size" : 3
+                    }
+                  ],
+                  "machine_id" : "m"
                 }
-              ],
-              "machine_id" : "m"
-            }
 
-            """)
+                """)
     }
 
     @Test func fileDigestMatchesTheKnownAnswerForAFileLargerThanOneChunk() throws {

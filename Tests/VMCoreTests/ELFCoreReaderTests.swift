@@ -27,7 +27,8 @@ import VMCore
         let path = try scratch.write("vmcore", PrintkRingFixture.core().bytes())
         let core = try ELFCore.open(path)
         defer { try? core.close() }
-        let text = core.programHeaders[1], direct = core.programHeaders[2]
+        let text = core.programHeaders[1]
+        let direct = core.programHeaders[2]
         #expect(core.directMapBase == SyntheticCore.pageOffset)
         #expect(core.fileOffset(virtual: 0xffff_ffff_8100_0010) == text.offset + 0x10)
         #expect(core.fileOffset(virtual: 0xffff_8880_0010_0008) == direct.offset + 8)
@@ -44,8 +45,11 @@ import VMCore
     @Test func bytesPastFileSizeReadAsZero() throws {
         var synthetic = SyntheticCore()
         synthetic.notes = [SyntheticCore.vmcoreinfo("OSRELEASE=x\n")]
-        synthetic.segments = [.init(virtualAddress: 0xffff_8880_0000_0000, physicalAddress: 0,
-            data: [1, 2, 3, 4], extraMemory: 4)]
+        synthetic.segments = [
+            .init(
+                virtualAddress: 0xffff_8880_0000_0000, physicalAddress: 0,
+                data: [1, 2, 3, 4], extraMemory: 4)
+        ]
         let scratch = try TemporaryDirectory("vmcore")
         let core = try ELFCore.open(try scratch.write("vmcore", synthetic.bytes()))
         defer { try? core.close() }
@@ -68,21 +72,25 @@ import VMCore
 
     @Test func rejectsTruncatedHeader() throws {
         let bytes = Array(PrintkRingFixture.core().bytes().prefix(40))
-        #expect(try openError(bytes) == "truncated: ELF header needs bytes 0x0..<0x40 but the file ends at 0x28 (40 bytes)")
+        #expect(
+            try openError(bytes) == "truncated: ELF header needs bytes 0x0..<0x40 but the file ends at 0x28 (40 bytes)")
     }
 
     @Test func rejectsTruncatedProgramHeaderTable() throws {
         let bytes = Array(PrintkRingFixture.core().bytes().prefix(100))
-        #expect(try openError(bytes)
-            == "truncated: program header table (3 entries) needs bytes 0x40..<0xe8 but the file ends at 0x64 (100 bytes)")
+        #expect(
+            try openError(bytes)
+                == "truncated: program header table (3 entries) needs bytes 0x40..<0xe8 but the file ends at 0x64 (100 bytes)"
+        )
     }
 
     @Test func rejectsTruncatedNotes() throws {
         let full = PrintkRingFixture.core().bytes()
         let bytes = Array(full.prefix(0xe8 + 100))
         let noteSize = PrintkRingFixture.core().notes.reduce(0) { $0 + $1.encoded().count }
-        #expect(try openError(bytes) == "truncated: PT_NOTE segment 0 needs bytes 0xe8..<\(hexText(0xe8 + noteSize)) "
-            + "but the file ends at 0x14c (332 bytes)")
+        #expect(
+            try openError(bytes) == "truncated: PT_NOTE segment 0 needs bytes 0xe8..<\(hexText(0xe8 + noteSize)) "
+                + "but the file ends at 0x14c (332 bytes)")
     }
 
     @Test func rejectsBadMagicClassOrderTypeMachine() throws {
@@ -94,7 +102,8 @@ import VMCore
         #expect(try openError(bytes) == "unsupported ELF class 1 at offset 4, expected 2 (ELFCLASS64)")
         bytes = PrintkRingFixture.core().bytes()
         bytes[5] = 2
-        #expect(try openError(bytes) == "unsupported ELF byte order 2 at offset 5, expected 1 (ELFDATA2LSB, little-endian)")
+        #expect(
+            try openError(bytes) == "unsupported ELF byte order 2 at offset 5, expected 1 (ELFDATA2LSB, little-endian)")
         bytes = PrintkRingFixture.core().bytes()
         bytes[16] = 2
         #expect(try openError(bytes) == "ELF type is 2 at offset 16, expected 4 (ET_CORE)")
@@ -126,9 +135,10 @@ import VMCore
         let textOffset = bytes.littleEndian(UInt64.self, at: 64 + 56 + 8)!
         // Move the direct-map segment's data to start 16 bytes before the text segment's data ends.
         SyntheticCore.put(&bytes, textOffset + 4096 - 16, at: 64 + 2 * 56 + 8)
-        #expect(try openError(bytes) == "program headers 1 and 2 overlap in the file: "
-            + "\(hexText(Int(textOffset)))..<\(hexText(Int(textOffset) + 4096)) and "
-            + "\(hexText(Int(textOffset) + 4080))..<\(hexText(Int(textOffset) + 4080 + 0x3000))")
+        #expect(
+            try openError(bytes) == "program headers 1 and 2 overlap in the file: "
+                + "\(hexText(Int(textOffset)))..<\(hexText(Int(textOffset) + 4096)) and "
+                + "\(hexText(Int(textOffset) + 4080))..<\(hexText(Int(textOffset) + 4080 + 0x3000))")
     }
 
     @Test func rejectsNoteRunningPastItsSegment() throws {
@@ -136,8 +146,9 @@ import VMCore
         // The first note's n_descsz claims 4096 bytes: more than the PT_NOTE segment holds.
         SyntheticCore.put(&bytes, UInt32(4096), at: 0xe8 + 4)
         let noteSize = PrintkRingFixture.core().notes.reduce(0) { $0 + $1.encoded().count }
-        #expect(try openError(bytes) == "note at file offset 0xe8 ends at \(hexText(0xe8 + 20 + 4096)), past the end of "
-            + "PT_NOTE segment 0 at \(hexText(0xe8 + noteSize))")
+        #expect(
+            try openError(bytes) == "note at file offset 0xe8 ends at \(hexText(0xe8 + 20 + 4096)), past the end of "
+                + "PT_NOTE segment 0 at \(hexText(0xe8 + noteSize))")
     }
 
     @Test func acceptsZeroPaddingAfterTheLastNote() throws {

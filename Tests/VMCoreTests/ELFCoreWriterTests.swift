@@ -13,12 +13,16 @@ import VMCore
         memory[0] = 1  // page 0 non-zero
         memory[2 * 4096 + 4095] = 2  // page 2 non-zero in its last byte
         memory[3 * 4096] = 3  // page 3 non-zero; pages 1, 4, 5 zero, partial page 6 zero
-        core.segments.append(.init(virtualAddress: SyntheticCore.pageOffset + 0x0100_0000, physicalAddress: 0x0100_0000,
-            data: memory))
+        core.segments.append(
+            .init(
+                virtualAddress: SyntheticCore.pageOffset + 0x0100_0000, physicalAddress: 0x0100_0000,
+                data: memory))
         return core
     }
 
-    func write(_ synthetic: SyntheticCore, excludeZeroPages: Bool, windowSize: Int = 8192)
+    func write(
+        _ synthetic: SyntheticCore, excludeZeroPages: Bool, windowSize: Int = 8192
+    )
         throws -> (TemporaryDirectory, input: ELFCore, output: String, WriteStatistics)
     {
         let scratch = try TemporaryDirectory("vmcore")
@@ -34,18 +38,25 @@ import VMCore
 
     @Test(arguments: [4096, 8192, 64 << 20])
     func zeroPagesBecomeHolesAndReadBackUnchanged(windowSize: Int) throws {
-        let (scratch, input, outputPath, statistics) = try write(Self.sparseCore(), excludeZeroPages: true, windowSize: windowSize)
+        let (scratch, input, outputPath, statistics) = try write(
+            Self.sparseCore(), excludeZeroPages: true, windowSize: windowSize)
         _ = scratch
         defer { try? input.close() }
         let output = try ELFCore.open(outputPath)
         defer { try? output.close() }
         #expect(output.header.flags == 0)
         #expect(output.programHeaders.filter { $0.type == ProgramHeader.typeNote }.count == 1)
-        #expect(output.notes == input.notes.map { ELFNote(name: $0.name, type: $0.type, descriptor: $0.descriptor,
-            fileOffset: $0.fileOffset - input.programHeaders[0].offset + output.programHeaders[0].offset) })
+        #expect(
+            output.notes
+                == input.notes.map {
+                    ELFNote(
+                        name: $0.name, type: $0.type, descriptor: $0.descriptor,
+                        fileOffset: $0.fileOffset - input.programHeaders[0].offset + output.programHeaders[0].offset)
+                })
         #expect(output.cpus == input.cpus)
         #expect(output.vmcoreInfo == input.vmcoreInfo)
-        let inLoads = input.loadSegments.map(\.header), outLoads = output.loadSegments.map(\.header)
+        let inLoads = input.loadSegments.map(\.header)
+        let outLoads = output.loadSegments.map(\.header)
         #expect(outLoads.map(\.virtualAddress) == inLoads.map(\.virtualAddress))
         #expect(outLoads.map(\.physicalAddress) == inLoads.map(\.physicalAddress))
         #expect(outLoads.map(\.memorySize) == inLoads.map(\.memorySize))
@@ -77,7 +88,9 @@ import VMCore
     }
 
     /// Writes `synthetic` keeping only the frames of `keep` (every other frame of the input left out).
-    func writeFiltered(_ synthetic: SyntheticCore, keeping frames: [UInt64], maximumLoads: Int = 65_000)
+    func writeFiltered(
+        _ synthetic: SyntheticCore, keeping frames: [UInt64], maximumLoads: Int = 65_000
+    )
         throws -> (TemporaryDirectory, input: ELFCore, output: ELFCore, WriteStatistics)
     {
         let scratch = try TemporaryDirectory("vmcore")
@@ -99,21 +112,26 @@ import VMCore
         let kept: [UInt64] = [0x2000, 0x100, 0x101, 0x102, 0x1000, 0x1003, 0x1006]
         let (scratch, input, output, statistics) = try writeFiltered(Self.sparseCore(), keeping: kept)
         _ = scratch
-        defer { try? input.close(); try? output.close() }
+        defer {
+            try? input.close()
+            try? output.close()
+        }
         let loads = output.loadSegments.map(\.header)
         #expect(loads.map(\.physicalAddress) == [0x0200_0000, 0x0010_0000, 0x0100_0000, 0x0100_3000, 0x0100_6000])
         #expect(loads.map(\.fileSize) == [4096, 3 * 4096, 4096, 4096, 100])
         #expect(loads.map(\.memorySize) == loads.map(\.fileSize))
-        #expect(loads.map { $0.virtualAddress &- $0.physicalAddress }
-            == [PrintkRingFixture.textBase - 0x0200_0000] + [UInt64](repeating: SyntheticCore.pageOffset, count: 4))
+        #expect(
+            loads.map { $0.virtualAddress &- $0.physicalAddress }
+                == [PrintkRingFixture.textBase - 0x0200_0000] + [UInt64](repeating: SyntheticCore.pageOffset, count: 4))
         for load in loads { #expect(load.offset % 4096 == load.physicalAddress % 4096) }
         // Packed: header page, direct map 3, sparse 1 + 1 + partial 1, text 1: 8 pages where the input had 12.
         #expect(output.fileSize == loads.map { $0.offset + $0.fileSize }.max())
         #expect(output.fileSize == 8 * 4096)
         for address in [0x0100_0000, 0x0100_3000] as [UInt64] {
             let virtual = SyntheticCore.pageOffset + address
-            #expect(try output.readVirtual(virtual, count: 4096, what: "kept")
-                == input.readVirtual(virtual, count: 4096, what: "original"))
+            #expect(
+                try output.readVirtual(virtual, count: 4096, what: "kept")
+                    == input.readVirtual(virtual, count: 4096, what: "original"))
         }
         #expect(throws: UnmappedAddressError.self) {
             try output.readVirtual(SyntheticCore.pageOffset + 0x0100_1000, count: 8, what: "left out")
@@ -129,7 +147,10 @@ import VMCore
         let kept: [UInt64] = [0x2000, 0x100, 0x101, 0x102, 0x1000, 0x1003, 0x1006]
         let (scratch, input, output, statistics) = try writeFiltered(Self.sparseCore(), keeping: kept, maximumLoads: 3)
         _ = scratch
-        defer { try? input.close(); try? output.close() }
+        defer {
+            try? input.close()
+            try? output.close()
+        }
         let loads = output.loadSegments.map(\.header)
         #expect(loads.map(\.physicalAddress) == [0x0200_0000, 0x0010_0000, 0x0100_0000])
         #expect(loads[2].fileSize == 6 * 4096 + 100)
@@ -144,21 +165,29 @@ import VMCore
         var synthetic = PrintkRingFixture.core()
         var memory = [UInt8](repeating: 0, count: 4 * 4096)
         for index in memory.indices { memory[index] = UInt8(truncatingIfNeeded: index / 7 + 1) }
-        synthetic.segments.append(.init(virtualAddress: SyntheticCore.pageOffset + 0x0100_0000, physicalAddress: 0x0100_0000,
-            data: memory))
+        synthetic.segments.append(
+            .init(
+                virtualAddress: SyntheticCore.pageOffset + 0x0100_0000, physicalAddress: 0x0100_0000,
+                data: memory))
         // A second text mapping over direct-map frames 0x1001 and 0x1002.
-        synthetic.segments.append(.init(virtualAddress: 0xffff_ffff_8200_0000, physicalAddress: 0x0100_1000,
-            data: Array(memory[4096..<(3 * 4096)])))
+        synthetic.segments.append(
+            .init(
+                virtualAddress: 0xffff_ffff_8200_0000, physicalAddress: 0x0100_1000,
+                data: Array(memory[4096..<(3 * 4096)])))
         let kept: [UInt64] = [0x2000, 0x100, 0x101, 0x102, 0x1000, 0x1001, 0x1002, 0x1003]
         let (scratch, input, output, _) = try writeFiltered(synthetic, keeping: kept)
         _ = scratch
-        defer { try? input.close(); try? output.close() }
+        defer {
+            try? input.close()
+            try? output.close()
+        }
         let loads = output.loadSegments.map(\.header)
         let direct = try #require(loads.first { $0.physicalAddress == 0x0100_0000 })
         let text = try #require(loads.first { $0.virtualAddress == 0xffff_ffff_8200_0000 })
         #expect(text.offset == direct.offset + 4096)
-        #expect(try output.readVirtual(0xffff_ffff_8200_0000, count: 2 * 4096, what: "text")
-            == Array(memory[4096..<(3 * 4096)]))
+        #expect(
+            try output.readVirtual(0xffff_ffff_8200_0000, count: 2 * 4096, what: "text")
+                == Array(memory[4096..<(3 * 4096)]))
         // The header page, the fixture's direct-map (3) and text (1) pages, the 4 new pages: 2 text pages not again.
         #expect(output.fileSize == 9 * 4096)
     }
@@ -172,10 +201,14 @@ import VMCore
         let output = try FileDescriptor.open(outputPath, [.readWrite, .create, .exclusive], mode: 0o600)
         defer { try? output.close() }
         var statistics = WriteStatistics()
-        let expected = ELFCoreError(path: input.path, .truncated(what: "PT_LOAD segment at physical address 0x1000000",
-            offset: input.programHeaders[3].offset, needed: 6 * 4096 + 100, fileSize: UInt64(full.count - 5000)))
+        let expected = ELFCoreError(
+            path: input.path,
+            .truncated(
+                what: "PT_LOAD segment at physical address 0x1000000",
+                offset: input.programHeaders[3].offset, needed: 6 * 4096 + 100, fileSize: UInt64(full.count - 5000)))
         #expect(throws: expected) {
-            try ELFCoreWriter(windowSize: 8192).write(input, to: output, excludeZeroPages: true, statistics: &statistics)
+            try ELFCoreWriter(windowSize: 8192).write(
+                input, to: output, excludeZeroPages: true, statistics: &statistics)
         }
         let header = try FileSystem.readBytes(outputPath, limit: 64)
         #expect(header.littleEndian(UInt32.self, at: 48) == ELFHeader.flagIncomplete)

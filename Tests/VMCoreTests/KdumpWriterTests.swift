@@ -11,7 +11,9 @@ import VMCore
         var core = PrintkRingFixture.core()
         var state: UInt64 = 0x9e37_79b9_7f4a_7c15
         func noise() -> UInt8 {
-            state ^= state << 13; state ^= state >> 7; state ^= state << 17
+            state ^= state << 13
+            state ^= state >> 7
+            state ^= state << 17
             return UInt8(truncatingIfNeeded: state)
         }
         let pages: [[UInt8]] = [
@@ -22,12 +24,17 @@ import VMCore
             (0..<4096).map { _ in noise() },
             [UInt8](repeating: 0, count: 4095) + [7],
         ]
-        core.segments = [.init(virtualAddress: SyntheticCore.pageOffset + 0x0100_0000, physicalAddress: 0x0100_0000,
-            data: pages.flatMap { $0 })]
+        core.segments = [
+            .init(
+                virtualAddress: SyntheticCore.pageOffset + 0x0100_0000, physicalAddress: 0x0100_0000,
+                data: pages.flatMap { $0 })
+        ]
         return (core, pages)
     }
 
-    func write(level: Int, compression: PageCompression, threads: Int = 2, batchPages: Int = 4, pages: [[UInt8]]? = nil)
+    func write(
+        level: Int, compression: PageCompression, threads: Int = 2, batchPages: Int = 4, pages: [[UInt8]]? = nil
+    )
         throws -> (TemporaryDirectory, ELFCore, PageSelection, KdumpReader, WriteStatistics)
     {
         let scratch = try TemporaryDirectory("vmcore")
@@ -39,7 +46,8 @@ import VMCore
         let output = try FileDescriptor.open(path, [.readWrite, .create, .exclusive], mode: 0o600)
         var statistics = WriteStatistics()
         try KdumpWriter(compression: compression, threads: threads, batchPages: batchPages)
-            .write(input, selection: selection, excludeZeroPages: selection.level.excludesZeroPages, to: output,
+            .write(
+                input, selection: selection, excludeZeroPages: selection.level.excludesZeroPages, to: output,
                 statistics: &statistics)
         try output.close()
         return (scratch, input, selection, try KdumpReader.open(path), statistics)
@@ -49,8 +57,10 @@ import VMCore
     @Test func kernelImageAddressesReadThroughANegativePhysBase() throws {
         var synthetic = SyntheticCore()
         let physBase: Int64 = 0x0010_0000 - 0x0100_0000
-        synthetic.notes = [SyntheticCore.vmcoreinfo("OSRELEASE=6.1.0-synthetic\nPAGESIZE=4096\nNUMBER(phys_base)=\(physBase)\n"),
-            SyntheticCore.prstatus(pid: 1, rip: 0xffff_ffff_8100_0010, rsp: 0)]
+        synthetic.notes = [
+            SyntheticCore.vmcoreinfo("OSRELEASE=6.1.0-synthetic\nPAGESIZE=4096\nNUMBER(phys_base)=\(physBase)\n"),
+            SyntheticCore.prstatus(pid: 1, rip: 0xffff_ffff_8100_0010, rsp: 0),
+        ]
         let text = (0..<4096).map { UInt8(truncatingIfNeeded: $0 * 31 + 7) }
         synthetic.segments = [
             .init(virtualAddress: 0xffff_ffff_8100_0000, physicalAddress: 0x0010_0000, data: text),
@@ -62,7 +72,8 @@ import VMCore
         let path = scratch.path + "/vmcore.kdump"
         let output = try FileDescriptor.open(path, [.readWrite, .create, .exclusive], mode: 0o600)
         var statistics = WriteStatistics()
-        try KdumpWriter(compression: .zstd).write(input, selection: PageSelector.select(input, level: DumpLevel(0)!),
+        try KdumpWriter(compression: .zstd).write(
+            input, selection: PageSelector.select(input, level: DumpLevel(0)!),
             excludeZeroPages: false, to: output, statistics: &statistics)
         try output.close()
         let reader = try KdumpReader.open(path)
@@ -75,17 +86,27 @@ import VMCore
 
     @Test(arguments: [1, 2], [1, 3])
     func framesRepeatingOneWordShareOneStoredPage(threads: Int, batchPages: Int) throws {
-        func word(_ value: UInt64) -> [UInt8] { (0..<4096).map { UInt8(truncatingIfNeeded: value >> (8 * UInt64($0 % 8))) } }
+        func word(_ value: UInt64) -> [UInt8] {
+            (0..<4096).map { UInt8(truncatingIfNeeded: value >> (8 * UInt64($0 % 8))) }
+        }
         let noise = (0..<4096).map { UInt8(truncatingIfNeeded: ($0 * 7919) >> 3 ^ $0) }
-        let repeated = [word(0xcccc_cccc_cccc_cccc), noise, word(0xcccc_cccc_cccc_cccc), word(0x0102_0304_0506_0708),
-            word(0xcccc_cccc_cccc_cccc), word(0x0102_0304_0506_0708)]
-        let distinct = [word(0xcccc_cccc_cccc_cccc), noise, word(0xdddd_dddd_dddd_dddd), word(0x0102_0304_0506_0708),
-            word(0xeeee_eeee_eeee_eeee), word(0x1112_1314_1516_1718)]
+        let repeated = [
+            word(0xcccc_cccc_cccc_cccc), noise, word(0xcccc_cccc_cccc_cccc), word(0x0102_0304_0506_0708),
+            word(0xcccc_cccc_cccc_cccc), word(0x0102_0304_0506_0708),
+        ]
+        let distinct = [
+            word(0xcccc_cccc_cccc_cccc), noise, word(0xdddd_dddd_dddd_dddd), word(0x0102_0304_0506_0708),
+            word(0xeeee_eeee_eeee_eeee), word(0x1112_1314_1516_1718),
+        ]
         var sizes: [UInt64] = []
         for pages in [repeated, distinct] {
-            let (scratch, input, _, reader, statistics) = try write(level: 0, compression: .none, threads: threads,
+            let (scratch, input, _, reader, statistics) = try write(
+                level: 0, compression: .none, threads: threads,
                 batchPages: batchPages, pages: pages)
-            defer { try? input.close(); try? reader.close() }
+            defer {
+                try? input.close()
+                try? reader.close()
+            }
             for (index, page) in pages.enumerated() {
                 #expect(try reader.page(0x1000 + UInt64(index)) == page, "page \(index)")
             }
@@ -98,10 +119,14 @@ import VMCore
 
     @Test(arguments: PageCompression.allCases, [1, 2, 3])
     func everyPageReadsBackUnchanged(compression: PageCompression, threads: Int) throws {
-        let (scratch, input, selection, reader, statistics) = try write(level: 1, compression: compression,
+        let (scratch, input, selection, reader, statistics) = try write(
+            level: 1, compression: compression,
             threads: threads)
         _ = scratch
-        defer { try? input.close(); try? reader.close() }
+        defer {
+            try? input.close()
+            try? reader.close()
+        }
         let pages = Self.core().pages
         #expect(reader.status == compression.flag)  // complete: no DUMP_DH_COMPRESSED_INCOMPLETE
         #expect(reader.dumpLevel == 1)
@@ -118,7 +143,10 @@ import VMCore
 
     @Test func theHeaderHasMakedumpfilesLayout() throws {
         let (scratch, input, _, reader, _) = try write(level: 0, compression: .zstd)
-        defer { try? input.close(); try? reader.close() }
+        defer {
+            try? input.close()
+            try? reader.close()
+        }
         let head = try reader.file.readBytes(count: 464, atOffset: 0)
         #expect(Array(head[0..<8]) == Array("KDUMP   ".utf8))
         #expect(head.littleEndian(Int32.self, at: 8) == 6)  // header_version
@@ -138,7 +166,10 @@ import VMCore
 
     @Test func incompressiblePagesAreStoredRaw() throws {
         let (scratch, input, _, reader, _) = try write(level: 0, compression: .zlib)
-        defer { try? input.close(); try? reader.close() }
+        defer {
+            try? input.close()
+            try? reader.close()
+        }
         // Descriptor of the noise page (the 5th dumped frame): size 4096, flags 0.
         let head = try reader.file.readBytes(count: 464, atOffset: 0)
         let subBlocks = UInt64(head.littleEndian(Int32.self, at: 432)!)
@@ -153,17 +184,24 @@ import VMCore
 
     @Test func withoutStructPageInformationTheLevelIsLoweredWithAWarning() throws {
         let (scratch, input, selection, reader, _) = try write(level: 31, compression: .none)
-        defer { try? input.close(); try? reader.close() }
+        defer {
+            try? input.close()
+            try? reader.close()
+        }
         #expect(selection.level.applied == 1)
-        #expect(selection.level.warning?.hasPrefix("dump level 31 lowered to 1: cannot read the crashed kernel's page "
-            + "descriptors (VMCOREINFO has no ") == true)
+        #expect(
+            selection.level.warning?.hasPrefix(
+                "dump level 31 lowered to 1: cannot read the crashed kernel's page "
+                    + "descriptors (VMCOREINFO has no ") == true)
         #expect(reader.dumpLevel == 1)
         _ = scratch
     }
 
     @Test func lz4IsRefusedBecauseNoReaderDecodesIt() {
-        #expect(PageCompression.problem(with: "lz4")?.hasPrefix("compression lz4 cannot be used for kdump-compressed "
-            + "dumps: the format has no LZ4 page flag") == true)
+        #expect(
+            PageCompression.problem(with: "lz4")?.hasPrefix(
+                "compression lz4 cannot be used for kdump-compressed "
+                    + "dumps: the format has no LZ4 page flag") == true)
         #expect(PageCompression.problem(with: "gzip") == "unknown compression 'gzip' (supported: zstd, zlib, none)")
         #expect(PageCompression.problem(with: "zstd") == nil)
     }

@@ -24,103 +24,112 @@ import VMCore
 
     /// 6.1 (Debian 6.1.0-57-amd64, the struct page entries of its VMCOREINFO as the baseline dump holds them):
     /// `~PG_buddy` with PAGE_TYPE_BASE 0xf0000000, PG_slab a flag, hugetlb by compound_dtor.
-    static let linux61 = Generation(description: "6.1", vmcoreinfo: """
-        SIZE(page)=64
-        OFFSET(page.flags)=0
-        OFFSET(page._refcount)=52
-        OFFSET(page.mapping)=24
-        OFFSET(page.lru)=8
-        OFFSET(page._mapcount)=48
-        OFFSET(page.private)=40
-        OFFSET(page.compound_dtor)=16
-        OFFSET(page.compound_order)=17
-        OFFSET(page.compound_head)=8
-        LENGTH(zone.free_area)=11
-        NUMBER(PG_lru)=4
-        NUMBER(PG_private)=13
-        NUMBER(PG_swapcache)=10
-        NUMBER(PG_swapbacked)=19
-        NUMBER(PG_slab)=9
-        NUMBER(PG_hwpoison)=23
-        NUMBER(PG_head_mask)=65536
-        NUMBER(PAGE_BUDDY_MAPCOUNT_VALUE)=-129
-        NUMBER(HUGETLB_PAGE_DTOR)=2
-        NUMBER(PAGE_OFFLINE_MAPCOUNT_VALUE)=-257
-        """, headMask: 65536, lru: 4, privateBit: 13, buddy: -129, slab: nil, slabFlag: 9, offline: -257, hugetlb: nil)
+    static let linux61 = Generation(
+        description: "6.1",
+        vmcoreinfo: """
+            SIZE(page)=64
+            OFFSET(page.flags)=0
+            OFFSET(page._refcount)=52
+            OFFSET(page.mapping)=24
+            OFFSET(page.lru)=8
+            OFFSET(page._mapcount)=48
+            OFFSET(page.private)=40
+            OFFSET(page.compound_dtor)=16
+            OFFSET(page.compound_order)=17
+            OFFSET(page.compound_head)=8
+            LENGTH(zone.free_area)=11
+            NUMBER(PG_lru)=4
+            NUMBER(PG_private)=13
+            NUMBER(PG_swapcache)=10
+            NUMBER(PG_swapbacked)=19
+            NUMBER(PG_slab)=9
+            NUMBER(PG_hwpoison)=23
+            NUMBER(PG_head_mask)=65536
+            NUMBER(PAGE_BUDDY_MAPCOUNT_VALUE)=-129
+            NUMBER(HUGETLB_PAGE_DTOR)=2
+            NUMBER(PAGE_OFFLINE_MAPCOUNT_VALUE)=-257
+            """, headMask: 65536, lru: 4, privateBit: 13, buddy: -129, slab: nil, slabFlag: 9, offline: -257,
+        hugetlb: nil)
 
     /// 6.10-6.11 (no Debian kernel; values from the kernel's definitions): `~PG_x` with PAGE_TYPE_BASE 0x80000000;
     /// slab and hugetlb are page types.
-    static let linux610 = Generation(description: "6.10", vmcoreinfo: """
-        SIZE(page)=64
-        OFFSET(page.flags)=0
-        OFFSET(page._mapcount)=48
-        OFFSET(page.mapping)=24
-        OFFSET(page.private)=40
-        OFFSET(page.compound_head)=8
-        LENGTH(zone.free_area)=11
-        NUMBER(PG_swapcache)=10
-        NUMBER(PG_hwpoison)=23
-        NUMBER(PG_lru)=5
-        NUMBER(PG_private)=14
-        NUMBER(PG_swapbacked)=17
-        NUMBER(PG_head_mask)=64
-        NUMBER(PAGE_BUDDY_MAPCOUNT_VALUE)=-1073741825
-        NUMBER(PAGE_SLAB_MAPCOUNT_VALUE)=-33554433
-        NUMBER(PAGE_HUGETLB_MAPCOUNT_VALUE)=-67108865
-        NUMBER(PAGE_OFFLINE_MAPCOUNT_VALUE)=-536870913
-        """, headMask: 64, lru: 5, privateBit: 14, buddy: -1_073_741_825, slab: -33_554_433, slabFlag: nil,
+    static let linux610 = Generation(
+        description: "6.10",
+        vmcoreinfo: """
+            SIZE(page)=64
+            OFFSET(page.flags)=0
+            OFFSET(page._mapcount)=48
+            OFFSET(page.mapping)=24
+            OFFSET(page.private)=40
+            OFFSET(page.compound_head)=8
+            LENGTH(zone.free_area)=11
+            NUMBER(PG_swapcache)=10
+            NUMBER(PG_hwpoison)=23
+            NUMBER(PG_lru)=5
+            NUMBER(PG_private)=14
+            NUMBER(PG_swapbacked)=17
+            NUMBER(PG_head_mask)=64
+            NUMBER(PAGE_BUDDY_MAPCOUNT_VALUE)=-1073741825
+            NUMBER(PAGE_SLAB_MAPCOUNT_VALUE)=-33554433
+            NUMBER(PAGE_HUGETLB_MAPCOUNT_VALUE)=-67108865
+            NUMBER(PAGE_OFFLINE_MAPCOUNT_VALUE)=-536870913
+            """, headMask: 64, lru: 5, privateBit: 14, buddy: -1_073_741_825, slab: -33_554_433, slabFlag: nil,
         offline: -536_870_913, hugetlb: -67_108_865)
 
     /// 6.12 (Debian 6.12.95+deb12-amd64, as its baseline dump's VMCOREINFO exports them): `PGTY_x << 24`.
-    static let linux612 = Generation(description: "6.12", vmcoreinfo: """
-        SIZE(page)=64
-        OFFSET(page.flags)=0
-        OFFSET(page._refcount)=52
-        OFFSET(page.mapping)=24
-        OFFSET(page.lru)=8
-        OFFSET(page._mapcount)=48
-        OFFSET(page.private)=40
-        OFFSET(page.compound_head)=8
-        LENGTH(zone.free_area)=11
-        NUMBER(PG_lru)=5
-        NUMBER(PG_private)=14
-        NUMBER(PG_swapcache)=10
-        NUMBER(PG_swapbacked)=17
-        NUMBER(PAGE_SLAB_MAPCOUNT_VALUE)=-184549376
-        NUMBER(PG_hwpoison)=20
-        NUMBER(PG_head_mask)=64
-        NUMBER(PAGE_BUDDY_MAPCOUNT_VALUE)=-268435456
-        NUMBER(PAGE_HUGETLB_MAPCOUNT_VALUE)=-201326592
-        NUMBER(PAGE_OFFLINE_MAPCOUNT_VALUE)=-251658240
-        """, headMask: 64, lru: 5, privateBit: 14, buddy: -268_435_456, slab: -184_549_376, slabFlag: nil,
+    static let linux612 = Generation(
+        description: "6.12",
+        vmcoreinfo: """
+            SIZE(page)=64
+            OFFSET(page.flags)=0
+            OFFSET(page._refcount)=52
+            OFFSET(page.mapping)=24
+            OFFSET(page.lru)=8
+            OFFSET(page._mapcount)=48
+            OFFSET(page.private)=40
+            OFFSET(page.compound_head)=8
+            LENGTH(zone.free_area)=11
+            NUMBER(PG_lru)=5
+            NUMBER(PG_private)=14
+            NUMBER(PG_swapcache)=10
+            NUMBER(PG_swapbacked)=17
+            NUMBER(PAGE_SLAB_MAPCOUNT_VALUE)=-184549376
+            NUMBER(PG_hwpoison)=20
+            NUMBER(PG_head_mask)=64
+            NUMBER(PAGE_BUDDY_MAPCOUNT_VALUE)=-268435456
+            NUMBER(PAGE_HUGETLB_MAPCOUNT_VALUE)=-201326592
+            NUMBER(PAGE_OFFLINE_MAPCOUNT_VALUE)=-251658240
+            """, headMask: 64, lru: 5, privateBit: 14, buddy: -268_435_456, slab: -184_549_376, slabFlag: nil,
         offline: -251_658_240, hugetlb: -201_326_592)
 
     /// 7.3 (Debian 7.3.4+deb13-amd64, from /proc/kcore's VMCOREINFO note; 7.2.13+deb14-amd64 exports the same
     /// struct page entries): `compound_info` instead of `compound_head`, types `PGTY_x << 24` as in 6.12, and
     /// unaccepted memory exported. Built with CONFIG_HUGETLB_PAGE_OPTIMIZE_VMEMMAP and a 64-byte struct page, so
     /// tails hold a mask, not a pointer.
-    static let linux73 = Generation(description: "7.3", vmcoreinfo: """
-        SIZE(page)=64
-        OFFSET(page.flags)=0
-        OFFSET(page._refcount)=52
-        OFFSET(page.mapping)=24
-        OFFSET(page.lru)=8
-        OFFSET(page._mapcount)=48
-        OFFSET(page.private)=40
-        OFFSET(page.compound_info)=8
-        LENGTH(zone.free_area)=11
-        NUMBER(PG_lru)=5
-        NUMBER(PG_private)=14
-        NUMBER(PG_swapcache)=10
-        NUMBER(PG_swapbacked)=17
-        NUMBER(PAGE_SLAB_MAPCOUNT_VALUE)=-184549376
-        NUMBER(PG_hwpoison)=21
-        NUMBER(PG_head_mask)=64
-        NUMBER(PAGE_BUDDY_MAPCOUNT_VALUE)=-268435456
-        NUMBER(PAGE_HUGETLB_MAPCOUNT_VALUE)=-201326592
-        NUMBER(PAGE_OFFLINE_MAPCOUNT_VALUE)=-251658240
-        NUMBER(PAGE_UNACCEPTED_MAPCOUNT_VALUE)=-150994944
-        """, headMask: 64, lru: 5, privateBit: 14, buddy: -268_435_456, slab: -184_549_376, slabFlag: nil,
+    static let linux73 = Generation(
+        description: "7.3",
+        vmcoreinfo: """
+            SIZE(page)=64
+            OFFSET(page.flags)=0
+            OFFSET(page._refcount)=52
+            OFFSET(page.mapping)=24
+            OFFSET(page.lru)=8
+            OFFSET(page._mapcount)=48
+            OFFSET(page.private)=40
+            OFFSET(page.compound_info)=8
+            LENGTH(zone.free_area)=11
+            NUMBER(PG_lru)=5
+            NUMBER(PG_private)=14
+            NUMBER(PG_swapcache)=10
+            NUMBER(PG_swapbacked)=17
+            NUMBER(PAGE_SLAB_MAPCOUNT_VALUE)=-184549376
+            NUMBER(PG_hwpoison)=21
+            NUMBER(PG_head_mask)=64
+            NUMBER(PAGE_BUDDY_MAPCOUNT_VALUE)=-268435456
+            NUMBER(PAGE_HUGETLB_MAPCOUNT_VALUE)=-201326592
+            NUMBER(PAGE_OFFLINE_MAPCOUNT_VALUE)=-251658240
+            NUMBER(PAGE_UNACCEPTED_MAPCOUNT_VALUE)=-150994944
+            """, headMask: 64, lru: 5, privateBit: 14, buddy: -268_435_456, slab: -184_549_376, slabFlag: nil,
         offline: -251_658_240, hugetlb: -201_326_592, tailMask: true, unaccepted: -150_994_944)
 
     static let generations = [linux61, linux610, linux612, linux73]
@@ -169,7 +178,9 @@ import VMCore
         return bytes
     }
 
-    func classify(_ g: Generation, level: Int, protected: [Range<UInt64>] = [], split: Int = 16)
+    func classify(
+        _ g: Generation, level: Int, protected: [Range<UInt64>] = [], split: Int = 16
+    )
         throws -> (kept: [UInt64], classifier: PageClassifier)
     {
         let layout = try PageLayout(VMCoreInfo(Array(g.vmcoreinfo.utf8)))
@@ -227,9 +238,11 @@ import VMCore
 
     @Test func withoutEitherTailFieldBothAreNamed() throws {
         let text = Self.linux73.vmcoreinfo.replacingOccurrences(of: "OFFSET(page.compound_info)=8\n", with: "")
-        #expect(throws: VMCoreInfoError(key: "OFFSET(page.compound_head)",
-            purpose: "classifying pages from struct page (nor OFFSET(page.compound_info))"))
-        {
+        #expect(
+            throws: VMCoreInfoError(
+                key: "OFFSET(page.compound_head)",
+                purpose: "classifying pages from struct page (nor OFFSET(page.compound_info))")
+        ) {
             try PageLayout(VMCoreInfo(Array(text.utf8)))
         }
     }
@@ -263,9 +276,11 @@ import VMCore
 
     @Test func anUnknownEncodingIsRefusedNamingTheEntry() throws {
         let text = Self.linux612.vmcoreinfo.replacingOccurrences(of: "=-268435456", with: "=77")
-        #expect(throws: VMCoreInfoError(key: "NUMBER(PAGE_BUDDY_MAPCOUNT_VALUE)", value: "77",
-            purpose: "classifying pages from struct page (a page-type encoding no known kernel uses)"))
-        {
+        #expect(
+            throws: VMCoreInfoError(
+                key: "NUMBER(PAGE_BUDDY_MAPCOUNT_VALUE)", value: "77",
+                purpose: "classifying pages from struct page (a page-type encoding no known kernel uses)")
+        ) {
             try PageLayout(VMCoreInfo(Array(text.utf8)))
         }
     }
@@ -289,7 +304,9 @@ import VMCore
         #expect(bitmap.runs(in: 0..<300, mergingGapsBelow: 60) == [3..<66, 130..<134, 250..<300])
         #expect(bitmap.runs(in: 0..<300, mergingGapsBelow: 65) == [3..<134, 250..<300])
         for gap: UInt64 in [1, 48, 49, 59, 60, 64, 65, 117, 200] {
-            #expect(bitmap.runCount(in: 0..<300, mergingGapsBelow: gap) == bitmap.runs(in: 0..<300, mergingGapsBelow: gap).count)
+            #expect(
+                bitmap.runCount(in: 0..<300, mergingGapsBelow: gap)
+                    == bitmap.runs(in: 0..<300, mergingGapsBelow: gap).count)
         }
         #expect(bitmap.runCount(in: 0..<300, limit: 1) == 2)  // stops counting past the limit
         var part = bitmap.part(128..<300)

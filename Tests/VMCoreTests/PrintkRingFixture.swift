@@ -59,7 +59,9 @@ enum PrintkRingFixture {
         SyntheticCore.put(&text, ringbuffer, at: 0x10)
 
         var direct = [UInt8](repeating: 0, count: 0x3000)
-        let descsAt = 0x100, infosAt = 0x200, dataAt = 0x800
+        let descsAt = 0x100
+        let infosAt = 0x200
+        let dataAt = 0x800
         // printk_ringbuffer.desc_ring
         SyntheticCore.put(&direct, UInt32(3), at: 0)  // count_bits: 8 descriptors
         SyntheticCore.put(&direct, directBase + UInt64(descsAt), at: 8)
@@ -70,7 +72,9 @@ enum PrintkRingFixture {
         SyntheticCore.put(&direct, UInt32(7), at: 48)  // size_bits: 128 bytes
         SyntheticCore.put(&direct, directBase + UInt64(dataAt), at: 56)
 
-        func descriptor(id: UInt64, state: UInt64, stateID: UInt64? = nil, begin: UInt64, next: UInt64, ts: UInt64, length: UInt16) {
+        func descriptor(
+            id: UInt64, state: UInt64, stateID: UInt64? = nil, begin: UInt64, next: UInt64, ts: UInt64, length: UInt16
+        ) {
             let slot = Int(id % 8)
             SyntheticCore.put(&direct, state << 62 | (stateID ?? id), at: descsAt + slot * 24)
             SyntheticCore.put(&direct, begin, at: descsAt + slot * 24 + 8)

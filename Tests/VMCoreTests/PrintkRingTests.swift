@@ -24,20 +24,24 @@ import VMCore
         let core = try ELFCore.open(try scratch.write("vmcore", synthetic.bytes()))
         defer { try? core.close() }
         #expect(throws: PrintkError.legacyLayout(osRelease: "5.4.0-old")) { try PrintkRing.records(of: core) }
-        #expect(PrintkError.legacyLayout(osRelease: "5.4.0-old").description
-            == "VMCOREINFO has no SYMBOL(prb): kernel 5.4.0-old predates the lockless printk ring of Linux 5.10, "
-            + "whose log oopsd cannot decode; use vmcore-dmesg on the saved vmcore")
+        #expect(
+            PrintkError.legacyLayout(osRelease: "5.4.0-old").description
+                == "VMCOREINFO has no SYMBOL(prb): kernel 5.4.0-old predates the lockless printk ring of Linux 5.10, "
+                + "whose log oopsd cannot decode; use vmcore-dmesg on the saved vmcore")
     }
 
     @Test func namesTheMissingVMCoreInfoEntry() throws {
         var synthetic = PrintkRingFixture.core()
-        let text = PrintkRingFixture.vmcoreinfo.split(separator: "\n").filter { !$0.hasPrefix("OFFSET(prb_desc.state_var)") }
+        let text = PrintkRingFixture.vmcoreinfo.split(separator: "\n").filter {
+            !$0.hasPrefix("OFFSET(prb_desc.state_var)")
+        }
         synthetic.notes[2] = SyntheticCore.vmcoreinfo(text.joined(separator: "\n"))
         let scratch = try TemporaryDirectory("vmcore")
         let core = try ELFCore.open(try scratch.write("vmcore", synthetic.bytes()))
         defer { try? core.close() }
         let error = VMCoreInfoError(key: "OFFSET(prb_desc.state_var)", purpose: "decoding the printk ring")
         #expect(throws: error) { try PrintkRing.records(of: core) }
-        #expect(error.description == "VMCOREINFO has no OFFSET(prb_desc.state_var) (needed for decoding the printk ring)")
+        #expect(
+            error.description == "VMCOREINFO has no OFFSET(prb_desc.state_var) (needed for decoding the printk ring)")
     }
 }

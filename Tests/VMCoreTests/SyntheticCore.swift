@@ -1,8 +1,9 @@
+import SystemCalls
+import VMCore
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import SystemCalls
-import VMCore
 
 /// Builds ELF64 x86_64 core files byte by byte, the way /proc/vmcore lays them out, for tests.
 struct SyntheticCore {
@@ -38,16 +39,22 @@ struct SyntheticCore {
         let noteBytes = notes.flatMap { $0.encoded() } + [UInt8](repeating: 0, count: noteSlack)
         let count = 1 + segments.count
         var offset = UInt64(64 + 56 * count)
-        var headers = [ProgramHeader(type: 4, offset: offset, fileSize: UInt64(noteBytes.count),
-            memorySize: UInt64(noteBytes.count))]
+        var headers = [
+            ProgramHeader(
+                type: 4, offset: offset, fileSize: UInt64(noteBytes.count),
+                memorySize: UInt64(noteBytes.count))
+        ]
         offset += UInt64(noteBytes.count)
         for segment in segments {
-            headers.append(ProgramHeader(type: 1, flags: 7, offset: offset, virtualAddress: segment.virtualAddress,
-                physicalAddress: segment.physicalAddress, fileSize: UInt64(segment.data.count),
-                memorySize: UInt64(segment.data.count) + segment.extraMemory))
+            headers.append(
+                ProgramHeader(
+                    type: 1, flags: 7, offset: offset, virtualAddress: segment.virtualAddress,
+                    physicalAddress: segment.physicalAddress, fileSize: UInt64(segment.data.count),
+                    memorySize: UInt64(segment.data.count) + segment.extraMemory))
             offset += UInt64(segment.data.count)
         }
-        var file = ELFHeader(type: 4, machine: 62, flags: 0, programHeaderOffset: 64, programHeaderCount: count).encoded()
+        var file = ELFHeader(type: 4, machine: 62, flags: 0, programHeaderOffset: 64, programHeaderCount: count)
+            .encoded()
         for header in headers { file += header.encoded() }
         file += noteBytes
         for segment in segments { file += segment.data }
@@ -55,6 +62,8 @@ struct SyntheticCore {
     }
 
     static func put<T: FixedWidthInteger>(_ bytes: inout [UInt8], _ value: T, at offset: Int) {
-        for index in 0..<MemoryLayout<T>.size { bytes[offset + index] = UInt8(truncatingIfNeeded: value >> (8 * index)) }
+        for index in 0..<MemoryLayout<T>.size {
+            bytes[offset + index] = UInt8(truncatingIfNeeded: value >> (8 * index))
+        }
     }
 }

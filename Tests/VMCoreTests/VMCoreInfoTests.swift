@@ -4,18 +4,20 @@ import VMCore
 
 @Suite struct VMCoreInfoTests {
     @Test func parsesTypedEntriesIncludingALastLineWithoutNewline() {
-        let info = VMCoreInfo(Array("""
-            OSRELEASE=6.12.22-amd64
-            BUILD-ID=9f3c0e
-            PAGESIZE=4096
-            SYMBOL(init_uts_ns)=ffffffff9a419360
-            SIZE(page)=64
-            OFFSET(page.flags)=0
-            LENGTH(mem_section)=2048
-            NUMBER(PAGE_BUDDY_MAPCOUNT_VALUE)=-129
-            KERNELOFFSET=18a00000
-            CRASHTIME=1747735000
-            """.utf8) + [0, 0, 0])
+        let info = VMCoreInfo(
+            Array(
+                """
+                OSRELEASE=6.12.22-amd64
+                BUILD-ID=9f3c0e
+                PAGESIZE=4096
+                SYMBOL(init_uts_ns)=ffffffff9a419360
+                SIZE(page)=64
+                OFFSET(page.flags)=0
+                LENGTH(mem_section)=2048
+                NUMBER(PAGE_BUDDY_MAPCOUNT_VALUE)=-129
+                KERNELOFFSET=18a00000
+                CRASHTIME=1747735000
+                """.utf8) + [0, 0, 0])
         #expect(info.osRelease == "6.12.22-amd64")
         #expect(info.buildID == "9f3c0e")
         #expect(info.pageSize == 4096)
