@@ -5,13 +5,14 @@
 FLEET_PIDS=()
 
 # Starts the Ceph monitor and OSD, then radosgw on 127.0.0.1:$RGW_PORT, then creates the S3 user
-# $S3_ACCESS_KEY/$S3_SECRET_KEY. Sets CEPH_CONF. A cluster whose OSD does not come up (2 of 3 runs here one day,
-# once with the monitor answering the OSD "wrong fsid") is stopped, and a new one is made once, on another port.
+# $S3_ACCESS_KEY/$S3_SECRET_KEY. Sets CEPH_CONF. A cluster whose OSD does not come up (2 of 3 runs here one day;
+# twice in a row on 2026-12-03, each time with the monitor answering the OSD "wrong fsid") is stopped, and a new
+# one is made, on another port, up to three clusters in all.
 ceph_start() {
     local attempt
-    for attempt in 1 2; do
+    for attempt in 1 2 3; do
         ceph_cluster_start && break
-        ((attempt == 2)) && return 1
+        ((attempt == 3)) && return 1
         echo "ceph: starting a new cluster (fsid, data, monitor port)"
         # The exit statuses of the killed daemons are not the test's (set -e would stop it here).
         kill "${CEPH_CLUSTER_PIDS[@]}" 2>/dev/null || true
@@ -84,6 +85,8 @@ CONF
         if ((++tries > 240)); then
             echo "ceph: the OSD did not come up after $tries checks; the last lines of its log and the monitor's:"
             tail -n 15 "$dir/log/osd.out" "$dir/log/mon.out" 2>&1
+            echo "ceph: what the monitor logged about OSD creation and fsids:"
+            grep -h -e 'osd create' -e 'osd new' -e fsid -e 'osd crush' "$dir"/log/mon.*.log 2>/dev/null | tail -n 12
             return 1
         fi
         sleep 0.5
