@@ -37,10 +37,10 @@ public struct CaptureKernelRun {
             log("cannot read the capture plan \(planPath): \(error); rebooting")
             finish(.reboot)
         }
-        CaptureWatchdog.arm(seconds: plan.timeoutSeconds, action: plan.failureAction)
+        CaptureWatchdog.arm(seconds: plan.settings.timeoutSeconds, action: plan.settings.failureAction)
         let watchdogArmed = CaptureClock.monotonicNanoseconds()
         log(
-            "plan: dump level \(plan.dumpLevel.requested), format \(plan.format.rawValue) (\(plan.compression.rawValue)), target \(plan.targetType) UUID \(plan.targetUUID) directory \(plan.targetDirectory), timeout \(plan.timeoutSeconds)s"
+            "plan: dump level \(plan.settings.dumpLevel.requested), format \(plan.settings.format.rawValue) (\(plan.settings.compression.rawValue)), target \(plan.targetType) UUID \(plan.targetUUID) directory \(plan.targetDirectory), timeout \(plan.settings.timeoutSeconds)s"
         )
 
         for module in plan.modules {
@@ -62,13 +62,13 @@ public struct CaptureKernelRun {
         guard
             let device = DumpTargetMount.findDevice(
                 uuid: plan.targetUUID, timeoutSeconds: deviceTimeoutSeconds, log: log.callAsFunction)
-        else { finish(plan.failureAction) }
+        else { finish(plan.settings.failureAction) }
         do {
             try DumpTargetMount.mount(device: device, type: plan.targetType, at: mountPoint)
             log("mounted \(device) (\(plan.targetType)) on \(mountPoint)")
         } catch {
             log("cannot mount the dump target: \(error)")
-            finish(plan.failureAction)
+            finish(plan.settings.failureAction)
         }
 
         let directory = Path.join(mountPoint, plan.targetDirectory)
@@ -76,17 +76,19 @@ public struct CaptureKernelRun {
             try FileSystem.makeDirectory(directory, mode: 0o700, parents: true)
         } catch {
             log("cannot create \(plan.directory): \(error)")
-            finish(plan.failureAction)
+            finish(plan.settings.failureAction)
         }
         // The save's steps run in child processes and must end before the watchdog does: what is left of it.
         let elapsed = (CaptureClock.monotonicNanoseconds() - watchdogArmed) / 1_000_000_000
-        let left = UInt64(max(0, plan.timeoutSeconds)) > elapsed ? UInt64(max(0, plan.timeoutSeconds)) - elapsed : 1
+        let left =
+            UInt64(max(0, plan.settings.timeoutSeconds)) > elapsed
+            ? UInt64(max(0, plan.settings.timeoutSeconds)) - elapsed : 1
         let outcome = capture(into: directory, plan: plan, seconds: left)
         log("memory at the end: \(SystemMemory.summary()); oopsd-capture: \(SystemMemory.processSummary())")
         if let saved = outcome.directory { log.save(into: saved) }
         Glibc.sync()
         if Glibc.umount(mountPoint) != 0 { log("cannot unmount \(mountPoint): \(SystemError("umount", errno: errno))") }
-        finish(outcome.isComplete ? plan.finalAction : plan.failureAction)
+        finish(outcome.isComplete ? plan.settings.finalAction : plan.settings.failureAction)
     }
 
     /// Saves the dump into a new directory under `directory`, named after the crash time the vmcore records.
@@ -102,8 +104,8 @@ public struct CaptureKernelRun {
         let name = DumpName.make(epochSeconds: crashTime, bootID: DumpName.currentBootID())
         // Threads: every CPU the capture kernel brought up (`nr_cpus=` from `[Capture] CPUs=`).
         let options = DumpSaver.Options(
-            vmcorePath: vmcorePath, outputDirectory: Path.join(directory, name), dumpLevel: plan.dumpLevel,
-            format: plan.format, compression: plan.compression,
+            vmcorePath: vmcorePath, outputDirectory: Path.join(directory, name), dumpLevel: plan.settings.dumpLevel,
+            format: plan.settings.format, compression: plan.settings.compression,
             breadcrumbAddress: Breadcrumb.address(inCommandLine: (try? FileSystem.readText("/proc/cmdline")) ?? ""),
             isolation: DumpSaver.Isolation(seconds: seconds))
         return DumpSaver(options: options, log: log.callAsFunction).run(opened)

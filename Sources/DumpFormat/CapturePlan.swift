@@ -40,37 +40,21 @@ public struct CapturePlan: Equatable, Sendable {
     public var targetDirectory: String
     /// The dump directory as the running system sees it (`[Capture] Directory=`), for messages and metadata.
     public var directory: String
-    /// makedumpfile-style dump level, 0...31 (as requested; the capture may lower what it applies).
-    public var dumpLevel: DumpLevel
-    /// How the memory is written.
-    public var format: MemoryFormat
-    /// Page compression of the kdump format.
-    public var compression: PageCompression
-    /// Seconds after which a running capture is abandoned.
-    public var timeoutSeconds: Int
-    /// What to do after a successful capture.
-    public var finalAction: FinalAction
-    /// What to do after a failed or timed-out capture.
-    public var failureAction: FinalAction
+    /// How the dump is saved and what follows it.
+    public var settings: CaptureSettings
     /// Module files inside the initramfs (`/lib/modules/<release>/...`), in the order to load them.
     public var modules: [String]
 
     public init(
         kernelRelease: String, targetUUID: String, targetType: String, targetDirectory: String, directory: String,
-        dumpLevel: DumpLevel, format: MemoryFormat, compression: PageCompression, timeoutSeconds: Int,
-        finalAction: FinalAction, failureAction: FinalAction, modules: [String]
+        settings: CaptureSettings, modules: [String]
     ) {
         self.kernelRelease = kernelRelease
         self.targetUUID = targetUUID
         self.targetType = targetType
         self.targetDirectory = targetDirectory
         self.directory = directory
-        self.dumpLevel = dumpLevel
-        self.format = format
-        self.compression = compression
-        self.timeoutSeconds = timeoutSeconds
-        self.finalAction = finalAction
-        self.failureAction = failureAction
+        self.settings = settings
         self.modules = modules
     }
 
@@ -83,12 +67,12 @@ public struct CapturePlan: Equatable, Sendable {
             (.targetType, targetType),
             (.targetDirectory, targetDirectory),
             (.directory, directory),
-            (.dumpLevel, "\(dumpLevel.requested)"),
-            (.format, format.rawValue),
-            (.compression, compression.rawValue),
-            (.timeoutSeconds, "\(timeoutSeconds)"),
-            (.finalAction, finalAction.rawValue),
-            (.failureAction, failureAction.rawValue),
+            (.dumpLevel, "\(settings.dumpLevel.requested)"),
+            (.format, settings.format.rawValue),
+            (.compression, settings.compression.rawValue),
+            (.timeoutSeconds, "\(settings.timeoutSeconds)"),
+            (.finalAction, settings.finalAction.rawValue),
+            (.failureAction, settings.failureAction.rawValue),
         ]
         lines += modules.map { (.module, $0) }
         var text = ""
@@ -173,10 +157,13 @@ public struct CapturePlan: Equatable, Sendable {
         self.init(
             kernelRelease: try string(.kernelRelease), targetUUID: try string(.targetUUID),
             targetType: try string(.targetType), targetDirectory: try string(.targetDirectory),
-            directory: try string(.directory), dumpLevel: try level(.dumpLevel),
-            format: try choice(.format, MemoryFormat.self), compression: try choice(.compression, PageCompression.self),
-            timeoutSeconds: try integer(.timeoutSeconds), finalAction: try choice(.finalAction, FinalAction.self),
-            failureAction: try choice(.failureAction, FinalAction.self), modules: modules)
+            directory: try string(.directory),
+            settings: CaptureSettings(
+                dumpLevel: try level(.dumpLevel), format: try choice(.format, MemoryFormat.self),
+                compression: try choice(.compression, PageCompression.self),
+                timeoutSeconds: try integer(.timeoutSeconds), finalAction: try choice(.finalAction, FinalAction.self),
+                failureAction: try choice(.failureAction, FinalAction.self)),
+            modules: modules)
     }
 }
 

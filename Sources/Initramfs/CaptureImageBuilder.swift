@@ -16,18 +16,8 @@ public struct CaptureImageRequest: Equatable, Sendable {
     public var directory: String
     /// `[Kernel] ExtraModules=`: module names or aliases that must be included.
     public var extraModules: [String]
-    /// `[Capture] DumpLevel=`.
-    public var dumpLevel: DumpLevel
-    /// `[Capture] Format=`.
-    public var format: MemoryFormat
-    /// `[Capture] Compression=`.
-    public var compression: PageCompression
-    /// `[Capture] Timeout=` in seconds.
-    public var timeoutSeconds: Int
-    /// `[Capture] FinalAction=`.
-    public var finalAction: FinalAction
-    /// `[Capture] FailureAction=`.
-    public var failureAction: FinalAction
+    /// `[Capture] DumpLevel=`, `Format=`, `Compression=`, `Timeout=`, `FinalAction=`, `FailureAction=`.
+    public var settings: CaptureSettings
     /// The archive codec; nil chooses from `/boot/config-<release>`.
     public var archiveCompression: InitramfsCompression?
     /// The cache directory (absolute, inside the root).
@@ -35,9 +25,7 @@ public struct CaptureImageRequest: Equatable, Sendable {
 
     public init(
         root: HostRoot = .system, kernelRelease: String, captureBinary: String, directory: String,
-        extraModules: [String] = [], dumpLevel: DumpLevel = DumpLevel(31)!, format: MemoryFormat = .elf,
-        compression: PageCompression = .zstd,
-        timeoutSeconds: Int = 1800, finalAction: FinalAction = .reboot, failureAction: FinalAction = .reboot,
+        extraModules: [String] = [], settings: CaptureSettings = CaptureSettings(),
         archiveCompression: InitramfsCompression? = nil, cacheDirectory: String = "/var/lib/oopsd"
     ) {
         self.root = root
@@ -45,12 +33,7 @@ public struct CaptureImageRequest: Equatable, Sendable {
         self.captureBinary = captureBinary
         self.directory = directory
         self.extraModules = extraModules
-        self.dumpLevel = dumpLevel
-        self.format = format
-        self.compression = compression
-        self.timeoutSeconds = timeoutSeconds
-        self.finalAction = finalAction
-        self.failureAction = failureAction
+        self.settings = settings
         self.archiveCompression = archiveCompression
         self.cacheDirectory = cacheDirectory
     }
@@ -97,9 +80,8 @@ public enum CaptureImageBuilder {
         }
         let plan = CapturePlan(
             kernelRelease: request.kernelRelease, targetUUID: target.identity.uuid, targetType: target.identity.type,
-            targetDirectory: target.directoryInFileSystem, directory: request.directory, dumpLevel: request.dumpLevel,
-            format: request.format, compression: request.compression, timeoutSeconds: request.timeoutSeconds,
-            finalAction: request.finalAction, failureAction: request.failureAction, modules: modulePaths)
+            targetDirectory: target.directoryInFileSystem, directory: request.directory, settings: request.settings,
+            modules: modulePaths)
         let planText: String
         do { planText = try plan.text() } catch { throw .file("\(error)") }
 

@@ -48,9 +48,11 @@ public struct KexecArming: Arming {
         }
         let request = CaptureImageRequest(
             root: root, kernelRelease: release, captureBinary: captureBinary, directory: capture.directory,
-            extraModules: configuration.kernel.extraModules, dumpLevel: dumpLevel, format: capture.format,
-            compression: capture.compression, timeoutSeconds: Int(capture.timeout.seconds),
-            finalAction: capture.finalAction, failureAction: capture.failureAction)
+            extraModules: configuration.kernel.extraModules,
+            settings: CaptureSettings(
+                dumpLevel: dumpLevel, format: capture.format, compression: capture.compression,
+                timeoutSeconds: Int(capture.timeout.seconds), finalAction: capture.finalAction,
+                failureAction: capture.failureAction))
         let started = oops_monotonic_usec()
         let image = try CaptureImageBuilder.build(request)
         let imageReady = oops_monotonic_usec()

@@ -4,8 +4,10 @@ import Testing
 @Suite struct CapturePlanTests {
     static let plan = CapturePlan(
         kernelRelease: "6.1.0-56-amd64", targetUUID: "0b5c6d2e-1111-2222-3333-444455556666", targetType: "ext4",
-        targetDirectory: "/crash dumps", directory: "/var/crash dumps", dumpLevel: DumpLevel(31)!, format: .kdump,
-        compression: .zstd, timeoutSeconds: 1800, finalAction: .reboot, failureAction: .powerOff,
+        targetDirectory: "/crash dumps", directory: "/var/crash dumps",
+        settings: CaptureSettings(
+            dumpLevel: DumpLevel(31)!, format: .kdump, compression: .zstd, timeoutSeconds: 1800, finalAction: .reboot,
+            failureAction: .powerOff),
         modules: [
             "/lib/modules/6.1.0-56-amd64/kernel/drivers/virtio/virtio.ko",
             "/lib/modules/6.1.0-56-amd64/kernel/fs/ext4/ext4.ko.xz",

@@ -8,8 +8,10 @@ import Testing
     static func request(_ fixture: VirtioFixture, extra: [String] = []) -> CaptureImageRequest {
         CaptureImageRequest(
             root: fixture.root, kernelRelease: fixture.release, captureBinary: "/usr/libexec/oopsd/oopsd-capture",
-            directory: "/var/crash", extraModules: extra, dumpLevel: DumpLevel(31)!, format: .kdump, compression: .zstd,
-            timeoutSeconds: 1800, finalAction: .reboot, failureAction: .powerOff)
+            directory: "/var/crash", extraModules: extra,
+            settings: CaptureSettings(
+                dumpLevel: DumpLevel(31)!, format: .kdump, compression: .zstd, timeoutSeconds: 1800,
+                finalAction: .reboot, failureAction: .powerOff))
     }
 
     @Test func buildsUnpackableImageWithPlanLibrariesAndModulesThenReusesIt() throws {
@@ -84,7 +86,7 @@ import Testing
         #expect(try FileSystem.listDirectory(fixture.root.path("/var/lib/oopsd")) == ["initramfs-\(withLoop.key).img"])
 
         var changedPlan = Self.request(fixture)
-        changedPlan.dumpLevel = DumpLevel(1)!
+        changedPlan.settings.dumpLevel = DumpLevel(1)!
         #expect(try CaptureImageBuilder.build(changedPlan).key != first.key)
     }
 }
