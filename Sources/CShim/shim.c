@@ -62,6 +62,8 @@ static void fill(const struct stat *st, oops_stat_t *out) {
     out->rdev = st->st_rdev;
     out->mtime_sec = st->st_mtim.tv_sec;
     out->mtime_nsec = st->st_mtim.tv_nsec;
+    out->ctime_sec = st->st_ctim.tv_sec;
+    out->ctime_nsec = st->st_ctim.tv_nsec;
     out->blocks = (uint64_t)st->st_blocks;
     out->nlink = st->st_nlink;
 }

@@ -66,7 +66,8 @@ public struct CaptureImage: Equatable, Sendable {
 }
 
 /// Builds the capture initramfs: `/init` (oopsd-capture), its shared libraries with their symlinks, the
-/// modules that reach the dump target, the frozen plan; cached by a hash of all of it.
+/// modules that reach the dump target, the frozen plan; named by a hash of the archive, and found again
+/// without reading the files when their metadata has not changed (`CaptureImageCache`).
 public enum CaptureImageBuilder {
     /// Builds the image for `request`, or finds it in the cache.
     public static func build(_ request: CaptureImageRequest) throws(InitramfsError) -> CaptureImage {
@@ -86,71 +87,59 @@ public enum CaptureImageBuilder {
         do { planText = try plan.text() } catch { throw .file("\(error)") }
 
         let libraries = try LibraryClosure(executable: request.captureBinary, root: root)
-        var writer = CpioWriter(mtime: 0)
-        do {
-            try writer.addDirectory("dev")
-            try writer.add(
-                CpioEntry(path: "dev/console", kind: .characterDevice(major: 5, minor: 1), permissions: 0o600))
-            for directory in ["proc", "sys", "run", "tmp", "mnt"] { try writer.addDirectory(directory) }
-            for item in libraries.items {
-                for link in item.resolution.links { try writer.addSymlink(link.path, target: link.target) }
-                let real = item.resolution.realPath
-                try writer.addFile(
-                    real, contents: try read(root.path(real)), permissions: try permissions(root.path(real)))
-            }
-            try writer.addFile("init", contents: try read(root.path(request.captureBinary)), permissions: 0o755)
-            for path in modulePaths { try writer.addFile(path, contents: try read(root.path(path))) }
-            try writer.addFile(CapturePlan.pathInInitramfs, contents: Array(planText.utf8))
-        } catch let error as InitramfsError {
-            throw error
-        } catch let error as CpioError {
-            throw .archive(error)
-        } catch {
-            throw .file("\(error)")
+        var contents = CaptureImageContents()
+        contents.addDirectory("dev")
+        contents.add(CpioEntry(path: "dev/console", kind: .characterDevice(major: 5, minor: 1), permissions: 0o600))
+        for directory in ["proc", "sys", "run", "tmp", "mnt"] { contents.addDirectory(directory) }
+        for item in libraries.items {
+            for link in item.resolution.links { contents.addSymlink(link.path, target: link.target) }
+            let real = item.resolution.realPath
+            contents.addHostFile(real, from: root.path(real), permissions: nil)
         }
+        contents.addHostFile("init", from: root.path(request.captureBinary), permissions: 0o755)
+        for path in modulePaths { contents.addHostFile(path, from: root.path(path)) }
+        contents.addFile(CapturePlan.pathInInitramfs, contents: Array(planText.utf8))
 
-        let archive = writer.bytes()
         let codec =
             request.archiveCompression
             ?? InitramfsCompression.choose(
                 kernelConfig: try? FileSystem.readText(
                     root.path(KernelRelease.configFile(release: request.kernelRelease, root: root))))
+        let header = "oopsd capture initramfs 1 \(codec.rawValue) zstd-window \(InitramfsCompression.zstdWindowLog)\n"
+        let cache = CaptureImageCache(directory: root.path(request.cacheDirectory))
+        let fingerprint = try contents.fingerprint(header: header)
+        if let hit = cache.lookup(fingerprint: fingerprint) {
+            return CaptureImage(
+                path: Path.join(request.cacheDirectory, CaptureImageCache.imageName(key: hit.key)), key: hit.key,
+                compression: codec, compressedSize: hit.compressedSize, archiveSize: hit.archiveSize,
+                unpackedSize: hit.unpackedSize, plan: plan, libraries: libraries.items.map(\.path),
+                builtInModules: closure.builtIn, target: target, reused: true)
+        }
+
+        let writer = try contents.archive()
+        let archive = writer.bytes()
         var hash = SHA256()
-        hash.update("oopsd capture initramfs 1 \(codec.rawValue) zstd-window \(InitramfsCompression.zstdWindowLog)\n")
+        hash.update(header)
         hash.update(archive)
         let key = hash.hexDigest()
-        let imagePath = Path.join(request.cacheDirectory, "initramfs-\(key).img")
+        let imagePath = Path.join(request.cacheDirectory, CaptureImageCache.imageName(key: key))
         let hostImagePath = root.path(imagePath)
 
-        var reused = true
-        var compressedSize: UInt64
-        if let existing = try? FileSystem.status(hostImagePath), existing.kind == .regular {
-            compressedSize = existing.size
-        } else {
-            reused = false
-            let compressed = try codec.compress(archive)
-            compressedSize = UInt64(compressed.count)
-            do {
-                try FileSystem.makeDirectory(root.path(request.cacheDirectory), mode: 0o700, parents: true)
-                try FileSystem.writeAtomically(hostImagePath, compressed, mode: 0o600)
-                // Older images are of no use: a loaded kernel keeps its own copy in the reservation.
-                for name in try FileSystem.listDirectory(root.path(request.cacheDirectory))
-                where name.hasPrefix("initramfs-") && name.hasSuffix(".img") && name != "initramfs-\(key).img" {
-                    try FileSystem.remove(root.path(Path.join(request.cacheDirectory, name)))
-                }
-            } catch { throw .file("\(error)") }
-        }
+        // No record for these inputs: compress and write even when an image of this name exists, since
+        // nothing vouches for that file's bytes.
+        let compressed = try codec.compress(archive)
+        let compressedSize = UInt64(compressed.count)
+        do {
+            try FileSystem.makeDirectory(root.path(request.cacheDirectory), mode: 0o700, parents: true)
+            try FileSystem.writeAtomically(hostImagePath, compressed, mode: 0o600)
+        } catch { throw .file("\(error)") }
+        let entry = CaptureImageCache.Entry(
+            key: key, compressedSize: compressedSize, archiveSize: UInt64(archive.count),
+            unpackedSize: writer.unpackedSize)
+        try cache.record(entry, fingerprint: fingerprint)
         return CaptureImage(
             path: imagePath, key: key, compression: codec, compressedSize: compressedSize,
             archiveSize: UInt64(archive.count), unpackedSize: writer.unpackedSize, plan: plan,
-            libraries: libraries.items.map(\.path), builtInModules: closure.builtIn, target: target, reused: reused)
-    }
-
-    private static func read(_ path: String) throws(InitramfsError) -> [UInt8] {
-        do { return try FileSystem.readBytes(path) } catch { throw .file("\(error)") }
-    }
-
-    private static func permissions(_ path: String) throws(InitramfsError) -> UInt32 {
-        do { return try FileSystem.status(path)?.permissions ?? 0o644 } catch { throw .file("\(error)") }
+            libraries: libraries.items.map(\.path), builtInModules: closure.builtIn, target: target, reused: false)
     }
 }

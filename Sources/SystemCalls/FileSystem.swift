@@ -23,6 +23,10 @@ public struct FileStatus: Equatable, Sendable {
     public var rdev: UInt64
     public var modificationSeconds: Int64
     public var modificationNanoseconds: Int64
+    /// The inode's last status change (`st_ctim`): moves on every write, rename into place or chmod, and
+    /// cannot be set back from user space, unlike the modification time.
+    public var changeSeconds: Int64
+    public var changeNanoseconds: Int64
     /// Bytes actually allocated on disk (st_blocks * 512): smaller than `size` for sparse files.
     public var allocatedBytes: UInt64
 
@@ -44,6 +48,8 @@ public struct FileStatus: Equatable, Sendable {
         rdev = raw.rdev
         modificationSeconds = raw.mtime_sec
         modificationNanoseconds = raw.mtime_nsec
+        changeSeconds = raw.ctime_sec
+        changeNanoseconds = raw.ctime_nsec
         allocatedBytes = raw.blocks &* 512
     }
 }

@@ -65,6 +65,43 @@ import Testing
         #expect(second.reused)
         #expect(second.key == first.key)
         #expect(second.compressedSize == first.compressedSize)
+        #expect(second.archiveSize == first.archiveSize)
+        #expect(second.unpackedSize == first.unpackedSize)
+    }
+
+    /// The warm path trusts file metadata, not contents: an input rewritten in place (same size, same inode)
+    /// still gives a new image, and a record whose image is gone or has another size is not trusted.
+    @Test func inputsChangedInPlaceOrAStaleRecordRebuild() throws {
+        let fixture = try VirtioFixture()
+        let first = try CaptureImageBuilder.build(Self.request(fixture))
+        let cache = fixture.root.path("/var/lib/oopsd")
+        let records = try FileSystem.listDirectory(cache).filter { $0.hasPrefix("inputs-") }
+        #expect(records.count == 1)
+        #expect(try FileSystem.listDirectory(cache).sorted() == (records + ["initramfs-\(first.key).img"]).sorted())
+
+        // Same size, same inode, other bytes: the change time moves.
+        let module = fixture.root.path(first.plan.modules[0])
+        let inode = try FileSystem.status(module)?.inode
+        var bytes = try FileSystem.readBytes(module)
+        bytes[bytes.count - 1] ^= 0xff
+        let fd = try FileDescriptor.open(module, .writeOnly)
+        try bytes.withUnsafeBytes { try fd.writeAll($0, atOffset: 0) }
+        try fd.close()
+        #expect(try FileSystem.status(module)?.inode == inode)
+        let changed = try CaptureImageBuilder.build(Self.request(fixture))
+        #expect(!changed.reused)
+        #expect(changed.key != first.key)
+        #expect(try FileSystem.listDirectory(cache).filter { $0.hasPrefix("inputs-") }.count == 1)
+
+        // The record stays but its image is cut short: built again, same bytes as before.
+        let image = fixture.root.path(changed.path)
+        let full = try FileSystem.readBytes(image)
+        try FileSystem.writeAtomically(image, Array(full.prefix(100)))
+        let again = try CaptureImageBuilder.build(Self.request(fixture))
+        #expect(!again.reused)
+        #expect(again.key == changed.key)
+        #expect(try FileSystem.readBytes(image) == full)
+        #expect(try CaptureImageBuilder.build(Self.request(fixture)).reused)
     }
 
     @Test func sameInputsGiveSameBytesAndChangedInputsANewImage() throws {
@@ -83,7 +120,9 @@ import Testing
         #expect(withLoop.plan.modules[6] == "/lib/modules/\(fixture.release)/kernel/drivers/block/loop.ko")
         #expect(withLoop.plan.modules.count == first.plan.modules.count + 1)
         // The superseded image is removed from the cache.
-        #expect(try FileSystem.listDirectory(fixture.root.path("/var/lib/oopsd")) == ["initramfs-\(withLoop.key).img"])
+        #expect(
+            try FileSystem.listDirectory(fixture.root.path("/var/lib/oopsd")).filter { !$0.hasPrefix("inputs-") }
+                == ["initramfs-\(withLoop.key).img"])
 
         var changedPlan = Self.request(fixture)
         changedPlan.settings.dumpLevel = DumpLevel(1)!

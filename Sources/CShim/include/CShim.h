@@ -71,6 +71,8 @@ typedef struct {
     uint64_t rdev;
     int64_t mtime_sec;
     int64_t mtime_nsec;
+    int64_t ctime_sec;
+    int64_t ctime_nsec;
     uint64_t blocks;
     uint64_t nlink;
 } oops_stat_t;
