@@ -9,15 +9,22 @@
 #include <sys/wait.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <linux/kexec.h>
 #include <linux/reboot.h>
 
 _Static_assert(OOPS_RB_AUTOBOOT == RB_AUTOBOOT, "RB_AUTOBOOT");
 _Static_assert(OOPS_RB_POWER_OFF == RB_POWER_OFF, "RB_POWER_OFF");
 _Static_assert(OOPS_RB_KEXEC == LINUX_REBOOT_CMD_KEXEC, "RB_KEXEC");
+_Static_assert(OOPS_KEXEC_ARCH_X86_64 == KEXEC_ARCH_X86_64, "KEXEC_ARCH_X86_64");
+_Static_assert(OOPS_KEXEC_SEGMENT_MAX == KEXEC_SEGMENT_MAX, "KEXEC_SEGMENT_MAX");
 
 long oops_kexec_file_load(int kernel_fd, int initrd_fd, const char *cmdline, unsigned long flags) {
     unsigned long cmdline_len = cmdline ? __builtin_strlen(cmdline) + 1 : 0;  // the kernel counts the NUL
     return syscall(SYS_kexec_file_load, kernel_fd, initrd_fd, cmdline_len, cmdline, flags);
+}
+
+long oops_kexec_load(uint64_t entry, unsigned long count, const oops_kexec_segment_t *segments, unsigned long flags) {
+    return syscall(SYS_kexec_load, entry, count, segments, flags);
 }
 
 int oops_reboot(int command) { return reboot(command); }

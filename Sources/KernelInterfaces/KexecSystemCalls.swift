@@ -19,11 +19,35 @@ public struct KexecFileFlags: OptionSet, Sendable {
     public static let noInitramfs = KexecFileFlags(rawValue: UInt(OOPS_KEXEC_FILE_NO_INITRAMFS))
 }
 
-/// The seam for kexec_file_load(2): the real system call, or a substitute in tests.
+/// One segment of kexec_load(2): `buffer` is copied to physical `address`, and the rest of `memorySize` is zeroed.
+public struct KexecSegment {
+    public var buffer: UnsafeRawBufferPointer
+    public var address: UInt64
+    public var memorySize: UInt64
+
+    public init(buffer: UnsafeRawBufferPointer, address: UInt64, memorySize: UInt64) {
+        self.buffer = buffer
+        self.address = address
+        self.memorySize = memorySize
+    }
+}
+
+/// The seam for kexec_file_load(2) and kexec_load(2): the real system calls, or substitutes in tests.
 public protocol KexecSystemCalls: Sendable {
     /// Calls kexec_file_load; descriptors are -1 and the command line nil when unloading.
     /// Throws a `SystemError` named `kexec_file_load` carrying the errno.
     func kexecFileLoad(kernelFD: Int32, initramfsFD: Int32, commandLine: String?, flags: KexecFileFlags) throws
+
+    /// Calls kexec_load for an x86-64 image (`KEXEC_ARCH_X86_64`, to run on reboot(LINUX_REBOOT_CMD_KEXEC)).
+    /// Throws a `SystemError` named `kexec_load` carrying the errno.
+    func kexecLoad(entry: UInt64, segments: [KexecSegment]) throws
+}
+
+extension KexecSystemCalls {
+    /// Substitutes that only load capture kernels need not implement kexec_load: it fails with ENOSYS.
+    public func kexecLoad(entry: UInt64, segments: [KexecSegment]) throws {
+        throw SystemError("kexec_load", errno: ENOSYS)
+    }
 }
 
 /// kexec_file_load(2) through the C shim.
@@ -36,6 +60,22 @@ public struct LinuxKexecSystemCalls: KexecSystemCalls {
                 return commandLine.withCString { oops_kexec_file_load(kernelFD, initramfsFD, $0, flags.rawValue) }
             }
             return oops_kexec_file_load(kernelFD, initramfsFD, nil, flags.rawValue)
+        }
+    }
+
+    public func kexecLoad(entry: UInt64, segments: [KexecSegment]) throws {
+        guard segments.count <= Int(OOPS_KEXEC_SEGMENT_MAX) else {
+            throw SystemError(
+                "kexec_load (\(segments.count) segments, at most \(OOPS_KEXEC_SEGMENT_MAX))", errno: EINVAL)
+        }
+        let raw = segments.map {
+            oops_kexec_segment_t(
+                buf: $0.buffer.baseAddress, bufsz: $0.buffer.count, mem: $0.address, memsz: Int($0.memorySize))
+        }
+        _ = try valueOrErrno("kexec_load") {
+            raw.withUnsafeBufferPointer {
+                oops_kexec_load(entry, UInt(segments.count), $0.baseAddress, UInt(OOPS_KEXEC_ARCH_X86_64))
+            }
         }
     }
 }

@@ -24,6 +24,23 @@ enum {
     OOPS_KEXEC_FILE_NO_INITRAMFS = 0x4,
 };
 
+/// One segment of kexec_load(2) (`struct kexec_segment` of <linux/kexec.h>): `bufsz` bytes at `buf` in this
+/// process, copied to the physical range `mem` .. `mem + memsz` (the rest zero-filled) when the kernel jumps.
+typedef struct {
+    const void *buf;
+    size_t bufsz;
+    uint64_t mem;
+    size_t memsz;
+} oops_kexec_segment_t;
+_Static_assert(sizeof(oops_kexec_segment_t) == 32, "struct kexec_segment is four 64-bit words on x86-64");
+/// kexec_load(2): no glibc wrapper exists, so it goes through syscall(2).
+long oops_kexec_load(uint64_t entry, unsigned long count, const oops_kexec_segment_t *segments, unsigned long flags);
+/// KEXEC_ARCH_X86_64 (EM_X86_64 << 16) and KEXEC_SEGMENT_MAX of <linux/kexec.h>.
+enum {
+    OOPS_KEXEC_ARCH_X86_64 = 62 << 16,
+    OOPS_KEXEC_SEGMENT_MAX = 16,
+};
+
 /// reboot(2) with one of the OOPS_RB_* commands below.
 int oops_reboot(int command);
 enum {
