@@ -102,6 +102,7 @@ let package = Package(
         // Each names every module its files import (scripts/check-dependencies); "oopsctl" is built for the tests.
         // TestSupport (Tests/TestSupport) holds what several test targets share: the temporary directory.
         .target(name: "TestSupport", dependencies: ["SystemCalls"], path: "Tests/TestSupport"),
+        .testTarget(name: "SystemCallsTests", dependencies: ["SystemCalls", "TestSupport"]),
         .testTarget(name: "DumpFormatTests", dependencies: ["DumpFormat", "SystemCalls"]),
         .testTarget(name: "OopsConfigTests", dependencies: ["OopsConfig", "SystemCalls", "TestSupport"]),
         .testTarget(

@@ -29,7 +29,7 @@ public enum DumpExport {
         let out: FileDescriptor
         do {
             out = try FileDescriptor.open(temporary, [.writeOnly, .create, .exclusive, .noFollow], mode: 0o600)
-        } catch let error as SystemError where error.errno == EEXIST {
+        } catch let error as SystemError where error.errno == .fileExists {
             throw CollectionError.fileUnreadable(
                 path: temporary, reason: "exists (left by another export?); remove it, then export again")
         }

@@ -84,7 +84,7 @@ public enum CaptureImageBuilder {
             targetDirectory: target.directoryInFileSystem, directory: request.directory, settings: request.settings,
             modules: modulePaths)
         let planText: String
-        do { planText = try plan.text() } catch { throw .file("\(error)") }
+        do { planText = try plan.text() } catch { throw .plan(error) }
 
         let libraries = try LibraryClosure(executable: request.captureBinary, root: root)
         var contents = CaptureImageContents()
@@ -132,7 +132,7 @@ public enum CaptureImageBuilder {
         do {
             try FileSystem.makeDirectory(root.path(request.cacheDirectory), mode: 0o700, parents: true)
             try FileSystem.writeAtomically(hostImagePath, compressed, mode: 0o600)
-        } catch { throw .file("\(error)") }
+        } catch { throw .file(doing: "caching the capture initramfs", cause: SystemError(caught: error)) }
         let entry = CaptureImageCache.Entry(
             key: key, compressedSize: compressedSize, archiveSize: UInt64(archive.count),
             unpackedSize: writer.unpackedSize)

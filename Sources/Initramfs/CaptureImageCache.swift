@@ -63,6 +63,6 @@ struct CaptureImageCache {
                 let isImage = name.hasPrefix("initramfs-") && name.hasSuffix(".img")
                 if isImage || name.hasPrefix("inputs-") { try FileSystem.remove(Path.join(directory, name)) }
             }
-        } catch { throw .file("\(error)") }
+        } catch { throw .file(doing: "recording the cached initramfs", cause: SystemError(caught: error)) }
     }
 }

@@ -86,7 +86,9 @@ struct CaptureImageContents {
                 entry = CpioEntry(path: member.path, kind: kind, permissions: permissions)
             case .hostFile(let hostPath, let permissions):
                 let bytes: [UInt8]
-                do { bytes = try FileSystem.readBytes(hostPath) } catch { throw .file("\(error)") }
+                do { bytes = try FileSystem.readBytes(hostPath) } catch {
+                    throw .file(doing: "copying into the capture initramfs", cause: SystemError(caught: error))
+                }
                 var mode = permissions ?? 0
                 if permissions == nil { mode = try Self.regularFile(hostPath).permissions }
                 entry = CpioEntry(path: member.path, kind: .file(bytes), permissions: mode)
@@ -98,9 +100,11 @@ struct CaptureImageContents {
 
     private static func regularFile(_ hostPath: String) throws(InitramfsError) -> FileStatus {
         let status: FileStatus?
-        do { status = try FileSystem.status(hostPath) } catch { throw .file("\(error)") }
+        do { status = try FileSystem.status(hostPath) } catch {
+            throw .file(doing: "copying into the capture initramfs", cause: SystemError(caught: error))
+        }
         guard let status, status.kind == .regular else {
-            throw .file("\(hostPath): expected a regular file for the capture initramfs")
+            throw .notRegularFile(path: hostPath)
         }
         return status
     }

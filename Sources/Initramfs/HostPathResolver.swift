@@ -37,14 +37,16 @@ public struct HostPathResolver: Sendable {
             let candidate = "/" + (done + [component]).joined(separator: "/")
             let status: FileStatus?
             do { status = try FileSystem.status(root.path(candidate), followLinks: false) } catch {
-                throw .file("\(error)")
+                throw .file(doing: "resolving \(path)", cause: SystemError(caught: error))
             }
             guard let status else { return nil }
             if status.kind == .symlink {
                 hops += 1
-                if hops > 40 { throw .file("\(root.path(path)): too many levels of symbolic links") }
+                if hops > 40 { throw .symlinkLoop(path: root.path(path), limit: 40) }
                 let target: String
-                do { target = try FileSystem.readLink(root.path(candidate)) } catch { throw .file("\(error)") }
+                do { target = try FileSystem.readLink(root.path(candidate)) } catch {
+                    throw .file(doing: "resolving \(path)", cause: SystemError(caught: error))
+                }
                 links.append((candidate, target))
                 if target.hasPrefix("/") { done = [] }
                 pending = target.split(separator: "/").map(String.init) + pending

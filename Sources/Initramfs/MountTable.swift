@@ -49,7 +49,7 @@ public struct MountTable: Equatable, Sendable {
             as InitramfsError
         {
             throw error
-        } catch { throw .file("\(error)") }
+        } catch { throw .file(doing: "reading the mount table", cause: SystemError(caught: error)) }
     }
 
     /// The mount holding `directory` (absolute, symlinks already resolved): the longest mount point that is a

@@ -14,7 +14,7 @@ public enum KernelFile {
         let path = root.path(absolutePath)
         do {
             return trimmed(try FileSystem.readText(path))
-        } catch let error as SystemError where error.errno == ENOENT {
+        } catch let error as SystemError where error.errno == .noSuchFileOrDirectory {
             return nil
         }
     }

@@ -23,16 +23,18 @@ public struct Kexec: Sendable {
     /// resolved under `root`. Throws `KexecError`.
     public func load(kernel: String, initramfs: String, commandLine: String) throws(KexecError) {
         let reservation: CrashReservation
-        do { reservation = try CrashReservation.read(root: root) } catch { throw .failed(Self.systemError(error)) }
+        do { reservation = try CrashReservation.read(root: root) } catch { throw Self.failure(error) }
         guard reservation.isReserved else { throw .noReservation(suggested: suggestedCrashKernel) }
 
         let kernelPath = root.path(kernel)
         let initramfsPath = root.path(initramfs)
         let kernelFD: FileDescriptor
         let initramfsFD: FileDescriptor
-        do { kernelFD = try FileDescriptor.open(kernelPath) } catch { throw .cannotOpen(Self.systemError(error)) }
+        do { kernelFD = try FileDescriptor.open(kernelPath) } catch { throw .cannotOpen(SystemError(caught: error)) }
         defer { try? kernelFD.close() }
-        do { initramfsFD = try FileDescriptor.open(initramfsPath) } catch { throw .cannotOpen(Self.systemError(error)) }
+        do { initramfsFD = try FileDescriptor.open(initramfsPath) } catch {
+            throw .cannotOpen(SystemError(caught: error))
+        }
         defer { try? initramfsFD.close() }
 
         do {
@@ -40,7 +42,7 @@ public struct Kexec: Sendable {
                 kernelFD: kernelFD.rawValue, initramfsFD: initramfsFD.rawValue, commandLine: commandLine,
                 flags: .onCrash)
         } catch {
-            let systemError = Self.systemError(error)
+            let systemError = SystemError(caught: error)
             let initramfsBytes = (try? initramfsFD.status().size) ?? 0
             let needed =
                 (try? BzImageHeader.read(path: kernelPath).minimumReservation(initramfsBytes: initramfsBytes))
@@ -60,7 +62,7 @@ public struct Kexec: Sendable {
         do {
             try calls.kexecFileLoad(kernelFD: -1, initramfsFD: -1, commandLine: nil, flags: [.unload, .onCrash])
         } catch {
-            let systemError = Self.systemError(error)
+            let systemError = SystemError(caught: error)
             throw KexecError.classify(
                 systemError, kernel: "(unload)", reservation: CrashReservation(size: 0, ranges: [], loaded: true),
                 neededBytes: 0, lockdown: .none,
@@ -76,12 +78,14 @@ public struct Kexec: Sendable {
 
     private func confirm(loaded expected: Bool) throws(KexecError) {
         let actual: Bool
-        do { actual = try CrashReservation.isLoaded(root: root) } catch { throw .failed(Self.systemError(error)) }
+        do { actual = try CrashReservation.isLoaded(root: root) } catch { throw Self.failure(error) }
         if actual != expected { throw .notConfirmed(expected: expected) }
     }
 
-    private static func systemError(_ error: any Error) -> SystemError {
-        if let error = error as? SystemError { return error }
-        return SystemError("\(error)", errno: 0)
+    /// `error` from reading the kernel's files: one that cannot be read, or one whose content is not what the
+    /// kernel documents.
+    private static func failure(_ error: any Error) -> KexecError {
+        if let error = error as? KernelFileError { return .kernelFile(error) }
+        return .failed(SystemError(caught: error))
     }
 }

@@ -34,6 +34,8 @@ public enum KexecError: Error, Equatable, CustomStringConvertible, Sendable {
     case notConfirmed(expected: Bool)
     /// Any other failure of the system call.
     case failed(SystemError)
+    /// A kernel file (`/sys/kernel/kexec_crash_size`, `/proc/iomem` ...) holds what the kernel does not document.
+    case kernelFile(KernelFileError)
 
     public var description: String {
         switch self {
@@ -77,6 +79,8 @@ public enum KexecError: Error, Equatable, CustomStringConvertible, Sendable {
                 + "\(expected ? 1 : 0)"
         case .failed(let error):
             return "\(error)"
+        case .kernelFile(let error):
+            return "cannot tell the state of the crash reservation: \(error)"
         }
     }
 
@@ -92,18 +96,18 @@ public enum KexecError: Error, Equatable, CustomStringConvertible, Sendable {
         lockdown: LockdownMode, loadDisabled: Bool, capabilities: Capabilities?
     ) -> KexecError {
         switch error.errno {
-        case EPERM:
+        case .notPermitted:
             if let capabilities, !capabilities.has(Capabilities.sysBoot) { return .missingCapability }
             if loadDisabled { return .loadDisabled }
             if lockdown != .none { return .lockdownRefused(kernel: kernel, lockdown: lockdown) }
             return .refused(kernel: kernel, error: error)
-        case EKEYREJECTED, ENOKEY, EBADMSG, ENODATA, EMSGSIZE:
+        case .keyRejected, .noKey, .badMessage, .noData, .messageTooLong:
             return .signatureRejected(kernel: kernel, lockdown: lockdown, error: error)
-        case EBUSY:
+        case .resourceBusy:
             return .busy
-        case ENOEXEC:
+        case .execFormatError:
             return .notAKernel(kernel: kernel)
-        case ENOMEM, EADDRNOTAVAIL:
+        case .noMemory, .addressNotAvailable:
             return .reservationTooSmall(reserved: reservation.size, needed: neededBytes, error: error)
         default:
             return .failed(error)

@@ -64,7 +64,7 @@ public struct FileDescriptor: Sendable {
         let fd: FileDescriptor
         do {
             fd = try open(path, followingLinks ? [.readOnly, .nonBlocking] : [.readOnly, .noFollow, .nonBlocking])
-        } catch let error as SystemError where error.errno == ELOOP {
+        } catch let error as SystemError where error.errno == .tooManySymbolicLinkLevels {
             throw FileKindError(path: path, kind: .symlink)
         }
         let status: FileStatus

@@ -15,72 +15,45 @@ public struct SystemError: Error, Equatable, CustomStringConvertible, Sendable {
     public var operation: String
     /// The file the call worked on, if any.
     public var path: String?
-    /// The errno value.
-    public var errno: Int32
+    /// What the call returned.
+    public var errno: Errno
 
-    public init(_ operation: String, path: String? = nil, errno: Int32) {
+    public init(_ operation: String, path: String? = nil, errno: Errno) {
         self.operation = operation
         self.path = path
         self.errno = errno
     }
 
+    /// The same, from the C value (`oops_errno()` right after the call, or a constant such as `EFBIG`).
+    public init(_ operation: String, path: String? = nil, errno: Int32) {
+        self.init(operation, path: path, errno: Errno(rawValue: errno))
+    }
+
+    /// The error the calling thread's errno describes now: call it right after the call that failed.
+    public static func last(_ operation: String, path: String? = nil) -> SystemError {
+        SystemError(operation, path: path, errno: .current)
+    }
+
+    /// The `SystemError` a function of this module threw, for a `catch` that must name one: they throw nothing else
+    /// (the `*RegularFile` readers also throw `FileKindError`; catch it before). Anything else keeps its text as the
+    /// operation, with errno 0.
+    public init(caught error: any Error) {
+        if let error = error as? SystemError {
+            self = error
+        } else {
+            self.init("\(error)", errno: 0)
+        }
+    }
+
     /// The symbolic name of the errno (`EACCES`), or the number when it has no known name.
-    public var errnoName: String { Errno.name(errno) }
+    public var errnoName: String { errno.name }
 
     /// The C library's message for the errno (`Permission denied`).
-    public var message: String { String(cString: strerror(errno)) }
+    public var message: String { errno.message }
 
     public var description: String {
         let subject = path.map { "\(operation) \($0)" } ?? operation
-        return "\(subject): \(message) (\(errnoName))"
-    }
-}
-
-/// Names of errno values, for error messages that people can search for.
-public enum Errno {
-    /// The symbolic name of `value`, or its number as text.
-    public static func name(_ value: Int32) -> String {
-        switch value {
-        case EPERM: "EPERM"
-        case ENOENT: "ENOENT"
-        case EINTR: "EINTR"
-        case EIO: "EIO"
-        case ENXIO: "ENXIO"
-        case E2BIG: "E2BIG"
-        case ENOEXEC: "ENOEXEC"
-        case EBADF: "EBADF"
-        case EAGAIN: "EAGAIN"
-        case ENOMEM: "ENOMEM"
-        case EACCES: "EACCES"
-        case EFAULT: "EFAULT"
-        case EBUSY: "EBUSY"
-        case EEXIST: "EEXIST"
-        case EXDEV: "EXDEV"
-        case ENODEV: "ENODEV"
-        case ENOTDIR: "ENOTDIR"
-        case EISDIR: "EISDIR"
-        case EINVAL: "EINVAL"
-        case ENFILE: "ENFILE"
-        case EMFILE: "EMFILE"
-        case EFBIG: "EFBIG"
-        case ENOSPC: "ENOSPC"
-        case ESPIPE: "ESPIPE"
-        case EROFS: "EROFS"
-        case ERANGE: "ERANGE"
-        case ENAMETOOLONG: "ENAMETOOLONG"
-        case ENOSYS: "ENOSYS"
-        case ENOTEMPTY: "ENOTEMPTY"
-        case ELOOP: "ELOOP"
-        case ENODATA: "ENODATA"
-        case EOVERFLOW: "EOVERFLOW"
-        case EBADMSG: "EBADMSG"
-        case EADDRNOTAVAIL: "EADDRNOTAVAIL"
-        case EDQUOT: "EDQUOT"
-        case ENOKEY: "ENOKEY"
-        case EKEYREJECTED: "EKEYREJECTED"
-        case ENOTSUP: "ENOTSUP"
-        default: "errno \(value)"
-        }
+        return "\(subject): \(errno)"
     }
 }
 

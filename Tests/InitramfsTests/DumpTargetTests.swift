@@ -63,6 +63,18 @@ import Testing
         ) { try MountTable(parsing: "21 1 8:1 / /\n") }
     }
 
+    @Test func missingMountTableKeepsTheCallPathAndErrno() throws {
+        let scratch = try TemporaryDirectory("initramfs")
+        let path = scratch.path("/proc/self/mountinfo")
+        let error = try #require(throws: InitramfsError.self) { try MountTable.read(root: HostRoot(scratch.path)) }
+        #expect(
+            error
+                == .file(
+                    doing: "reading the mount table",
+                    cause: SystemError("open", path: path, errno: .noSuchFileOrDirectory)))
+        #expect(error.description == "reading the mount table: open \(path): No such file or directory (ENOENT)")
+    }
+
     @Test func superblockMismatchIsExplained() throws {
         let scratch = try TemporaryDirectory("initramfs")
         try scratch.write("/disk", [UInt8](repeating: 0, count: 0x20000))

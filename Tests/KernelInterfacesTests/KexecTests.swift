@@ -189,3 +189,30 @@ final class FakeKexec: KexecSystemCalls, @unchecked Sendable {
         }
     }
 }
+
+@Suite struct KexecErrorCauseTests {
+    @Test func missingKernelKeepsOpenPathAndErrno() throws {
+        let fixture = try KexecTests.armedFixture()
+        let error = try #require(throws: KexecError.self) {
+            try Kexec(root: fixture.root, calls: FakeKexec(fixture: fixture)).load(
+                kernel: "/boot/vmlinuz-missing", initramfs: "/boot/capture.img", commandLine: "")
+        }
+        let path = fixture.root.path("/boot/vmlinuz-missing")
+        #expect(error == .cannotOpen(SystemError("open", path: path, errno: .noSuchFileOrDirectory)))
+        #expect(error.description == "cannot open a file to load: open \(path): No such file or directory (ENOENT)")
+    }
+
+    @Test func unreadableReservationSizeIsAKernelFileErrorNotAnErrno() throws {
+        let fixture = try KexecTests.armedFixture()
+        try fixture.write("/sys/kernel/kexec_crash_size", "lots\n")
+        let error = try #require(throws: KexecError.self) {
+            try Kexec(root: fixture.root, calls: FakeKexec(fixture: fixture)).load(
+                kernel: "/boot/vmlinuz-test", initramfs: "/boot/capture.img", commandLine: "")
+        }
+        let path = fixture.root.path("/sys/kernel/kexec_crash_size")
+        #expect(
+            error.description
+                == "cannot tell the state of the crash reservation: \(path): expected an unsigned decimal integer, "
+                + "found \"lots\"")
+    }
+}
