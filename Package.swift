@@ -49,10 +49,13 @@ let package = Package(
         .target(name: "OopsConfig", dependencies: ["DumpFormat", "SystemCalls"]),
         .target(name: "KernelInterfaces", dependencies: ["DumpFormat", "SystemCalls", "CShim"]),
         .target(name: "VMCore", dependencies: ["DumpFormat", "SystemCalls", "CZstd", "CZlib"]),
-        .target(name: "Capture", dependencies: ["DumpFormat", "VMCore", "KernelInterfaces", "SystemCalls", "CShim"]),
+        .target(
+            name: "Capture",
+            dependencies: ["DumpFormat", "VMCore", "KernelInterfaces", "SystemCalls", "CShim", "PortableDigest"]),
 
         // MARK: SHA-256 (normal kernel only: OpenSSL's, for the initramfs cache, crash signatures and manifests)
         .target(name: "Digest", dependencies: ["CCrypto"]),
+        .target(name: "PortableDigest"),
 
         // MARK: Arming (normal kernel only; may use Foundation-free code or not, never linked by capture)
         .target(
@@ -110,6 +113,7 @@ let package = Package(
             dependencies: ["OopsService", "OopsConfig", "KernelInterfaces", "SystemCalls", "TestSupport"]),
         .testTarget(name: "VMCoreTests", dependencies: ["VMCore", "DumpFormat", "SystemCalls", "TestSupport"]),
         .testTarget(name: "KernelInterfacesTests", dependencies: ["KernelInterfaces", "SystemCalls", "TestSupport"]),
+        .testTarget(name: "PortableDigestTests", dependencies: ["PortableDigest", "Digest"]),
         .testTarget(
             name: "InitramfsTests",
             dependencies: ["Initramfs", "Digest", "DumpFormat", "KernelInterfaces", "SystemCalls", "TestSupport"]),

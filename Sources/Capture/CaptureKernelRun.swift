@@ -85,10 +85,17 @@ public struct CaptureKernelRun {
             ? UInt64(max(0, plan.settings.timeoutSeconds)) - elapsed : 1
         let outcome = capture(into: directory, plan: plan, seconds: left)
         log("memory at the end: \(SystemMemory.summary()); oopsd-capture: \(SystemMemory.processSummary())")
+        let action = outcome.isComplete ? plan.settings.finalAction : plan.settings.failureAction
+        // The return kernel is read from the target, so it is loaded before the target is unmounted, and its
+        // outcome goes into the dump's capture.log.
+        let returnLoaded =
+            action == .kexec
+            && ReturnToProduction(mountPoint: mountPoint, log: log.callAsFunction).load(
+                plan, dumpName: outcome.directory.map(Path.lastComponent))
         if let saved = outcome.directory { log.save(into: saved) }
         Glibc.sync()
         if Glibc.umount(mountPoint) != 0 { log("cannot unmount \(mountPoint): \(SystemError("umount", errno: errno))") }
-        finish(outcome.isComplete ? plan.settings.finalAction : plan.settings.failureAction)
+        finish(action, returnLoaded: returnLoaded)
     }
 
     /// Saves the dump into a new directory under `directory`, named after the crash time the vmcore records.
@@ -111,13 +118,22 @@ public struct CaptureKernelRun {
         return DumpSaver(options: options, log: log.callAsFunction).run(opened)
     }
 
-    private func finish(_ action: FinalAction) -> Never {
+    /// Performs `action`; kexec only when `returnLoaded` (the return kernel is in place), else a firmware reboot.
+    private func finish(_ requested: FinalAction, returnLoaded: Bool = false) -> Never {
         CaptureWatchdog.disarm()
+        var action = requested
+        if action == .kexec && !returnLoaded {
+            log("kexec: no return kernel is loaded; rebooting through the firmware")
+            action = .reboot
+        }
         log("\(action.rawValue) now")
         Glibc.sync()
         // Called directly rather than through FinalAction.perform(): a throwing `-> Never` inside
         // do/catch miscompiles in Swift 6.3 release builds (LLVM "swifterror" verifier failure).
         if oops_reboot(action.command) != 0 { log("\(SystemError("reboot(\(action.rawValue))", errno: oops_errno()))") }
+        if action == .kexec, oops_reboot(FinalAction.reboot.command) != 0 {
+            log("\(SystemError("reboot(reboot)", errno: oops_errno()))")
+        }
         // reboot(2) failed: nothing else can be done; let the kernel's panic= reboot the machine.
         exit(1)
     }

@@ -16,7 +16,9 @@ nonisolated(unsafe) private var watchdogCommand: Int32 = 0
 public enum CaptureWatchdog {
     /// Arms the watchdog for `seconds` with `action` as the way out.
     public static func arm(seconds: Int, action: FinalAction) {
-        watchdogCommand = action.command
+        // A stuck capture has loaded no return kernel: reboot(LINUX_REBOOT_CMD_KEXEC) would fail, so kexec
+        // becomes a firmware reboot here.
+        watchdogCommand = (action == .kexec ? FinalAction.reboot : action).command
         signal(SIGALRM) { _ in
             // Only async-signal-safe calls here: write, sync, reboot.
             let message: StaticString = "oopsd-capture: timed out, taking the failure action\n"

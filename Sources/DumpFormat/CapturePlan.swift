@@ -27,6 +27,13 @@ public struct CapturePlan: Equatable, Sendable {
         case timeoutSeconds = "timeout_seconds"
         case finalAction = "final_action"
         case failureAction = "failure_action"
+        case returnUnavailable = "return_unavailable"
+        case returnKernel = "return_kernel"
+        case returnKernelSHA256 = "return_kernel_sha256"
+        case returnInitramfs = "return_initramfs"
+        case returnInitramfsSHA256 = "return_initramfs_sha256"
+        case returnUUID = "return_uuid"
+        case returnCommandLine = "return_command_line"
         case module
     }
 
@@ -44,11 +51,14 @@ public struct CapturePlan: Equatable, Sendable {
     public var settings: CaptureSettings
     /// Module files inside the initramfs (`/lib/modules/<release>/...`), in the order to load them.
     public var modules: [String]
+    /// How to return to production with kexec; nil when neither action is `kexec`.
+    public var returnKernel: ReturnKernelPlan?
 
     public init(
         kernelRelease: String, targetUUID: String, targetType: String, targetDirectory: String, directory: String,
-        settings: CaptureSettings, modules: [String]
+        settings: CaptureSettings, modules: [String], returnKernel: ReturnKernelPlan? = nil
     ) {
+        self.returnKernel = returnKernel
         self.kernelRelease = kernelRelease
         self.targetUUID = targetUUID
         self.targetType = targetType
@@ -74,6 +84,16 @@ public struct CapturePlan: Equatable, Sendable {
             (.finalAction, settings.finalAction.rawValue),
             (.failureAction, settings.failureAction.rawValue),
         ]
+        switch returnKernel {
+        case nil: break
+        case .unavailable(let reason): lines.append((.returnUnavailable, reason))
+        case .available(let files):
+            lines += [
+                (.returnKernel, files.kernel), (.returnKernelSHA256, files.kernelSHA256),
+                (.returnInitramfs, files.initramfs), (.returnInitramfsSHA256, files.initramfsSHA256),
+                (.returnUUID, files.fileSystemUUID), (.returnCommandLine, files.commandLine),
+            ]
+        }
         lines += modules.map { (.module, $0) }
         var text = ""
         for (key, value) in lines {
@@ -85,7 +105,8 @@ public struct CapturePlan: Equatable, Sendable {
         return text
     }
 
-    /// Parses the text of a plan. Every key except `module` must appear exactly once; unknown keys, a
+    /// Parses the text of a plan. Every key except `module` and the `return_*` keys must appear exactly once (the
+    /// `return_*` keys: none, `return_unavailable` alone, or all the others); unknown keys, a
     /// missing key, a wrong version or a malformed number are errors naming the line.
     public init(parsing text: String) throws(CapturePlanError) {
         var values: [Key: (value: String, line: Int)] = [:]
@@ -154,6 +175,26 @@ public struct CapturePlan: Equatable, Sendable {
                 line: values[.version]!.line,
                 message: "plan version \(version), this oopsd-capture reads \(Self.version)")
         }
+        var returnKernel: ReturnKernelPlan?
+        if let reason = values[.returnUnavailable] {
+            returnKernel = .unavailable(reason: reason.value)
+        } else if values[.returnKernel] != nil {
+            func digest(_ key: Key) throws(CapturePlanError) -> String {
+                let text = try string(key)
+                guard text.utf8.count == 64, text.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) })
+                else {
+                    throw CapturePlanError(
+                        line: values[key]!.line,
+                        message: "\(key.rawValue): expected 64 lower-case hexadecimal digits, found \"\(text)\"")
+                }
+                return text
+            }
+            returnKernel = .available(
+                ReturnKernelFiles(
+                    kernel: try string(.returnKernel), kernelSHA256: try digest(.returnKernelSHA256),
+                    initramfs: try string(.returnInitramfs), initramfsSHA256: try digest(.returnInitramfsSHA256),
+                    fileSystemUUID: try string(.returnUUID), commandLine: try string(.returnCommandLine)))
+        }
         self.init(
             kernelRelease: try string(.kernelRelease), targetUUID: try string(.targetUUID),
             targetType: try string(.targetType), targetDirectory: try string(.targetDirectory),
@@ -163,7 +204,7 @@ public struct CapturePlan: Equatable, Sendable {
                 compression: try choice(.compression, PageCompression.self),
                 timeoutSeconds: try integer(.timeoutSeconds), finalAction: try choice(.finalAction, FinalAction.self),
                 failureAction: try choice(.failureAction, FinalAction.self)),
-            modules: modules)
+            modules: modules, returnKernel: returnKernel)
     }
 }
 

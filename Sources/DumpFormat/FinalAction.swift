@@ -7,4 +7,7 @@ public enum FinalAction: String, CaseIterable, Equatable, Sendable {
     case powerOff = "poweroff"
     /// Halt without powering off (`RB_HALT_SYSTEM`).
     case halt
+    /// Load the production kernel frozen in the capture plan and jump into it without the firmware
+    /// (`LINUX_REBOOT_CMD_KEXEC`); when that cannot be done, `reboot`.
+    case kexec
 }

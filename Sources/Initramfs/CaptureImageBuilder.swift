@@ -22,12 +22,16 @@ public struct CaptureImageRequest: Equatable, Sendable {
     public var archiveCompression: InitramfsCompression?
     /// The cache directory (absolute, inside the root).
     public var cacheDirectory: String
+    /// What `FinalAction=kexec` returns to; nil when neither action is kexec.
+    public var returnKernel: ReturnKernelRequest?
 
     public init(
         root: HostRoot = .system, kernelRelease: String, captureBinary: String, directory: String,
         extraModules: [String] = [], settings: CaptureSettings = CaptureSettings(),
-        archiveCompression: InitramfsCompression? = nil, cacheDirectory: String = "/var/lib/oopsd"
+        archiveCompression: InitramfsCompression? = nil, cacheDirectory: String = "/var/lib/oopsd",
+        returnKernel: ReturnKernelRequest? = nil
     ) {
+        self.returnKernel = returnKernel
         self.root = root
         self.kernelRelease = kernelRelease
         self.captureBinary = captureBinary
@@ -79,10 +83,11 @@ public enum CaptureImageBuilder {
         let modulePaths = closure.modules.compactMap { module in
             module.path.map { path in root.prefix.isEmpty ? path : String(path.dropFirst(root.prefix.count)) }
         }
+        let frozenReturn = request.returnKernel.map { ReturnKernelFreeze.freeze($0, target: target, root: root) }
         let plan = CapturePlan(
             kernelRelease: request.kernelRelease, targetUUID: target.identity.uuid, targetType: target.identity.type,
             targetDirectory: target.directoryInFileSystem, directory: request.directory, settings: request.settings,
-            modules: modulePaths)
+            modules: modulePaths, returnKernel: frozenReturn?.plan)
         let planText: String
         do { planText = try plan.text() } catch { throw .plan(error) }
 
@@ -99,6 +104,7 @@ public enum CaptureImageBuilder {
         contents.addHostFile("init", from: root.path(request.captureBinary), permissions: 0o755)
         for path in modulePaths { contents.addHostFile(path, from: root.path(path)) }
         contents.addFile(CapturePlan.pathInInitramfs, contents: Array(planText.utf8))
+        for file in frozenReturn?.files ?? [] { contents.addFile(file.path, contents: file.bytes, permissions: 0o600) }
 
         let codec =
             request.archiveCompression

@@ -10,6 +10,7 @@ extension FinalAction {
         case .reboot: Int32(truncatingIfNeeded: OOPS_RB_AUTOBOOT)
         case .powerOff: Int32(truncatingIfNeeded: OOPS_RB_POWER_OFF)
         case .halt: Int32(truncatingIfNeeded: OOPS_RB_HALT_SYSTEM)
+        case .kexec: Int32(truncatingIfNeeded: OOPS_RB_KEXEC)
         }
     }
 

@@ -87,11 +87,18 @@ public enum ConfigKeys {
     public static let finalAction = ConfigKey(
         section: "Capture", name: "FinalAction", kind: .choice(FinalAction.allCases.map(\.rawValue)),
         defaultText: "reboot",
-        summary: "What the capture kernel does after a successful dump.")
+        summary:
+            "What the capture kernel does after a successful dump; kexec: back into production without the firmware.")
     public static let failureAction = ConfigKey(
         section: "Capture", name: "FailureAction", kind: .choice(FinalAction.allCases.map(\.rawValue)),
         defaultText: "reboot",
-        summary: "What the capture kernel does after a failed or timed-out dump.")
+        summary: "What the capture kernel does after a failed or timed-out dump (a timeout's kexec is a reboot).")
+    public static let returnKernel = ConfigKey(
+        section: "Capture", name: "ReturnKernel", kind: .path, defaultText: "",
+        summary: "With FinalAction= or FailureAction=kexec: the kernel to return to (empty: the armed kernel image).")
+    public static let returnInitramfs = ConfigKey(
+        section: "Capture", name: "ReturnInitramfs", kind: .path, defaultText: "",
+        summary: "With kexec: the initramfs to return with (empty: /boot/initrd.img-<release>).")
     public static let captureCPUs = ConfigKey(
         section: "Capture", name: "CPUs", kind: .integer(1...64), defaultText: "1",
         summary: "CPUs the capture kernel brings up (nr_cpus=); more compress faster but need more memory.")
@@ -175,7 +182,8 @@ public enum ConfigKeys {
 
     /// Every key, in the order `oopsctl config` and `Config/oopsd.conf` show them.
     public static let all: [ConfigKey] = [
-        captureDirectory, dumpLevel, format, compression, captureTimeout, finalAction, failureAction, captureCPUs,
+        captureDirectory, dumpLevel, format, compression, captureTimeout, finalAction, failureAction, returnKernel,
+        returnInitramfs, captureCPUs,
         kernelImage, kernelCommandLine, extraModules, oopsModule, panicTimeout,
         maxDumps, maxUse, keepFree, deleteUnshipped,
         rearmDelay,

@@ -11,6 +11,9 @@ public struct OopsConfiguration: Equatable, Sendable {
         public var timeout: TimeSpan
         public var finalAction: FinalAction
         public var failureAction: FinalAction
+        /// `ReturnKernel=`, `ReturnInitramfs=`: empty means the defaults (see `ConfigKeys`).
+        public var returnKernel: String
+        public var returnInitramfs: String
         public var cpus: Int
     }
 
@@ -98,6 +101,8 @@ public struct OopsConfiguration: Equatable, Sendable {
             timeout: span(ConfigKeys.captureTimeout),
             finalAction: FinalAction(rawValue: text(ConfigKeys.finalAction)) ?? .reboot,
             failureAction: FinalAction(rawValue: text(ConfigKeys.failureAction)) ?? .reboot,
+            returnKernel: text(ConfigKeys.returnKernel),
+            returnInitramfs: text(ConfigKeys.returnInitramfs),
             cpus: int(ConfigKeys.captureCPUs))
         kernel = Kernel(
             image: text(ConfigKeys.kernelImage),

@@ -1,3 +1,4 @@
+import DumpFormat
 import OopsConfig
 
 /// What arming did, for the status file and the journal.
@@ -14,6 +15,8 @@ public struct ArmOutcome: Equatable, Sendable {
     /// where an arming's time goes, logged with it.
     public var imageSeconds: Double = 0
     public var loadSeconds: Double = 0
+    /// What the plan says of the kexec return (nil when neither action is kexec).
+    public var returnKernel: ReturnKernelPlan?
 
     public init(
         kernelImage: String, kernelRelease: String, commandLine: String, image: ServiceStatus.Image,

@@ -52,7 +52,8 @@ public struct KexecArming: Arming {
             settings: CaptureSettings(
                 dumpLevel: dumpLevel, format: capture.format, compression: capture.compression,
                 timeoutSeconds: Int(capture.timeout.seconds), finalAction: capture.finalAction,
-                failureAction: capture.failureAction))
+                failureAction: capture.failureAction),
+            returnKernel: returnKernel(for: configuration, image: kernelImage, release: release))
         let started = oops_monotonic_usec()
         let image = try CaptureImageBuilder.build(request)
         let imageReady = oops_monotonic_usec()
@@ -89,7 +90,21 @@ public struct KexecArming: Arming {
             modules: image.plan.modules, dumpDirectory: capture.directory, loaded: !alreadyLoaded)
         outcome.imageSeconds = Double(imageReady - started) / 1e6
         outcome.loadSeconds = Double(loadDone - loadStarted) / 1e6
+        outcome.returnKernel = image.plan.returnKernel
         return outcome
+    }
+
+    /// What `FinalAction=kexec` returns to: `[Capture] ReturnKernel=` (else the armed image) and
+    /// `ReturnInitramfs=` (else Debian's `/boot/initrd.img-<release>`) with the running command line; nil when
+    /// neither action is kexec.
+    func returnKernel(for configuration: OopsConfiguration, image: String, release: String) -> ReturnKernelRequest? {
+        let capture = configuration.capture
+        guard capture.finalAction == .kexec || capture.failureAction == .kexec else { return nil }
+        let commandLine = (try? FileSystem.readText(root.path("/proc/cmdline"))) ?? ""
+        return ReturnKernelRequest(
+            kernel: capture.returnKernel.isEmpty ? image : capture.returnKernel,
+            initramfs: capture.returnInitramfs.isEmpty ? "/boot/initrd.img-\(release)" : capture.returnInitramfs,
+            commandLine: String(commandLine.split(separator: "\n").first ?? "").trimmingSpaces())
     }
 
     public func disarm() throws {
@@ -102,7 +117,12 @@ public struct KexecArming: Arming {
         // Without Image=, every place the image may appear: a kernel installed into /boot later re-arms too.
         let images = configuration.kernel.image.isEmpty ? KernelRelease.imageCandidates(release: release) : [image]
         var paths: [String] = []
-        for path in images.map(Path.parent) + ["/lib/modules/\(release)", captureBinary] where !paths.contains(path) {
+        var returnFiles: [String] = []
+        if let request = returnKernel(for: configuration, image: image, release: release) {
+            returnFiles = [Path.parent(request.kernel), Path.parent(request.initramfs)]
+        }
+        for path in images.map(Path.parent) + ["/lib/modules/\(release)", captureBinary] + returnFiles
+        where !paths.contains(path) {
             paths.append(path)
         }
         return paths
@@ -111,5 +131,14 @@ public struct KexecArming: Arming {
     public func hotplugNeedsReload() -> Bool {
         guard let hotplug = try? CrashHotplug.read(root: root) else { return true }
         return hotplug.cpuEventNeedsReload || hotplug.memoryEventNeedsReload
+    }
+}
+
+extension String {
+    fileprivate func trimmingSpaces() -> String {
+        var text = Substring(self)
+        while text.last == " " { text = text.dropLast() }
+        while text.first == " " { text = text.dropFirst() }
+        return String(text)
     }
 }

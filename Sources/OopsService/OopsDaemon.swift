@@ -1,4 +1,5 @@
 import CShim
+import DumpFormat
 import OopsConfig
 import SystemCalls
 
@@ -44,6 +45,14 @@ public final class OopsDaemon {
         }
         let hotplug = arming.hotplugNeedsReload() ? oops_uevent_socket() : -1
 
+        if let dump = ReturnKernelFiles.afterCrash(
+            inCommandLine: (try? FileSystem.readText(root.path("/proc/cmdline"))) ?? "")
+        {
+            journal.log(
+                .notice,
+                "this boot is the capture kernel's kexec return after a crash (dump \(dump)): arming and collecting",
+                fields: [("OOPSD_AFTER_CRASH", dump)])
+        }
         reload(reason: "start")
         addWatches(watches)
         ServiceNotifier.ready(status: status.message)
@@ -146,6 +155,15 @@ public final class OopsDaemon {
                     ("OOPSD_INITRAMFS_REUSED", outcome.image.reused ? "1" : "0"),
                     ("OOPSD_LOAD_SECONDS", String(outcome.loadSeconds)),
                 ])
+            switch outcome.returnKernel {
+            case nil: break
+            case .available(let files)?:
+                journal.log(
+                    .info,
+                    "kexec return prepared: \(files.kernel) and \(files.initramfs) on UUID \(files.fileSystemUUID)")
+            case .unavailable(let reason)?:
+                journal.log(.warning, "FinalAction=kexec cannot return without the firmware, it will reboot: \(reason)")
+            }
         } catch {
             status.lastError = "\(error)"
             let stillArmed = armedConfiguration != nil && ((try? CrashKernelState.loaded(root: root)) ?? false)

@@ -36,6 +36,40 @@ import Testing
         #expect(try CapturePlan(parsing: Self.text) == Self.plan)
     }
 
+    @Test func returnKernelKeysRoundTripAndDigestsAreChecked() throws {
+        var plan = Self.plan
+        plan.settings.finalAction = .kexec
+        let digest = String(repeating: "ab", count: 32)
+        plan.returnKernel = .available(
+            ReturnKernelFiles(
+                kernel: "/boot/vmlinuz-6.1.0-56-amd64", kernelSHA256: digest,
+                initramfs: "/boot/initrd.img-6.1.0-56-amd64",
+                initramfsSHA256: digest, fileSystemUUID: "0b5c6d2e-1111-2222-3333-444455556666",
+                commandLine: "root=/dev/vda1 ro quiet"))
+        let text = try plan.text()
+        #expect(
+            text.contains("final_action=kexec\nfailure_action=poweroff\nreturn_kernel=/boot/vmlinuz-6.1.0-56-amd64\n"))
+        #expect(try CapturePlan(parsing: text) == plan)
+        let bad = text.replacingFirst("return_kernel_sha256=\(digest)", with: "return_kernel_sha256=xyz")
+        let error = try #require(throws: CapturePlanError.self) { try CapturePlan(parsing: bad) }
+        #expect(
+            error.description
+                == "/etc/oopsd/capture-plan line 14: return_kernel_sha256: expected 64 lower-case hexadecimal digits, "
+                + "found \"xyz\"")
+        plan.returnKernel = .unavailable(reason: "/boot/initrd.img-6.1.0-56-amd64 does not exist")
+        #expect(try CapturePlan(parsing: try plan.text()) == plan)
+    }
+
+    @Test func returnCommandLineCarriesOneMarker() {
+        let files = ReturnKernelFiles(
+            kernel: "/k", kernelSHA256: "", initramfs: "/i", initramfsSHA256: "", fileSystemUUID: "u",
+            commandLine: "root=/dev/vda ro oopsd.after-crash=old panic=5")
+        let line = files.returnCommandLine(dumpName: "20261203T150000Z-0123abcd")
+        #expect(line == "root=/dev/vda ro panic=5 oopsd.after-crash=20261203T150000Z-0123abcd")
+        #expect(ReturnKernelFiles.afterCrash(inCommandLine: line + "\n") == "20261203T150000Z-0123abcd")
+        #expect(ReturnKernelFiles.afterCrash(inCommandLine: "root=/dev/vda ro\n") == nil)
+    }
+
     @Test func valueWithNewlineCannotBeWritten() {
         var plan = Self.plan
         plan.targetDirectory = "/a\nb"
@@ -52,7 +86,7 @@ import Testing
         ),
         (
             Self.text.replacingFirst("final_action=reboot", "final_action=explode"),
-            "line 11: final_action: expected reboot, poweroff or halt, found \"explode\""
+            "line 11: final_action: expected reboot, poweroff, halt or kexec, found \"explode\""
         ),
         (
             Self.text.replacingFirst("dump_level=31", "dump_level=32"),
@@ -88,5 +122,12 @@ extension String {
         var copy = self
         copy.replaceSubrange(range, with: replacement)
         return copy
+    }
+}
+
+extension String {
+    fileprivate func replacingFirst(_ target: String, with replacement: String) -> String {
+        guard let range = range(of: target) else { return self }
+        return String(self[..<range.lowerBound]) + replacement + String(self[range.upperBound...])
     }
 }

@@ -1,3 +1,4 @@
+import Digest
 import DumpFormat
 import Initramfs
 import KernelInterfaces
@@ -71,6 +72,70 @@ import Testing
 
     /// The warm path trusts file metadata, not contents: an input rewritten in place (same size, same inode)
     /// still gives a new image, and a record whose image is gone or has another size is not trusted.
+    /// A minimal 64-bit bzImage header in a 64 KiB file, and the production kernel's boot_params and memmap.
+    static func writeReturnKernel(_ fixture: VirtioFixture, memmap: Bool = true) throws {
+        var kernel = [UInt8](repeating: 0x90, count: 64 << 10)
+        kernel[0x1f1] = 4
+        kernel[0x201] = 0x6a
+        kernel.replaceSubrange(0x202..<0x206, with: Array("HdrS".utf8))
+        kernel.replaceSubrange(0x206..<0x208, with: [0x0f, 0x02])
+        kernel.replaceSubrange(0x230..<0x234, with: [0, 0, 0x20, 0])
+        kernel.replaceSubrange(0x236..<0x238, with: [0x03, 0])
+        kernel.replaceSubrange(0x260..<0x264, with: [0, 0, 0x10, 0])
+        _ = try fixture.directory.write("/boot/vmlinuz-\(fixture.release)", kernel)
+        _ = try fixture.directory.write("/boot/initrd.img-\(fixture.release)", Array("070701 an initramfs".utf8))
+        var params = [UInt8](repeating: 0, count: 4096)
+        params[0x1e8] = 1
+        params.replaceSubrange(
+            0x2d0..<0x2e4, with: [0, 0, 0x10, 0, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f] + [0, 0, 0, 0, 1, 0, 0, 0])
+        _ = try fixture.directory.write("/sys/kernel/boot_params/data", params)
+        if memmap {
+            _ = try fixture.directory.write("/sys/firmware/memmap/0/start", "0x100000\n")
+            _ = try fixture.directory.write("/sys/firmware/memmap/0/end", "0x3fffffff\n")
+            _ = try fixture.directory.write("/sys/firmware/memmap/0/type", "System RAM\n")
+        }
+    }
+
+    @Test func kexecFreezesTheReturnKernelWithItsDigestsAndBootParameters() throws {
+        let fixture = try VirtioFixture()
+        try Self.writeReturnKernel(fixture)
+        var request = Self.request(fixture)
+        request.settings.finalAction = .kexec
+        request.returnKernel = ReturnKernelRequest(
+            kernel: "/boot/vmlinuz-\(fixture.release)", initramfs: "/boot/initrd.img-\(fixture.release)",
+            commandLine: "root=/dev/vda1 ro")
+        let image = try CaptureImageBuilder.build(request)
+        let kernelBytes = try FileSystem.readBytes(fixture.root.path("/boot/vmlinuz-\(fixture.release)"))
+        #expect(
+            image.plan.returnKernel
+                == .available(
+                    ReturnKernelFiles(
+                        kernel: "/boot/vmlinuz-\(fixture.release)", kernelSHA256: SHA256.hex(kernelBytes),
+                        initramfs: "/boot/initrd.img-\(fixture.release)",
+                        initramfsSHA256: SHA256.hex(Array("070701 an initramfs".utf8)),
+                        fileSystemUUID: VirtioFixture.uuid,
+                        commandLine: "root=/dev/vda1 ro")))
+        let listing = shell("zstd -dc \(fixture.root.path(image.path)) | cpio -t --quiet")
+        #expect(listing.output.contains("etc/oopsd/boot_params\n"))
+        #expect(listing.output.contains("etc/oopsd/firmware-memmap\n"))
+    }
+
+    @Test func kexecWithoutAFirmwareMapArmsAndSaysWhyItCannotReturn() throws {
+        let fixture = try VirtioFixture()
+        try Self.writeReturnKernel(fixture, memmap: false)
+        var request = Self.request(fixture)
+        request.settings.finalAction = .kexec
+        request.returnKernel = ReturnKernelRequest(
+            kernel: "/boot/vmlinuz-\(fixture.release)", initramfs: "/boot/initrd.img-\(fixture.release)",
+            commandLine: "ro")
+        let image = try CaptureImageBuilder.build(request)
+        guard case .unavailable(let reason)? = image.plan.returnKernel else {
+            Issue.record("expected the return to be unavailable, found \(String(describing: image.plan.returnKernel))")
+            return
+        }
+        #expect(reason.contains("/sys/firmware/memmap"), "\(reason)")
+    }
+
     @Test func inputsChangedInPlaceOrAStaleRecordRebuild() throws {
         let fixture = try VirtioFixture()
         let first = try CaptureImageBuilder.build(Self.request(fixture))

@@ -129,7 +129,8 @@ import Testing
             config.capture
                 == .init(
                     directory: "/srv/crash", dumpLevel: 17, format: .kdump, compression: .zlib,
-                    timeout: TimeSpan(seconds: 3900), finalAction: .powerOff, failureAction: .halt,
+                    timeout: TimeSpan(seconds: 3900), finalAction: .powerOff, failureAction: .halt, returnKernel: "",
+                    returnInitramfs: "",
                     cpus: 2))
         #expect(
             config.kernel
