@@ -21,6 +21,9 @@ public struct DumpSaver {
         public var windowSize: Int
         /// Physical address of the oopsd module's breadcrumb (`oopsd.breadcrumb=` on the capture command line).
         public var breadcrumbAddress: UInt64?
+        /// How an ELF vmcore lays out its pages: packed (no holes, `PN_XNUM` past 65,534 segments) or sparse
+        /// (for readers without extended numbering).
+        public var elfLayout: ELFCoreWriter.Layout
         /// Run the log and each memory attempt in a child process (nil: in this process, without fallbacks, for
         /// callers with threads of their own such as `oopsctl`).
         public var isolation: Isolation?
@@ -28,8 +31,9 @@ public struct DumpSaver {
         public init(
             vmcorePath: String, outputDirectory: String, dumpLevel: DumpLevel, format: MemoryFormat = .elf,
             compression: PageCompression = .zstd, threads: Int = 0, windowSize: Int = 8 << 20,
-            breadcrumbAddress: UInt64? = nil, isolation: Isolation? = nil
+            breadcrumbAddress: UInt64? = nil, isolation: Isolation? = nil, elfLayout: ELFCoreWriter.Layout = .packed
         ) {
+            self.elfLayout = elfLayout
             self.breadcrumbAddress = breadcrumbAddress
             self.isolation = isolation
             self.vmcorePath = vmcorePath
@@ -379,7 +383,7 @@ public struct DumpSaver {
         do {
             switch attempt.format {
             case .elf:
-                try ELFCoreWriter(windowSize: options.windowSize).write(
+                try ELFCoreWriter(windowSize: options.windowSize, layout: options.elfLayout).write(
                     core, to: output, excludeZeroPages: selection.level.excludesZeroPages,
                     keep: selection.level.needsPageWalk ? selection.kept : nil, statistics: &statistics)
             case .kdump:

@@ -1,6 +1,7 @@
 import Capture
 import DumpFormat
 import SystemCalls
+import VMCore
 
 #if canImport(Glibc)
 import Glibc
@@ -59,10 +60,10 @@ public enum DumpExport {
     /// Re-filters `entry`'s ELF vmcore at `level` and writes it to `output` in `format` (kdump pages compressed
     /// with `compression`) through `DumpSaver`, in a scratch directory next to `output` that only this run
     /// creates and removes. An existing `output` is replaced only when `replacing`; `log` receives the saver's
-    /// lines. Returns the size of `output`.
+    /// lines. An ELF output is laid out as `elfLayout` says. Returns the size of `output`.
     public static func convert(
         _ entry: DumpEntry, to output: String, replacing: Bool, level: DumpLevel, format: MemoryFormat,
-        compression: PageCompression, log: @escaping (String) -> Void
+        compression: PageCompression, elfLayout: ELFCoreWriter.Layout = .packed, log: @escaping (String) -> Void
     ) throws -> UInt64 {
         let source = entry.file(DumpLayout.vmcore)
         guard FileSystem.exists(source) else {
@@ -76,7 +77,7 @@ public enum DumpExport {
         defer { try? FileSystem.removeTree(scratch) }
         let options = DumpSaver.Options(
             vmcorePath: source, outputDirectory: Path.join(scratch, "dump"), dumpLevel: level, format: format,
-            compression: compression)
+            compression: compression, elfLayout: elfLayout)
         let outcome = DumpSaver(options: options, log: log).run()
         guard outcome.isComplete, let directory = outcome.directory else {
             throw CollectionError.fileUnreadable(

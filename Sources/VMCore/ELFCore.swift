@@ -24,8 +24,10 @@ public struct ELFCore: Sendable {
     /// Address lookups over the PT_LOADs.
     let segmentIndex: LoadSegmentIndex
 
-    /// Largest program header count accepted (ELF's 16-bit count, or extended numbering up to this).
-    public static let maximumProgramHeaders = 65536
+    /// Largest program header count accepted (ELF's 16-bit count, or extended numbering up to this): 2^20
+    /// headers are a 56 MiB table, enough for a packed dump whose stored pages alternate with left-out ones over
+    /// 8 GiB; `ELFCoreWriter` never writes more.
+    public static let maximumProgramHeaders = 1 << 20
     /// Largest PT_NOTE segment read (a few hundred bytes per CPU and 4 KiB of VMCOREINFO in a real vmcore).
     public static let maximumNoteSegmentSize: UInt64 = 64 << 20
     /// One past the highest physical address x86_64 can have (`MAXPHYADDR` is at most 52 bits).
@@ -94,7 +96,8 @@ public struct ELFCore: Sendable {
                     what: "program header table (\(phnum) entries)", offset: phoff, needed: tableSize, fileSize: size))
         }
         header = ELFHeader(
-            type: type, machine: machine, flags: flags, programHeaderOffset: phoff, programHeaderCount: Int(phnum))
+            type: type, machine: machine, flags: flags, programHeaderOffset: phoff, programHeaderCount: Int(phnum),
+            sectionHeaderOffset: shoff)
         let table = try file.readBytes(count: Int(tableSize), atOffset: phoff)
         let headers = (0..<Int(phnum)).map { ProgramHeader(decoding: table, at: $0 * ELFHeader.programHeaderSize) }
         try ELFCore.validate(headers, path: path, fileSize: size)

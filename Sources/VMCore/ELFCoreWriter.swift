@@ -2,10 +2,17 @@ import DumpFormat
 import SystemCalls
 
 /// Writes an ELF64 core: one PT_NOTE holding every note of the input, then PT_LOAD segments with the input's
-/// addresses. Without a page filter every input PT_LOAD is copied whole; with one, each input PT_LOAD becomes one
-/// PT_LOAD per run of kept frames, packed one after the other, so left-out memory takes no room in the file and
-/// reading it fails instead of returning made-up bytes (as in makedumpfile's `-E` files). Zero pages, and frames
-/// left out between runs joined to keep the segment count in ELF's 16-bit range, are holes of a sparse file.
+/// addresses. Without a page filter or zero-page exclusion every input PT_LOAD is copied whole; with them, each
+/// input PT_LOAD becomes one PT_LOAD per run of stored frames, packed one after the other, so left-out memory
+/// takes no room in the file and reading it fails instead of returning made-up bytes (as in makedumpfile's `-E`
+/// files).
+///
+/// `Layout.packed` (the default) finds the zero pages first and holds them as memory past a segment's file data
+/// (`p_memsz` > `p_filesz`), which readers return as zeros, as the memory held: the file has no holes (its apparent
+/// size is its size on disk, which every copy, archive and upload without hole support pays for), and more than
+/// 65,534 segments are counted with `PN_XNUM` (section header 0's `sh_info`), as crash, drgn, gdb, readelf and
+/// makedumpfile read it. `Layout.sparse` is for readers without `PN_XNUM`: at most `maximumLoads` segments, runs
+/// joined across gaps, zero and left-out pages inside them holes of a sparse file.
 ///
 /// The header is written first with `e_flags` = `DUMP_ELF_INCOMPLETE` and cleared only after every byte is
 /// written, so an interrupted dump says so to makedumpfile and crash.
@@ -16,20 +23,38 @@ public struct ELFCoreWriter {
     public var readBufferSize: Int
     /// The page size pages are checked in.
     public var pageSize: Int
-    /// Most PT_LOAD segments written: runs of kept frames are joined across ever larger gaps until they fit
-    /// (below `PN_XNUM`, which some readers, vmcore-dmesg among them, do not understand).
-    public var maximumLoads: Int
+    /// How stored pages are laid out in the file.
+    public var layout: Layout
+
+    /// How the writer lays out what it stores.
+    public enum Layout: Equatable, Sendable {
+        /// No holes: zero pages are memory past file data; up to `ELFCore.maximumProgramHeaders` (`PN_XNUM`).
+        case packed
+        /// At most `maximumLoads` PT_LOADs, below `PN_XNUM`: runs of kept frames are joined across ever larger
+        /// gaps until they fit, and zero or left-out pages inside a segment are holes.
+        case sparse(maximumLoads: Int)
+
+        /// The sparse layout for readers without `PN_XNUM`.
+        public static let sparse = Layout.sparse(maximumLoads: 65_000)
+    }
 
     public init(
-        windowSize: Int = 64 << 20, readBufferSize: Int = 4 << 20, pageSize: Int = 4096,
-        maximumLoads: Int = 65_000
+        windowSize: Int = 64 << 20, readBufferSize: Int = 4 << 20, pageSize: Int = 4096, layout: Layout = .packed
     ) {
         precondition(windowSize % pageSize == 0 && readBufferSize % pageSize == 0, "windows must be whole pages")
-        precondition(maximumLoads > 0, "at least one PT_LOAD")
+        if case .sparse(let maximumLoads) = layout { precondition(maximumLoads > 0, "at least one PT_LOAD") }
         self.windowSize = windowSize
         self.readBufferSize = readBufferSize
         self.pageSize = pageSize
-        self.maximumLoads = maximumLoads
+        self.layout = layout
+    }
+
+    /// Most PT_LOADs the layout allows (the PT_NOTE is the other header).
+    var maximumLoads: Int {
+        switch layout {
+        case .packed: ELFCore.maximumProgramHeaders - 1
+        case .sparse(let maximumLoads): maximumLoads
+        }
     }
 
     /// One PT_LOAD of the output and where its bytes are in the input.
@@ -46,37 +71,64 @@ public struct ELFCoreWriter {
     }
 
     /// The output's PT_LOADs cut from `core`'s: whole segments without `keep`, else the runs of kept frames of each
-    /// (a partial page at a segment's edge counts as its frame). Offsets are not placed yet.
-    public func loads(of core: ELFCore, keep: PageBitmap?) -> [PlacedLoad] {
+    /// (a partial page at a segment's edge counts as its frame). With `zeros` (kept frames found all zero), a run
+    /// becomes pieces of stored frames each followed by its zero frames, which the piece holds as memory past its
+    /// file data (`p_memsz` > `p_filesz`): readers return zeros there, as the memory held, and the file stores
+    /// nothing for them. Offsets are not placed yet.
+    public func loads(of core: ELFCore, keep: PageBitmap?, zeros: PageBitmap? = nil) -> [PlacedLoad] {
         let inputs = core.loadSegments.map(\.header)
         guard let keep else { return inputs.map { PlacedLoad(header: $0, input: $0, inputOffset: $0.offset) } }
         let page = UInt64(pageSize)
         let frames = inputs.filter { $0.fileSize > 0 }.map { $0.frames(pageSize: page) }
         // The smallest gap (a power of two) that keeps the count in bounds, counted before anything is kept.
         var gap: UInt64 = 1
-        while gap < 1 << 40 {
-            var count = 0
-            for range in frames where count <= maximumLoads {
-                count += keep.runCount(in: range, mergingGapsBelow: gap, limit: maximumLoads - count)
-            }
-            if count <= maximumLoads { break }
-            gap *= 2
-        }
+        while gap < 1 << 40, runCount(of: frames, keep: keep, mergingGapsBelow: gap) > maximumLoads { gap *= 2 }
         var result: [PlacedLoad] = []
         for input in inputs where input.fileSize > 0 {
-            for run in keep.runs(in: input.frames(pageSize: page), mergingGapsBelow: gap) {
-                let lower = max(input.physicalAddress, run.lowerBound * page) - input.physicalAddress
-                let upper = min(input.physicalAddress + input.fileSize, run.upperBound * page) - input.physicalAddress
+            let end = input.physicalAddress + input.fileSize
+            // Bytes of the input from its start: the piece [lower, stored) of file data then [stored, upper) of zeros.
+            func piece(_ lower: UInt64, _ stored: UInt64, _ upper: UInt64) {
                 var header = input
                 header.virtualAddress = input.virtualAddress &+ lower
                 header.physicalAddress = input.physicalAddress + lower
-                header.fileSize = upper - lower
-                // Memory past the input's file data (p_memsz > p_filesz) stays with the run that ends there.
+                header.fileSize = stored - lower
+                // Memory past the input's file data (p_memsz > p_filesz) stays with the piece that ends there.
                 header.memorySize = upper == input.fileSize ? input.memorySize - lower : upper - lower
                 result.append(PlacedLoad(header: header, input: input, inputOffset: input.offset + lower))
             }
+            func offset(_ frame: UInt64) -> UInt64 {
+                min(end, max(input.physicalAddress, frame * page)) - input.physicalAddress
+            }
+            for run in keep.runs(in: input.frames(pageSize: page), mergingGapsBelow: gap) {
+                guard let zeros else {
+                    piece(offset(run.lowerBound), offset(run.upperBound), offset(run.upperBound))
+                    continue
+                }
+                var start = run.lowerBound
+                while start < run.upperBound {
+                    let firstZero = zeros.next(true, from: start, below: run.upperBound)
+                    let pastZeros = zeros.next(false, from: firstZero, below: run.upperBound)
+                    piece(offset(start), offset(firstZero), offset(pastZeros))
+                    start = pastZeros
+                }
+            }
         }
         return result
+    }
+
+    /// The runs of `keep` in `core`'s PT_LOADs with gaps below `gap` joined, counted up to one past the maximum.
+    func runCount(of core: ELFCore, keep: PageBitmap, mergingGapsBelow gap: UInt64 = 1) -> Int {
+        let page = UInt64(pageSize)
+        let frames = core.loadSegments.map(\.header).filter { $0.fileSize > 0 }.map { $0.frames(pageSize: page) }
+        return runCount(of: frames, keep: keep, mergingGapsBelow: gap)
+    }
+
+    private func runCount(of frames: [Range<UInt64>], keep: PageBitmap, mergingGapsBelow gap: UInt64) -> Int {
+        var count = 0
+        for range in frames where count <= maximumLoads {
+            count += keep.runCount(in: range, mergingGapsBelow: gap, limit: maximumLoads + 1 - count)
+        }
+        return count
     }
 
     /// The program headers of the output: the PT_NOTE for `noteSize` bytes, then `loads` placed one after the
@@ -131,16 +183,54 @@ public struct ELFCoreWriter {
         statistics: inout WriteStatistics
     ) throws {
         let notes = core.notes.flatMap { $0.encoded() }
-        let (headers, loads, size) = place(self.loads(of: core, keep: keep), noteSize: notes.count)
+        var stored = keep
+        var zeros: PageBitmap? = nil
+        var zeroPages: UInt64 = 0
+        var readMethods: Set<String> = []
+        if layout == .packed && excludeZeroPages {
+            // First pass: find the zero pages, so that the layout holds them as memory past file data, not as holes.
+            let base = keep ?? PageSelector.presentFrames(of: core, pageSize: UInt64(pageSize))
+            var scan = base
+            var found = PageBitmap(count: base.count)
+            var reader = WindowReader(core: core, windowSize: windowSize, readBufferSize: readBufferSize)
+            defer { reader.release() }
+            for load in self.loads(of: core, keep: base) where !load.header.mapsKernelText {
+                // A truncated input is the second pass's error, after the bytes that are there.
+                try visit(load, reader: &reader, stoppingAtTheEnd: true) { window, position in
+                    zeroPages += removeZeroPages(
+                        window, physical: load.header.physicalAddress + position, from: &scan, into: &found)
+                }
+            }
+            readMethods.insert(reader.usesRead ? "read" : "mmap")
+            // Pieces: at most one per stored run plus one per run that starts with zeros.
+            if runCount(of: core, keep: scan) + runCount(of: core, keep: base) <= maximumLoads {
+                (stored, zeros) = (scan, found)
+            } else {
+                zeroPages = 0  // too many pieces: zero pages stay holes inside joined runs, as in the sparse layout
+            }
+        }
+        let zeroPagesExcluded = zeros != nil
+        let loadKeep = zeros != nil ? (keep ?? PageSelector.presentFrames(of: core, pageSize: UInt64(pageSize))) : keep
+        let (headers, loads, dataEnd) = place(
+            self.loads(of: core, keep: loadKeep, zeros: zeros), noteSize: notes.count)
+        // More than PN_XNUM - 1 headers: e_phnum is PN_XNUM and section header 0, after the data, holds the count.
+        let extended = headers.count >= Int(ELFHeader.extendedNumbering)
+        let sectionOffset = (dataEnd + 7) / 8 * 8
+        let size = extended ? sectionOffset + UInt64(ELFHeader.sectionHeaderSize) : dataEnd
         var head = ELFHeader(
             type: ELFHeader.typeCore, machine: ELFHeader.machineX86_64,
             flags: ELFHeader.flagIncomplete, programHeaderOffset: UInt64(ELFHeader.size),
-            programHeaderCount: headers.count
+            programHeaderCount: headers.count, sectionHeaderOffset: extended ? sectionOffset : 0
         ).encoded()
         for header in headers { head += header.encoded() }
         head += notes
         try head.withUnsafeBytes { try output.writeAll($0, atOffset: 0) }
         statistics.bytesWritten += UInt64(head.count)
+        if extended {
+            let section = ELFHeader.extendedNumberingSection(programHeaderCount: headers.count)
+            try section.withUnsafeBytes { try output.writeAll($0, atOffset: sectionOffset) }
+            statistics.bytesWritten += UInt64(section.count)
+        }
 
         // Frames the input holds, each once (the kernel text mapping repeats direct-map frames).
         let page = UInt64(pageSize)
@@ -153,17 +243,22 @@ public struct ELFCoreWriter {
         }
         var reader = WindowReader(core: core, windowSize: windowSize, readBufferSize: readBufferSize)
         defer { reader.release() }
+        // The zero pages of the first pass are in no output segment; the other frames of none were filtered.
+        statistics.totalPages += zeroPages
+        statistics.excludedZeroPages += zeroPages
         for load in loads where !load.isAlias {
-            try copy(
-                load, output: output, reader: &reader, excludeZeroPages: excludeZeroPages, keep: keep,
-                statistics: &statistics)
+            try visit(load, reader: &reader) { window, position in
+                try writeWindow(
+                    window, segmentPosition: position, load: load.header, output: output,
+                    excludeZeroPages: excludeZeroPages && !zeroPagesExcluded, keep: stored, statistics: &statistics)
+            }
         }
-        // Frames of no output segment were left out by the filter.
         if inputFrames > statistics.totalPages {
             statistics.excludedFilteredPages += inputFrames - statistics.totalPages
             statistics.totalPages = inputFrames
         }
-        statistics.readMethod = reader.usesRead ? "read" : "mmap"
+        readMethods.insert(reader.usesRead ? "read" : "mmap")
+        statistics.readMethod = readMethods.sorted().joined(separator: "+")
         try output.truncate(to: size)  // the file ends where the last segment ends, even in a hole
         statistics.outputSize = size
         var complete: [UInt8] = []
@@ -172,10 +267,12 @@ public struct ELFCoreWriter {
         try output.sync()
     }
 
-    /// Copies one output segment's bytes, window by window.
-    private func copy(
-        _ load: PlacedLoad, output: FileDescriptor, reader: inout WindowReader, excludeZeroPages: Bool,
-        keep: PageBitmap?, statistics: inout WriteStatistics
+    /// Hands one output segment's input bytes to `body`, window by window, with each window's position in the
+    /// segment; windows end on page boundaries of the physical address space. A truncated input is an error
+    /// naming the segment, after the bytes that are there.
+    private func visit(
+        _ load: PlacedLoad, reader: inout WindowReader, stoppingAtTheEnd: Bool = false,
+        _ body: (UnsafeRawBufferPointer, _ segmentPosition: UInt64) throws -> Void
     ) throws {
         let page = UInt64(pageSize)
         let fileSize = reader.core.fileSize
@@ -189,20 +286,40 @@ public struct ELFCoreWriter {
             let windowEnd = min(
                 available, position == 0 && firstBoundary != 0 ? firstBoundary + window - page : position + window)
             try reader.withBytes(atFileOffset: load.inputOffset + position, count: Int(windowEnd - position)) {
-                window in
-                try writeWindow(
-                    window, segmentPosition: position, load: load.header, output: output,
-                    excludeZeroPages: excludeZeroPages, keep: keep, statistics: &statistics)
+                window in try body(window, position)
             }
             position = windowEnd
         }
-        if available < wanted {
+        if available < wanted && !stoppingAtTheEnd {
             throw ELFCoreError(
                 path: reader.core.path,
                 .truncated(
                     what: "PT_LOAD segment at physical address \(hex(load.input.physicalAddress))",
                     offset: load.input.offset, needed: load.input.fileSize, fileSize: fileSize))
         }
+    }
+
+    /// Moves from `stored` to `zeros` the frames of `window` (starting at `physical`) that are whole zero pages; a partial
+    /// page at a segment's edge stays (its frame may hold another segment's bytes). Returns how many it removed.
+    private func removeZeroPages(
+        _ window: UnsafeRawBufferPointer, physical: UInt64, from stored: inout PageBitmap, into zeros: inout PageBitmap
+    ) -> UInt64 {
+        let page = UInt64(pageSize)
+        var removed: UInt64 = 0
+        var index = 0
+        while index < window.count {
+            let address = physical + UInt64(index)
+            let pageEnd = min(window.count, index + Int(page - address % page))
+            if address % page == 0, pageEnd - index == pageSize, stored.contains(address / page),
+                isZero(UnsafeRawBufferPointer(rebasing: window[index..<pageEnd]))
+            {
+                stored.remove(address / page)
+                zeros.insert(address / page)
+                removed += 1
+            }
+            index = pageEnd
+        }
+        return removed
     }
 
     /// Writes the bytes of segment positions `segmentPosition ..< + window.count`, leaving zero pages (if asked)

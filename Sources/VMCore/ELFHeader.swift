@@ -10,6 +10,9 @@ public struct ELFHeader: Equatable, Sendable {
     public var programHeaderOffset: UInt64
     /// Number of program headers (after `PN_XNUM` extended numbering).
     public var programHeaderCount: Int
+    /// `e_shoff`: the section header table, written only for extended numbering (section header 0 holds the
+    /// program header count when it does not fit `e_phnum`); 0 otherwise.
+    public var sectionHeaderOffset: UInt64
 
     /// Size of `Elf64_Ehdr`.
     public static let size = 64
@@ -23,16 +26,38 @@ public struct ELFHeader: Equatable, Sendable {
     public static let flagIncomplete: UInt32 = 0x1
     /// File offset of `e_flags`.
     public static let flagsOffset: UInt64 = 48
+    /// `PN_XNUM`: the `e_phnum` of a file with this many program headers or more, whose real count is then
+    /// section header 0's `sh_info`.
+    public static let extendedNumbering: UInt16 = 0xffff
+    /// Size of `Elf64_Shdr`.
+    public static let sectionHeaderSize = 64
 
-    public init(type: UInt16, machine: UInt16, flags: UInt32, programHeaderOffset: UInt64, programHeaderCount: Int) {
+    public init(
+        type: UInt16, machine: UInt16, flags: UInt32, programHeaderOffset: UInt64, programHeaderCount: Int,
+        sectionHeaderOffset: UInt64 = 0
+    ) {
         self.type = type
         self.machine = machine
         self.flags = flags
         self.programHeaderOffset = programHeaderOffset
         self.programHeaderCount = programHeaderCount
+        self.sectionHeaderOffset = sectionHeaderOffset
     }
 
-    /// The 64 bytes of an ELF64 little-endian x86_64 header for this core (no section headers).
+    /// Whether the count needs extended numbering.
+    var usesExtendedNumbering: Bool { programHeaderCount >= Int(ELFHeader.extendedNumbering) }
+
+    /// Section header 0 of a file with extended numbering: all zero (`SHT_NULL`) but `sh_info`, the real
+    /// program header count.
+    public static func extendedNumberingSection(programHeaderCount: Int) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: 44)
+        bytes.appendLittleEndian(UInt32(truncatingIfNeeded: programHeaderCount))
+        bytes += [UInt8](repeating: 0, count: sectionHeaderSize - bytes.count)
+        return bytes
+    }
+
+    /// The 64 bytes of an ELF64 little-endian x86_64 header for this core: no section headers, or with extended
+    /// numbering the one that holds the count at `sectionHeaderOffset`.
     public func encoded() -> [UInt8] {
         var bytes: [UInt8] = [0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0]  // magic, ELFCLASS64, ELFDATA2LSB, EV_CURRENT
         bytes += [UInt8](repeating: 0, count: 8)
@@ -41,14 +66,14 @@ public struct ELFHeader: Equatable, Sendable {
         bytes.appendLittleEndian(UInt32(1))  // e_version
         bytes.appendLittleEndian(UInt64(0))  // e_entry
         bytes.appendLittleEndian(programHeaderOffset)
-        bytes.appendLittleEndian(UInt64(0))  // e_shoff
+        bytes.appendLittleEndian(usesExtendedNumbering ? sectionHeaderOffset : 0)  // e_shoff
         bytes.appendLittleEndian(flags)
         bytes.appendLittleEndian(UInt16(ELFHeader.size))
         bytes.appendLittleEndian(UInt16(ELFHeader.programHeaderSize))
-        bytes.appendLittleEndian(UInt16(programHeaderCount))
-        bytes.appendLittleEndian(UInt16(0))  // e_shentsize
-        bytes.appendLittleEndian(UInt16(0))  // e_shnum
-        bytes.appendLittleEndian(UInt16(0))  // e_shstrndx
+        bytes.appendLittleEndian(usesExtendedNumbering ? ELFHeader.extendedNumbering : UInt16(programHeaderCount))
+        bytes.appendLittleEndian(UInt16(usesExtendedNumbering ? ELFHeader.sectionHeaderSize : 0))  // e_shentsize
+        bytes.appendLittleEndian(UInt16(usesExtendedNumbering ? 1 : 0))  // e_shnum
+        bytes.appendLittleEndian(UInt16(0))  // e_shstrndx: SHN_UNDEF
         return bytes
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Collection
 import DumpFormat
+import VMCore
 
 /// `oopsctl dump ID -o FILE`: exports a dump's vmcore.
 struct DumpCommand: ParsableCommand {
@@ -42,8 +43,15 @@ struct DumpCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Page compression of the kdump format: zstd, zlib or none.", valueName: "c"))
     var compression: String = "zstd"
 
+    @Flag(
+        help: """
+            With --format elf: at most 65,000 segments and no PN_XNUM extended numbering, zero and left-out pages \
+            inside segments as holes of a sparse file, for readers that do not know extended numbering.
+            """)
+    var sparse = false
+
     func run() throws {
-        if format != nil || dumpLevel != nil {
+        if format != nil || dumpLevel != nil || sparse {
             try convert()
             return
         }
@@ -72,7 +80,7 @@ struct DumpCommand: ParsableCommand {
         let written: UInt64 = try DumpCommandSupport.run {
             try DumpExport.convert(
                 try store.resolve(id), to: output, replacing: force, level: level, format: target,
-                compression: PageCompression(rawValue: compression)!
+                compression: PageCompression(rawValue: compression)!, elfLayout: sparse ? .sparse : .packed
             ) { printError("oopsctl dump: " + $0) }
         }
         printError("wrote \(output) (\(ByteCount.text(written)), \(target.rawValue), dump level \(level.applied))")

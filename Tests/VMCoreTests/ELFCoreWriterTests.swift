@@ -21,7 +21,8 @@ import VMCore
     }
 
     func write(
-        _ synthetic: SyntheticCore, excludeZeroPages: Bool, windowSize: Int = 8192
+        _ synthetic: SyntheticCore, excludeZeroPages: Bool, windowSize: Int = 8192,
+        layout: ELFCoreWriter.Layout = .packed
     )
         throws -> (TemporaryDirectory, input: ELFCore, output: String, WriteStatistics)
     {
@@ -31,15 +32,15 @@ import VMCore
         let output = try FileDescriptor.open(outputPath, [.readWrite, .create, .exclusive, .noFollow], mode: 0o600)
         defer { try? output.close() }
         var statistics = WriteStatistics()
-        try ELFCoreWriter(windowSize: windowSize, readBufferSize: 4096)
+        try ELFCoreWriter(windowSize: windowSize, readBufferSize: 4096, layout: layout)
             .write(input, to: output, excludeZeroPages: excludeZeroPages, statistics: &statistics)
         return (scratch, input, outputPath, statistics)
     }
 
     @Test(arguments: [4096, 8192, 64 << 20])
-    func zeroPagesBecomeHolesAndReadBackUnchanged(windowSize: Int) throws {
+    func sparseLayoutLeavesZeroPagesAsHolesAndReadsBackUnchanged(windowSize: Int) throws {
         let (scratch, input, outputPath, statistics) = try write(
-            Self.sparseCore(), excludeZeroPages: true, windowSize: windowSize)
+            Self.sparseCore(), excludeZeroPages: true, windowSize: windowSize, layout: .sparse)
         _ = scratch
         defer { try? input.close() }
         let output = try ELFCore.open(outputPath)
@@ -77,6 +78,82 @@ import VMCore
         #expect(status.permissions == 0o600)
     }
 
+    /// The default layout: zero pages take no room and read back as zeros, the file has no holes.
+    @Test(arguments: [4096, 8192, 64 << 20])
+    func packedLayoutHasNoHolesAndReadsBackUnchanged(windowSize: Int) throws {
+        let (scratch, input, outputPath, statistics) = try write(
+            Self.sparseCore(), excludeZeroPages: true, windowSize: windowSize)
+        _ = scratch
+        defer { try? input.close() }
+        let output = try ELFCore.open(outputPath)
+        defer { try? output.close() }
+        #expect(output.header.flags == 0)
+        #expect(output.cpus == input.cpus)
+        #expect(output.vmcoreInfo == input.vmcoreInfo)
+        #expect(try PrintkRing.records(of: output) == PrintkRing.records(of: input))
+        let loads = output.loadSegments.map(\.header)
+        // Direct map 0x100000: page 0 stored, its zero pages 1 and 2 as memory past the file data; sparse: page 0
+        // then zero page 1, pages 2-3 then zero pages 4 and 5, and the partial page 6 (a partial page is stored);
+        // text: its one page.
+        #expect(
+            loads.map(\.physicalAddress).sorted() == [0x0010_0000, 0x0100_0000, 0x0100_2000, 0x0100_6000, 0x0200_0000])
+        let byAddress = Dictionary(uniqueKeysWithValues: loads.map { ($0.physicalAddress, $0) })
+        #expect(byAddress[0x0010_0000].map { [$0.fileSize, $0.memorySize] } == [4096, 3 * 4096])
+        #expect(byAddress[0x0100_0000].map { [$0.fileSize, $0.memorySize] } == [4096, 2 * 4096])
+        #expect(byAddress[0x0100_2000].map { [$0.fileSize, $0.memorySize] } == [2 * 4096, 4 * 4096])
+        #expect(byAddress[0x0100_6000].map { [$0.fileSize, $0.memorySize] } == [100, 100])
+        // Every address of every input segment reads back as it was, zero pages included.
+        for load in input.loadSegments.map(\.header) {
+            #expect(
+                try output.readVirtual(load.virtualAddress, count: Int(load.fileSize), what: "out")
+                    == input.readVirtual(load.virtualAddress, count: Int(load.fileSize), what: "in"))
+        }
+        for load in loads { #expect(load.offset % 4096 == load.physicalAddress % 4096) }
+        // Zero: direct-map pages 1 and 2, sparse pages 1, 4 and 5 (the partial page 6 is stored).
+        #expect(statistics.excludedZeroPages == 2 + 3)
+        #expect(statistics.writtenPages == 11 - 5)
+        let status = try #require(try FileSystem.status(outputPath))
+        #expect(status.size == statistics.outputSize)
+        // No holes: every block of the file is allocated (the last one may be partial).
+        #expect(status.allocatedBytes >= status.size)
+        #expect(statistics.readMethod == "mmap" || statistics.readMethod == "read")
+    }
+
+    /// More than 65,534 headers: e_phnum is PN_XNUM and section header 0 holds the count; our reader and
+    /// readelf read it back.
+    @Test func manySegmentsUseExtendedNumbering() throws {
+        let count = 70_000
+        let header = ELFHeader(
+            type: 4, machine: 62, flags: 0, programHeaderOffset: 64, programHeaderCount: count,
+            sectionHeaderOffset: UInt64(64 + count * 56 + count * 8))
+        var bytes = header.encoded()
+        #expect(bytes.littleEndian(UInt16.self, at: 56) == 0xffff)
+        #expect(bytes.littleEndian(UInt16.self, at: 60) == 1)
+        let dataOffset = UInt64(64 + count * 56)
+        bytes += ProgramHeader(type: ProgramHeader.typeNote, offset: dataOffset, fileSize: 0, memorySize: 0).encoded()
+        for index in 1..<count {
+            let physical = UInt64(index) * 0x2000
+            bytes +=
+                ProgramHeader(
+                    type: ProgramHeader.typeLoad, offset: dataOffset + UInt64(index) * 8,
+                    virtualAddress: SyntheticCore.pageOffset + physical, physicalAddress: physical, fileSize: 8,
+                    memorySize: 8
+                ).encoded()
+        }
+        bytes += [UInt8](repeating: 0, count: count * 8)
+        bytes += ELFHeader.extendedNumberingSection(programHeaderCount: count)
+        let scratch = try TemporaryDirectory("xnum")
+        let path = try scratch.write("core", bytes)
+        let core = try ELFCore.open(path)
+        defer { try? core.close() }
+        #expect(core.programHeaders.count == count)
+        #expect(core.header.sectionHeaderOffset == UInt64(64 + count * 56 + count * 8))
+        if FileManager.default.isExecutableFile(atPath: "/usr/bin/readelf") {
+            #expect(
+                try run("/usr/bin/readelf", ["-h", path]).contains("Number of program headers:         65535 (70000)"))
+        }
+    }
+
     @Test func levelZeroWritesEveryPage() throws {
         let (scratch, input, outputPath, statistics) = try write(Self.sparseCore(), excludeZeroPages: false)
         _ = scratch
@@ -89,7 +166,7 @@ import VMCore
 
     /// Writes `synthetic` keeping only the frames of `keep` (every other frame of the input left out).
     func writeFiltered(
-        _ synthetic: SyntheticCore, keeping frames: [UInt64], maximumLoads: Int = 65_000
+        _ synthetic: SyntheticCore, keeping frames: [UInt64], layout: ELFCoreWriter.Layout = .packed
     )
         throws -> (TemporaryDirectory, input: ELFCore, output: ELFCore, WriteStatistics)
     {
@@ -101,7 +178,7 @@ import VMCore
         let output = try FileDescriptor.open(outputPath, [.readWrite, .create, .exclusive, .noFollow], mode: 0o600)
         defer { try? output.close() }
         var statistics = WriteStatistics()
-        try ELFCoreWriter(windowSize: 8192, readBufferSize: 4096, maximumLoads: maximumLoads)
+        try ELFCoreWriter(windowSize: 8192, readBufferSize: 4096, layout: layout)
             .write(input, to: output, excludeZeroPages: true, keep: keep, statistics: &statistics)
         return (scratch, input, try ELFCore.open(outputPath), statistics)
     }
@@ -118,15 +195,16 @@ import VMCore
         }
         let loads = output.loadSegments.map(\.header)
         #expect(loads.map(\.physicalAddress) == [0x0200_0000, 0x0010_0000, 0x0100_0000, 0x0100_3000, 0x0100_6000])
-        #expect(loads.map(\.fileSize) == [4096, 3 * 4096, 4096, 4096, 100])
-        #expect(loads.map(\.memorySize) == loads.map(\.fileSize))
+        // Direct-map pages 1 and 2 are zero: only page 0 is stored.
+        #expect(loads.map(\.fileSize) == [4096, 4096, 4096, 4096, 100])
+        #expect(loads.map(\.memorySize) == [4096, 3 * 4096, 4096, 4096, 100])  // direct map: zero pages 1 and 2
         #expect(
             loads.map { $0.virtualAddress &- $0.physicalAddress }
                 == [PrintkRingFixture.textBase - 0x0200_0000] + [UInt64](repeating: SyntheticCore.pageOffset, count: 4))
         for load in loads { #expect(load.offset % 4096 == load.physicalAddress % 4096) }
-        // Packed: header page, direct map 3, sparse 1 + 1 + partial 1, text 1: 8 pages where the input had 12.
+        // Packed: header page, direct map 1, sparse 1 + 1 + partial 1, text 1: 6 pages where the input had 12.
         #expect(output.fileSize == loads.map { $0.offset + $0.fileSize }.max())
-        #expect(output.fileSize == 8 * 4096)
+        #expect(output.fileSize == 6 * 4096)
         for address in [0x0100_0000, 0x0100_3000] as [UInt64] {
             let virtual = SyntheticCore.pageOffset + address
             #expect(
@@ -139,13 +217,15 @@ import VMCore
         #expect(try PrintkRing.records(of: output) == PrintkRing.records(of: input))
         #expect(statistics.totalPages == 11)
         #expect(statistics.excludedFilteredPages == 4)
-        #expect(statistics.excludedZeroPages == 3)  // direct-map pages 1 and 2, the partial page 0x1006
-        #expect(statistics.writtenPages == 4)
+        // Direct-map pages 1 and 2; the partial page 0x1006, zero too, is stored (its frame could be shared).
+        #expect(statistics.excludedZeroPages == 2)
+        #expect(statistics.writtenPages == 5)
     }
 
     @Test func runsAreJoinedAcrossGapsWhenThereWouldBeTooManySegments() throws {
         let kept: [UInt64] = [0x2000, 0x100, 0x101, 0x102, 0x1000, 0x1003, 0x1006]
-        let (scratch, input, output, statistics) = try writeFiltered(Self.sparseCore(), keeping: kept, maximumLoads: 3)
+        let (scratch, input, output, statistics) = try writeFiltered(
+            Self.sparseCore(), keeping: kept, layout: .sparse(maximumLoads: 3))
         _ = scratch
         defer {
             try? input.close()
@@ -188,8 +268,9 @@ import VMCore
         #expect(
             try output.readVirtual(0xffff_ffff_8200_0000, count: 2 * 4096, what: "text")
                 == Array(memory[4096..<(3 * 4096)]))
-        // The header page, the fixture's direct-map (3) and text (1) pages, the 4 new pages: 2 text pages not again.
-        #expect(output.fileSize == 9 * 4096)
+        // The header page, the fixture's direct-map page 0 (its pages 1 and 2 are zero) and text page, the 4 new
+        // pages: 2 text pages not again.
+        #expect(output.fileSize == 7 * 4096)
     }
 
     @Test func truncatedInputKeepsTheIncompleteFlagAndNamesTheSegment() throws {
