@@ -79,7 +79,7 @@ let package = Package(
             name: "OopsService",
             dependencies: [
                 "OopsConfig", "KernelInterfaces", "Initramfs", "Collection", "DumpFormat", "Upload", "VMCore",
-                "SystemCalls", "CShim", "CSystemd",
+                "SystemCalls", "CSystemd",
             ]),
 
         // MARK: Executables

@@ -3,10 +3,6 @@ import DumpFormat
 import SystemCalls
 import VMCore
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// Taking a dump's memory out of the dump directory (`oopsctl dump ID -o FILE`): copied as it is, or re-filtered
 /// and written anew in another format through the capture's own saver. Files are created `0600` (a vmcore holds
 /// every secret the machine had) and appear under their name only once complete.
@@ -90,13 +86,9 @@ public enum DumpExport {
 
     /// Creates `<output>.oopsctl-convert-XXXXXX` (mkdtemp) for a conversion.
     static func makeScratchDirectory(next output: String) throws -> String {
-        var template = Array((output + ".oopsctl-convert-XXXXXX").utf8CString)
-        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!).map { String(cString: $0) } }
-        guard let made else {
+        do { return try FileSystem.makeUniqueDirectory(prefix: output + ".oopsctl-convert-") } catch {
             throw CollectionError.fileUnreadable(
-                path: output,
-                reason: "cannot create a scratch directory next to it: \(SystemError("mkdtemp", errno: errno))")
+                path: output, reason: "cannot create a scratch directory next to it: \(error)")
         }
-        return made
     }
 }

@@ -2,31 +2,6 @@ import DumpFormat
 import OopsConfig
 import SystemCalls
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
-/// Size and free space of the file system holding the dumps.
-public struct FileSystemSpace: Equatable, Sendable {
-    /// Size of the file system in bytes (`f_blocks * f_frsize`).
-    public var total: UInt64
-    /// Bytes available to unprivileged users (`f_bavail * f_frsize`), as journald counts free space.
-    public var available: UInt64
-
-    public init(total: UInt64, available: UInt64) {
-        self.total = total
-        self.available = available
-    }
-
-    /// `statvfs(path)`.
-    public static func of(_ path: String) throws -> FileSystemSpace {
-        var info = statvfs()
-        guard statvfs(path, &info) == 0 else { throw SystemError("statvfs", path: path, errno: errno) }
-        let unit = UInt64(info.f_frsize)
-        return FileSystemSpace(total: UInt64(info.f_blocks) * unit, available: UInt64(info.f_bavail) * unit)
-    }
-}
-
 /// `[Retention]`: deletes the oldest dumps until at most `MaxDumps` remain, they use at most `MaxUse` and the file
 /// system keeps `KeepFree` free (journald's SystemMaxUse=/SystemKeepFree= are the model). A dump not shipped to every
 /// configured upload target is kept unless `DeleteUnshipped=yes`. Every deletion (and every refusal) is a log line.

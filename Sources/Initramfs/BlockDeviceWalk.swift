@@ -1,11 +1,5 @@
 import SystemCalls
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
-
 /// Walks sysfs from a block device (`/sys/dev/block/MAJ:MIN`) up through its parents — partition, disk,
 /// controller, bus — and through `slaves/` of stacked devices (dm, md), collecting what each ancestor needs
 /// loaded: its `modalias` and the module behind its `driver` link.
@@ -27,7 +21,7 @@ public struct BlockDeviceWalk: Equatable, Sendable {
 
     private mutating func walk(_ start: String, root: HostRoot, depth: Int) throws(InitramfsError) {
         guard depth < 16 else { throw .target(path: start, message: "block device stack deeper than 16 levels") }
-        guard let real = Self.realPath(start) else {
+        guard let real = FileSystem.realPath(start) else {
             throw .target(path: start, message: "no such block device in sysfs")
         }
         let stop = [root.path("/sys/devices"), root.path("/sys"), root.path("/")]
@@ -51,12 +45,6 @@ public struct BlockDeviceWalk: Equatable, Sendable {
             }
             directory = Path.parent(directory)
         }
-    }
-
-    static func realPath(_ path: String) -> String? {
-        guard let resolved = realpath(path, nil) else { return nil }
-        defer { free(resolved) }
-        return String(cString: resolved)
     }
 
     static func trim(_ text: String) -> String {

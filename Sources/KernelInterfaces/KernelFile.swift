@@ -1,11 +1,5 @@
 import SystemCalls
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
-
 /// Reads small procfs/sysfs files under a `HostRoot` and turns their text into values, with errors that name
 /// the file and what was expected.
 public enum KernelFile {

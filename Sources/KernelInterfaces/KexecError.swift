@@ -1,11 +1,5 @@
 import SystemCalls
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
-
 /// Why the capture kernel could not be loaded or unloaded, as a sentence that says what to do next.
 public enum KexecError: Error, Equatable, CustomStringConvertible, Sendable {
     /// `/sys/kernel/kexec_crash_size` is 0: the kernel was booted without `crashkernel=`.

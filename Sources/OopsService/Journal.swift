@@ -1,10 +1,6 @@
 import CSystemd
 import SystemCalls
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// Syslog priorities, as journald stores them in `PRIORITY=`.
 public enum LogPriority: Int, Sendable {
     case emergency = 0
@@ -37,7 +33,7 @@ public struct Journal: Sendable {
             var line = "\(identifier): \(message)"
             for (name, value) in fields where name != "MESSAGE_ID" { line += " \(name)=\(value)" }
             line += "\n"
-            line.withUTF8 { bytes in _ = Glibc.write(2, bytes.baseAddress, bytes.count) }
+            try? FileDescriptor.standardError.writeAll(Array(line.utf8))
         }
     }
 

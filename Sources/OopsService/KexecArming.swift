@@ -1,4 +1,3 @@
-import CShim
 import DumpFormat
 import Initramfs
 import KernelInterfaces
@@ -54,9 +53,9 @@ public struct KexecArming: Arming {
                 timeoutSeconds: Int(capture.timeout.seconds), finalAction: capture.finalAction,
                 failureAction: capture.failureAction),
             returnKernel: returnKernel(for: configuration, image: kernelImage, release: release))
-        let started = oops_monotonic_usec()
+        let started = MonotonicClock.microseconds
         let image = try CaptureImageBuilder.build(request)
-        let imageReady = oops_monotonic_usec()
+        let imageReady = MonotonicClock.microseconds
         var extra = configuration.kernel.commandLine
         if configuration.kernel.oopsModule {
             // The module must be loaded before the capture kernel: its breadcrumb address goes on the command line.
@@ -74,13 +73,13 @@ public struct KexecArming: Arming {
         let recordPath = root.path(Self.loadedRecord)
         let previous = try? FileSystem.readText(recordPath)
         let alreadyLoaded = previous == identity && ((try? kexec.isLoaded()) ?? false)
-        let loadStarted = oops_monotonic_usec()
+        let loadStarted = MonotonicClock.microseconds
         if !alreadyLoaded {
             try kexec.load(kernel: kernelImage, initramfs: image.path, commandLine: commandLine)
             try? FileSystem.makeDirectory(Path.parent(recordPath), parents: true)
             try? FileSystem.writeAtomically(recordPath, Array(identity.utf8))
         }
-        let loadDone = oops_monotonic_usec()
+        let loadDone = MonotonicClock.microseconds
         let built = (try? FileSystem.status(root.path(image.path)))?.modificationSeconds ?? 0
         var outcome = ArmOutcome(
             kernelImage: kernelImage, kernelRelease: release, commandLine: commandLine,

@@ -1,11 +1,7 @@
-import CShim
 import DumpFormat
+import KernelInterfaces
 import OopsConfig
 import SystemCalls
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The long-running service: arms at start, re-arms on change, keeps the last good
 /// configuration armed when a new one is broken, and disarms when stopped.
@@ -25,25 +21,21 @@ public final class OopsDaemon {
         self.root = root
         self.journal = journal
         self.arming = arming
-        self.status = ServiceStatus(armed: false, message: "starting", pid: getpid())
+        self.status = ServiceStatus(armed: false, message: "starting", pid: CurrentProcess.id)
     }
 
     /// Runs until SIGTERM or SIGINT; returns the process exit status.
     public func run() -> Int32 {
-        let signals = oops_signalfd_for_service()
-        guard signals >= 0 else {
-            journal.log(
-                .critical, "cannot receive signals: \(SystemError("signalfd", errno: oops_errno()))", fields: [])
+        let sources: ServiceEventSources
+        do {
+            sources = try ServiceEventSources(uevents: arming.hotplugNeedsReload())
+            for problem in sources.problems {
+                journal.log(.warning, "cannot watch files or hotplug, changes will need SIGHUP: \(problem)", fields: [])
+            }
+        } catch {
+            journal.log(.critical, "cannot receive signals: \(error)", fields: [])
             return 1
         }
-        let watches = oops_inotify_init()
-        if watches < 0 {
-            journal.log(
-                .warning,
-                "cannot watch files, changes will need SIGHUP: \(SystemError("inotify_init1", errno: oops_errno()))",
-                fields: [])
-        }
-        let hotplug = arming.hotplugNeedsReload() ? oops_uevent_socket() : -1
 
         if let dump = ReturnKernelFiles.afterCrash(
             inCommandLine: (try? FileSystem.readText(root.path("/proc/cmdline"))) ?? "")
@@ -54,7 +46,7 @@ public final class OopsDaemon {
                 fields: [("OOPSD_AFTER_CRASH", dump)])
         }
         reload(reason: "start")
-        addWatches(watches)
+        addWatches(sources)
         ServiceNotifier.ready(status: status.message)
         // Armed first (a crash during collection must still be caught), then the dumps of earlier crashes.
         // Not armed (no reservation, say): still the configured dump directory, upload targets and retention.
@@ -64,39 +56,31 @@ public final class OopsDaemon {
         uploads.start()
 
         let watchdog = ServiceNotifier.watchdogInterval
-        var nextPing = oops_monotonic_usec()
-        let descriptors = [signals, watches, hotplug]
+        var nextPing = MonotonicClock.microseconds
         while true {
-            let now = oops_monotonic_usec()
+            let now = MonotonicClock.microseconds
             var wait: UInt64 = 60_000_000
             if watchdog != nil { wait = min(wait, nextPing > now ? nextPing - now : 0) }
             if let rearmDeadline { wait = min(wait, rearmDeadline > now ? rearmDeadline - now : 0) }
-            var ready: UInt32 = 0
-            let active = descriptors.map { $0 }
-            _ = oops_poll_input(active, Int32(active.count), Int32(min(wait / 1000 + 1, 60_000)), &ready)
-
-            if ready & 1 != 0 {
-                while true {
-                    let signal = oops_signalfd_next(signals)
-                    if signal <= 0 { break }
-                    if signal == SIGHUP {
-                        ServiceNotifier.reloading()
-                        reload(reason: "SIGHUP")
-                        ServiceNotifier.ready(status: status.message)
-                    } else {
-                        stop()
-                        return 0
-                    }
+            var hotplug = false
+            for event in sources.wait(timeoutMicroseconds: wait) {
+                switch event {
+                case .reloadRequested:
+                    ServiceNotifier.reloading()
+                    reload(reason: "SIGHUP")
+                    ServiceNotifier.ready(status: status.message)
+                case .stopRequested:
+                    stop()
+                    return 0
+                case .fileChanged:
+                    addWatches(sources)  // directories created since may now exist
+                    schedule(reason: "a watched file changed")
+                case .uevent(let fields):
+                    hotplug = hotplug || Self.isHotplug(fields)
                 }
             }
-            if ready & 2 != 0 && oops_inotify_drain(watches) > 0 {
-                addWatches(watches)  // directories created since may now exist
-                schedule(reason: "a watched file changed")
-            }
-            if ready & 4 != 0 && drainHotplug(hotplug) {
-                schedule(reason: "CPU or memory hotplug")
-            }
-            let later = oops_monotonic_usec()
+            if hotplug { schedule(reason: "CPU or memory hotplug") }
+            let later = MonotonicClock.microseconds
             if let deadline = rearmDeadline, later >= deadline {
                 rearmDeadline = nil
                 reload(reason: rearmReason)
@@ -166,7 +150,7 @@ public final class OopsDaemon {
             }
         } catch {
             status.lastError = "\(error)"
-            let stillArmed = armedConfiguration != nil && ((try? CrashKernelState.loaded(root: root)) ?? false)
+            let stillArmed = armedConfiguration != nil && ((try? CrashReservation.isLoaded(root: root)) ?? false)
             status.armed = stillArmed
             status.message =
                 stillArmed
@@ -178,7 +162,7 @@ public final class OopsDaemon {
     }
 
     private func stop() {
-        if armedConfiguration == nil && !((try? CrashKernelState.loaded(root: root)) ?? false) {
+        if armedConfiguration == nil && !((try? CrashReservation.isLoaded(root: root)) ?? false) {
             status.armed = false
             status.message = "stopped; nothing was armed"
             writeStatus()
@@ -201,51 +185,32 @@ public final class OopsDaemon {
 
     private func schedule(reason: String) {
         let delay = (armedConfiguration?.service.rearmDelay ?? TimeSpan(seconds: 2)).microseconds
-        let (deadline, overflow) = oops_monotonic_usec().addingReportingOverflow(delay)
+        let (deadline, overflow) = MonotonicClock.microseconds.addingReportingOverflow(delay)
         rearmDeadline = overflow ? .max : deadline
         rearmReason = reason
     }
 
-    private func addWatches(_ fd: Int32) {
-        guard fd >= 0 else { return }
+    private func addWatches(_ sources: ServiceEventSources) {
+        guard sources.watchesFiles else { return }
         var paths = ConfigSources.watchedDirectories
         if let armedConfiguration { paths += arming.watchedPaths(armedConfiguration) }
         for path in paths where FileSystem.exists(root.path(path)) {
-            _ = oops_inotify_watch(fd, root.path(path))
+            try? sources.watch(root.path(path))
         }
     }
 
-    private func drainHotplug(_ fd: Int32) -> Bool {
-        guard fd >= 0 else { return false }
-        var relevant = false
-        var buffer = [UInt8](repeating: 0, count: 8192)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { Glibc.recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
-            if count <= 0 { break }
-            let fields = buffer[0..<count].split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
-            if fields.contains("SUBSYSTEM=memory") || fields.contains("SUBSYSTEM=cpu"),
-                fields.contains(where: {
-                    ["ACTION=add", "ACTION=remove", "ACTION=online", "ACTION=offline"].contains($0)
-                })
-            {
-                relevant = true
-            }
-        }
-        return relevant
+    /// Whether a uevent adds, removes, onlines or offlines memory or a CPU.
+    static func isHotplug(_ fields: [String]) -> Bool {
+        (fields.contains("SUBSYSTEM=memory") || fields.contains("SUBSYSTEM=cpu"))
+            && fields.contains(where: {
+                ["ACTION=add", "ACTION=remove", "ACTION=online", "ACTION=offline"].contains($0)
+            })
     }
 
     private func writeStatus() {
-        status.pid = getpid()
+        status.pid = CurrentProcess.id
         do { try status.write(root: root) } catch {
             journal.log(.warning, "cannot write \(ServiceStatus.path): \(error)")
         }
-    }
-}
-
-/// Reads whether a crash kernel is loaded.
-enum CrashKernelState {
-    static func loaded(root: HostRoot) throws -> Bool {
-        String(decoding: try FileSystem.readBytes(root.path("/sys/kernel/kexec_crash_loaded")), as: UTF8.self)
-            .hasPrefix("1")
     }
 }

@@ -18,6 +18,11 @@ public struct FileDescriptor: Sendable {
         self.path = path
     }
 
+    /// Standard output (descriptor 1).
+    public static let standardOutput = FileDescriptor(rawValue: 1, path: "standard output")
+    /// Standard error (descriptor 2).
+    public static let standardError = FileDescriptor(rawValue: 2, path: "standard error")
+
     /// How to open a file (the `O_*` flags of open(2)).
     public struct Options: OptionSet, Sendable {
         public let rawValue: Int32
@@ -177,6 +182,17 @@ public struct FileDescriptor: Sendable {
     public func truncate(to size: UInt64) throws {
         guard let length = off_t(exactly: size) else { throw SystemError("ftruncate", path: path, errno: EFBIG) }
         _ = try valueOrErrno("ftruncate", path: path) { ftruncate(rawValue, length) }
+    }
+
+    /// Takes an exclusive flock(2) lock without waiting: false when another open file description holds one.
+    /// The lock goes with the descriptor's last close.
+    public func lockExclusively() throws -> Bool {
+        while flock(rawValue, LOCK_EX | LOCK_NB) != 0 {
+            let error = Errno.current
+            if error == .resourceTemporarilyUnavailable { return false }
+            if error != .interrupted { throw SystemError("flock", path: path, errno: error) }
+        }
+        return true
     }
 
     /// The file's status.

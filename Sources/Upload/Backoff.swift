@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import SystemCalls
 
 /// Exponential backoff with jitter: try, and after a transient failure wait 1 s, 2 s, 4 s ... (each drawn between
 /// half and all of that, so a fleet rebooting together does not retry in lockstep).
@@ -9,7 +7,7 @@ struct Backoff {
     var base: Double = 1
     var cap: Double = 60
     /// Where waits go (a test records them instead of sleeping).
-    var sleep: (Double) -> Void = { seconds in usleep(UInt32(min(seconds, 4000) * 1_000_000)) }
+    var sleep: (Double) -> Void = { seconds in DetachedThread.sleep(seconds: min(seconds, 4000)) }
     /// Told about each failure that will be retried: (attempt number, error, seconds to wait).
     var onRetry: (Int, UploadError, Double) -> Void = { _, _, _ in }
 

@@ -1,7 +1,8 @@
 import CCurl
+import SystemCalls
 
 #if canImport(Glibc)
-import Glibc
+import Glibc  // SEEK_SET, the origin curl's seek callback passes; no call
 #endif
 
 /// Where a request's body comes from: nothing, bytes in memory, or a range of an open file read as curl asks for
@@ -9,7 +10,7 @@ import Glibc
 enum RequestBody {
     case none
     case bytes([UInt8])
-    case file(descriptor: Int32, offset: UInt64, length: UInt64)
+    case file(descriptor: FileDescriptor, offset: UInt64, length: UInt64)
 
     var length: UInt64 {
         switch self {
@@ -45,7 +46,7 @@ struct CurlRequest {
     /// Answers longer than this are cut (they are XML or errors; downloads use `responseFile`).
     var responseBodyLimit = 1 << 20
     /// Where to write the response body instead of memory.
-    var responseFile: Int32?
+    var responseFile: FileDescriptor?
     /// Called with the bytes of the body sent so far.
     var progress: ((UInt64) -> Void)?
 }
@@ -212,19 +213,23 @@ private let readCallback: oops_curl_data_callback = { buffer, size, count, point
         transfer.sent += UInt64(wanted)
         return wanted
     case .file(let descriptor, let offset, _):
-        while true {
-            // pread into curl's buffer, which holds `capacity` bytes.
-            let got = pread(descriptor, buffer, wanted, off_t(offset + transfer.sent))
-            if got < 0 && errno == EINTR { continue }
-            if got <= 0 {
-                let reason = got < 0 ? String(cString: strerror(errno)) : "the file ended early"
-                transfer.failure = CurlFailure(
-                    code: -2, message: "reading the dump at offset \(offset + transfer.sent): \(reason)")
-                return Int(CURL_READFUNC_ABORT)
-            }
-            transfer.sent += UInt64(got)
-            return got
+        // pread into curl's buffer, which holds `capacity` >= `wanted` bytes.
+        let got: Int
+        do {
+            got = try descriptor.read(
+                into: UnsafeMutableRawBufferPointer(start: buffer, count: wanted), atOffset: offset + transfer.sent)
+        } catch {
+            transfer.failure = CurlFailure(
+                code: -2, message: "reading the dump at offset \(offset + transfer.sent): \(error)")
+            return Int(CURL_READFUNC_ABORT)
         }
+        if got == 0 {
+            transfer.failure = CurlFailure(
+                code: -2, message: "reading the dump at offset \(offset + transfer.sent): the file ended early")
+            return Int(CURL_READFUNC_ABORT)
+        }
+        transfer.sent += UInt64(got)
+        return got
     }
 }
 
@@ -241,13 +246,8 @@ private let writeCallback: oops_curl_data_callback = { buffer, size, count, poin
     let transfer = context(pointer)
     let length = size * count
     if let file = transfer.request.responseFile {
-        var written = 0
-        while written < length {
-            let result = write(file, buffer! + written, length - written)
-            if result < 0 && errno == EINTR { continue }
-            if result <= 0 { return 0 }
-            written += result
-        }
+        // `buffer` holds `length` bytes for the duration of the call.
+        do { try file.writeAll(UnsafeRawBufferPointer(start: buffer, count: length)) } catch { return 0 }
         return length
     }
     let room = max(0, transfer.request.responseBodyLimit - transfer.body.count)

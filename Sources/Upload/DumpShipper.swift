@@ -3,10 +3,6 @@ import DumpFormat
 import Synchronization
 import SystemCalls
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// How much of a dump has reached a target, for progress bars.
 public struct ShipProgress: Sendable {
     public var target: String
@@ -67,7 +63,7 @@ public struct DumpShipper {
     static func plan(_ entry: DumpEntry) throws(UploadError) -> [(name: String, size: UInt64, modified: Int64)] {
         let names: [String]
         do { names = try FileSystem.listDirectory(entry.path) } catch {
-            throw .localFile(path: entry.path, message: "cannot list the dump: \(error)")
+            throw .file(doing: "listing the dump", cause: SystemError(caught: error))
         }
         var files: [(name: String, size: UInt64, modified: Int64)] = []
         for name in names where !name.hasPrefix(".") && name != DumpLayout.uploadState && name != manifestName {
@@ -87,7 +83,7 @@ public struct DumpShipper {
     public func ship(_ entry: DumpEntry) throws(UploadError) {
         let statePath = TargetState.path(dump: entry.path, target: target.name)
         let lock = try Self.lock(statePath + ".lock")
-        defer { close(lock) }
+        defer { try? lock.close() }
         do {
             try shipLocked(entry, statePath: statePath)
         } catch {
@@ -143,11 +139,11 @@ public struct DumpShipper {
                         target: target.name, dumpID: entry.id, file: file.name, sent: finished + sent,
                         total: total))
             }
-            let descriptor = open(entry.file(file.name), O_RDONLY | O_CLOEXEC)
-            guard descriptor >= 0 else {
-                throw .localFile(path: entry.file(file.name), message: String(cString: strerror(errno)))
+            let descriptor: FileDescriptor
+            do { descriptor = try FileDescriptor.open(entry.file(file.name)) } catch {
+                throw .file(doing: "reading the dump for upload", cause: SystemError(caught: error))
             }
-            defer { close(descriptor) }
+            defer { try? descriptor.close() }
             let key = remote + "/" + file.name
             switch transport {
             case .sftp(let client):
@@ -199,7 +195,8 @@ public struct DumpShipper {
     }
 
     private func shipMultipart(
-        _ client: S3Client, key: String, descriptor: Int32, state: inout TargetState, index: Int, statePath: String,
+        _ client: S3Client, key: String, descriptor: FileDescriptor, state: inout TargetState, index: Int,
+        statePath: String,
         backoff: Backoff, report: @escaping (UInt64) -> Void
     ) throws(UploadError) {
         let file = state.files[index]
@@ -266,12 +263,19 @@ public struct DumpShipper {
     }
 
     /// Takes `path`'s lock so that `oopsctl upload` and the service never ship the same dump to a target at once.
-    static func lock(_ path: String) throws(UploadError) -> Int32 {
+    static func lock(_ path: String) throws(UploadError) -> FileDescriptor {
         try? FileSystem.makeDirectory(Path.parent(path), mode: 0o700, parents: true)
-        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else { throw .localFile(path: path, message: String(cString: strerror(errno))) }
-        if flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
-            close(descriptor)
+        let descriptor: FileDescriptor
+        let locked: Bool
+        do {
+            descriptor = try FileDescriptor.open(path, [.readWrite, .create], mode: 0o600)
+            do { locked = try descriptor.lockExclusively() } catch {
+                try? descriptor.close()
+                throw error
+            }
+        } catch { throw .file(doing: "locking the dump for upload", cause: SystemError(caught: error)) }
+        if !locked {
+            try? descriptor.close()
             throw .localFile(path: path, message: "another oopsd or oopsctl process is shipping this dump right now")
         }
         return descriptor

@@ -1,32 +1,29 @@
 import Digest
-
-#if canImport(Glibc)
-import Glibc
-#endif
+import SystemCalls
 
 /// SHA-256 of a file, read in 4 MiB pieces (memory stays flat whatever the dump's size), by the project's one
 /// SHA-256 (`Digest`, OpenSSL's libcrypto).
 enum FileDigest {
     /// The lowercase hex SHA-256 of the file at `path`.
     static func sha256(path: String) throws(UploadError) -> String {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { throw .localFile(path: path, message: String(cString: strerror(errno))) }
-        defer { close(descriptor) }
+        let descriptor: FileDescriptor
+        do { descriptor = try FileDescriptor.open(path) } catch {
+            throw .file(doing: "hashing a file of the dump", cause: SystemError(caught: error))
+        }
+        defer { try? descriptor.close() }
         var hash = SHA256()
         let chunk = 4 << 20
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 64)
         defer { buffer.deallocate() }
-        var offset: off_t = 0
+        var offset: UInt64 = 0
         while true {
-            // `buffer` holds `chunk` bytes; pread fills at most that.
-            let got = pread(descriptor, buffer.baseAddress, chunk, offset)
-            if got < 0 && errno == EINTR { continue }
-            if got < 0 {
-                throw .localFile(path: path, message: "read at offset \(offset): \(String(cString: strerror(errno)))")
+            let got: Int
+            do { got = try descriptor.read(into: buffer, atOffset: offset) } catch {
+                throw .file(doing: "hashing a file of the dump at offset \(offset)", cause: SystemError(caught: error))
             }
             if got == 0 { break }
             hash.update(UnsafeRawBufferPointer(rebasing: buffer[0..<got]))
-            offset += off_t(got)
+            offset += UInt64(got)
         }
         return hash.hexDigest()
     }

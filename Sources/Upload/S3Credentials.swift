@@ -1,9 +1,5 @@
 import SystemCalls
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// An S3 access key pair, read from an AWS-style credentials file.
 struct S3Credentials: Equatable {
     var accessKey: String
@@ -26,24 +22,29 @@ struct S3Credentials: Equatable {
             path = directory + "/" + spec
             checkMode = false
         }
-        var info = stat()
-        guard stat(path, &info) == 0 else { throw .credentials(path: path, message: String(cString: strerror(errno))) }
-        guard info.st_mode & S_IFMT == S_IFREG else { throw .credentials(path: path, message: "is not a regular file") }
+        let info: FileStatus
+        do {
+            guard let status = try FileSystem.status(path) else {
+                throw SystemError("stat", path: path, errno: .noSuchFileOrDirectory)
+            }
+            info = status
+        } catch { throw .file(doing: "reading the credentials", cause: SystemError(caught: error)) }
+        guard info.kind == .regular else { throw .credentials(path: path, message: "is not a regular file") }
         if checkMode {
-            let mode = info.st_mode & 0o777
+            let mode = info.permissions & 0o777
             if mode & 0o077 != 0 {
                 throw .credentials(
                     path: path,
                     message: "mode \(String(mode, radix: 8)) lets group or others read or "
                         + "write the secret key; expected 600 or 400 (chmod 600 \(path))")
             }
-            if info.st_uid != 0 && info.st_uid != geteuid() {
-                throw .credentials(path: path, message: "is owned by uid \(info.st_uid), expected root")
+            if info.uid != 0 && info.uid != CurrentProcess.effectiveUserID {
+                throw .credentials(path: path, message: "is owned by uid \(info.uid), expected root")
             }
         }
         let text: String
         do { text = try FileSystem.readText(path) } catch {
-            throw .credentials(path: path, message: "\(error)")
+            throw .file(doing: "reading the credentials", cause: SystemError(caught: error))
         }
         return try parse(text, path: path)
     }

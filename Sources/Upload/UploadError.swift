@@ -1,3 +1,5 @@
+import SystemCalls
+
 /// Why shipping a dump to a target failed, worded for the journal and `oopsctl list`.
 public enum UploadError: Error, Equatable, CustomStringConvertible, Sendable {
     /// `[Upload.NAME]` is unusable (bad URL, missing key file ...): `origin` names the file and line.
@@ -8,8 +10,10 @@ public enum UploadError: Error, Equatable, CustomStringConvertible, Sendable {
     case transport(target: String, url: String, message: String)
     /// The server answered with an error status; `code` is S3's `<Code>` when there is one.
     case server(target: String, url: String, status: Int, code: String, message: String)
-    /// A local file of the dump could not be read.
+    /// A local file of the dump is not usable (`message` says why; no system call failed).
     case localFile(path: String, message: String)
+    /// A system call on a local file failed: what was being done, and the call, path and errno.
+    case file(doing: String, cause: SystemError)
     /// The server's answer is not what the protocol promises.
     case protocolViolation(target: String, url: String, message: String)
 
@@ -35,6 +39,7 @@ public enum UploadError: Error, Equatable, CustomStringConvertible, Sendable {
                 + (message.isEmpty ? "" : ": \(message)")
                 + Self.hint(status: status, code: code)
         case .localFile(let path, let message): "\(path): \(message)"
+        case .file(let doing, let cause): "\(doing): \(cause)"
         case .protocolViolation(let target, let url, let message): "\(target): \(url): \(message)"
         }
     }

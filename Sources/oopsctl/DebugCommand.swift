@@ -2,10 +2,7 @@ import ArgumentParser
 import Collection
 import DumpFormat
 import FoundationEssentials
-
-#if canImport(Glibc)
-import Glibc
-#endif
+import SystemCalls
 
 /// `oopsctl debug ID`: opens the dump in drgn or crash.
 struct DebugCommand: ParsableCommand {
@@ -89,9 +86,9 @@ struct DebugCommand: ParsableCommand {
             return
         }
         // Replace oopsctl with the debugger so it owns the terminal and its exit status is ours.
-        let arguments = command.map { strdup($0) } + [nil]
-        execv(command[0], arguments)
-        printError("oopsctl: cannot run \(command[0]): \(String(cString: strerror(errno)))")
+        do { try CurrentProcess.execute(command) } catch {
+            printError("oopsctl: cannot run \(command[0]): \(error)")
+        }
         throw ExitCode(DumpCommandSupport.failure)
     }
 }

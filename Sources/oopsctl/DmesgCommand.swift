@@ -4,10 +4,6 @@ import DumpFormat
 import SystemCalls
 import VMCore
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// `oopsctl dmesg ID`: the crashed kernel's log.
 struct DmesgCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -51,7 +47,7 @@ struct DmesgCommand: ParsableCommand {
             return DmesgFormat.text(try PrintkRing.records(of: core))
         }
         // The log is the crashed kernel's text: its control characters are escaped, like every dump text.
-        try FileDescriptor(rawValue: STDOUT_FILENO, path: "standard output").writeAll(
+        try FileDescriptor.standardOutput.writeAll(
             Array(TerminalText.escaped(bytes: bytes).utf8))
     }
 }

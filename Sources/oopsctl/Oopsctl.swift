@@ -42,11 +42,6 @@ func printError(_ text: String) {
 /// Standard error as a text stream (unbuffered write(2), so it interleaves with stdout in order).
 struct StandardError: TextOutputStream {
     mutating func write(_ string: String) {
-        var text = string
-        text.withUTF8 { bytes in _ = Glibc.write(2, bytes.baseAddress, bytes.count) }
+        try? FileDescriptor.standardError.writeAll(Array(string.utf8))
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#endif

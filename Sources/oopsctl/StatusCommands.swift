@@ -6,10 +6,6 @@ import OopsConfig
 import OopsService
 import SystemCalls
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// What `oopsctl status` reports: the service's last record plus live readings.
 struct StatusReport: Codable {
     var armed: Bool
@@ -100,9 +96,7 @@ struct StatusCommand: ParsableCommand {
     }
 
     static func freeBytes(_ path: String) -> UInt64? {
-        var info = statvfs()
-        guard statvfs(path, &info) == 0 else { return nil }
-        return UInt64(info.f_bavail) * UInt64(info.f_frsize)
+        (try? FileSystemSpace.of(path))?.available
     }
 
     static func render(_ report: StatusReport) -> String {

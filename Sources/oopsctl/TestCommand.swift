@@ -58,7 +58,7 @@ struct TestCommand: ParsableCommand {
             try trigger(Path.join(parameters, "enable_triggers"), "1")
             let debugfs = root.path("/sys/kernel/debug")
             if !FileSystem.exists(root.path("/sys/kernel/debug/oopsd")) && root.prefix.isEmpty {
-                _ = mount("debugfs", debugfs, "debugfs", 0, nil)
+                try? FileSystem.mount("debugfs", on: debugfs, type: "debugfs")
             }
             try trigger(root.path("/sys/kernel/debug/oopsd/trigger"), "null")
         }
@@ -75,7 +75,3 @@ struct TestCommand: ParsableCommand {
         try fd.writeAll(Array(word.utf8))
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#endif

@@ -2,11 +2,8 @@ import ArgumentParser
 import Collection
 import FoundationEssentials
 import OopsConfig
+import SystemCalls
 import Upload
-
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// `oopsctl upload [ID]`: ships dumps to the `[Upload.NAME]` targets now.
 struct UploadCommand: ParsableCommand {
@@ -44,7 +41,7 @@ struct UploadCommand: ParsableCommand {
             try DumpCommandSupport.validateOneID(ids)
             only = [try DumpCommandSupport.run { try store.resolve(ids[0]) }]
         }
-        let bar = ProgressBar(enabled: isatty(2) == 1)
+        let bar = ProgressBar(enabled: CurrentProcess.isTerminal(.standardError))
         let uploader = FleetUploader(
             root: root, configuration: configuration, environment: ProcessInfo.processInfo.environment,
             log: { level, message in

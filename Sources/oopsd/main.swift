@@ -3,10 +3,6 @@ import KernelInterfaces
 import OopsService
 import SystemCalls
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 let usage = """
     usage: oopsd [--root DIR] [--capture-binary PATH]
 
@@ -20,9 +16,8 @@ let usage = """
     """
 
 func fail(_ message: String, status: Int32 = 2) -> Never {
-    var text = "oopsd: \(message)\n"
-    text.withUTF8 { bytes in _ = write(2, bytes.baseAddress, bytes.count) }
-    exit(status)
+    try? FileDescriptor.standardError.writeAll(Array("oopsd: \(message)\n".utf8))
+    CurrentProcess.exit(status)
 }
 
 var rootFlag: String? = nil
@@ -38,7 +33,7 @@ while let argument = arguments.next() {
         captureFlag = value
     case "-h", "--help":
         print(usage)
-        exit(0)
+        CurrentProcess.exit(0)
     default: fail("unknown argument \(argument)\n\(usage)")
     }
 }
@@ -48,4 +43,4 @@ let release: String
 do { release = try KernelRelease.current() } catch { fail("cannot read the kernel release: \(error)", status: 1) }
 let captureBinary = captureFlag ?? CaptureBinaryLocator.locate(root: root)
 let arming = KexecArming(root: root, captureBinary: captureBinary, runningRelease: release)
-exit(OopsDaemon(root: root, arming: arming).run())
+CurrentProcess.exit(OopsDaemon(root: root, arming: arming).run())

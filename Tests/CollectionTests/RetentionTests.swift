@@ -1,6 +1,7 @@
 import Collection
 import Foundation
 import OopsConfig
+import SystemCalls
 import TestSupport
 import Testing
 

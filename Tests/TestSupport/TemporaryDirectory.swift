@@ -19,11 +19,7 @@ public final class TemporaryDirectory {
     public init(_ purpose: String = "test") throws {
         var base = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
         if base.isEmpty { base = "/tmp" }
-        var template = Array(Path.join(base, "oopsd-\(purpose)-XXXXXX").utf8CString)
-        guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
-            throw SystemError("mkdtemp", path: Path.join(base, "oopsd-\(purpose)-XXXXXX"), errno: errno)
-        }
-        path = String(cString: made)
+        path = try FileSystem.makeUniqueDirectory(prefix: Path.join(base, "oopsd-\(purpose)-"))
     }
 
     deinit { try? FileSystem.removeTree(path) }
