@@ -9,6 +9,7 @@ import Musl
 #endif
 
 /// The reboot(2) command the watchdog performs; set before arming it (a signal handler cannot capture).
+// Sound because it is written once, before alarm(2) arms the handler, and the handler only reads it.
 nonisolated(unsafe) private var watchdogCommand: Int32 = 0
 
 /// Ends a stuck capture: after `seconds`, SIGALRM syncs and performs the failure action, whatever the

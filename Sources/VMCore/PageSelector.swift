@@ -65,6 +65,7 @@ public enum PageSelector {
                 sections, frames: present.count, into: threads > 0 ? threads : ParallelWorkers.availableCPUs)
             var results = [SelectionShare?](repeating: nil, count: shares.count)
             results.withUnsafeMutableBufferPointer { results in
+                // Sound because each worker writes only its own slot, and the buffer outlives run, which joins them.
                 nonisolated(unsafe) let results = results
                 ParallelWorkers.run(count: shares.count) { worker in
                     results[worker] = classify(
