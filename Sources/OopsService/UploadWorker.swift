@@ -7,7 +7,7 @@ import Upload
 
 /// Ships dumps in the background of the service (the daemon's loop keeps answering signals and the watchdog):
 /// rounds over every unshipped dump and target until all are shipped; after a failed round it waits
-/// `RetryInterval=`, doubled per failed round up to an hour, with jitter.
+/// `RetryInterval=`, doubled per failed round up to an hour, with jitter (Upload's `Backoff`).
 final class UploadWorker: @unchecked Sendable {
     let root: HostRoot
     let log: any ServiceLog
@@ -69,8 +69,7 @@ final class UploadWorker: @unchecked Sendable {
             if round.failed.isEmpty { return }
             failures += 1
             let base = Double(configuration.upload.retryInterval.microseconds) / 1_000_000
-            let ceiling = min(3600, base * Double(1 << min(failures - 1, 20)))
-            let wait = ceiling * Double.random(in: 0.75...1.0)
+            let wait = Backoff(base: base, cap: 3600, jitterFloor: 0.75).wait(after: failures)
             log.log(
                 .warning, "upload: \(round.pending) dump(s) not yet shipped; next attempt in \(Int(wait.rounded()))s",
                 fields: [])

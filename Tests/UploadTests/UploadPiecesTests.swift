@@ -81,6 +81,16 @@ import Testing
         #expect(calls == 5)
     }
 
+    @Test func roundBackoffDoublesFromTheBaseUpToTheCapWithItsJitterFloor() {
+        let rounds = Backoff(base: 30, cap: 3600, jitterFloor: 0.75)
+        for (failures, ceiling) in [(1, 30.0), (2, 60), (3, 120), (8, 3600), (40, 3600)] {
+            for _ in 0..<50 {
+                let wait = rounds.wait(after: failures)
+                #expect(wait >= ceiling * 0.75 && wait <= ceiling, "after \(failures) failures: \(wait)")
+            }
+        }
+    }
+
     @Test func smallMostUsefulFilesShipFirstThenBySize() throws {
         let scratch = try TemporaryDirectory("upload")
         let directory = scratch.path
