@@ -162,6 +162,11 @@ public final class OopsDaemon {
     }
 
     private func stop() {
+        // Uploads first: parts in flight finish and are recorded, so the next start resumes after them.
+        // systemd allows 90 s (TimeoutStopSec=); disarming must still happen within it.
+        if !uploads.stop(waitingUpTo: 60) {
+            journal.log(.warning, "upload: parts still in flight after 60 s; stopping anyway (resumed at next start)")
+        }
         if armedConfiguration == nil && !((try? CrashReservation.isLoaded(root: root)) ?? false) {
             status.armed = false
             status.message = "stopped; nothing was armed"

@@ -12,6 +12,7 @@ final class UploadWorker: @unchecked Sendable {
     let root: HostRoot
     let log: any ServiceLog
     private let running = Mutex(false)
+    private let stopRequest = UploadStop()
 
     init(root: HostRoot, log: any ServiceLog) {
         self.root = root
@@ -37,12 +38,26 @@ final class UploadWorker: @unchecked Sendable {
         }
     }
 
+    /// Stops shipping at the next part boundary (SIGTERM) and waits up to `seconds` for the thread to finish the
+    /// parts in flight; the next start resumes from the parts recorded. True when it finished in time.
+    func stop(waitingUpTo seconds: Double) -> Bool {
+        stopRequest.request()
+        var waited = 0.0
+        while running.withLock({ $0 }) {
+            if waited >= seconds { return false }
+            DetachedThread.sleep(seconds: 0.1)
+            waited += 0.1
+        }
+        return true
+    }
+
     private func loop() {
         var failures = 0
         while true {
             // Read afresh each round: a fixed credentials file or URL takes effect on the next try.
             let configuration = OopsConfiguration(MergedConfiguration.load(root: root))
-            let uploader = FleetUploader(
+            if stopRequest.isRequested { return }
+            var uploader = FleetUploader(
                 root: root, configuration: configuration, environment: ProcessInfo.processInfo.environment,
                 log: { [log] level, message in
                     let priority: LogPriority =
@@ -54,7 +69,9 @@ final class UploadWorker: @unchecked Sendable {
                         }
                     log.log(priority, "upload: \(message)", fields: [])
                 })
+            uploader.stop = stopRequest
             let round = uploader.ship()
+            if stopRequest.isRequested { return }
             if !round.shipped.isEmpty {
                 // Dumps kept only because they were unshipped may go now.
                 let retention = Retention(policy: .init(configuration.retention), uploadTargets: uploader.targetNames)
@@ -73,7 +90,12 @@ final class UploadWorker: @unchecked Sendable {
             log.log(
                 .warning, "upload: \(round.pending) dump(s) not yet shipped; next attempt in \(Int(wait.rounded()))s",
                 fields: [])
-            DetachedThread.sleep(seconds: wait)
+            // In steps of a second, so that a stop between rounds does not wait for the whole backoff.
+            var slept = 0.0
+            while slept < wait && !stopRequest.isRequested {
+                DetachedThread.sleep(seconds: min(1, wait - slept))
+                slept += 1
+            }
         }
     }
 }

@@ -28,6 +28,8 @@ public struct DumpShipper {
     public var environment: [String: String]
     public var log: (UploadLogLevel, String) -> Void
     public var progress: (ShipProgress) -> Void
+    /// Asked by the service's shutdown: no new part or file starts once it is requested.
+    public var stop = UploadStop()
 
     public init(
         target: UploadTarget, machineID: String, attempts: Int, environment: [String: String],
@@ -132,6 +134,7 @@ public struct DumpShipper {
         }
         var finished: UInt64 = files.filter(\.done).reduce(0) { $0 + $1.size }
         for index in state.files.indices where !state.files[index].done {
+            if stop.isRequested { throw .stopped(target: target.name) }
             let file = state.files[index]
             let report = { (sent: UInt64) in
                 progress(
@@ -236,7 +239,7 @@ public struct DumpShipper {
         var partClient = client
         if let rate = client.maxRate { partClient.maxRate = max(1, rate / UInt64(max(1, workers))) }
         let alreadyStored = state.files[index].parts.keys.reduce(UInt64(0)) { $0 + size(of: $1) }
-        let shared = MultipartRun(state: state, parts: missing, storedBytes: alreadyStored)
+        let shared = MultipartRun(state: state, parts: missing, storedBytes: alreadyStored, stop: stop)
         ParallelWorkers.run(count: workers) { _ in
             while let number = shared.next() {
                 let offset = UInt64(number - 1) * partSize
@@ -256,6 +259,7 @@ public struct DumpShipper {
         }
         state = shared.finalState
         if let failure = shared.failure { throw failure }
+        if state.files[index].parts.count < count { throw .stopped(target: target.name) }
         let parts = (1...count).map { (number: $0, etag: state.files[index].parts[$0]!) }
         try backoff.run { () throws(UploadError) in
             try client.completeMultipartUpload(key: key, uploadID: uploadID, parts: parts)
@@ -303,8 +307,8 @@ enum Transport {
 
 /// The shared state of one multipart upload's parallel part transfers: which part goes next, the target state
 /// with the parts acknowledged so far (written to disk after each), the bytes in flight for progress, and the
-/// first failure (after which no new part starts).
-private final class MultipartRun: @unchecked Sendable {
+/// first failure (after which no new part starts, as after a stop request).
+final class MultipartRun: @unchecked Sendable {
     // Sound because every stored property is read and written only inside `lock.withLock`.
     private struct Shared {
         var state: TargetState
@@ -316,15 +320,17 @@ private final class MultipartRun: @unchecked Sendable {
         var failure: UploadError?
     }
     private let lock: Mutex<Shared>
+    private let stop: UploadStop
 
-    init(state: TargetState, parts: [Int], storedBytes: UInt64) {
+    init(state: TargetState, parts: [Int], storedBytes: UInt64, stop: UploadStop) {
         lock = Mutex(Shared(state: state, queue: parts, storedBytes: storedBytes))
+        self.stop = stop
     }
 
-    /// The next part to send, or nil when all are taken or one failed.
+    /// The next part to send, or nil when all are taken, one failed or a stop was requested (a part boundary).
     func next() -> Int? {
         lock.withLock { shared in
-            guard shared.failure == nil, shared.nextIndex < shared.queue.count else { return nil }
+            guard shared.failure == nil, !stop.isRequested, shared.nextIndex < shared.queue.count else { return nil }
             defer { shared.nextIndex += 1 }
             return shared.queue[shared.nextIndex]
         }

@@ -21,6 +21,8 @@ public struct FleetUploader {
     public var environment: [String: String]
     public var log: (UploadLogLevel, String) -> Void
     public var progress: (ShipProgress) -> Void
+    /// Asked by the service's shutdown: the round ends at the next part boundary.
+    public var stop = UploadStop()
 
     public init(
         root: HostRoot, configuration: OopsConfiguration, environment: [String: String],
@@ -66,9 +68,10 @@ public struct FleetUploader {
             {
                 do {
                     let target = try UploadTarget.check(configured, root: root)
-                    let shipper = DumpShipper(
+                    var shipper = DumpShipper(
                         target: target, machineID: machineID, attempts: configuration.upload.attempts,
                         environment: environment, log: log, progress: progress)
+                    shipper.stop = stop
                     log(
                         .info,
                         "shipping \(entry.id) to \(target.name) (\(shipper.remoteDirectory(entry.id))/ of \(target.url))"
@@ -87,6 +90,7 @@ public struct FleetUploader {
                 }
             }
             if !complete { round.pending += 1 }
+            if stop.isRequested { break }
         }
         return round
     }

@@ -14,6 +14,8 @@ public enum UploadError: Error, Equatable, CustomStringConvertible, Sendable {
     case localFile(path: String, message: String)
     /// A system call on a local file failed: what was being done, and the call, path and errno.
     case file(doing: String, cause: SystemError)
+    /// The service is stopping: shipping to `target` ended at a part boundary; the next start resumes.
+    case stopped(target: String)
     /// The server's answer is not what the protocol promises.
     case protocolViolation(target: String, url: String, message: String)
 
@@ -41,6 +43,8 @@ public enum UploadError: Error, Equatable, CustomStringConvertible, Sendable {
         case .localFile(let path, let message): "\(path): \(message)"
         case .file(let doing, let cause): "\(doing): \(cause)"
         case .protocolViolation(let target, let url, let message): "\(target): \(url): \(message)"
+        case .stopped(let target):
+            "\(target): stopped for the service's shutdown; the next start resumes from the parts stored"
         }
     }
 

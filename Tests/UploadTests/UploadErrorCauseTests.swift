@@ -45,3 +45,26 @@ import Testing
         #expect(error.description == "locking the dump for upload: open \(path): Not a directory (ENOTDIR)")
     }
 }
+
+/// SIGTERM during a multipart upload: no part starts after the stop request, so the state file holds only whole
+/// parts and the next start resumes after them (the resume itself: Tests/Fleet, oopsd killed mid-upload).
+@Suite struct UploadStopTests {
+    @Test func noPartStartsAfterAStopRequest() {
+        let stop = UploadStop()
+        let run = MultipartRun(
+            state: TargetState(url: "", remoteDirectory: "", partSize: 0), parts: [3, 4, 5], storedBytes: 0, stop: stop)
+        #expect(run.next() == 3)
+        #expect(run.next() == 4)
+        stop.request()
+        #expect(run.next() == nil)
+        #expect(run.next() == nil)
+    }
+
+    @Test func stoppedIsNotRetriedAndSaysTheNextStartResumes() {
+        let error = UploadError.stopped(target: "rgw")
+        #expect(!error.isTransient)
+        #expect(
+            error.description == "rgw: stopped for the service's shutdown; the next start resumes from the parts stored"
+        )
+    }
+}
