@@ -36,6 +36,19 @@ public final class OopsDaemon {
             journal.log(.critical, "cannot receive signals: \(error)", fields: [])
             return 1
         }
+        // The watchdog is fed from a thread of its own: arming (an initramfs build) or a long report must not get
+        // the service killed.
+        var feeder: WatchdogFeeder?
+        if let interval = ServiceNotifier.watchdogInterval {
+            do {
+                feeder = try WatchdogFeeder(every: Double(interval.microseconds) / 2_000_000) {
+                    ServiceNotifier.watchdog()
+                }
+            } catch {
+                journal.log(.warning, "cannot feed the watchdog from a thread, systemd may restart oopsd: \(error)")
+            }
+        }
+        defer { feeder?.stop() }
 
         if let dump = ReturnKernelFiles.afterCrash(
             inCommandLine: (try? FileSystem.readText(root.path("/proc/cmdline"))) ?? "")
@@ -55,12 +68,9 @@ public final class OopsDaemon {
         // Then ship them, in the background: uploads of many GB must not hold up signals or the watchdog.
         uploads.start()
 
-        let watchdog = ServiceNotifier.watchdogInterval
-        var nextPing = MonotonicClock.microseconds
         while true {
             let now = MonotonicClock.microseconds
             var wait: UInt64 = 60_000_000
-            if watchdog != nil { wait = min(wait, nextPing > now ? nextPing - now : 0) }
             if let rearmDeadline { wait = min(wait, rearmDeadline > now ? rearmDeadline - now : 0) }
             var hotplug = false
             for event in sources.wait(timeoutMicroseconds: wait) {
@@ -85,10 +95,6 @@ public final class OopsDaemon {
                 rearmDeadline = nil
                 reload(reason: rearmReason)
                 ServiceNotifier.status(status.message)
-            }
-            if let watchdog, later >= nextPing {
-                ServiceNotifier.watchdog()
-                nextPing = later &+ watchdog.microseconds / 2  // WATCHDOG_USEC: far from 2^63
             }
         }
     }
