@@ -319,6 +319,7 @@ vm_boot() {
     # VM_CRASHKERNEL empty: no crashkernel= at all. The systemd guest boots its own kernel and initramfs.
     local append="${VM_BOOT_ARGS:+$VM_BOOT_ARGS }console=ttyS0,115200 panic=5 no_timer_check"
     append+=" ${VM_CRASHKERNEL:+crashkernel=$VM_CRASHKERNEL }$VM_CMDLINE_EXTRA"
+    # VM_QEMU_EXTRA: more qemu options for this boot (the downtime scenario's firmware delay).
     local kernel=${VM_BOOT_KERNEL:-$(kernel_image "$VM_KERNEL")}
     local initrd=${VM_BOOT_INITRD:-$VM_RUN_DIR/initrd.cpio.gz}
     log "boot $name: $VM_KERNEL ($VM_RELEASE), $VM_MEM, crashkernel=${VM_CRASHKERNEL:-none}, console $VM_CONSOLE"
@@ -328,7 +329,7 @@ vm_boot() {
         t0=${EPOCHREALTIME/./}
         # shellcheck disable=SC2046
         timeout -k 5 "$VM_BOOT_TIMEOUT" qemu-system-x86_64 $(vm_accel_args) -machine q35 -smp "$VM_SMP" -m "$VM_MEM" \
-            -nodefaults -display none -no-reboot -serial stdio -monitor none \
+            -nodefaults -display none -no-reboot -serial stdio -monitor none ${VM_QEMU_EXTRA:-} \
             -kernel "$kernel" -initrd "$initrd" -append "$append" \
             -drive "file=$VM_DISK,format=raw,if=virtio,cache=unsafe" </dev/null 2>&1 |
             vm_timestamp_lines "$t0" >"$VM_CONSOLE"
