@@ -45,7 +45,8 @@ public enum ReturnKernelFreeze {
             let header = try BzImageHeader.read(path: root.path(kernel.realPath))
             let kernelSize = Int((try FileSystem.status(root.path(kernel.realPath)))?.size ?? 0)
             try header.checkEnterable64(path: request.kernel, fileSize: kernelSize)
-            let params = try FileSystem.readBytes(root.path(BootParams.sysfsPath), limit: BootParams.size + 1)
+            let params = BootParams.canonicalTemplate(
+                try FileSystem.readBytes(root.path(BootParams.sysfsPath), limit: BootParams.size + 1))
             let memmap = try FirmwareMemoryMap.read(root: root)
             // The same check the capture makes, now, so that a map it would refuse is reported at arm time.
             _ = try E820Map.checked(

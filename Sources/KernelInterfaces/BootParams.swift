@@ -65,6 +65,21 @@ public enum BootParams {
         return bytes
     }
 
+    /// The template as frozen: the fields `make` replaces are zeroed (the setup header and its room up to 0x290,
+    /// `efi_info`, `sentinel`, the `ext_*` pointers), so that the production kernel's boot parameters freeze to the
+    /// same bytes whether it was started by the firmware's loader or by a kexec return, and the capture image
+    /// built after a return is found in the cache.
+    public static func canonicalTemplate(_ template: [UInt8]) -> [UInt8] {
+        guard template.count == size else { return template }
+        var bytes = template
+        for range in [
+            0x0c0..<0x0cc, 0x1c0..<0x1e0, 0x1ef..<0x1f0, BzImageHeader.headerStart..<BzImageHeader.headerRoomEnd,
+        ] {
+            for offset in range { bytes[offset] = 0 }
+        }
+        return bytes
+    }
+
     static func u32(_ bytes: [UInt8], _ offset: Int) -> UInt32 {
         (0..<4).reduce(UInt32(0)) { $0 | UInt32(bytes[offset + $1]) << (8 * $1) }
     }

@@ -103,7 +103,11 @@ public struct KexecArming: Arming {
         return ReturnKernelRequest(
             kernel: capture.returnKernel.isEmpty ? image : capture.returnKernel,
             initramfs: capture.returnInitramfs.isEmpty ? "/boot/initrd.img-\(release)" : capture.returnInitramfs,
-            commandLine: String(commandLine.split(separator: "\n").first ?? "").trimmingSpaces())
+            // Without the marker of an earlier return: the capture adds its own, and the same plan after a return
+            // finds the same image in the cache.
+            commandLine: String(commandLine.split(separator: "\n").first ?? "").split(separator: " ").filter {
+                !$0.hasPrefix(ReturnKernelFiles.afterCrashParameter + "=")
+            }.joined(separator: " "))
     }
 
     public func disarm() throws {
@@ -130,14 +134,5 @@ public struct KexecArming: Arming {
     public func hotplugNeedsReload() -> Bool {
         guard let hotplug = try? CrashHotplug.read(root: root) else { return true }
         return hotplug.cpuEventNeedsReload || hotplug.memoryEventNeedsReload
-    }
-}
-
-extension String {
-    fileprivate func trimmingSpaces() -> String {
-        var text = Substring(self)
-        while text.last == " " { text = text.dropLast() }
-        while text.first == " " { text = text.dropFirst() }
-        return String(text)
     }
 }

@@ -157,6 +157,17 @@ enum ReturnKernelFixture {
         #expect(Array(line) == Array("root=/dev/vda1 ro".utf8) + [0])
     }
 
+    /// What a returned kernel exports as its boot_params freezes to the same bytes as the firmware boot's, so the
+    /// capture image built after a return is the cached one.
+    @Test func bootParamsOfAReturnFreezeLikeTheOriginal() throws {
+        let layout = try F.layout()
+        let returned = Array(layout.bootSegment.prefix(4096))
+        let original = F.template(F.entries)
+        #expect(returned != original)
+        #expect(BootParams.canonicalTemplate(returned) == BootParams.canonicalTemplate(original))
+        #expect(BootParams.canonicalTemplate(original)[0x2d0..<0x2d0 + 100] == original[0x2d0..<0x2d0 + 100])
+    }
+
     @Test func purgatoryLoadsGDTTablesAndJumpsToThe64BitEntry() throws {
         let base: UInt64 = 0x430_2000
         let stub = KexecPurgatory(base: base, bootParams: 0x430_0000, kernel: 0x100_0000, mappedGiB: 2)
