@@ -24,6 +24,7 @@ let package = Package(
         .executable(name: "oopsd", targets: ["oopsd"]),
         .executable(name: "oopsctl", targets: ["oopsctl"]),
         .executable(name: "oopsd-capture", targets: ["oopsd-capture"]),
+        .executable(name: "oopsd-capture-upload", targets: ["oopsd-capture-upload"]),
         // For the fuzz targets (Fuzz/Package.swift), which build these with -sanitize=fuzzer,address.
         .library(name: "OopsdFuzzable", targets: ["VMCore", "OopsConfig", "DumpFormat", "SystemCalls"]),
     ],
@@ -70,15 +71,21 @@ let package = Package(
             name: "Collection",
             dependencies: ["Capture", "DumpFormat", "VMCore", "OopsConfig", "SystemCalls", "Digest"]),
 
-        // MARK: Upload (normal kernel: ships dumps to S3-compatible storage and SFTP through libcurl)
+        // MARK: Remote storage (Foundation-free): S3 (SigV4 by libcurl, multipart) and SFTP requests, targets,
+        // credentials, manifest.json. One implementation for the service's uploads and the capture kernel's.
+        .target(name: "RemoteStorage", dependencies: ["OopsConfig", "SystemCalls", "Digest", "CCurl"]),
+
+        // MARK: Upload (normal kernel: ships saved dumps to S3-compatible storage and SFTP, resumably)
         .target(
-            name: "Upload", dependencies: ["Collection", "DumpFormat", "OopsConfig", "SystemCalls", "Digest", "CCurl"]),
+            name: "Upload",
+            dependencies: ["Collection", "DumpFormat", "OopsConfig", "RemoteStorage", "SystemCalls", "Digest"]),
 
         // MARK: The service (normal kernel): arming, re-arming, collection, journal
         .target(
             name: "OopsService",
             dependencies: [
-                "OopsConfig", "KernelInterfaces", "Initramfs", "Collection", "DumpFormat", "Upload", "VMCore",
+                "OopsConfig", "KernelInterfaces", "Initramfs", "Collection", "DumpFormat", "RemoteStorage", "Upload",
+                "VMCore",
                 "SystemCalls", "CSystemd",
             ]),
 
@@ -100,6 +107,14 @@ let package = Package(
         .executableTarget(
             name: "oopsd-capture", dependencies: ["Capture", "DumpFormat", "VMCore", "CCaptureInit"],
             linkerSettings: [.unsafeFlags(["-static-executable", "-Xlinker", "--strip-all"])]),
+
+        // The capture kernel's way to S3 (`[Capture] Target=`): linked against Debian's libcurl, so a program of
+        // its own, not part of the static oopsd-capture; Foundation-free, the Swift runtime linked in (release).
+        .executableTarget(
+            name: "oopsd-capture-upload", dependencies: ["RemoteStorage", "SystemCalls"],
+            linkerSettings: [
+                .unsafeFlags(["-static-stdlib", "-Xlinker", "--strip-all"], .when(configuration: .release))
+            ]),
 
         // MARK: Tests
         // Each names every module its files import (scripts/check-dependencies); "oopsctl" is built for the tests.
@@ -124,6 +139,8 @@ let package = Package(
             dependencies: ["Collection", "DumpFormat", "VMCore", "OopsConfig", "SystemCalls", "TestSupport"]),
         .testTarget(name: "OopsctlTests", dependencies: ["oopsctl", "TestSupport"]),
         .testTarget(
-            name: "UploadTests", dependencies: ["Upload", "Collection", "OopsConfig", "SystemCalls", "TestSupport"]),
+            name: "UploadTests", dependencies: ["Upload", "Collection", "SystemCalls", "TestSupport"]),
+        .testTarget(
+            name: "RemoteStorageTests", dependencies: ["RemoteStorage", "OopsConfig", "SystemCalls", "TestSupport"]),
     ]
 )

@@ -1,6 +1,7 @@
 import Collection
 import FoundationEssentials
 import OopsConfig
+import RemoteStorage
 import Synchronization
 import SystemCalls
 import Upload

@@ -1,5 +1,6 @@
 import Collection
 import DumpFormat
+import RemoteStorage
 import Synchronization
 import SystemCalls
 

@@ -1,4 +1,5 @@
 import Digest
+import RemoteStorage
 import SystemCalls
 
 /// SHA-256 of a file, read in 4 MiB pieces (memory stays flat whatever the dump's size), by the project's one

@@ -1,6 +1,7 @@
 import Collection
 import DumpFormat
 import OopsConfig
+import RemoteStorage
 import SystemCalls
 
 /// Ships every dump not yet shipped to every configured target: what the service does after collecting, and what

@@ -1,3 +1,4 @@
+import RemoteStorage
 import SystemCalls
 
 /// `/etc/machine-id`: names the machine in the remote layout `PREFIX/<machine-id>/<dump-id>/`.

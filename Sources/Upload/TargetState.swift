@@ -1,4 +1,5 @@
 import FoundationEssentials
+import RemoteStorage
 import SystemCalls
 
 /// What has reached one target for one dump, kept in `<dump>/.upload/<target>.json` and rewritten (atomically)

@@ -1,4 +1,5 @@
 import DumpFormat
+import RemoteStorage
 import SystemCalls
 
 extension UploadState {

@@ -2,7 +2,7 @@ import OopsConfig
 import SystemCalls
 import Testing
 
-@testable import Upload
+@testable import RemoteStorage
 
 @Suite struct UploadTargetTests {
     func configured(_ text: String) -> OopsConfiguration.UploadTarget {

@@ -4,15 +4,15 @@ import SystemCalls
 /// `jitterFloor` (half) and all of that, so a fleet rebooting together does not retry in lockstep). Requests retry
 /// through `run`; the service's upload rounds ask `wait(after:)` between rounds.
 public struct Backoff {
-    var attempts: Int
-    var base: Double = 1
-    var cap: Double = 60
+    package var attempts: Int
+    package var base: Double = 1
+    package var cap: Double = 60
     /// The least share of the ceiling a wait is (the rest is drawn at random).
-    var jitterFloor: Double = 0.5
+    package var jitterFloor: Double = 0.5
     /// Where waits go (a test records them instead of sleeping).
-    var sleep: (Double) -> Void = { seconds in DetachedThread.sleep(seconds: min(seconds, 4000)) }
+    package var sleep: (Double) -> Void = { seconds in DetachedThread.sleep(seconds: min(seconds, 4000)) }
     /// Told about each failure that will be retried: (attempt number, error, seconds to wait).
-    var onRetry: (Int, UploadError, Double) -> Void = { _, _, _ in }
+    package var onRetry: (Int, UploadError, Double) -> Void = { _, _, _ in }
 
     /// Backoff for rounds of work rather than requests: `base` seconds after the first failure, doubled per failure
     /// up to `cap`, each wait at least `jitterFloor` of that.
@@ -20,7 +20,7 @@ public struct Backoff {
         self.init(attempts: .max, base: base, cap: cap, jitterFloor: jitterFloor)
     }
 
-    init(attempts: Int, base: Double = 1, cap: Double = 60, jitterFloor: Double = 0.5) {
+    package init(attempts: Int, base: Double = 1, cap: Double = 60, jitterFloor: Double = 0.5) {
         self.attempts = attempts
         self.base = base
         self.cap = cap
@@ -28,7 +28,7 @@ public struct Backoff {
     }
 
     /// The wait after failure number `attempt` (1-based), before jitter.
-    func ceiling(after attempt: Int) -> Double { min(cap, base * Double(1 << min(max(attempt, 1) - 1, 30))) }
+    package func ceiling(after attempt: Int) -> Double { min(cap, base * Double(1 << min(max(attempt, 1) - 1, 30))) }
 
     /// The seconds to wait after failure number `attempt` (1-based), jitter included.
     public func wait(after attempt: Int) -> Double {
@@ -37,7 +37,7 @@ public struct Backoff {
     }
 
     /// Runs `body` until it succeeds, fails with a permanent error, or `attempts` are used up.
-    func run<T>(_ body: () throws(UploadError) -> T) throws(UploadError) -> T {
+    package func run<T>(_ body: () throws(UploadError) -> T) throws(UploadError) -> T {
         var attempt = 1
         while true {
             do { return try body() } catch {

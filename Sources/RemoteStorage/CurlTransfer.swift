@@ -7,12 +7,12 @@ import Glibc  // SEEK_SET, the origin curl's seek callback passes; no call
 
 /// Where a request's body comes from: nothing, bytes in memory, or a range of an open file read as curl asks for
 /// it (so a multi-GB dump never sits in memory).
-enum RequestBody {
+package enum RequestBody {
     case none
     case bytes([UInt8])
     case file(descriptor: FileDescriptor, offset: UInt64, length: UInt64)
 
-    var length: UInt64 {
+    package var length: UInt64 {
         switch self {
         case .none: 0
         case .bytes(let bytes): UInt64(bytes.count)
@@ -22,69 +22,71 @@ enum RequestBody {
 }
 
 /// One libcurl request: HTTP(S) (with AWS SigV4 signing) or SFTP.
-struct CurlRequest {
-    var url: String
+package struct CurlRequest {
+    package var url: String
     /// GET, PUT, POST, DELETE, HEAD; for SFTP a body means upload.
-    var method = "GET"
-    var headers: [String] = []
-    var body = RequestBody.none
+    package var method = "GET"
+    package var headers: [String] = []
+    package var body = RequestBody.none
     /// `aws:amz:REGION:s3`: curl signs the request (CURLOPT_AWS_SIGV4) with `userPassword` = `ACCESS:SECRET`.
-    var awsSigV4: String?
-    var userPassword: String?
+    package var awsSigV4: String?
+    package var userPassword: String?
     /// Bytes per second (CURLOPT_MAX_SEND_SPEED_LARGE).
-    var maxRate: UInt64?
-    var sshPrivateKey: String?
-    var sshPublicKey: String?
+    package var maxRate: UInt64?
+    package var sshPrivateKey: String?
+    package var sshPublicKey: String?
     /// Base64 SHA-256 of the server's host key (CURLOPT_SSH_HOST_PUBLIC_KEY_SHA256); required for SFTP.
-    var sshHostKeySHA256: String?
+    package var sshHostKeySHA256: String?
     /// SFTP: create missing directories of the path (CURLOPT_FTP_CREATE_MISSING_DIRS).
-    var createMissingDirectories = false
+    package var createMissingDirectories = false
     /// SFTP commands run after the transfer (`rename A B`).
-    var postQuote: [String] = []
+    package var postQuote: [String] = []
     /// SFTP: -1 appends to what the server already holds (CURLOPT_RESUME_FROM_LARGE), seeking the body to match.
-    var resumeFrom: Int64?
+    package var resumeFrom: Int64?
     /// Answers longer than this are cut (they are XML or errors; downloads use `responseFile`).
-    var responseBodyLimit = 1 << 20
+    package var responseBodyLimit = 1 << 20
     /// Where to write the response body instead of memory.
-    var responseFile: FileDescriptor?
+    package var responseFile: FileDescriptor?
     /// Called with the bytes of the body sent so far.
-    var progress: ((UInt64) -> Void)?
+    package var progress: ((UInt64) -> Void)?
+
+    package init(url: String) { self.url = url }
 }
 
 /// What the server answered.
-struct CurlResponse {
-    var status: Int
+package struct CurlResponse {
+    package var status: Int
     /// Header names in lower case, in the order received (of the final response).
-    var headers: [(name: String, value: String)]
-    var body: [UInt8]
+    package var headers: [(name: String, value: String)]
+    package var body: [UInt8]
 
     /// The first header called `name` (case-insensitive).
-    func header(_ name: String) -> String? {
+    package func header(_ name: String) -> String? {
         let lower = name.lowercased()
         return headers.first { $0.name == lower }?.value
     }
 
-    var bodyText: String { String(decoding: body, as: UTF8.self) }
+    package var bodyText: String { String(decoding: body, as: UTF8.self) }
 }
 
 /// A request that did not complete: curl's code and its error text.
-struct CurlFailure: Error, CustomStringConvertible {
-    var code: Int
-    var message: String
+package struct CurlFailure: Error, CustomStringConvertible {
+    package var code: Int
+    package var message: String
     /// True for CURLE_PEER_FAILED_VERIFICATION (SSH host key or TLS certificate refused).
-    var isPeerVerification: Bool { code == Int(CURLE_PEER_FAILED_VERIFICATION.rawValue) }
-    var description: String { message }
+    package var isPeerVerification: Bool { code == Int(CURLE_PEER_FAILED_VERIFICATION.rawValue) }
+    package var description: String { message }
 }
 
 /// libcurl's easy interface behind one function; this file alone touches curl's pointers.
-enum Curl {
+package enum Curl {
     private static let initialized: Bool = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK }()
 
     /// The libcurl version text (`libcurl/7.88.1 OpenSSL/3.0 ... libssh2/1.10.0`).
-    static var version: String { String(cString: curl_version()) }
+    package static var version: String { String(cString: curl_version()) }
 
     /// Performs `request` synchronously.
-    static func perform(_ request: CurlRequest) throws(CurlFailure) -> CurlResponse {
+    package static func perform(_ request: CurlRequest) throws(CurlFailure) -> CurlResponse {
         guard initialized, let handle = curl_easy_init() else {
             throw CurlFailure(code: -1, message: "libcurl could not be initialised")
         }
@@ -278,7 +280,7 @@ private let progressCallback: oops_curl_progress_callback = { pointer, _, _, _, 
 
 extension StringProtocol {
     /// The text without leading and trailing characters of `set`.
-    func trimming(_ set: String) -> String {
+    package func trimming(_ set: String) -> String {
         // By scalars: "\r\n" is one Character, so a Character test would miss a lone "\n".
         let unwanted = Set(set.unicodeScalars)
         var scalars = Substring(self).unicodeScalars[...]

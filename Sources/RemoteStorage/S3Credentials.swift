@@ -1,15 +1,20 @@
 import SystemCalls
 
 /// An S3 access key pair, read from an AWS-style credentials file.
-struct S3Credentials: Equatable {
-    var accessKey: String
-    var secretKey: String
+package struct S3Credentials: Equatable {
+    package var accessKey: String
+    package var secretKey: String
+
+    package init(accessKey: String, secretKey: String) {
+        self.accessKey = accessKey
+        self.secretKey = secretKey
+    }
 
     /// Reads `spec`: an absolute path (checked: a regular file, not readable or writable by group or others),
     /// or a bare name in `$CREDENTIALS_DIRECTORY` (systemd's `LoadCredential=`, protected by systemd).
     ///
     /// The file holds `aws_access_key_id = ...` and `aws_secret_access_key = ...`, optionally under `[default]`.
-    static func load(_ spec: String, environment: [String: String]) throws(UploadError) -> S3Credentials {
+    package static func load(_ spec: String, environment: [String: String]) throws(UploadError) -> S3Credentials {
         var path = spec
         var checkMode = true
         if !spec.hasPrefix("/") {
@@ -50,7 +55,7 @@ struct S3Credentials: Equatable {
     }
 
     /// Parses the credentials text of `path` (for messages).
-    static func parse(_ text: String, path: String) throws(UploadError) -> S3Credentials {
+    package static func parse(_ text: String, path: String) throws(UploadError) -> S3Credentials {
         var values: [String: String] = [:]
         var section = "default"
         for (index, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })

@@ -1,11 +1,17 @@
 /// Uploads over SFTP with libcurl (libssh2): public-key login, a pinned host key, resumable appends.
-struct SFTPClient {
-    var target: String
-    var location: SFTPLocation
-    var maxRate: UInt64?
+package struct SFTPClient {
+    package var target: String
+    package var location: SFTPLocation
+    package var maxRate: UInt64?
+
+    package init(target: String, location: SFTPLocation, maxRate: UInt64? = nil) {
+        self.target = target
+        self.location = location
+        self.maxRate = maxRate
+    }
 
     /// `sftp://USER@HOST:PORT/PATH/<relative>`.
-    func url(_ relative: String) -> String {
+    package func url(_ relative: String) -> String {
         let host = location.host.contains(":") ? "[\(location.host)]" : location.host
         let path = location.path.hasSuffix("/") ? location.path : location.path + "/"
         return "sftp://\(S3Client.percentEncode(location.user))@\(host):\(location.port)"
@@ -15,7 +21,7 @@ struct SFTPClient {
 
     /// Uploads `body` to `<relative>.part`, appending to what a cut-off earlier attempt left there, then renames it
     /// to `<relative>` (SFTP's rename does not replace, so an older copy is removed first).
-    func put(_ relative: String, body: RequestBody, progress: ((UInt64) -> Void)? = nil) throws(UploadError) {
+    package func put(_ relative: String, body: RequestBody, progress: ((UInt64) -> Void)? = nil) throws(UploadError) {
         let path = (location.path.hasSuffix("/") ? location.path : location.path + "/") + relative
         var request = CurlRequest(url: url(relative + ".part"))
         request.method = "PUT"

@@ -1,12 +1,16 @@
 /// The few S3 calls shipping needs (PutObject, multipart upload, ListParts), signed by libcurl with AWS SigV4.
-struct S3Client {
-    var target: String
-    var location: S3Location
-    var credentials: S3Credentials
-    var maxRate: UInt64?
+package struct S3Client {
+    package var target: String
+    package var location: S3Location
+    package var credentials: S3Credentials
+    package var maxRate: UInt64?
+
+    package init(target: String, location: S3Location, credentials: S3Credentials, maxRate: UInt64? = nil) {
+        (self.target, self.location, self.credentials, self.maxRate) = (target, location, credentials, maxRate)
+    }
 
     /// The URL of `key` (already relative to the bucket) with an optional query (`uploads=`).
-    func url(key: String, query: String = "") -> String {
+    package func url(key: String, query: String = "") -> String {
         let encodedKey = key.split(separator: "/").map { Self.percentEncode(String($0)) }.joined(separator: "/")
         let base: String
         if location.virtualHost, let schemeEnd = location.endpoint.firstRange(of: "://") {
@@ -20,7 +24,7 @@ struct S3Client {
     }
 
     /// Sends one signed request; a status outside 200..<300 becomes `UploadError.server` with S3's error code.
-    func send(
+    package func send(
         _ method: String, key: String, query: String = "", body: RequestBody = .none,
         headers: [String] = [], progress: ((UInt64) -> Void)? = nil
     ) throws(UploadError) -> CurlResponse {
@@ -47,13 +51,15 @@ struct S3Client {
     }
 
     /// PutObject; returns the ETag.
-    func putObject(key: String, body: RequestBody, progress: ((UInt64) -> Void)? = nil) throws(UploadError) -> String {
+    package func putObject(
+        key: String, body: RequestBody, progress: ((UInt64) -> Void)? = nil
+    ) throws(UploadError) -> String {
         let response = try send("PUT", key: key, body: body, progress: progress)
         return response.header("etag") ?? ""
     }
 
     /// CreateMultipartUpload; returns the upload ID.
-    func createMultipartUpload(key: String) throws(UploadError) -> String {
+    package func createMultipartUpload(key: String) throws(UploadError) -> String {
         let response = try send("POST", key: key, query: "uploads=")
         guard let id = XMLText.first("UploadId", in: response.bodyText), !id.isEmpty else {
             throw .protocolViolation(
@@ -64,7 +70,7 @@ struct S3Client {
     }
 
     /// UploadPart; returns the part's ETag.
-    func uploadPart(
+    package func uploadPart(
         key: String, uploadID: String, number: Int, body: RequestBody,
         progress: ((UInt64) -> Void)? = nil
     ) throws(UploadError) -> String {
@@ -79,7 +85,7 @@ struct S3Client {
     }
 
     /// ListParts: the parts the server holds, by number (nil when the upload no longer exists).
-    func listParts(key: String, uploadID: String) throws(UploadError) -> [Int: (etag: String, size: UInt64)]? {
+    package func listParts(key: String, uploadID: String) throws(UploadError) -> [Int: (etag: String, size: UInt64)]? {
         var parts: [Int: (etag: String, size: UInt64)] = [:]
         var marker = 0
         while true {
@@ -106,7 +112,7 @@ struct S3Client {
     }
 
     /// CompleteMultipartUpload with the parts in order.
-    func completeMultipartUpload(
+    package func completeMultipartUpload(
         key: String, uploadID: String, parts: [(number: Int, etag: String)]
     )
         throws(UploadError)
@@ -128,8 +134,13 @@ struct S3Client {
         }
     }
 
+    /// AbortMultipartUpload: the server drops the parts it holds.
+    package func abortMultipartUpload(key: String, uploadID: String) throws(UploadError) {
+        _ = try send("DELETE", key: key, query: "uploadId=\(Self.percentEncode(uploadID))")
+    }
+
     /// RFC 3986 unreserved characters stay, everything else is %XX (as SigV4's canonical form wants).
-    static func percentEncode(_ text: String) -> String {
+    package static func percentEncode(_ text: String) -> String {
         var out = ""
         for byte in text.utf8 {
             switch byte {
@@ -147,9 +158,9 @@ struct S3Client {
 }
 
 /// Just enough XML reading for S3's flat answers: the text of `<Tag>` elements, entities decoded.
-enum XMLText {
+package enum XMLText {
     /// The text of every `<tag>...</tag>`.
-    static func all(_ tag: String, in text: String) -> [String] {
+    package static func all(_ tag: String, in text: String) -> [String] {
         var results: [String] = []
         var rest = Substring(text)
         while let open = rest.firstRange(of: "<\(tag)>") {
@@ -161,14 +172,14 @@ enum XMLText {
     }
 
     /// The text of the first `<tag>...</tag>`.
-    static func first(_ tag: String, in text: String) -> String? { all(tag, in: text).first }
+    package static func first(_ tag: String, in text: String) -> String? { all(tag, in: text).first }
 
-    static func unescape(_ text: String) -> String {
+    package static func unescape(_ text: String) -> String {
         text.replacing("&quot;", with: "\"").replacing("&apos;", with: "'").replacing("&lt;", with: "<")
             .replacing("&gt;", with: ">").replacing("&amp;", with: "&")
     }
 
-    static func escape(_ text: String) -> String {
+    package static func escape(_ text: String) -> String {
         text.replacing("&", with: "&amp;").replacing("<", with: "&lt;").replacing(">", with: "&gt;")
             .replacing("\"", with: "&quot;")
     }
