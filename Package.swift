@@ -73,7 +73,7 @@ let package = Package(
 
         // MARK: Remote storage (Foundation-free): S3 (SigV4 by libcurl, multipart) and SFTP requests, targets,
         // credentials, manifest.json. One implementation for the service's uploads and the capture kernel's.
-        .target(name: "RemoteStorage", dependencies: ["OopsConfig", "SystemCalls", "Digest", "CCurl"]),
+        .target(name: "RemoteStorage", dependencies: ["DumpFormat", "OopsConfig", "SystemCalls", "Digest", "CCurl"]),
 
         // MARK: Upload (normal kernel: ships saved dumps to S3-compatible storage and SFTP, resumably)
         .target(
@@ -111,7 +111,7 @@ let package = Package(
         // The capture kernel's way to S3 (`[Capture] Target=`): linked against Debian's libcurl, so a program of
         // its own, not part of the static oopsd-capture; Foundation-free, the Swift runtime linked in (release).
         .executableTarget(
-            name: "oopsd-capture-upload", dependencies: ["RemoteStorage", "SystemCalls"],
+            name: "oopsd-capture-upload", dependencies: ["DumpFormat", "RemoteStorage", "SystemCalls"],
             linkerSettings: [
                 .unsafeFlags(["-static-stdlib", "-Xlinker", "--strip-all"], .when(configuration: .release))
             ]),

@@ -59,6 +59,22 @@ public struct CaptureKernelRun {
         }
         log("removed the module files from the initramfs (\(freed / 1024) KiB); memory: \(SystemMemory.summary())")
 
+        // To the network first when arming froze a network target; the local target, when there is one, is the
+        // fallback, and its dump records why.
+        var warnings: [String] = []
+        if let network = frozenNetwork() {
+            let seconds = UInt64(max(1, plan.settings.timeoutSeconds))
+            guard let reason = captureToNetwork(network, plan: plan, seconds: seconds) else {
+                finish(plan.settings.finalAction)
+            }
+            log("network capture failed: \(reason)")
+            guard !plan.targetUUID.isEmpty else {
+                log("no local dump target to fall back to")
+                finish(plan.settings.failureAction)
+            }
+            warnings.append("the capture to the network failed (\(reason)); saved on the local target instead")
+        }
+
         guard
             let device = DumpTargetMount.findDevice(
                 uuid: plan.targetUUID, timeoutSeconds: deviceTimeoutSeconds, log: log.callAsFunction)
@@ -83,7 +99,7 @@ public struct CaptureKernelRun {
         let left =
             UInt64(max(0, plan.settings.timeoutSeconds)) > elapsed
             ? UInt64(max(0, plan.settings.timeoutSeconds)) - elapsed : 1
-        let outcome = capture(into: directory, plan: plan, seconds: left)
+        let outcome = capture(into: directory, plan: plan, seconds: left, warnings: warnings)
         log("memory at the end: \(SystemMemory.summary()); oopsd-capture: \(SystemMemory.processSummary())")
         let action = outcome.isComplete ? plan.settings.finalAction : plan.settings.failureAction
         // The return kernel is read from the target, so it is loaded before the target is unmounted, and its
@@ -100,7 +116,11 @@ public struct CaptureKernelRun {
 
     /// Saves the dump into a new directory under `directory`, named after the crash time the vmcore records.
     /// The vmcore is opened once, here, and handed to the saver.
-    func capture(into directory: String, plan: CapturePlan, seconds: UInt64) -> DumpSaver.Outcome {
+    /// `uploader`, given the dump's name, sends it to the network as it is saved; `warnings` are recorded in it.
+    func capture(
+        into directory: String, plan: CapturePlan, seconds: UInt64, warnings: [String] = [],
+        uploader: (String) -> CaptureUploader? = { _ in nil }
+    ) -> DumpSaver.Outcome {
         let opened: Result<ELFCore, any Error>
         do {
             opened = .success(try ELFCore.open(vmcorePath))
@@ -110,11 +130,13 @@ public struct CaptureKernelRun {
         let crashTime = (try? opened.get())?.vmcoreInfo?.crashTime ?? CaptureClock.epochSeconds()
         let name = DumpName.make(epochSeconds: crashTime, bootID: DumpName.currentBootID())
         // Threads: every CPU the capture kernel brought up (`nr_cpus=` from `[Capture] CPUs=`).
-        let options = DumpSaver.Options(
+        var options = DumpSaver.Options(
             vmcorePath: vmcorePath, outputDirectory: Path.join(directory, name), dumpLevel: plan.settings.dumpLevel,
             format: plan.settings.format, compression: plan.settings.compression,
             breadcrumbAddress: Breadcrumb.address(inCommandLine: (try? FileSystem.readText("/proc/cmdline")) ?? ""),
             isolation: DumpSaver.Isolation(seconds: seconds))
+        options.uploader = uploader(name)
+        options.warnings = warnings
         return DumpSaver(options: options, log: log.callAsFunction).run(opened)
     }
 

@@ -27,6 +27,11 @@ public struct DumpSaver {
         /// Run the log and each memory attempt in a child process (nil: in this process, without fallbacks, for
         /// callers with threads of their own such as `oopsctl`).
         public var isolation: Isolation?
+        /// Send the dump to the network as it is saved (`[Capture] Target=s3://...`): dmesg.txt and metadata.json
+        /// once written, the memory streamed (ELF: the kdump format needs a seekable file); nil: files only.
+        public var uploader: CaptureUploader?
+        /// Warnings to record from the start (e.g. why this is a fallback capture).
+        public var warnings: [String] = []
 
         public init(
             vmcorePath: String, outputDirectory: String, dumpLevel: DumpLevel, format: MemoryFormat = .elf,
@@ -107,6 +112,7 @@ public struct DumpSaver {
             source: options.vmcorePath, level: options.dumpLevel, format: options.format,
             toolVersion: ToolVersion.current)
         if options.format == .kdump { metadata.compression = options.compression }
+        metadata.warnings += options.warnings
         func fail(_ reason: String) {
             log("error: " + reason)
             if metadata.incompleteReason == nil { metadata.incompleteReason = reason }
@@ -169,15 +175,36 @@ public struct DumpSaver {
         var early = metadata
         early.incompleteReason = early.incompleteReason ?? "capture interrupted while writing the vmcore"
         try? directory.replaceFile(DumpLayout.metadata, early.bytes)
+        if let uploader = options.uploader {
+            // The log and the metadata leave first: if the memory does not make it, they have.
+            for name in [DumpLayout.dmesg, DumpLayout.metadata] where FileSystem.exists(directory.path(name)) {
+                do {
+                    let stored = try uploader.store(directory.path(name), as: name)
+                    try directory.replaceFile(CaptureUploader.storedRecord(name), Array(stored.manifestLine.utf8))
+                    log("sent \(name) (\(stored.size) bytes)")
+                } catch {
+                    fail("cannot send \(name): \(error)")
+                    return finish()
+                }
+            }
+        }
 
         // 2. The memory: the level asked for, else less filtered, else a plain copy (`MemoryAttempt.chain`).
         // Room for metadata.json and capture.log if the target fills up while the memory is written.
         let reserve = SpaceReserve.claim(in: directory.temporaryPath)
         if let problem = reserve.problem { log("warning: no space set aside for the metadata: " + problem) }
+        // A stream only moves forward: the kdump format, which fills its page table after the pages, is written
+        // as ELF when streamed.
+        let format = options.uploader != nil ? MemoryFormat.elf : options.format
+        if format != options.format {
+            let warning = "the memory is sent as ELF: the kdump format needs a seekable file, a stream is not one"
+            log("warning: " + warning)
+            metadata.warnings.append(warning)
+        }
         let attempts =
             options.isolation == nil
-            ? [MemoryAttempt(level: options.dumpLevel, format: options.format, isPlainCopy: false)]
-            : MemoryAttempt.chain(level: options.dumpLevel, format: options.format)
+            ? [MemoryAttempt(level: options.dumpLevel, format: format, isPlainCopy: false)]
+            : MemoryAttempt.chain(level: options.dumpLevel, format: format)
         var saved = false
         for (index, attempt) in attempts.enumerated() {
             let next = index + 1 < attempts.count ? attempts[index + 1] : nil
@@ -377,21 +404,39 @@ public struct DumpSaver {
         }
         let fileName = attempt.format.fileName
         step("writing \(fileName) at dump level \(selection.level.applied)")
-        let output = try directory.createFile(fileName)
-        defer { try? output.close() }
         var statistics = WriteStatistics()
-        do {
+        func write(to output: some DumpOutput) throws {
             switch attempt.format {
             case .elf:
                 try ELFCoreWriter(windowSize: options.windowSize, layout: options.elfLayout).write(
                     core, to: output, excludeZeroPages: selection.level.excludesZeroPages,
                     keep: selection.level.needsPageWalk ? selection.kept : nil, statistics: &statistics)
             case .kdump:
+                guard let file = output as? FileDescriptor else {
+                    throw CaptureUploader.Failure(description: "the kdump format cannot be streamed")
+                }
                 let writer = KdumpWriter(compression: options.compression, threads: options.threads)
                 log("writing kdump-compressed (\(options.compression.rawValue)) with \(writer.threads) threads")
                 try writer.write(
                     core, selection: selection, excludeZeroPages: selection.level.excludesZeroPages,
-                    to: output, statistics: &statistics)
+                    to: file, statistics: &statistics)
+            }
+        }
+        do {
+            if let uploader = options.uploader {
+                let stream = try uploader.stream(fileName)
+                do { try write(to: stream) } catch {
+                    stream.abandon()  // no end mark: the helper aborts the upload
+                    throw error
+                }
+                let stored = try stream.finish()
+                log("sent \(fileName) (\(stored.size) bytes, SHA-256 \(stored.sha256))")
+                // The manifest is made by the capture's PID 1, which did not see this step.
+                try directory.replaceFile(CaptureUploader.storedRecord(fileName), Array(stored.manifestLine.utf8))
+            } else {
+                let output = try directory.createFile(fileName)
+                defer { try? output.close() }
+                try write(to: output)
             }
         } catch {
             metadata.statistics = statistics
@@ -401,6 +446,7 @@ public struct DumpSaver {
         log(
             "saved \(statistics.writtenPages) of \(statistics.totalPages) pages "
                 + "(\(statistics.excludedZeroPages) zero pages, \(statistics.excludedFilteredPages) "
-                + "filtered pages left out) to " + directory.path(fileName))
+                + "filtered pages left out) to "
+                + (options.uploader == nil ? directory.path(fileName) : "the network as \(fileName)"))
     }
 }

@@ -2,7 +2,8 @@ import SystemCalls
 
 /// Walks sysfs from a block device (`/sys/dev/block/MAJ:MIN`) up through its parents — partition, disk,
 /// controller, bus — and through `slaves/` of stacked devices (dm, md), collecting what each ancestor needs
-/// loaded: its `modalias` and the module behind its `driver` link.
+/// loaded: its `modalias` and the module behind its `driver` link. A network interface's device is walked the
+/// same way (`init(sysfsDevice:root:)`).
 public struct BlockDeviceWalk: Equatable, Sendable {
     /// The device directories visited, as host paths inside the root's `/sys`.
     public var devices: [String]
@@ -17,6 +18,15 @@ public struct BlockDeviceWalk: Equatable, Sendable {
         modaliases = []
         driverModules = []
         try walk(root.path("/sys/dev/block/\(major):\(minor)"), root: root, depth: 0)
+    }
+
+    /// Walks from any sysfs device directory (a host path), e.g. a network interface's
+    /// `/sys/class/net/<name>/device`.
+    public init(sysfsDevice path: String, root: HostRoot) throws(InitramfsError) {
+        devices = []
+        modaliases = []
+        driverModules = []
+        try walk(path, root: root, depth: 0)
     }
 
     private mutating func walk(_ start: String, root: HostRoot, depth: Int) throws(InitramfsError) {

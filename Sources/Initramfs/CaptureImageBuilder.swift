@@ -24,6 +24,8 @@ public struct CaptureImageRequest: Equatable, Sendable {
     public var cacheDirectory: String
     /// What `FinalAction=kexec` returns to; nil when neither action is kexec.
     public var returnKernel: ReturnKernelRequest?
+    /// `[Capture] Target=s3://...`: what the capture kernel needs to send the dump over the network.
+    public var upload: CaptureUpload?
 
     public init(
         root: HostRoot = .system, kernelRelease: String, captureBinary: String, directory: String,
@@ -40,6 +42,7 @@ public struct CaptureImageRequest: Equatable, Sendable {
         self.settings = settings
         self.archiveCompression = archiveCompression
         self.cacheDirectory = cacheDirectory
+        self.upload = nil
     }
 }
 
@@ -79,7 +82,9 @@ public enum CaptureImageBuilder {
         let target = try DumpTarget(directory: request.directory, root: root)
         let index = try KernelModuleIndex(root: root, release: request.kernelRelease)
         let closure = try ModuleClosure(
-            required: target.requiredModules + request.extraModules, optional: target.deviceModules, index: index)
+            required: target.requiredModules + request.extraModules
+                + (request.upload?.interface.walk.driverModules ?? []),
+            optional: target.deviceModules + (request.upload?.interface.walk.modaliases ?? []), index: index)
         let modulePaths = closure.modules.compactMap { module in
             module.path.map { path in root.prefix.isEmpty ? path : String(path.dropFirst(root.prefix.count)) }
         }
@@ -105,6 +110,25 @@ public enum CaptureImageBuilder {
         for path in modulePaths { contents.addHostFile(path, from: root.path(path)) }
         contents.addFile(CapturePlan.pathInInitramfs, contents: Array(planText.utf8))
         for file in frozenReturn?.files ?? [] { contents.addFile(file.path, contents: file.bytes, permissions: 0o600) }
+        var uploaderLibraries: [String] = []
+        if let upload = request.upload {
+            // The helper and its DT_NEEDED closure; libraries /init already brought are not added twice.
+            let closure = try LibraryClosure(executable: upload.uploaderBinary, root: root)
+            let present = Set(libraries.items.map(\.path))
+            for item in closure.items where !present.contains(item.path) {
+                for link in item.resolution.links { contents.addSymlink(link.path, target: link.target) }
+                let real = item.resolution.realPath
+                contents.addHostFile(real, from: root.path(real), permissions: nil)
+                uploaderLibraries.append(item.path)
+            }
+            contents.addHostFile(
+                CaptureNetwork.uploaderPathInInitramfs, from: root.path(upload.uploaderBinary),
+                permissions: 0o755)
+            contents.addFile(CaptureNetwork.pathInInitramfs, contents: Array(upload.interface.network.text().utf8))
+            // The credentials: root-only, and only here (never on the kernel command line).
+            contents.addFile(
+                CaptureNetwork.targetPathInInitramfs, contents: Array(upload.targetText.utf8), permissions: 0o600)
+        }
 
         let codec =
             request.archiveCompression
@@ -118,7 +142,7 @@ public enum CaptureImageBuilder {
             return CaptureImage(
                 path: Path.join(request.cacheDirectory, CaptureImageCache.imageName(key: hit.key)), key: hit.key,
                 compression: codec, compressedSize: hit.compressedSize, archiveSize: hit.archiveSize,
-                unpackedSize: hit.unpackedSize, plan: plan, libraries: libraries.items.map(\.path),
+                unpackedSize: hit.unpackedSize, plan: plan, libraries: libraries.items.map(\.path) + uploaderLibraries,
                 builtInModules: closure.builtIn, target: target, reused: true)
         }
 
@@ -146,6 +170,7 @@ public enum CaptureImageBuilder {
         return CaptureImage(
             path: imagePath, key: key, compression: codec, compressedSize: compressedSize,
             archiveSize: UInt64(archive.count), unpackedSize: writer.unpackedSize, plan: plan,
-            libraries: libraries.items.map(\.path), builtInModules: closure.builtIn, target: target, reused: false)
+            libraries: libraries.items.map(\.path) + uploaderLibraries, builtInModules: closure.builtIn, target: target,
+            reused: false)
     }
 }

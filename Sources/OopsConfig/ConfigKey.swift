@@ -71,6 +71,12 @@ public enum ConfigKeys {
     public static let captureDirectory = ConfigKey(
         section: "Capture", name: "Directory", kind: .path, defaultText: "/var/crash",
         summary: "Where dumps are written and collected; each dump is a subdirectory.")
+    public static let captureTarget = ConfigKey(
+        section: "Capture", name: "Target", kind: .text, defaultText: "",
+        summary: "Empty: dumps go to Directory=. Else the URL= of an [Upload.NAME] section (s3://BUCKET/PREFIX): "
+            + "the capture kernel sends the dump there over the network, with that section's endpoint and "
+            + "credentials, through the interface of the default route; Directory=, when on a local disk, is the "
+            + "fallback.")
     public static let dumpLevel = ConfigKey(
         section: "Capture", name: "DumpLevel", kind: .integer(0...31), defaultText: "31",
         summary: "Pages to leave out, makedumpfile's bits: 1 zero, 2 cache, 4 private cache, 8 user, 16 free.")
@@ -182,8 +188,8 @@ public enum ConfigKeys {
 
     /// Every key, in the order `oopsctl config` and `Config/oopsd.conf` show them.
     public static let all: [ConfigKey] = [
-        captureDirectory, dumpLevel, format, compression, captureTimeout, finalAction, failureAction, returnKernel,
-        returnInitramfs, captureCPUs,
+        captureDirectory, captureTarget, dumpLevel, format, compression, captureTimeout, finalAction, failureAction,
+        returnKernel, returnInitramfs, captureCPUs,
         kernelImage, kernelCommandLine, extraModules, oopsModule, panicTimeout,
         maxDumps, maxUse, keepFree, deleteUnshipped,
         rearmDelay,

@@ -5,6 +5,8 @@ public struct OopsConfiguration: Equatable, Sendable {
     /// `[Capture]`.
     public struct Capture: Equatable, Sendable {
         public var directory: String
+        /// `Target=`: empty, or the `URL=` of an `[Upload.NAME]` section the capture kernel sends the dump to.
+        public var target: String
         public var dumpLevel: Int
         public var format: MemoryFormat
         public var compression: PageCompression
@@ -95,6 +97,7 @@ public struct OopsConfiguration: Equatable, Sendable {
 
         capture = Capture(
             directory: text(ConfigKeys.captureDirectory),
+            target: text(ConfigKeys.captureTarget),
             dumpLevel: int(ConfigKeys.dumpLevel),
             format: MemoryFormat(rawValue: text(ConfigKeys.format)) ?? .elf,
             compression: PageCompression(rawValue: text(ConfigKeys.compression)) ?? .zstd,

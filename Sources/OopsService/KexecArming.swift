@@ -1,4 +1,5 @@
 import DumpFormat
+import FoundationEssentials
 import Initramfs
 import KernelInterfaces
 import OopsConfig
@@ -45,7 +46,7 @@ public struct KexecArming: Arming {
         guard let dumpLevel = DumpLevel(capture.dumpLevel) else {
             throw CapturePlanError(line: 0, message: "dump_level: expected 0 to 31, found \"\(capture.dumpLevel)\"")
         }
-        let request = CaptureImageRequest(
+        var request = CaptureImageRequest(
             root: root, kernelRelease: release, captureBinary: captureBinary, directory: capture.directory,
             extraModules: configuration.kernel.extraModules,
             settings: CaptureSettings(
@@ -53,6 +54,8 @@ public struct KexecArming: Arming {
                 timeoutSeconds: Int(capture.timeout.seconds), finalAction: capture.finalAction,
                 failureAction: capture.failureAction),
             returnKernel: returnKernel(for: configuration, image: kernelImage, release: release))
+        request.upload = try CaptureTargetFreeze.upload(
+            configuration, root: root, captureBinary: captureBinary, environment: Self.environment())
         let started = MonotonicClock.microseconds
         let image = try CaptureImageBuilder.build(request)
         let imageReady = MonotonicClock.microseconds
@@ -108,6 +111,11 @@ public struct KexecArming: Arming {
             commandLine: String(commandLine.split(separator: "\n").first ?? "").split(separator: " ").filter {
                 !$0.hasPrefix(ReturnKernelFiles.afterCrashParameter + "=")
             }.joined(separator: " "))
+    }
+
+    /// `$CREDENTIALS_DIRECTORY`, the one variable credentials are looked up by (`S3Credentials.load`).
+    static func environment() -> [String: String] {
+        ProcessInfo.processInfo.environment.filter { $0.key == "CREDENTIALS_DIRECTORY" }
     }
 
     public func disarm() throws {

@@ -1,3 +1,5 @@
+import DumpFormat
+
 /// An S3 target as frozen at arm time for the capture kernel: the `[Upload.NAME]` section `[Capture] Target=` names,
 /// its credentials read and inlined (the capture kernel has no `$CREDENTIALS_DIRECTORY` and no root file system), and
 /// the machine ID that names the dump's place. Written into the capture initramfs as a root-only file (mode 600),
@@ -6,7 +8,7 @@
 /// The format is `key=value` lines in a fixed order; everything after the first `=` is the value, verbatim.
 package struct FrozenS3Target: Equatable {
     /// Where the file sits inside the capture initramfs.
-    package static let pathInInitramfs = "/etc/oopsd/capture-target"
+    package static let pathInInitramfs = CaptureNetwork.targetPathInInitramfs
 
     package enum Key: String, CaseIterable {
         case name, url, endpoint, region, bucket, prefix, addressing

@@ -176,10 +176,11 @@ public struct ELFCoreWriter {
         return (headers, placed, cursor)
     }
 
-    /// Writes `core` to `output` (an empty regular file). `statistics` is updated as the write goes on.
+    /// Writes `core` to `output` (an empty regular file, or a stream: then every write is past the previous one and
+    /// the header is written complete from the start). `statistics` is updated as the write goes on.
     /// Frames `keep` (when given) does not hold are not written.
     public func write(
-        _ core: ELFCore, to output: FileDescriptor, excludeZeroPages: Bool, keep: PageBitmap? = nil,
+        _ core: ELFCore, to output: some DumpOutput, excludeZeroPages: Bool, keep: PageBitmap? = nil,
         statistics: inout WriteStatistics
     ) throws {
         let notes = core.notes.flatMap { $0.encoded() }
@@ -219,18 +220,20 @@ public struct ELFCoreWriter {
         let size = extended ? sectionOffset + UInt64(ELFHeader.sectionHeaderSize) : dataEnd
         var head = ELFHeader(
             type: ELFHeader.typeCore, machine: ELFHeader.machineX86_64,
-            flags: ELFHeader.flagIncomplete, programHeaderOffset: UInt64(ELFHeader.size),
+            flags: output.isStream ? 0 : ELFHeader.flagIncomplete, programHeaderOffset: UInt64(ELFHeader.size),
             programHeaderCount: headers.count, sectionHeaderOffset: extended ? sectionOffset : 0
         ).encoded()
         for header in headers { head += header.encoded() }
         head += notes
         try head.withUnsafeBytes { try output.writeAll($0, atOffset: 0) }
         statistics.bytesWritten += UInt64(head.count)
-        if extended {
+        func writeSection() throws {
             let section = ELFHeader.extendedNumberingSection(programHeaderCount: headers.count)
             try section.withUnsafeBytes { try output.writeAll($0, atOffset: sectionOffset) }
             statistics.bytesWritten += UInt64(section.count)
         }
+        // A stream gets the section header after the data, where it lies.
+        if extended && !output.isStream { try writeSection() }
 
         // Frames the input holds, each once (the kernel text mapping repeats direct-map frames).
         let page = UInt64(pageSize)
@@ -246,7 +249,8 @@ public struct ELFCoreWriter {
         // The zero pages of the first pass are in no output segment; the other frames of none were filtered.
         statistics.totalPages += zeroPages
         statistics.excludedZeroPages += zeroPages
-        for load in loads where !load.isAlias {
+        // In file order (kernel text loads are placed after the direct map), so that a stream only moves forward.
+        for load in loads.filter({ !$0.isAlias }).sorted(by: { $0.header.offset < $1.header.offset }) {
             try visit(load, reader: &reader) { window, position in
                 try writeWindow(
                     window, segmentPosition: position, load: load.header, output: output,
@@ -259,11 +263,14 @@ public struct ELFCoreWriter {
         }
         readMethods.insert(reader.usesRead ? "read" : "mmap")
         statistics.readMethod = readMethods.sorted().joined(separator: "+")
+        if extended && output.isStream { try writeSection() }
         try output.truncate(to: size)  // the file ends where the last segment ends, even in a hole
         statistics.outputSize = size
-        var complete: [UInt8] = []
-        complete.appendLittleEndian(UInt32(0))
-        try complete.withUnsafeBytes { try output.writeAll($0, atOffset: ELFHeader.flagsOffset) }
+        if !output.isStream {
+            var complete: [UInt8] = []
+            complete.appendLittleEndian(UInt32(0))
+            try complete.withUnsafeBytes { try output.writeAll($0, atOffset: ELFHeader.flagsOffset) }
+        }
         try output.sync()
     }
 
@@ -325,7 +332,7 @@ public struct ELFCoreWriter {
     /// Writes the bytes of segment positions `segmentPosition ..< + window.count`, leaving zero pages (if asked)
     /// and frames `keep` does not hold as holes.
     private func writeWindow(
-        _ window: UnsafeRawBufferPointer, segmentPosition: UInt64, load: ProgramHeader, output: FileDescriptor,
+        _ window: UnsafeRawBufferPointer, segmentPosition: UInt64, load: ProgramHeader, output: some DumpOutput,
         excludeZeroPages: Bool, keep: PageBitmap?, statistics: inout WriteStatistics
     ) throws {
         let page = UInt64(pageSize)

@@ -3,11 +3,13 @@
 // oopsd-capture: this one is linked against Debian's shared libraries, which the initramfs builder copies with
 // their DT_NEEDED closure, and it stays Foundation-free (the Swift runtime linked in statically).
 //
-//   oopsd-capture-upload [--target FILE] --dump ID --file NAME    stores standard input as NAME of dump ID,
-//                                                                 prints "stored NAME SIZE SHA256 PARTS"
+//   oopsd-capture-upload [--target FILE] --dump ID --file NAME [--end-mark]
+//       stores standard input as NAME of dump ID, prints "stored NAME SIZE SHA256 PARTS"; with --end-mark the
+//       input must end with the line OOPSD-END-OF-STREAM (not stored), else the upload is aborted
 //   oopsd-capture-upload [--target FILE] --dump ID --manifest     reads "NAME SIZE SHA256" lines, stores
 //                                                                 manifest.json (last: it says the dump is whole)
 // Errors go to standard error, one line, exit status 1; 2 for a usage error.
+import DumpFormat
 import RemoteStorage
 import SystemCalls
 
@@ -30,6 +32,7 @@ var targetPath = FrozenS3Target.pathInInitramfs
 var dumpID: String?
 var fileName: String?
 var manifest = false
+var endMark = false
 var arguments = CommandLine.arguments.dropFirst()
 @MainActor func value(after option: String) -> String {
     guard let value = arguments.popFirst() else { fail("\(option) needs a value", status: 2) }
@@ -41,6 +44,7 @@ while let argument = arguments.popFirst() {
     case "--dump": dumpID = value(after: argument)
     case "--file": fileName = value(after: argument)
     case "--manifest": manifest = true
+    case "--end-mark": endMark = true
     default: fail("unknown argument \(argument)", status: 2)
     }
 }
@@ -57,6 +61,7 @@ do {
         guard !fileName.isEmpty, !fileName.contains("/") else { fail("--file \(fileName): a plain file name") }
         var upload = S3StreamUpload(
             client: target.client, key: target.key(dumpID: dumpID, file: fileName), partSize: target.partSize)
+        if endMark { upload.endMark = CaptureNetwork.streamEndMark }
         upload.onPart = { number, bytes in say("part \(fileName) \(number) \(bytes)") }
         let stored = try upload.upload(from: 0)
         say("stored \(fileName) \(stored.size) \(stored.sha256) \(stored.parts)")

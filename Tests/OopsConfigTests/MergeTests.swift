@@ -128,7 +128,7 @@ import Testing
         #expect(
             config.capture
                 == .init(
-                    directory: "/srv/crash", dumpLevel: 17, format: .kdump, compression: .zlib,
+                    directory: "/srv/crash", target: "", dumpLevel: 17, format: .kdump, compression: .zlib,
                     timeout: TimeSpan(seconds: 3900), finalAction: .powerOff, failureAction: .halt, returnKernel: "",
                     returnInitramfs: "",
                     cpus: 2))

@@ -110,5 +110,6 @@ enum {
 };
 
 #include "CShimService.h"
+#include "CShimNetwork.h"
 
 #endif

@@ -1,0 +1,19 @@
+import SystemCalls
+
+/// Where a memory writer puts the file it makes: a regular file (`FileDescriptor`) or a stream to the network
+/// (the capture's `StreamedFile`), which accepts writes only at or past what it has already sent.
+public protocol DumpOutput {
+    /// Writes all of `buffer` at `offset`.
+    func writeAll(_ buffer: UnsafeRawBufferPointer, atOffset offset: UInt64) throws
+    /// Sets the file's length (a stream fills up to it with zeros).
+    func truncate(to size: UInt64) throws
+    /// Makes what was written durable (a stream: nothing to do until it ends).
+    func sync() throws
+    /// True when bytes once written cannot be written again: the writer then marks nothing incomplete first (a
+    /// stream that ends early is never completed on the server, which says the same).
+    var isStream: Bool { get }
+}
+
+extension FileDescriptor: DumpOutput {
+    public var isStream: Bool { false }
+}

@@ -1,0 +1,82 @@
+import DumpFormat
+import Initramfs
+import KernelInterfaces
+import SystemCalls
+import Testing
+
+/// `[Capture] Target=s3://...` at arm time: the default route's interface frozen (address, gateway, DNS, MAC, the
+/// device's modules), and an image that carries it, the uploader and the root-only target file.
+@Suite(.serialized) struct NetworkCaptureImageTests {
+    /// The fixture plus a virtio-net interface eth0 (PCI 0000:00:03.0) holding the default route via 10.0.2.2.
+    static func networkFixture() throws -> VirtioFixture {
+        let fixture = try VirtioFixture()
+        let d = fixture.directory
+        let pci = "/sys/devices/pci0000:00/0000:00:03.0"
+        try d.write(pci + "/modalias", "pci:v00001AF4d00001000sv00001AF4sd00000001bc02sc00i00\n")
+        try d.link(pci + "/driver", to: "../../../bus/pci/drivers/virtio-pci")
+        try d.write(pci + "/virtio0/modalias", "virtio:d00000001v00001AF4\n")
+        try d.link(pci + "/virtio0/driver", to: "../../../../bus/virtio/drivers/virtio_net")
+        try d.link("/sys/bus/virtio/drivers/virtio_net/module", to: "../../../../module/virtio_net")
+        try d.write(pci + "/virtio0/net/eth0/address", "52:54:00:0D:0E:0F\n")
+        try d.link(pci + "/virtio0/net/eth0/device", to: "../../../virtio0")
+        try d.link("/sys/class/net/eth0", to: "../../devices/pci0000:00/0000:00:03.0/virtio0/net/eth0")
+        _ = try d.write(
+            "/proc/net/route",
+            "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n"
+                + "eth0\t0002000A\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n"
+                + "eth0\t00000000\t0202000A\t0003\t0\t0\t0\t00000000\t0\t0\t0\n")
+        _ = try d.write("/etc/resolv.conf", "# systemd-resolved\nnameserver 127.0.0.53\n")
+        _ = try d.write("/run/systemd/resolve/resolv.conf", "nameserver 10.0.2.3\nnameserver fe80::1\n")
+        try d.write("/usr/libexec/oopsd/oopsd-capture-upload", try FileSystem.readBytes("/usr/bin/cpio"), mode: 0o755)
+        return fixture
+    }
+
+    @Test func defaultRouteInterfaceIsFrozen() throws {
+        let fixture = try Self.networkFixture()
+        let interface = try DefaultRouteInterface(root: fixture.root) { name in
+            name == "eth0" ? ("10.0.2.15", 24) : nil
+        }
+        #expect(
+            interface.network
+                == CaptureNetwork(
+                    interface: "eth0", mac: "52:54:00:0d:0e:0f", address: "10.0.2.15", prefixLength: 24,
+                    gateway: "10.0.2.2", dnsServers: ["10.0.2.3"]))
+        #expect(interface.walk.driverModules == ["virtio_net", "virtio_pci"])
+    }
+
+    @Test func noDefaultRouteIsRefusedWithTheReason() throws {
+        let fixture = try Self.networkFixture()
+        _ = try fixture.directory.write("/proc/net/route", "Iface\tDestination\tGateway\n")
+        #expect(
+            throws: InitramfsError.target(
+                path: fixture.root.path("/proc/net/route"),
+                message: "no IPv4 default route: the capture kernel would not know how to reach the upload target")
+        ) { try DefaultRouteInterface(root: fixture.root) { _ in ("10.0.2.15", 24) } }
+    }
+
+    @Test func imageCarriesUploaderNetworkAndRootOnlyTarget() throws {
+        let fixture = try Self.networkFixture()
+        var request = CaptureImageBuilderTests.request(fixture)
+        request.upload = CaptureUpload(
+            uploaderBinary: "/usr/libexec/oopsd/oopsd-capture-upload", targetText: "secret_key=s3cr3t\n",
+            interface: try DefaultRouteInterface(root: fixture.root) { _ in ("10.0.2.15", 24) })
+        let image = try CaptureImageBuilder.build(request)
+        #expect(image.plan.modules.contains { $0.hasSuffix("/drivers/net/virtio_net.ko") })
+        let listing = shell("zstd -dc \(fixture.root.path(image.path)) | cpio -tv --quiet")
+        #expect(listing.status == 0)
+        let lines = listing.output.split(separator: "\n").map(String.init)
+        func line(_ path: String) -> String? { lines.first { $0.hasSuffix(" " + path) } }
+        #expect(line("usr/libexec/oopsd/oopsd-capture-upload")?.hasPrefix("-rwxr-xr-x") == true)
+        #expect(line("etc/oopsd/capture-target")?.hasPrefix("-rw-------") == true)
+        #expect(line("etc/oopsd/capture-network")?.hasPrefix("-rw-r--r--") == true)
+        let out = fixture.path + "/unpacked"
+        try FileSystem.makeDirectory(out)
+        #expect(
+            shell("cd \(out) && zstd -dc \(fixture.root.path(image.path)) | cpio -i --quiet -f 'dev/console'").status
+                == 0)
+        #expect(
+            try CaptureNetwork(parsing: FileSystem.readText(out + "/etc/oopsd/capture-network"))
+                == request.upload?.interface.network)
+        #expect(try FileSystem.readText(out + "/etc/oopsd/capture-target") == "secret_key=s3cr3t\n")
+    }
+}
