@@ -103,7 +103,7 @@ vm_stage_base() {
     vm_add_binary /usr/sbin/kexec
     vm_hugetlb_marker "$s/usr/bin/hugetlb-marker" || return 1
     local bin dir=${OOPSD_VM_BIN_DIR:-$OOPSD_REPO/.build/release}
-    for bin in oopsd oopsctl oopsd-capture; do
+    for bin in oopsd oopsctl oopsd-capture oopsd-capture-upload; do
         [[ -x $dir/$bin ]] && vm_add_binary "$dir/$bin" "/usr/sbin/$bin"
     done
     return 0
@@ -331,7 +331,8 @@ vm_boot() {
         timeout -k 5 "$VM_BOOT_TIMEOUT" qemu-system-x86_64 $(vm_accel_args) -machine q35 -smp "$VM_SMP" -m "$VM_MEM" \
             -nodefaults -display none -no-reboot -serial stdio -monitor none ${VM_QEMU_EXTRA:-} \
             -kernel "$kernel" -initrd "$initrd" -append "$append" \
-            -drive "file=$VM_DISK,format=raw,if=virtio,cache=unsafe" </dev/null 2>&1 |
+            -drive "file=$VM_DISK,format=raw,if=virtio,cache=unsafe" \
+            ${VM_NET:+-netdev user,id=net0,ipv6=off -device virtio-net-pci,netdev=net0,mac=$VM_NET} </dev/null 2>&1 |
             vm_timestamp_lines "$t0" >"$VM_CONSOLE"
         rc=${PIPESTATUS[0]}
         # A kernel that panics before it starts any init has not run a line of oopsd, and has not touched the

@@ -1,0 +1,144 @@
+# netcapture: a machine whose dumps go to the network from inside the capture kernel (`[Capture] Target=s3://...`).
+# The host starts the fleet's loopback Ceph radosgw (Tests/Fleet/servers.sh); the guest has a virtio-net link through
+# QEMU user networking (guest 10.0.2.15, the host's loopback as 10.0.2.2: traffic to this machine only), a static
+# address and default route, and `Target=` naming its `[Upload.rgw]` section, whose endpoint is radosgw.
+# Boot 1: oopsd arms (the initramfs gets virtio_net, the frozen address, the uploader and its libraries, the
+# credentials root-only), sysrq panic; oopsd-capture brings the link up, sends dmesg.txt and metadata.json, streams
+# the vmcore in 8 MiB parts, then manifest.json, and reboots. The host reads the dump back from radosgw: every file
+# matches the manifest, dmesg.txt equals vmcore-dmesg's reading of the vmcore, vmcore-dmesg, makedumpfile and drgn
+# read the vmcore; nothing was written to the guest's disk.
+# Boot 2, radosgw killed: the capture cannot send the dump, says why, and falls back to /var/crash on the guest's
+# disk, whose metadata.json records the reason.
+SCENARIO_KERNELS="6.1"
+
+netcapture_guest_hook() {
+    vm_guest_hook - <<'GUEST'
+guest_main() {
+    modprobe virtio_net
+    ip link set eth0 up
+    ip addr add 10.0.2.15/24 dev eth0
+    ip route add default via 10.0.2.2
+    echo "nameserver 10.0.2.3" >/etc/resolv.conf
+    vm_mark "network: $(ip -4 addr show dev eth0 | grep inet) via $(ip route | grep default)"
+    mkdir -p /var/log
+    /usr/sbin/oopsd >/var/log/oopsd.log 2>&1 &
+    oopsd_pid=$!
+    i=0
+    while [ "$(cat /sys/kernel/kexec_crash_loaded)" != 1 ]; do
+        i=$((i + 1))
+        if [ $i -gt 1200 ] || ! kill -0 "$oopsd_pid" 2>/dev/null; then
+            vm_mark "oopsd did not arm"
+            cat /var/log/oopsd.log
+            return 1
+        fi
+        sleep 0.1
+    done
+    vm_mark "oopsd armed"
+    cat /var/log/oopsd.log
+    oopsctl status
+    vm_mark "dumps on disk before the crash: $(ls /var/crash | tr '\n' ' ')"
+    vm_crash_sysrq 0
+}
+GUEST
+}
+
+# netcapture_s3 ARGS...: curl signed for radosgw.
+netcapture_s3() {
+    curl -sS --aws-sigv4 "aws:amz:us-east-1:s3" -u "$S3_ACCESS_KEY:$S3_SECRET_KEY" \
+        -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' "$@"
+}
+
+scenario_main() {
+    FLEET_TMP=$VM_RUN_DIR/fleet
+    rm -rf "$FLEET_TMP"
+    mkdir -p "$FLEET_TMP"
+    free_port() {
+        local port
+        while :; do
+            port=$((20000 + RANDOM % 30000))
+            (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
+        done
+    }
+    MON_PORT=$(free_port) RGW_PORT=$(free_port) SSH_PORT=$(free_port)
+    S3_ACCESS_KEY=OOPSDVMNETCAPTURE01 S3_SECRET_KEY=oopsd-vm-netcapture-secret-000000000001
+    # shellcheck source=../../Fleet/servers.sh
+    source "$OOPSD_REPO/Tests/Fleet/servers.sh"
+    trap fleet_stop_all EXIT
+    local t0=$SECONDS
+    ceph_start >"$VM_RUN_DIR/ceph-start.log" 2>&1 ||
+        vm_fail "radosgw did not start: $(tail -n 3 "$VM_RUN_DIR/ceph-start.log" | tr '\n' ' ')" || return 1
+    vm_figure "radosgw start" "$((SECONDS - t0))s"
+    [[ $(netcapture_s3 -o /dev/null -w '%{http_code}' -X PUT "http://127.0.0.1:$RGW_PORT/dumps") == 200 ]] ||
+        vm_fail "cannot create the bucket on radosgw" || return 1
+
+    local machine=5e1f0c0ffee000000000000000000042
+    netcapture_guest_hook
+    echo "$machine" >"$VM_STAGE/etc/machine-id"
+    mkdir -p "$VM_STAGE/etc/oopsd/oopsd.conf.d"
+    printf '[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n' "$S3_ACCESS_KEY" "$S3_SECRET_KEY" \
+        >"$VM_STAGE/etc/oopsd/s3.credentials"
+    chmod 600 "$VM_STAGE/etc/oopsd/s3.credentials"
+    printf '[Capture]\nTarget=s3://dumps/vm\n[Upload.rgw]\nURL=s3://dumps/vm\nEndpoint=http://10.0.2.2:%s\n' "$RGW_PORT" \
+        >"$VM_STAGE/etc/oopsd/oopsd.conf.d/50-network.conf"
+    printf 'Credentials=/etc/oopsd/s3.credentials\nPartSize=8M\n' >>"$VM_STAGE/etc/oopsd/oopsd.conf.d/50-network.conf"
+    VM_NET=52:54:00:0d:0e:0f
+    vm_build_disk || return 1
+
+    vm_boot crash || return 1
+    vm_expect_console 'OOPSD-VM: oopsd armed' "oopsd arming with Target=s3://dumps/vm" || return 1
+    vm_expect_console 'oopsd-capture: network: eth0 [(]MAC 52:54:00:0d:0e:0f[)] up as 10.0.2.15/24' \
+        "the capture kernel bringing up the frozen address" || return 1
+    vm_expect_console 'oopsd-capture: sent dmesg.txt' "dmesg.txt sent first" || return 1
+    vm_expect_console 'oopsd-capture: dump [0-9]+T[0-9]+Z-[0-9a-f]+ sent whole with its manifest' \
+        "the dump sent with its manifest" || return 1
+    vm_expect_console 'oopsd-capture: reboot now' "the capture's final action" || return 1
+    local panic started sent
+    panic=$(vm_console_time 'Kernel panic - not syncing')
+    started=$(vm_console_time 'oopsd-capture: oopsd-capture .* as PID 1')
+    sent=$(vm_console_time 'oopsd-capture: dump .* sent whole')
+    vm_figure "capture to radosgw (console clock)" "$(awk -v p="$panic" -v a="$started" -v b="$sent" \
+        'BEGIN { printf "panic to PID 1 %.1fs, PID 1 to manifest stored %.1fs", a - p, b - a }')"
+    vm_figure "capture log" "$(grep -o "dump [0-9TZa-f-]* sent whole.*" "$VM_CONSOLE" | head -n 1)"
+
+    local id remote=http://127.0.0.1:$RGW_PORT/dumps/vm/$machine out=$VM_DUMPS/netcapture
+    id=$(grep -o 'dump [0-9]*T[0-9]*Z-[0-9a-f]* sent whole' "$VM_CONSOLE" | head -n 1 | cut -d' ' -f2)
+    rm -rf "$out"
+    mkdir -p "$out"
+    netcapture_s3 -f "$remote/$id/manifest.json" -o "$out/manifest.json" ||
+        vm_fail "no manifest.json for $id on radosgw" || return 1
+    local file
+    for file in dmesg.txt metadata.json vmcore capture.log; do
+        netcapture_s3 -f "$remote/$id/$file" -o "$out/$file" || vm_fail "no $file for $id on radosgw" || return 1
+    done
+    python3 - "$out" "$machine" "$id" <<'PY' || vm_fail "the dump on radosgw does not match its manifest" || return 1
+import hashlib, json, os, sys
+out, machine, dump = sys.argv[1:]
+manifest = json.load(open(os.path.join(out, "manifest.json")))
+assert manifest["machine_id"] == machine and manifest["dump_id"] == dump, manifest
+assert [f["name"] for f in manifest["files"]] == ["dmesg.txt", "metadata.json", "vmcore", "capture.log"], manifest
+for f in manifest["files"]:
+    data = open(os.path.join(out, f["name"]), "rb").read()
+    assert f["size"] == len(data) and f["sha256"] == hashlib.sha256(data).hexdigest(), f["name"]
+PY
+    assert_contains "$out/metadata.json" '"status": ?"complete"' "metadata.json on radosgw" || return 1
+    vm_figure "vmcore on radosgw" "$(stat -c %s "$out/vmcore") bytes"
+    vm_check_dump_readers "$out/vmcore" "$VM_RELEASE" || return 1
+    assert_cmd "dmesg.txt on radosgw equals vmcore-dmesg of the vmcore on radosgw" \
+        cmp "$out/dmesg.txt" "$out/vmcore-dmesg.txt" || return 1
+    local left
+    left=$(vm_extract /var/crash/ "$VM_RUN_DIR/disk-crash" >/dev/null 2>&1; ls "$VM_RUN_DIR/disk-crash" 2>/dev/null)
+    [[ -z $left ]] || vm_fail "the network capture also wrote to the guest's disk: $left" || return 1
+
+    # Boot 2: radosgw is down during the capture.
+    rgw_kill
+    vm_boot fallback || return 1
+    vm_expect_console 'oopsd-capture: network capture failed: ' "the failed upload and its reason" || return 1
+    vm_expect_console 'oopsd-capture: dump complete in /mnt/target' "the fallback to the local disk" || return 1
+    vm_figure "fallback reason" "$(grep -o 'network capture failed: .*' "$VM_CONSOLE" | head -n 1 | cut -c1-200)"
+    vm_extract /var/crash/ "$VM_RUN_DIR/disk-fallback" || return 1
+    local fallback
+    fallback=$(ls "$VM_RUN_DIR/disk-fallback" | grep -E '^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$' | head -n 1)
+    [[ -n $fallback ]] || vm_fail "no complete fallback dump in /var/crash" || return 1
+    assert_contains "$VM_RUN_DIR/disk-fallback/$fallback/metadata.json" \
+        'the capture to the network failed [(].*10[.]0[.]2[.]2' "the fallback dump's recorded reason" || return 1
+}
