@@ -139,7 +139,7 @@ let package = Package(
             dependencies: ["Collection", "DumpFormat", "VMCore", "OopsConfig", "SystemCalls", "TestSupport"]),
         .testTarget(name: "OopsctlTests", dependencies: ["oopsctl", "TestSupport"]),
         .testTarget(
-            name: "UploadTests", dependencies: ["Upload", "Collection", "SystemCalls", "TestSupport"]),
+            name: "UploadTests", dependencies: ["Upload", "Collection", "RemoteStorage", "SystemCalls", "TestSupport"]),
         .testTarget(
             name: "RemoteStorageTests", dependencies: ["RemoteStorage", "OopsConfig", "SystemCalls", "TestSupport"]),
     ]

@@ -1,3 +1,4 @@
+import RemoteStorage
 import SystemCalls
 import TestSupport
 import Testing
