@@ -60,58 +60,63 @@ public struct CaptureNetwork: Equatable, Sendable {
     }
 
     /// Parses the file's text; errors name the line.
-    public init(parsing text: String) throws(CaptureNetworkError) {
+    public init(parsing text: String) throws(CapturePlanError) {
         var values: [Key: (String, Int)] = [:]
         var dns: [String] = []
         for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             if line.isEmpty { continue }
             guard let equals = line.firstIndex(of: "=") else {
-                throw CaptureNetworkError(line: index + 1, message: "expected key=value, found \"\(line)\"")
+                throw Self.failure(line: index + 1, message: "expected key=value, found \"\(line)\"")
             }
             let name = String(line[..<equals])
             let value = String(line[line.index(after: equals)...])
             guard let key = Key(rawValue: name) else {
-                throw CaptureNetworkError(line: index + 1, message: "unknown key \"\(name)\"")
+                throw Self.failure(line: index + 1, message: "unknown key \"\(name)\"")
             }
             if key == .dns {
                 guard Self.ipv4(value) != nil else {
-                    throw CaptureNetworkError(
+                    throw Self.failure(
                         line: index + 1, message: "dns: expected an IPv4 address, found \"\(value)\"")
                 }
                 dns.append(value)
                 continue
             }
-            guard values[key] == nil else { throw CaptureNetworkError(line: index + 1, message: "\(name) repeats") }
+            guard values[key] == nil else { throw Self.failure(line: index + 1, message: "\(name) repeats") }
             values[key] = (value, index + 1)
         }
-        func value(_ key: Key) throws(CaptureNetworkError) -> (String, Int) {
+        func value(_ key: Key) throws(CapturePlanError) -> (String, Int) {
             guard let entry = values[key] else {
-                throw CaptureNetworkError(line: 0, message: "missing key \(key.rawValue)")
+                throw Self.failure(line: 0, message: "missing key \(key.rawValue)")
             }
             return entry
         }
         let (mac, macLine) = try value(.mac)
         guard Self.isMAC(mac) else {
-            throw CaptureNetworkError(line: macLine, message: "mac: expected aa:bb:cc:dd:ee:ff, found \"\(mac)\"")
+            throw Self.failure(line: macLine, message: "mac: expected aa:bb:cc:dd:ee:ff, found \"\(mac)\"")
         }
         let (address, addressLine) = try value(.address)
         guard Self.ipv4(address) != nil else {
-            throw CaptureNetworkError(
+            throw Self.failure(
                 line: addressLine, message: "address: expected an IPv4 address, found \"\(address)\"")
         }
         let (prefixText, prefixLine) = try value(.prefixLength)
         guard let prefix = Int(prefixText), (1...32).contains(prefix) else {
-            throw CaptureNetworkError(
+            throw Self.failure(
                 line: prefixLine, message: "prefix_length: expected 1 to 32, found \"\(prefixText)\"")
         }
         let (gateway, gatewayLine) = try value(.gateway)
         guard gateway.isEmpty || Self.ipv4(gateway) != nil else {
-            throw CaptureNetworkError(
+            throw Self.failure(
                 line: gatewayLine, message: "gateway: expected an IPv4 address or nothing, found \"\(gateway)\"")
         }
         self.init(
             interface: try value(.interface).0, mac: mac, address: address, prefixLength: prefix,
             gateway: gateway.isEmpty ? nil : gateway, dnsServers: dns)
+    }
+
+    /// An error in this file (`CapturePlanError`, naming this file).
+    public static func failure(line: Int, message: String) -> CapturePlanError {
+        CapturePlanError(line: line, message: message, file: pathInInitramfs)
     }
 
     /// The address in network byte order as a host integer (`a.b.c.d` is `a << 24 | ...`), nil when malformed.
@@ -135,22 +140,5 @@ public struct CaptureNetwork: Equatable, Sendable {
     static func isMAC(_ text: String) -> Bool {
         let parts = text.split(separator: ":", omittingEmptySubsequences: false)
         return parts.count == 6 && parts.allSatisfy { $0.count == 2 && UInt8($0, radix: 16) != nil }
-    }
-}
-
-/// A capture network file that cannot be read: the line (0 when not tied to one) and what is wrong.
-public struct CaptureNetworkError: Error, Equatable, CustomStringConvertible, Sendable {
-    public var line: Int
-    public var message: String
-
-    public init(line: Int, message: String) {
-        self.line = line
-        self.message = message
-    }
-
-    public var description: String {
-        line > 0
-            ? "\(CaptureNetwork.pathInInitramfs) line \(line): \(message)"
-            : "\(CaptureNetwork.pathInInitramfs): \(message)"
     }
 }

@@ -208,20 +208,23 @@ public struct CapturePlan: Equatable, Sendable {
     }
 }
 
-/// A capture plan that cannot be written or read: the line (0 when not tied to one) and what is wrong.
+/// A capture plan (or another file frozen beside it, such as `CaptureNetwork`'s) that cannot be written or read:
+/// the file, the line (0 when not tied to one) and what is wrong.
 public struct CapturePlanError: Error, Equatable, CustomStringConvertible, Sendable {
     /// The 1-based line number, or 0.
     public var line: Int
     /// What is wrong.
     public var message: String
+    /// The file inside the initramfs.
+    public var file: String
 
-    public init(line: Int, message: String) {
+    public init(line: Int, message: String, file: String = CapturePlan.pathInInitramfs) {
         self.line = line
         self.message = message
+        self.file = file
     }
 
     public var description: String {
-        line > 0
-            ? "\(CapturePlan.pathInInitramfs) line \(line): \(message)" : "\(CapturePlan.pathInInitramfs): \(message)"
+        line > 0 ? "\(file) line \(line): \(message)" : "\(file): \(message)"
     }
 }

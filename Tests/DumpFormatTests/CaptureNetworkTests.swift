@@ -35,7 +35,7 @@ import Testing
             lines.append(replacement)
         }
         #expect(
-            throws: CaptureNetworkError(
+            throws: CaptureNetwork.failure(
                 line: Int(message.dropFirst(5).prefix(while: \.isNumber))!,
                 message: String(message.drop(while: { $0 != ":" }).dropFirst(2)))
         ) {

@@ -11,12 +11,10 @@ import Testing
     static func networkFixture() throws -> VirtioFixture {
         let fixture = try VirtioFixture()
         let d = fixture.directory
-        let pci = "/sys/devices/pci0000:00/0000:00:03.0"
-        try d.write(pci + "/modalias", "pci:v00001AF4d00001000sv00001AF4sd00000001bc02sc00i00\n")
-        try d.link(pci + "/driver", to: "../../../bus/pci/drivers/virtio-pci")
-        try d.write(pci + "/virtio0/modalias", "virtio:d00000001v00001AF4\n")
-        try d.link(pci + "/virtio0/driver", to: "../../../../bus/virtio/drivers/virtio_net")
-        try d.link("/sys/bus/virtio/drivers/virtio_net/module", to: "../../../../module/virtio_net")
+        let pci = try fixture.addVirtioDevice(
+            slot: "0000:00:03.0", device: "virtio0",
+            pciModalias: "pci:v00001AF4d00001000sv00001AF4sd00000001bc02sc00i00",
+            modalias: "virtio:d00000001v00001AF4", driver: "virtio_net")
         try d.write(pci + "/virtio0/net/eth0/address", "52:54:00:0D:0E:0F\n")
         try d.link(pci + "/virtio0/net/eth0/device", to: "../../../virtio0")
         try d.link("/sys/class/net/eth0", to: "../../devices/pci0000:00/0000:00:03.0/virtio0/net/eth0")

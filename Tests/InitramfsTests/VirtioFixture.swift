@@ -39,15 +39,27 @@ final class VirtioFixture {
         let mkfs = shell("mkfs.ext4 -q -F -U \(Self.uuid) \(d.root.path("/dev/block/254:1")) 4M 2>&1")
         guard mkfs.status == 0 else { throw SystemError("mkfs.ext4: \(mkfs.output)", errno: 0) }
 
-        let pci = "/sys/devices/pci0000:00/0000:00:04.0"
-        try d.write(pci + "/modalias", "pci:v00001AF4d00001001sv00001AF4sd00000002bc01sc00i00\n")
-        try d.link(pci + "/driver", to: "../../../bus/pci/drivers/virtio-pci")
+        let pci = try addVirtioDevice(
+            slot: "0000:00:04.0", device: "virtio1",
+            pciModalias: "pci:v00001AF4d00001001sv00001AF4sd00000002bc01sc00i00",
+            modalias: "virtio:d00000002v00001AF4", driver: "virtio_blk")
         try d.link("/sys/bus/pci/drivers/virtio-pci/module", to: "../../../../module/virtio_pci")
-        try d.write(pci + "/virtio1/modalias", "virtio:d00000002v00001AF4\n")
-        try d.link(pci + "/virtio1/driver", to: "../../../../bus/virtio/drivers/virtio_blk")
-        try d.link("/sys/bus/virtio/drivers/virtio_blk/module", to: "../../../../module/virtio_blk")
         try d.write(pci + "/virtio1/block/vda/vda1/partition", "1\n")
         try d.write(pci + "/virtio1/block/vda/vda1/dev", "254:1\n")
         try d.link("/sys/dev/block/254:1", to: "../../devices/pci0000:00/0000:00:04.0/virtio1/block/vda/vda1")
+    }
+
+    /// A virtio device `device` behind PCI slot `slot`, bound to `driver` (a module); returns the PCI directory.
+    @discardableResult
+    func addVirtioDevice(
+        slot: String, device: String, pciModalias: String, modalias: String, driver: String
+    ) throws -> String {
+        let pci = "/sys/devices/pci0000:00/" + slot
+        try directory.write(pci + "/modalias", pciModalias + "\n")
+        try directory.link(pci + "/driver", to: "../../../bus/pci/drivers/virtio-pci")
+        try directory.write(pci + "/\(device)/modalias", modalias + "\n")
+        try directory.link(pci + "/\(device)/driver", to: "../../../../bus/virtio/drivers/\(driver)")
+        try directory.link("/sys/bus/virtio/drivers/\(driver)/module", to: "../../../../module/\(driver)")
+        return pci
     }
 }
