@@ -5,7 +5,8 @@ kdump_compare.py ORIGINAL KDUMP [--elf FILTERED_ELF] [--makedumpfile MDF_KDUMP]
 
 - every frame present in ORIGINAL's PT_LOADs is in KDUMP's first bitmap, and no other;
 - every frame KDUMP holds (second bitmap) decompresses to the same 4096 bytes as in ORIGINAL;
-- with --elf: every frame KDUMP holds has the same bytes in FILTERED_ELF (same selection, ELF output);
+- with --elf: every frame KDUMP holds has the same bytes in FILTERED_ELF (same selection, ELF output); a frame
+  in memory past a segment's file data (p_memsz > p_filesz: oopsd's zero pages) must be zero in ORIGINAL;
 - with --makedumpfile: compares the frames kept by makedumpfile (its second bitmap) with KDUMP's; every
   frame makedumpfile keeps must be kept; frames only KDUMP keeps must lie in the kernel image PT_LOAD
   (oopsd never leaves out the kernel image; x86 frees its text/rodata gaps to the buddy allocator).
@@ -19,34 +20,41 @@ PAGE = 4096
 
 
 def loads(path):
+    """(vaddr, paddr, offset, filesz, memsz) of every PT_LOAD; PN_XNUM counts come from section header 0."""
     with open(path, "rb") as f:
         head = f.read(64)
-        phoff, = struct.unpack_from("<Q", head, 32)
+        phoff, shoff = struct.unpack_from("<QQ", head, 32)
         phnum, = struct.unpack_from("<H", head, 56)
+        if phnum == 0xFFFF:
+            f.seek(shoff)
+            phnum, = struct.unpack_from("<I", f.read(64), 44)
         f.seek(phoff)
         table = f.read(56 * phnum)
     result = []
     for i in range(phnum):
-        p_type, _, off, vaddr, paddr, filesz, _, _ = struct.unpack_from("<IIQQQQQQ", table, 56 * i)
+        p_type, _, off, vaddr, paddr, filesz, memsz, _ = struct.unpack_from("<IIQQQQQQ", table, 56 * i)
         if p_type == 1:
-            result.append((vaddr, paddr, off, filesz))
+            result.append((vaddr, paddr, off, filesz, memsz))
     return result
 
 
 def frame_map(path):
-    """pfn -> file offset, direct-map segments first (as the kernel text mapping repeats some frames)."""
+    """pfn -> file offset, direct-map segments first (as the kernel text mapping repeats some frames); frames of
+    memory past a segment's file data map to None (they read as zeros)."""
     text = 0xFFFFFFFF80000000
     frames = {}
-    for vaddr, paddr, off, filesz in sorted(loads(path), key=lambda s: s[0] >= text):
+    for vaddr, paddr, off, filesz, memsz in sorted(loads(path), key=lambda s: s[0] >= text):
         for i in range(filesz // PAGE):
             frames.setdefault((paddr // PAGE) + i, off + i * PAGE)
+        for i in range(filesz // PAGE, memsz // PAGE):
+            frames.setdefault((paddr // PAGE) + i, None)
     return frames
 
 
 def kernel_image_frames(path):
     text = 0xFFFFFFFF80000000
     result = set()
-    for vaddr, paddr, off, filesz in loads(path):
+    for vaddr, paddr, off, filesz, _ in loads(path):
         if vaddr >= text:
             result.update(range(paddr // PAGE, (paddr + filesz) // PAGE))
     return result
@@ -109,8 +117,14 @@ def main(argv):
             if data != expected:
                 sys.exit(f"pfn {pfn:#x}: {kdump_path} holds different bytes than {original}")
             if elf:
-                out.seek(elf_frames[pfn])
-                if out.read(PAGE) != expected:
+                if pfn not in elf_frames:
+                    sys.exit(f"pfn {pfn:#x}: kept in {kdump_path} but in no PT_LOAD of {elf}")
+                if elf_frames[pfn] is None:
+                    stored = bytes(PAGE)  # memory past the segment's file data reads as zeros
+                else:
+                    out.seek(elf_frames[pfn])
+                    stored = out.read(PAGE)
+                if stored != expected:
                     sys.exit(f"pfn {pfn:#x}: {elf} holds different bytes than {original}")
             checked += 1
     line = f"{checked} kept pages equal the original"

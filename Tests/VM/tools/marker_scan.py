@@ -39,7 +39,8 @@ def scan(path):
         with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
             for offset in frames.values():
                 counts["frames"] += 1
-                classify(m[offset:offset + 20], counts)
+                # None: memory past a segment's file data, which reads as zeros.
+                classify(m[offset:offset + 20] if offset is not None else bytes(20), counts)
     else:
         sys.exit(f"{path}: neither an ELF nor a kdump-compressed file")
     return counts
