@@ -7,12 +7,13 @@ import SystemCalls
 /// takes no room in the file and reading it fails instead of returning made-up bytes (as in makedumpfile's `-E`
 /// files).
 ///
-/// `Layout.packed` (the default) finds the zero pages first and holds them as memory past a segment's file data
+/// `Layout.packed` (asked for explicitly) finds the zero pages first and holds them as memory past a segment's file data
 /// (`p_memsz` > `p_filesz`), which readers return as zeros, as the memory held: the file has no holes (its apparent
 /// size is its size on disk, which every copy, archive and upload without hole support pays for), and more than
 /// 65,534 segments are counted with `PN_XNUM` (section header 0's `sh_info`), as crash, drgn, gdb, readelf and
-/// makedumpfile read it. `Layout.sparse` is for readers without `PN_XNUM`: at most `maximumLoads` segments, runs
-/// joined across gaps, zero and left-out pages inside them holes of a sparse file.
+/// makedumpfile read it; but makedumpfile's page filter misreads memory past file data. `Layout.sparse` (the
+/// default): at most `maximumLoads` segments, runs joined across gaps, zero and left-out pages inside them holes of
+/// a sparse file.
 ///
 /// The header is written first with `e_flags` = `DUMP_ELF_INCOMPLETE` and cleared only after every byte is
 /// written, so an interrupted dump says so to makedumpfile and crash.
@@ -38,8 +39,10 @@ public struct ELFCoreWriter {
         public static let sparse = Layout.sparse(maximumLoads: 65_000)
     }
 
+    /// The sparse layout is the default: makedumpfile misreads memory past a segment's file data (1.7.2 keeps
+    /// too few pages when it filters such a file, 1.7.8 crashes), so the packed layout is asked for explicitly.
     public init(
-        windowSize: Int = 64 << 20, readBufferSize: Int = 4 << 20, pageSize: Int = 4096, layout: Layout = .packed
+        windowSize: Int = 64 << 20, readBufferSize: Int = 4 << 20, pageSize: Int = 4096, layout: Layout = .sparse
     ) {
         precondition(windowSize % pageSize == 0 && readBufferSize % pageSize == 0, "windows must be whole pages")
         if case .sparse(let maximumLoads) = layout { precondition(maximumLoads > 0, "at least one PT_LOAD") }

@@ -45,13 +45,13 @@ struct DumpCommand: ParsableCommand {
 
     @Flag(
         help: """
-            With --format elf: at most 65,000 segments and no PN_XNUM extended numbering, zero and left-out pages \
-            inside segments as holes of a sparse file, for readers that do not know extended numbering.
+            With --format elf: no holes (zero pages as memory past segment data, PN_XNUM past 65,534 segments); \
+            vmcore-dmesg, drgn and crash read it, makedumpfile's page filter does not.
             """)
-    var sparse = false
+    var packed = false
 
     func run() throws {
-        if format != nil || dumpLevel != nil || sparse {
+        if format != nil || dumpLevel != nil || packed {
             try convert()
             return
         }
@@ -80,7 +80,7 @@ struct DumpCommand: ParsableCommand {
         let written: UInt64 = try DumpCommandSupport.run {
             try DumpExport.convert(
                 try store.resolve(id), to: output, replacing: force, level: level, format: target,
-                compression: PageCompression(rawValue: compression)!, elfLayout: sparse ? .sparse : .packed
+                compression: PageCompression(rawValue: compression)!, elfLayout: packed ? .packed : .sparse
             ) { printError("oopsctl dump: " + $0) }
         }
         printError("wrote \(output) (\(ByteCount.text(written)), \(target.rawValue), dump level \(level.applied))")
