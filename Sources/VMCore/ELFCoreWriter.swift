@@ -188,6 +188,7 @@ public struct ELFCoreWriter {
     ) throws {
         let notes = core.notes.flatMap { $0.encoded() }
         var stored = keep
+        var loadKeep = keep  // the frames the layout's runs come from
         var zeros: PageBitmap? = nil
         var zeroPages: UInt64 = 0
         var readMethods: Set<String> = []
@@ -208,13 +209,12 @@ public struct ELFCoreWriter {
             readMethods.insert(reader.usesRead ? "read" : "mmap")
             // Pieces: at most one per stored run plus one per run that starts with zeros.
             if runCount(of: core, keep: scan) + runCount(of: core, keep: base) <= maximumLoads {
-                (stored, zeros) = (scan, found)
+                (stored, zeros, loadKeep) = (scan, found, base)
             } else {
                 zeroPages = 0  // too many pieces: zero pages stay holes inside joined runs, as in the sparse layout
             }
         }
         let zeroPagesExcluded = zeros != nil
-        let loadKeep = zeros != nil ? (keep ?? PageSelector.presentFrames(of: core, pageSize: UInt64(pageSize))) : keep
         let (headers, loads, dataEnd) = place(
             self.loads(of: core, keep: loadKeep, zeros: zeros), noteSize: notes.count)
         // More than PN_XNUM - 1 headers: e_phnum is PN_XNUM and section header 0, after the data, holds the count.
