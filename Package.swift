@@ -119,13 +119,15 @@ let package = Package(
         // MARK: Tests
         // Each names every module its files import (scripts/check-dependencies); "oopsctl" is built for the tests.
         // TestSupport (Tests/TestSupport) holds what several test targets share: the temporary directory.
-        .target(name: "TestSupport", dependencies: ["SystemCalls"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["SystemCalls", "VMCore"], path: "Tests/TestSupport"),
         .testTarget(name: "SystemCallsTests", dependencies: ["SystemCalls", "TestSupport"]),
         .testTarget(name: "DumpFormatTests", dependencies: ["DumpFormat", "SystemCalls"]),
         .testTarget(name: "OopsConfigTests", dependencies: ["OopsConfig", "SystemCalls", "TestSupport"]),
         .testTarget(
             name: "OopsServiceTests",
-            dependencies: ["OopsService", "OopsConfig", "KernelInterfaces", "SystemCalls", "TestSupport"]),
+            dependencies: [
+                "OopsService", "OopsConfig", "KernelInterfaces", "SystemCalls", "TestSupport", "VMCore", "DumpFormat",
+            ]),
         .testTarget(name: "VMCoreTests", dependencies: ["VMCore", "DumpFormat", "SystemCalls", "TestSupport"]),
         .testTarget(name: "KernelInterfacesTests", dependencies: ["KernelInterfaces", "SystemCalls", "TestSupport"]),
         .testTarget(name: "PortableDigestTests", dependencies: ["PortableDigest", "Digest"]),

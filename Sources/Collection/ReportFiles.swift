@@ -24,11 +24,12 @@ public enum ReportFiles {
         }
     }
 
-    /// Writes report.json and report.txt into the dump (atomically, `0600`: a report quotes kernel memory).
+    /// Writes report.txt and then report.json into the dump (atomically, `0600`: a report quotes kernel memory).
+    /// report.json goes last because its presence marks the dump as collected.
     public static func write(_ report: Report, to entry: DumpEntry) throws {
-        try FileSystem.writeAtomically(entry.file(DumpLayout.reportJSON), try json(report), mode: 0o600)
         try FileSystem.writeAtomically(
             entry.file(DumpLayout.reportText), Array(ReportText.render(report).utf8), mode: 0o600)
+        try FileSystem.writeAtomically(entry.file(DumpLayout.reportJSON), try json(report), mode: 0o600)
     }
 
     /// The saved report of `entry`, nil when it has none yet.
@@ -52,13 +53,18 @@ public enum ReportFiles {
         return report
     }
 
-    /// Writes reports for every dump of `store` that has no report.json; returns the new reports.
-    public static func collectNew(in store: DumpStore) throws -> [Report] {
+    /// Writes reports for every dump of `store` that has no report.json; returns the new reports. A dump whose
+    /// report cannot be written is handed to `failed` and the others go on: it stays uncollected, for the next try.
+    public static func collectNew(in store: DumpStore, failed: (DumpEntry, any Error) -> Void) throws -> [Report] {
         var made: [Report] = []
-        for entry in try store.list() where !FileManager.default.fileExists(atPath: entry.file(DumpLayout.reportJSON)) {
+        for entry in try store.list() where !FileSystem.exists(entry.file(DumpLayout.reportJSON)) {
             let report = ReportBuilder.build(entry)
-            try write(report, to: entry)
-            made.append(report)
+            do {
+                try write(report, to: entry)
+                made.append(report)
+            } catch {
+                failed(entry, error)
+            }
         }
         return made
     }

@@ -24,7 +24,9 @@ public struct DumpCollector {
         let store = DumpStore(directory: directory)
         var reports: [Report] = []
         do {
-            reports = try ReportFiles.collectNew(in: store)
+            reports = try ReportFiles.collectNew(in: store) { entry, error in
+                log.log(.error, "cannot write the report of \(entry.id): \(error)", fields: [])
+            }
         } catch {
             log.log(.error, "cannot collect dumps in \(configuration.capture.directory): \(error)", fields: [])
         }

@@ -1,4 +1,5 @@
 import Foundation  // tests only: replacingOccurrences
+import TestSupport
 import Testing
 import VMCore
 

@@ -7,13 +7,13 @@ import VMCore
 /// Frames: 1 `init_top_pgt`, 2-4 the PUD, PMD and PTE tables mapping `vmemmap`, 5 the 64 struct pages (64 bytes
 /// each), 6 `mem_section`. Pages: 32-35 a free buddy block of order 2, 40 anonymous, 41 page cache, the rest kernel
 /// pages. Level 31 leaves out 32-35, 40 and 41 (and the zero frames, decided by the writers).
-enum PageWalkFixture {
-    static let frames = 64
-    static let vmemmap: UInt64 = 0xffff_ea00_0000_0000
-    static func direct(_ physical: UInt64) -> UInt64 { SyntheticCore.pageOffset + physical }
+public enum PageWalkFixture {
+    public static let frames = 64
+    public static let vmemmap: UInt64 = 0xffff_ea00_0000_0000
+    public static func direct(_ physical: UInt64) -> UInt64 { SyntheticCore.pageOffset + physical }
 
     /// The VMCOREINFO text; `replacing` swaps the value of an entry (or adds it), `removing` drops entries.
-    static func vmcoreinfo(replacing changes: [String: String] = [:], removing: Set<String> = []) -> String {
+    public static func vmcoreinfo(replacing changes: [String: String] = [:], removing: Set<String> = []) -> String {
         var entries: [(String, String)] = [
             ("OSRELEASE", "6.1.0-walk"), ("PAGESIZE", "4096"),
             ("SYMBOL(init_top_pgt)", String(direct(0x1000), radix: 16)),
@@ -39,7 +39,7 @@ enum PageWalkFixture {
     }
 
     /// The physical memory image; `buddyOrder` is the free block's `private` word.
-    static func memory(buddyOrder: UInt64 = 2) -> [UInt8] {
+    public static func memory(buddyOrder: UInt64 = 2) -> [UInt8] {
         var memory = [UInt8](repeating: 0, count: frames * 4096)
         func put<T: FixedWidthInteger>(_ value: T, at offset: Int) { SyntheticCore.put(&memory, value, at: offset) }
         func entry(_ frame: Int) -> UInt64 { UInt64(frame) << 12 | 0x63 }  // present, writable, accessed, dirty
@@ -64,7 +64,7 @@ enum PageWalkFixture {
     }
 
     /// The core file.
-    static func core(vmcoreinfo text: String = vmcoreinfo(), memory: [UInt8] = memory()) -> SyntheticCore {
+    public static func core(vmcoreinfo text: String = vmcoreinfo(), memory: [UInt8] = memory()) -> SyntheticCore {
         var core = SyntheticCore()
         core.notes = [
             SyntheticCore.prstatus(pid: 1, rip: 0xffff_ffff_8100_0000, rsp: 0), SyntheticCore.vmcoreinfo(text),

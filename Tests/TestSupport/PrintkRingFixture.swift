@@ -9,13 +9,13 @@ import VMCore
 ///   24 reserved (still being written): skipped
 ///   25 committed, text_len 29 but the block holds only 24 bytes: truncated
 ///   26 slot holds a stale id (18): skipped
-enum PrintkRingFixture {
-    static let textBase: UInt64 = 0xffff_ffff_8100_0000  // kernel text mapping, holds `prb`
-    static let textPhysical: UInt64 = 0x0200_0000
-    static let directPhysical: UInt64 = 0x0010_0000
-    static var directBase: UInt64 { SyntheticCore.pageOffset + directPhysical }
+public enum PrintkRingFixture {
+    public static let textBase: UInt64 = 0xffff_ffff_8100_0000  // kernel text mapping, holds `prb`
+    public static let textPhysical: UInt64 = 0x0200_0000
+    public static let directPhysical: UInt64 = 0x0010_0000
+    public static var directBase: UInt64 { SyntheticCore.pageOffset + directPhysical }
 
-    static let vmcoreinfo = """
+    public static let vmcoreinfo = """
         OSRELEASE=6.1.0-synthetic
         BUILD-ID=0123456789abcdef0123456789abcdef01234567
         PAGESIZE=4096
@@ -46,14 +46,14 @@ enum PrintkRingFixture {
         """
 
     /// What vmcore-dmesg prints for this ring.
-    static let expectedDmesg =
+    public static let expectedDmesg =
         "[    1.000000] tab\there\\x01bell\\xff\n"
         + "[123456.000999] wrapped!\n"
         + "[    0.002500] \n"
         + "[   99.999999] Kernel panic - not synci\n"
 
     /// The core: a text-mapping segment holding the `prb` pointer, a direct-map segment holding the ring.
-    static func core() -> SyntheticCore {
+    public static func core() -> SyntheticCore {
         var text = [UInt8](repeating: 0, count: 4096)
         let ringbuffer = directBase  // struct printk_ringbuffer at the start of the direct-map segment
         SyntheticCore.put(&text, ringbuffer, at: 0x10)

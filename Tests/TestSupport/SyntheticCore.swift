@@ -6,22 +6,34 @@ import Glibc
 #endif
 
 /// Builds ELF64 x86_64 core files byte by byte, the way /proc/vmcore lays them out, for tests.
-struct SyntheticCore {
-    struct Segment {
-        var virtualAddress: UInt64
-        var physicalAddress: UInt64
-        var data: [UInt8]
-        var extraMemory: UInt64 = 0  // p_memsz - p_filesz
+public struct SyntheticCore {
+    public struct Segment {
+        public var virtualAddress: UInt64
+        public var physicalAddress: UInt64
+        public var data: [UInt8]
+        public var extraMemory: UInt64 = 0  // p_memsz - p_filesz
+
+        public init(virtualAddress: UInt64, physicalAddress: UInt64, data: [UInt8], extraMemory: UInt64 = 0) {
+            self.virtualAddress = virtualAddress
+            self.physicalAddress = physicalAddress
+            self.data = data
+            self.extraMemory = extraMemory
+        }
     }
 
-    var notes: [ELFNote] = []
-    var segments: [Segment] = []
+    public var notes: [ELFNote] = []
+    public var segments: [Segment] = []
+
+    public init(notes: [ELFNote] = [], segments: [Segment] = []) {
+        self.notes = notes
+        self.segments = segments
+    }
 
     /// The direct-map base the synthetic cores use.
-    static let pageOffset: UInt64 = 0xffff_8880_0000_0000
+    public static let pageOffset: UInt64 = 0xffff_8880_0000_0000
 
     /// An `elf_prstatus` descriptor with `pid` and rip/rsp set.
-    static func prstatus(pid: Int32, rip: UInt64, rsp: UInt64) -> ELFNote {
+    public static func prstatus(pid: Int32, rip: UInt64, rsp: UInt64) -> ELFNote {
         var bytes = [UInt8](repeating: 0, count: PRStatus.size)
         put(&bytes, UInt32(bitPattern: pid), at: 32)
         put(&bytes, rip, at: PRStatus.registersOffset + 8 * PRStatus.RegisterName.rip.rawValue)
@@ -30,12 +42,12 @@ struct SyntheticCore {
     }
 
     /// A VMCOREINFO note from its text.
-    static func vmcoreinfo(_ text: String) -> ELFNote {
+    public static func vmcoreinfo(_ text: String) -> ELFNote {
         ELFNote(name: "VMCOREINFO", type: 0, descriptor: Array(text.utf8))
     }
 
     /// The file bytes: header, program headers (PT_NOTE first), notes, then segment data in order.
-    func bytes(noteSlack: Int = 0) -> [UInt8] {
+    public func bytes(noteSlack: Int = 0) -> [UInt8] {
         let noteBytes = notes.flatMap { $0.encoded() } + [UInt8](repeating: 0, count: noteSlack)
         let count = 1 + segments.count
         var offset = UInt64(64 + 56 * count)
@@ -61,7 +73,7 @@ struct SyntheticCore {
         return file
     }
 
-    static func put<T: FixedWidthInteger>(_ bytes: inout [UInt8], _ value: T, at offset: Int) {
+    public static func put<T: FixedWidthInteger>(_ bytes: inout [UInt8], _ value: T, at offset: Int) {
         for index in 0..<MemoryLayout<T>.size {
             bytes[offset + index] = UInt8(truncatingIfNeeded: value >> (8 * index))
         }

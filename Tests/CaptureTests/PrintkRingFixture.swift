@@ -1,1 +1,0 @@
-../VMCoreTests/PrintkRingFixture.swift

@@ -1,1 +1,0 @@
-../VMCoreTests/SyntheticCore.swift
