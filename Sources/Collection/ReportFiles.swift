@@ -55,9 +55,13 @@ public enum ReportFiles {
 
     /// Writes reports for every dump of `store` that has no report.json; returns the new reports. A dump whose
     /// report cannot be written is handed to `failed` and the others go on: it stays uncollected, for the next try.
-    public static func collectNew(in store: DumpStore, failed: (DumpEntry, any Error) -> Void) throws -> [Report] {
+    /// When `stopped` says so, stops before the next dump.
+    public static func collectNew(
+        in store: DumpStore, stopped: () -> Bool = { false }, failed: (DumpEntry, any Error) -> Void
+    ) throws -> [Report] {
         var made: [Report] = []
         for entry in try store.list() where !FileSystem.exists(entry.file(DumpLayout.reportJSON)) {
+            if stopped() { break }
             let report = ReportBuilder.build(entry)
             do {
                 try write(report, to: entry)

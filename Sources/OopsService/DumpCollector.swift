@@ -15,16 +15,16 @@ public struct DumpCollector {
         self.log = log
     }
 
-    /// Reports every unprocessed dump under `[Capture] Directory=`, then enforces `[Retention]`.
-    /// Returns the new reports.
+    /// Reports every unprocessed dump under `[Capture] Directory=`, then enforces `[Retention]`; when `stopped`
+    /// says so between two dumps, stops there (without retention). Returns the new reports.
     @discardableResult
-    public func collect(_ configuration: OopsConfiguration) -> [Report] {
+    public func collect(_ configuration: OopsConfiguration, stopped: () -> Bool = { false }) -> [Report] {
         let directory = root.path(configuration.capture.directory)
         guard FileSystem.exists(directory) else { return [] }
         let store = DumpStore(directory: directory)
         var reports: [Report] = []
         do {
-            reports = try ReportFiles.collectNew(in: store) { entry, error in
+            reports = try ReportFiles.collectNew(in: store, stopped: stopped) { entry, error in
                 log.log(.error, "cannot write the report of \(entry.id): \(error)", fields: [])
             }
         } catch {
@@ -46,6 +46,7 @@ public struct DumpCollector {
                     ("OOPSD_CRASH_TIME", report.crashTimeUTC ?? ""),
                 ])
         }
+        if stopped() { return reports }
         do {
             let retention = Retention(
                 policy: .init(configuration.retention), uploadTargets: configuration.upload.targets.map(\.name))

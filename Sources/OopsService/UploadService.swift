@@ -6,21 +6,27 @@ import Synchronization
 import SystemCalls
 import Upload
 
-/// Ships dumps in the background of the service (the daemon's loop keeps answering signals and the watchdog):
-/// rounds over every unshipped dump and target until all are shipped; after a failed round it waits
-/// `RetryInterval=`, doubled per failed round up to an hour, with jitter (Upload's `Backoff`).
-final class UploadWorker: @unchecked Sendable {
+/// Uploads as a part of the service: ships dumps in a thread of its own (the service keeps answering signals and
+/// re-arming), in rounds over every unshipped dump and target until all are shipped; after a failed round it waits
+/// `RetryInterval=`, doubled per failed round up to an hour, with jitter (Upload's `Backoff`). It begins once
+/// `collection` has finished, since it ships the reports collection writes. A stop takes effect at a part boundary.
+final class UploadService: ServicePart, @unchecked Sendable {
+    let name = "uploads"
     let root: HostRoot
     let log: any ServiceLog
+    let collection: CollectionService?
+    let metrics: MetricsService
     private let running = Mutex(false)
     private let stopRequest = UploadStop()
 
-    init(root: HostRoot, log: any ServiceLog) {
+    init(root: HostRoot, log: any ServiceLog, after collection: CollectionService?, metrics: MetricsService) {
         self.root = root
         self.log = log
+        self.collection = collection
+        self.metrics = metrics
     }
 
-    /// Starts a round in the background unless one is running.
+    /// Starts the rounds in the background unless they are running.
     func start() {
         let started = running.withLock { running in
             if running { return false }
@@ -53,6 +59,10 @@ final class UploadWorker: @unchecked Sendable {
     }
 
     private func loop() {
+        while let collection, !collection.isFinished {
+            if stopRequest.isRequested { return }
+            DetachedThread.sleep(seconds: 0.1)
+        }
         var failures = 0
         while true {
             // Read afresh each round: a fixed credentials file or URL takes effect on the next try.
@@ -80,10 +90,7 @@ final class UploadWorker: @unchecked Sendable {
                     log.log(line.hasPrefix("deleted") ? .notice : .warning, "retention: \(line)", fields: [])
                 }
             }
-            do { try MetricsTextfile.write(root: root, configuration: configuration) } catch {
-                log.log(
-                    .warning, "cannot write the metrics file \(configuration.upload.metricsFile): \(error)", fields: [])
-            }
+            metrics.update(configuration)
             if round.failed.isEmpty { return }
             failures += 1
             let base = Double(configuration.upload.retryInterval.microseconds) / 1_000_000

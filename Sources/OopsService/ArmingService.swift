@@ -1,0 +1,162 @@
+import DumpFormat
+import KernelInterfaces
+import OopsConfig
+import SystemCalls
+
+/// Arming as a part of the service: arms when started, re-arms on request (SIGHUP, a changed file, hotplug: after
+/// `RearmDelay=`), keeps the last good configuration armed when a new one is broken, and disarms when stopped.
+/// Runs on the service's main thread; its state is in `/run/oopsd/status.json` (`oopsctl status`).
+final class ArmingService: ServicePart {
+    let name = "arming"
+    let root: HostRoot
+    let journal: any ServiceLog
+    let arming: any Arming
+    /// Told after every arming attempt (the metrics file shows the armed state).
+    var armed: (OopsConfiguration) -> Void = { _ in }
+
+    /// The configuration currently armed (the last good one).
+    private(set) var armedConfiguration: OopsConfiguration?
+    private(set) var status: ServiceStatus
+    private var rearmDeadline: UInt64?  // monotonic microseconds
+    private var rearmReason = ""
+
+    init(root: HostRoot, journal: any ServiceLog, arming: any Arming) {
+        self.root = root
+        self.journal = journal
+        self.arming = arming
+        self.status = ServiceStatus(armed: false, message: "starting", pid: CurrentProcess.id)
+    }
+
+    func start() throws { reload(reason: "start") }
+
+    /// Disarms, unless nothing was armed; the status says which.
+    func stop(waitingUpTo seconds: Double) -> Bool {
+        if armedConfiguration == nil && !((try? CrashReservation.isLoaded(root: root)) ?? false) {
+            status.armed = false
+            status.message = "stopped; nothing was armed"
+            writeStatus()
+            return true
+        }
+        do {
+            try arming.disarm()
+            status.armed = false
+            status.message = "disarmed: the service stopped"
+            journal.log(.info, "disarmed: the service stopped")
+        } catch {
+            status.lastError = "\(error)"
+            status.message = "stopping, but disarming failed: \(error)"
+            journal.log(.error, "disarming failed: \(error)")
+        }
+        writeStatus()
+        return true
+    }
+
+    /// Reads the configuration and arms with it; a broken configuration keeps the last good one.
+    func reload(reason: String) {
+        let merged = MergedConfiguration.load(root: root)
+        for diagnostic in merged.diagnostics {
+            journal.log(
+                diagnostic.severity == .error ? .error : .warning, "configuration: \(diagnostic)",
+                fields: [("CONFIG_FILE", diagnostic.origin.file), ("CONFIG_LINE", String(diagnostic.origin.line))])
+        }
+        status.configErrors = merged.errors.map(\.description)
+        if !merged.isValid {
+            if let armedConfiguration {
+                journal.log(
+                    .error,
+                    "configuration has \(merged.errors.count) error(s); keeping the last good configuration armed")
+                status.message = "armed with the last good configuration; fix \(merged.errors[0].origin)"
+                writeStatus()
+                armed(armedConfiguration)
+                return
+            }
+            // First start with a broken file: the bad assignments were skipped, so arm with the rest
+            // rather than leave the machine without a capture kernel.
+            journal.log(
+                .error, "configuration has \(merged.errors.count) error(s); arming with the valid settings and defaults"
+            )
+        }
+        let configuration = OopsConfiguration(merged)
+        arm(configuration, reason: reason)
+        armed(armedConfiguration ?? configuration)
+    }
+
+    /// Re-arms `RearmDelay=` from now (a burst of changes arms once).
+    func schedule(reason: String) {
+        let delay = (armedConfiguration?.service.rearmDelay ?? TimeSpan(seconds: 2)).microseconds
+        let (deadline, overflow) = MonotonicClock.microseconds.addingReportingOverflow(delay)
+        rearmDeadline = overflow ? .max : deadline
+        rearmReason = reason
+    }
+
+    /// How long the service may wait for events before a scheduled re-arm is due, at most `limit`.
+    func wait(atMost limit: UInt64) -> UInt64 {
+        guard let rearmDeadline else { return limit }
+        let now = MonotonicClock.microseconds
+        return min(limit, rearmDeadline > now ? rearmDeadline - now : 0)
+    }
+
+    /// Re-arms when the scheduled time has come; returns whether it did.
+    @discardableResult
+    func rearmIfDue() -> Bool {
+        guard let deadline = rearmDeadline, MonotonicClock.microseconds >= deadline else { return false }
+        rearmDeadline = nil
+        reload(reason: rearmReason)
+        return true
+    }
+
+    /// The files and directories whose change means re-arming: the configuration's, and those of what is armed.
+    var watchedPaths: [String] {
+        var paths = ConfigSources.watchedDirectories
+        if let armedConfiguration { paths += arming.watchedPaths(armedConfiguration) }
+        return paths
+    }
+
+    private func arm(_ configuration: OopsConfiguration, reason: String) {
+        do {
+            let outcome = try arming.arm(configuration)
+            armedConfiguration = configuration
+            status.record(outcome)
+            status.message =
+                status.configErrors.isEmpty
+                ? "armed: \(outcome.kernelRelease), initramfs \(outcome.image.bytes / 1024) KiB, dumps to \(outcome.dumpDirectory)"
+                : "armed with errors in the configuration skipped; fix \(status.configErrors[0])"
+            journal.log(
+                .info, outcome.loaded ? "armed (\(reason)): \(status.message)" : "unchanged (\(reason)): still armed",
+                fields: [
+                    ("OOPSD_KERNEL", outcome.kernelImage), ("OOPSD_INITRAMFS", outcome.image.path),
+                    ("OOPSD_INITRAMFS_SHA256", outcome.image.sha256),
+                    ("OOPSD_CMDLINE", outcome.commandLine),
+                    ("OOPSD_INITRAMFS_SECONDS", String(outcome.imageSeconds)),
+                    ("OOPSD_INITRAMFS_REUSED", outcome.image.reused ? "1" : "0"),
+                    ("OOPSD_LOAD_SECONDS", String(outcome.loadSeconds)),
+                ])
+            switch outcome.returnKernel {
+            case nil: break
+            case .available(let files)?:
+                journal.log(
+                    .info,
+                    "kexec return prepared: \(files.kernel) and \(files.initramfs) on UUID \(files.fileSystemUUID)")
+            case .unavailable(let reason)?:
+                journal.log(.warning, "FinalAction=kexec cannot return without the firmware, it will reboot: \(reason)")
+            }
+        } catch {
+            status.lastError = "\(error)"
+            let stillArmed = armedConfiguration != nil && ((try? CrashReservation.isLoaded(root: root)) ?? false)
+            status.armed = stillArmed
+            status.message =
+                stillArmed
+                ? "re-arming failed, the previous capture kernel stays loaded: \(error)"
+                : "not armed: \(error)"
+            journal.log(.error, "arming failed (\(reason)): \(error)")
+        }
+        writeStatus()
+    }
+
+    private func writeStatus() {
+        status.pid = CurrentProcess.id
+        do { try status.write(root: root) } catch {
+            journal.log(.warning, "cannot write \(ServiceStatus.path): \(error)")
+        }
+    }
+}
