@@ -1,4 +1,4 @@
-// swift-tools-version:6.1
+// swift-tools-version:6.2
 // oopsd: a Linux kernel crash-dump orchestrator.
 //
 // Dependencies point one way: executables -> OopsService -> domain libraries -> C bindings. Each target declares
@@ -15,6 +15,14 @@ let staticSwiftRuntime: [LinkerSetting] = [
     .unsafeFlags(["-static-stdlib", "-Xlinker", "-z", "-Xlinker", "now"], .when(configuration: .release)),
     .linkedLibrary("_FoundationCollections", .when(configuration: .release)),
     .linkedLibrary("_FoundationCShims", .when(configuration: .release)),
+]
+
+// Every Swift module of Sources checks strict memory safety (SE-0458): each use of an unsafe construct is marked
+// `unsafe` and says in a "Sound because" comment why it holds. Unmarked ones are build errors, so a new one cannot
+// slip in unnoticed. The test targets are exempt: they exercise the modules, they do not hold raw memory of their own.
+let strictMemorySafety: [SwiftSetting] = [
+    .strictMemorySafety(),
+    .treatWarning("StrictMemorySafety", as: .error),
 ]
 
 let package = Package(
@@ -44,41 +52,51 @@ let package = Package(
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
 
         // MARK: Foundation-free core (linked by oopsd-capture)
-        .target(name: "SystemCalls", dependencies: ["CShim"]),
+        .target(name: "SystemCalls", dependencies: ["CShim"], swiftSettings: strictMemorySafety),
         // The dump itself: directory layout, metadata.json, upload-state.json, capture plan, shared enums.
-        .target(name: "DumpFormat", dependencies: ["SystemCalls"]),
-        .target(name: "OopsConfig", dependencies: ["DumpFormat", "SystemCalls"]),
-        .target(name: "KernelInterfaces", dependencies: ["DumpFormat", "SystemCalls", "CShim"]),
-        .target(name: "VMCore", dependencies: ["DumpFormat", "SystemCalls", "CZstd", "CZlib"]),
+        .target(name: "DumpFormat", dependencies: ["SystemCalls"], swiftSettings: strictMemorySafety),
+        .target(name: "OopsConfig", dependencies: ["DumpFormat", "SystemCalls"], swiftSettings: strictMemorySafety),
+        .target(
+            name: "KernelInterfaces", dependencies: ["DumpFormat", "SystemCalls", "CShim"],
+            swiftSettings: strictMemorySafety),
+        .target(
+            name: "VMCore", dependencies: ["DumpFormat", "SystemCalls", "CZstd", "CZlib"],
+            swiftSettings: strictMemorySafety),
         .target(
             name: "Capture",
-            dependencies: ["DumpFormat", "VMCore", "KernelInterfaces", "SystemCalls", "CShim", "PortableDigest"]),
+            dependencies: ["DumpFormat", "VMCore", "KernelInterfaces", "SystemCalls", "CShim", "PortableDigest"],
+            swiftSettings: strictMemorySafety),
 
         // MARK: SHA-256 (normal kernel only: OpenSSL's, for the initramfs cache, crash signatures and manifests)
-        .target(name: "Digest", dependencies: ["CCrypto"]),
-        .target(name: "PortableDigest"),
+        .target(name: "Digest", dependencies: ["CCrypto"], swiftSettings: strictMemorySafety),
+        .target(name: "PortableDigest", swiftSettings: strictMemorySafety),
 
         // MARK: Arming (normal kernel only; may use Foundation-free code or not, never linked by capture)
         .target(
             name: "Initramfs",
             dependencies: [
                 "DumpFormat", "SystemCalls", "KernelInterfaces", "Digest", "CElf", "CKmod", "CZstd", "CZlib",
-            ]),
+            ],
+            swiftSettings: strictMemorySafety),
 
         // MARK: Collection (normal kernel: reports, signatures, retention, export; may use Foundation).
         // Capture for its DumpSaver, which re-filters a saved vmcore on export.
         .target(
             name: "Collection",
-            dependencies: ["Capture", "DumpFormat", "VMCore", "OopsConfig", "SystemCalls", "Digest"]),
+            dependencies: ["Capture", "DumpFormat", "VMCore", "OopsConfig", "SystemCalls", "Digest"],
+            swiftSettings: strictMemorySafety),
 
         // MARK: Remote storage (Foundation-free): S3 (SigV4 by libcurl, multipart) and SFTP requests, targets,
         // credentials, manifest.json. One implementation for the service's uploads and the capture kernel's.
-        .target(name: "RemoteStorage", dependencies: ["DumpFormat", "OopsConfig", "SystemCalls", "Digest", "CCurl"]),
+        .target(
+            name: "RemoteStorage", dependencies: ["DumpFormat", "OopsConfig", "SystemCalls", "Digest", "CCurl"],
+            swiftSettings: strictMemorySafety),
 
         // MARK: Upload (normal kernel: ships saved dumps to S3-compatible storage and SFTP, resumably)
         .target(
             name: "Upload",
-            dependencies: ["Collection", "DumpFormat", "OopsConfig", "RemoteStorage", "SystemCalls", "Digest"]),
+            dependencies: ["Collection", "DumpFormat", "OopsConfig", "RemoteStorage", "SystemCalls", "Digest"],
+            swiftSettings: strictMemorySafety),
 
         // MARK: The service (normal kernel): arming, re-arming, collection, journal
         .target(
@@ -87,12 +105,13 @@ let package = Package(
                 "OopsConfig", "KernelInterfaces", "Initramfs", "Collection", "DumpFormat", "RemoteStorage", "Upload",
                 "VMCore",
                 "SystemCalls", "CSystemd",
-            ]),
+            ],
+            swiftSettings: strictMemorySafety),
 
         // MARK: Executables
         .executableTarget(
             name: "oopsd", dependencies: ["OopsService", "KernelInterfaces", "SystemCalls"],
-            linkerSettings: staticSwiftRuntime),
+            swiftSettings: strictMemorySafety, linkerSettings: staticSwiftRuntime),
         .executableTarget(
             name: "oopsctl",
             dependencies: [
@@ -100,18 +119,20 @@ let package = Package(
                 "SystemCalls",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            linkerSettings: staticSwiftRuntime),
+            swiftSettings: strictMemorySafety, linkerSettings: staticSwiftRuntime),
         // Statically linked (Swift runtime and C library included): the capture initramfs then holds
         // one file instead of the ~20 MB of shared Swift runtime libraries; stripped, as every byte of it
         // is unpacked into the crash reservation.
         .executableTarget(
             name: "oopsd-capture", dependencies: ["Capture", "DumpFormat", "VMCore", "CCaptureInit"],
+            swiftSettings: strictMemorySafety,
             linkerSettings: [.unsafeFlags(["-static-executable", "-Xlinker", "--strip-all"])]),
 
         // The capture kernel's way to S3 (`[Capture] Target=`): linked against Debian's libcurl, so a program of
         // its own, not part of the static oopsd-capture; Foundation-free, the Swift runtime linked in (release).
         .executableTarget(
             name: "oopsd-capture-upload", dependencies: ["DumpFormat", "RemoteStorage", "SystemCalls"],
+            swiftSettings: strictMemorySafety,
             linkerSettings: [
                 .unsafeFlags(["-static-stdlib", "-Xlinker", "--strip-all"], .when(configuration: .release))
             ]),

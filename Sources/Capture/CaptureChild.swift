@@ -58,7 +58,7 @@ public enum CaptureChild {
     /// killed at its deadline) and reaped.
     public static func run(limits: Limits, onLine: (String) -> Void, _ body: (FileDescriptor) -> Int32) -> Ending {
         var ends: [Int32] = [-1, -1]
-        guard oops_pipe_cloexec(&ends) == 0 else {
+        guard unsafe oops_pipe_cloexec(&ends) == 0 else {
             return .notStarted("\(SystemError("pipe2", errno: oops_errno()))")
         }
         let pid = oops_fork()
@@ -104,11 +104,11 @@ public enum CaptureChild {
             let text = Array(
                 "oopsd-capture: cannot limit the child's memory: \(SystemError("setrlimit", errno: oops_errno()))\n"
                     .utf8)
-            text.withUnsafeBytes { _ = write(2, $0.baseAddress, $0.count) }
+            unsafe text.withUnsafeBytes { _ = unsafe write(2, $0.baseAddress, $0.count) }
         }
-        let fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC)
+        let fd = unsafe open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC)
         if fd >= 0 {
-            _ = write(fd, "1000", 4)
+            _ = unsafe write(fd, "1000", 4)
             close(fd)
         }
     }
@@ -123,8 +123,8 @@ public enum CaptureChild {
         /// Reads what is in the pipe now (waiting up to `milliseconds` for it); false at end of file or error.
         func drain(waiting milliseconds: Int32) -> Bool {
             var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            guard poll(&poller, 1, milliseconds) > 0 else { return true }
-            let got = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            guard unsafe poll(&poller, 1, milliseconds) > 0 else { return true }
+            let got = unsafe chunk.withUnsafeMutableBytes { unsafe read(fd, $0.baseAddress, $0.count) }
             if got < 0 { return errno == EINTR || errno == EAGAIN }
             if got == 0 { return false }
             pending.append(contentsOf: chunk[0..<got])
@@ -138,12 +138,12 @@ public enum CaptureChild {
         var status: Int32 = 0
         var timedOut = false
         while true {
-            let reaped = waitpid(pid, &status, WNOHANG)
+            let reaped = unsafe waitpid(pid, &status, WNOHANG)
             if reaped == pid { break }
             if reaped < 0 && errno != EINTR { break }
             if CaptureClock.monotonicNanoseconds() >= deadline {
                 kill(pid, SIGKILL)
-                while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+                while unsafe waitpid(pid, &status, 0) < 0 && errno == EINTR {}
                 timedOut = true
                 break
             }
@@ -162,7 +162,7 @@ public enum CaptureChild {
         if timedOut { return .timedOut(seconds: limits.seconds) }
         var code: Int32 = 0
         var signal: Int32 = 0
-        switch oops_wait_status(status, &code, &signal) {
+        switch unsafe oops_wait_status(status, &code, &signal) {
         case 1: return .exited(code)
         case 2: return .signaled(signal)
         default: return .exited(-1)

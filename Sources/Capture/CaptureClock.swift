@@ -11,14 +11,14 @@ public enum CaptureClock {
     /// Monotonic nanoseconds (`CLOCK_MONOTONIC`).
     public static func monotonicNanoseconds() -> UInt64 {
         var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
+        unsafe clock_gettime(CLOCK_MONOTONIC, &now)
         return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
     }
 
     /// Seconds since the epoch (`CLOCK_REALTIME`).
     public static func epochSeconds() -> Int64 {
         var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
+        unsafe clock_gettime(CLOCK_REALTIME, &now)
         return Int64(now.tv_sec)
     }
 

@@ -55,7 +55,7 @@ public struct CaptureKernelRun {
         var freed: UInt64 = 0
         for module in plan.modules {
             let size = ((try? FileSystem.status(module, followLinks: false)) ?? nil)?.size ?? 0
-            if unlink(module) == 0 { freed += size }
+            if unsafe unlink(module) == 0 { freed += size }
         }
         log("removed the module files from the initramfs (\(freed / 1024) KiB); memory: \(SystemMemory.summary())")
 
@@ -110,7 +110,9 @@ public struct CaptureKernelRun {
                 plan, dumpName: outcome.directory.map(Path.lastComponent))
         if let saved = outcome.directory { log.save(into: saved) }
         Glibc.sync()
-        if Glibc.umount(mountPoint) != 0 { log("cannot unmount \(mountPoint): \(SystemError("umount", errno: errno))") }
+        if unsafe Glibc.umount(mountPoint) != 0 {
+            log("cannot unmount \(mountPoint): \(SystemError("umount", errno: errno))")
+        }
         finish(action, returnLoaded: returnLoaded)
     }
 
@@ -162,7 +164,9 @@ public struct CaptureKernelRun {
 
     static func release() -> String {
         var names = utsname()
-        uname(&names)
-        return withUnsafeBytes(of: names.release) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+        unsafe uname(&names)
+        return unsafe withUnsafeBytes(of: names.release) {
+            unsafe String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self)
+        }
     }
 }

@@ -47,7 +47,7 @@ public struct CaptureUploader: Sendable {
 
     /// Sends the file at `path` as `name`.
     public func store(_ path: String, as name: String) throws(Failure) -> Stored {
-        let input = open(path, O_RDONLY | O_CLOEXEC)
+        let input = unsafe open(path, O_RDONLY | O_CLOEXEC)
         guard input >= 0 else { throw Failure(description: "\(SystemError("open", path: path, errno: errno))") }
         defer { close(input) }
         let pid = try start(["--file", name], input: input, tag: name)
@@ -59,7 +59,7 @@ public struct CaptureUploader: Sendable {
         // A helper that dies must not kill the writer with SIGPIPE: the write fails and says why.
         signal(SIGPIPE, SIG_IGN)
         var fds: [Int32] = [-1, -1]
-        guard oops_pipe_cloexec(&fds) == 0 else {
+        guard unsafe oops_pipe_cloexec(&fds) == 0 else {
             throw Failure(description: "\(SystemError("pipe", errno: oops_errno()))")
         }
         let pid: pid_t
@@ -82,7 +82,7 @@ public struct CaptureUploader: Sendable {
         do { try FileSystem.writeAtomically(path, Array(files.map { $0.manifestLine + "\n" }.joined().utf8)) } catch {
             throw Failure(description: "\(error)")
         }
-        let input = open(path, O_RDONLY | O_CLOEXEC)
+        let input = unsafe open(path, O_RDONLY | O_CLOEXEC)
         guard input >= 0 else { throw Failure(description: "\(SystemError("open", path: path, errno: errno))") }
         defer { close(input) }
         let pid = try start(["--manifest"], input: input, tag: "manifest")
@@ -91,8 +91,8 @@ public struct CaptureUploader: Sendable {
 
     private func start(_ arguments: [String], input: Int32, tag: String) throws(Failure) -> pid_t {
         try? FileSystem.makeDirectory(scratch, mode: 0o700, parents: true)
-        let out = open(Path.join(scratch, tag + ".out"), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        let err = open(Path.join(scratch, tag + ".err"), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        let out = unsafe open(Path.join(scratch, tag + ".out"), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        let err = unsafe open(Path.join(scratch, tag + ".err"), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         defer {
             if out >= 0 { close(out) }
             if err >= 0 { close(err) }
@@ -101,21 +101,21 @@ public struct CaptureUploader: Sendable {
             throw Failure(description: "\(SystemError("open", path: scratch, errno: errno))")
         }
         let argv = [helper, "--dump", dumpID] + arguments
-        var pointers = argv.map { strdup($0) }
-        pointers.append(nil)
-        defer { for pointer in pointers { free(pointer) } }
-        let pid = oops_spawn(helper, pointers, input, out, err)
+        var pointers = unsafe argv.map { unsafe strdup($0) }
+        unsafe pointers.append(nil)
+        defer { for index in unsafe pointers.indices { unsafe free(pointers[index]) } }
+        let pid = unsafe oops_spawn(helper, pointers, input, out, err)
         guard pid > 0 else { throw Failure(description: "\(SystemError("fork", path: helper, errno: oops_errno()))") }
         return pid
     }
 
     private func finish(pid: pid_t, tag: String, name: String?) throws(Failure) -> Stored {
         var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        while unsafe waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         let answer = (try? FileSystem.readText(Path.join(scratch, tag + ".out"))) ?? ""
         var code: Int32 = 0
         var signal: Int32 = 0
-        _ = oops_wait_status(status, &code, &signal)
+        _ = unsafe oops_wait_status(status, &code, &signal)
         guard signal == 0, code == 0 else {
             let said =
                 ((try? FileSystem.readText(Path.join(scratch, tag + ".err"))) ?? "")
@@ -164,7 +164,7 @@ public final class StreamedFile: DumpOutput, @unchecked Sendable {
                 description: "\(name): a write at offset \(offset) is behind the \(position) bytes already sent")
         }
         try zeros(upTo: offset)
-        try send(buffer)
+        try unsafe send(buffer)
     }
 
     public func truncate(to size: UInt64) throws {
@@ -179,7 +179,7 @@ public final class StreamedFile: DumpOutput, @unchecked Sendable {
 
     /// Sends the end mark and waits for the helper: what the server now holds.
     public func finish() throws(CaptureUploader.Failure) -> CaptureUploader.Stored {
-        do { try CaptureNetwork.streamEndMark.withUnsafeBytes { try send($0) } } catch {
+        do { try unsafe CaptureNetwork.streamEndMark.withUnsafeBytes { try unsafe send($0) } } catch {
             closed = true
             close(pipe)
             _ = try? finishing()
@@ -203,18 +203,18 @@ public final class StreamedFile: DumpOutput, @unchecked Sendable {
         let block = [UInt8](repeating: 0, count: 1 << 16)
         while position < end {
             let count = Int(min(UInt64(block.count), end - position))
-            try block.withUnsafeBytes { try send(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
+            try unsafe block.withUnsafeBytes { try unsafe send(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
         }
     }
 
     private func send(_ buffer: UnsafeRawBufferPointer) throws {
         var done = 0
         while done < buffer.count {
-            let result = write(pipe, buffer.baseAddress! + done, buffer.count - done)
+            let result = unsafe write(pipe, buffer.baseAddress! + done, buffer.count - done)
             if result < 0 && errno == EINTR { continue }
             guard result > 0 else {
                 throw CaptureUploader.Failure(
-                    description: "\(name): the upload helper stopped reading after \(position) bytes "
+                    description: unsafe "\(name): the upload helper stopped reading after \(position) bytes "
                         + "(\(String(cString: strerror(errno))))")
             }
             done += result

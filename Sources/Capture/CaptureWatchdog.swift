@@ -19,13 +19,13 @@ public enum CaptureWatchdog {
     public static func arm(seconds: Int, action: FinalAction) {
         // A stuck capture has loaded no return kernel: reboot(LINUX_REBOOT_CMD_KEXEC) would fail, so kexec
         // becomes a firmware reboot here.
-        watchdogCommand = (action == .kexec ? FinalAction.reboot : action).command
+        unsafe watchdogCommand = (action == .kexec ? FinalAction.reboot : action).command
         signal(SIGALRM) { _ in
             // Only async-signal-safe calls here: write, sync, reboot.
             let message: StaticString = "oopsd-capture: timed out, taking the failure action\n"
-            _ = write(2, message.utf8Start, message.utf8CodeUnitCount)
+            _ = unsafe write(2, message.utf8Start, message.utf8CodeUnitCount)
             sync()
-            _ = oops_reboot(watchdogCommand)
+            _ = unsafe oops_reboot(watchdogCommand)
             _exit(1)
         }
         alarm(UInt32(clamping: max(1, seconds)))  // Timeout= can be longer than alarm(2) counts

@@ -21,7 +21,7 @@ public enum NetworkBringUp {
     public static func run(
         _ network: CaptureNetwork, timeoutSeconds: Int, log: (String) -> Void
     ) throws(Failure) -> String {
-        _ = oops_net_up("lo")
+        _ = unsafe oops_net_up("lo")
         let deadline = CaptureClock.monotonicNanoseconds() + UInt64(max(1, timeoutSeconds)) * 1_000_000_000
         var name: String?
         while name == nil {
@@ -40,8 +40,8 @@ public enum NetworkBringUp {
         }
         let gateway = network.gateway.flatMap(CaptureNetwork.ipv4) ?? 0
         var step: UnsafePointer<CChar>?
-        if oops_net_configure(name, address, Int32(network.prefixLength), gateway, &step) != 0 {
-            let call = step.map { String(cString: $0) } ?? "configure"
+        if unsafe oops_net_configure(name, address, Int32(network.prefixLength), gateway, &step) != 0 {
+            let call = unsafe step.map { unsafe String(cString: $0) } ?? "configure"
             throw Failure(description: "\(SystemError(call, path: name, errno: oops_errno()))")
         }
         log(

@@ -46,19 +46,19 @@ struct ReturnToProduction {
             try FileSystem.readText(FirmwareMemoryMap.pathInInitramfs), path: FirmwareMemoryMap.pathInInitramfs)
         let kernel = try VerifiedFile(
             path: Path.join(mountPoint, files.kernel), sha256: files.kernelSHA256, largest: Self.largestFile)
-        defer { kernel.map.unmap() }
+        defer { unsafe kernel.map.unmap() }
         let initramfs = try VerifiedFile(
             path: Path.join(mountPoint, files.initramfs), sha256: files.initramfsSHA256, largest: Self.largestFile)
-        defer { initramfs.map.unmap() }
+        defer { unsafe initramfs.map.unmap() }
         let commandLine = files.returnCommandLine(dumpName: dumpName)
         let captureRAM = UInt64(max(0, SystemMemory.field("MemTotal:", in: "/proc/meminfo") ?? 0)) * 1024
-        let layout = try ReturnKernelLayout(
+        let layout = try unsafe ReturnKernelLayout(
             kernelPrefix: Array(kernel.map.bytes.prefix(0x400)), kernelSize: kernel.map.bytes.count,
             kernelPath: files.kernel, initramfsSize: initramfs.map.bytes.count, commandLine: commandLine,
             template: template, templatePath: BootParams.pathInInitramfs, firmwareMap: memmap,
             captureRAM: captureRAM)
         do {
-            try layout.load(
+            try unsafe layout.load(
                 kernelFile: kernel.map.bytes, initramfsFile: initramfs.map.bytes, calls: LinuxKexecSystemCalls())
         } catch let error as SystemError where error.errno == .notPermitted {
             let disabled = (try? KernelFile.flag("/proc/sys/kernel/kexec_load_disabled", root: .system)) ?? nil
@@ -70,7 +70,7 @@ struct ReturnToProduction {
         let ram = E820Map.ram(try E820Map.entries(inBootParams: template, path: BootParams.pathInInitramfs))
         let ramBytes = ram.reduce(UInt64(0)) { $0 + ($1.end - $1.start) }
         log(
-            "kexec: loaded \(files.kernel) at 0x\(String(layout.kernel, radix: 16)) (\(kernel.map.bytes.count) bytes), "
+            unsafe "kexec: loaded \(files.kernel) at 0x\(String(layout.kernel, radix: 16)) (\(kernel.map.bytes.count) bytes), "
                 + "\(files.initramfs) at 0x\(String(layout.initramfs, radix: 16)) (\(initramfs.map.bytes.count) bytes), "
                 + "purgatory at 0x\(String(layout.entry, radix: 16)); firmware RAM \(ramBytes >> 20) MiB in "
                 + "\(ram.count) ranges; command line: \(commandLine)")
@@ -79,7 +79,8 @@ struct ReturnToProduction {
 
 /// A kernel or initramfs on the dump target, mapped read-only (page cache, which the kernel can reclaim, rather
 /// than a copy in the capture's own memory) and checked against its frozen SHA-256.
-private struct VerifiedFile {
+// Sound because the mapping is unmapped only by its owner after the kexec_file_load that reads it returns.
+@safe private struct VerifiedFile {
     let map: MemoryMap
 
     init(path: String, sha256: String, largest: Int) throws {
@@ -89,12 +90,12 @@ private struct VerifiedFile {
         guard size > 0, size <= UInt64(largest) else {
             throw ReturnKernelError("\(path) has \(size) bytes, expected 1 to \(largest)")
         }
-        map = try MemoryMap.map(fd, offset: 0, count: Int(size))
+        unsafe map = try unsafe MemoryMap.map(fd, offset: 0, count: Int(size))
         var hash = PortableSHA256()
-        hash.update(map.bytes)
+        unsafe hash.update(map.bytes)
         let found = hash.hexDigest()
         guard found == sha256 else {
-            map.unmap()
+            unsafe map.unmap()
             throw ReturnKernelError("\(path) changed since oopsd armed: SHA-256 \(found), the plan says \(sha256)")
         }
     }

@@ -31,7 +31,7 @@ public struct SpaceReserve: Sendable {
             defer { try? fd.close() }
             let status = posix_fallocate(fd.rawValue, 0, off_t(bytes))
             if status != 0 {
-                unlink(path)
+                unsafe unlink(path)
                 let error = SystemError("posix_fallocate \(bytes) bytes", path: path, errno: status)
                 return SpaceReserve(path: nil, bytes: 0, problem: error.description)
             }
@@ -43,6 +43,6 @@ public struct SpaceReserve: Sendable {
 
     /// Deletes the reserve file, giving its space back to the file system.
     public func release() {
-        if let path { unlink(path) }
+        if let path { unsafe unlink(path) }
     }
 }

@@ -6,22 +6,22 @@ import CCrypto
 /// re-arm fast.
 public struct SHA256: @unchecked Sendable {
     /// An `EVP_MD_CTX`, copied before a shared one is changed (so the struct keeps value semantics).
-    private final class Context {
-        // Sound because the pointer is owned by this object alone, freed once in deinit, and only touched through a
-        // uniquely referenced Context (update) or read without change (finalize copies it first).
+    // Sound because the pointer is owned by this object alone, freed once in deinit, and only touched through a
+    // uniquely referenced Context (update) or read without change (finalize copies it first).
+    @safe private final class Context {
         let pointer: OpaquePointer
 
         init() {
-            pointer = EVP_MD_CTX_new()!
-            EVP_DigestInit_ex(pointer, EVP_sha256(), nil)
+            unsafe pointer = unsafe EVP_MD_CTX_new()!
+            unsafe EVP_DigestInit_ex(pointer, EVP_sha256(), nil)
         }
 
         init(copying other: Context) {
-            pointer = EVP_MD_CTX_new()!
-            EVP_MD_CTX_copy_ex(pointer, other.pointer)
+            unsafe pointer = unsafe EVP_MD_CTX_new()!
+            unsafe EVP_MD_CTX_copy_ex(pointer, other.pointer)
         }
 
-        deinit { EVP_MD_CTX_free(pointer) }
+        deinit { unsafe EVP_MD_CTX_free(pointer) }
     }
 
     private var context = Context()
@@ -31,13 +31,15 @@ public struct SHA256: @unchecked Sendable {
     /// Adds `bytes` to the message.
     public mutating func update(_ bytes: some Collection<UInt8>) {
         if !isKnownUniquelyReferenced(&context) { context = Context(copying: context) }
-        let pointer = context.pointer
+        let pointer = unsafe context.pointer
         let done: Void? = bytes.withContiguousStorageIfAvailable { buffer in
-            _ = EVP_DigestUpdate(pointer, buffer.baseAddress, buffer.count)
+            _ = unsafe EVP_DigestUpdate(pointer, buffer.baseAddress, buffer.count)
         }
         if done == nil {
             let copy = Array(bytes)
-            copy.withUnsafeBytes { buffer in _ = EVP_DigestUpdate(pointer, buffer.baseAddress, buffer.count) }
+            unsafe copy.withUnsafeBytes { buffer in
+                _ = unsafe EVP_DigestUpdate(pointer, buffer.baseAddress, buffer.count)
+            }
         }
     }
 
@@ -49,7 +51,7 @@ public struct SHA256: @unchecked Sendable {
         let copy = Context(copying: context)
         var digest = [UInt8](repeating: 0, count: 32)
         var length: UInt32 = 0
-        EVP_DigestFinal_ex(copy.pointer, &digest, &length)
+        unsafe EVP_DigestFinal_ex(copy.pointer, &digest, &length)
         return digest
     }
 

@@ -13,14 +13,14 @@ public enum DumpName {
     /// The name for a crash at `epochSeconds`, captured by the boot with `bootID`.
     public static func make(epochSeconds: Int64, bootID: String) -> String {
         var time = time_t(epochSeconds)
-        var parts = tm()
-        _ = gmtime_r(&time, &parts)
+        var parts = unsafe tm()
+        _ = unsafe gmtime_r(&time, &parts)
         func pad(_ value: Int32, _ width: Int) -> String {
             let text = String(value)
             return String(repeating: "0", count: max(0, width - text.count)) + text
         }
         let stamp =
-            pad(parts.tm_year + 1900, 4) + pad(parts.tm_mon + 1, 2) + pad(parts.tm_mday, 2) + "T"
+            unsafe pad(parts.tm_year + 1900, 4) + pad(parts.tm_mon + 1, 2) + pad(parts.tm_mday, 2) + "T"
             + pad(parts.tm_hour, 2) + pad(parts.tm_min, 2) + pad(parts.tm_sec, 2) + "Z"
         let prefix = String(bootID.filter { $0.isHexDigit }.prefix(8)).lowercased()
         return "\(stamp)-\(prefix.isEmpty ? "00000000" : prefix)"

@@ -80,20 +80,20 @@ public struct DefaultRouteInterface: Equatable, Sendable {
     /// The running system's IPv4 address and prefix length of `interface` (`getifaddrs`).
     public static func ipv4Address(of interface: String) -> (address: String, prefixLength: Int)? {
         var list: UnsafeMutablePointer<ifaddrs>?
-        guard getifaddrs(&list) == 0 else { return nil }
-        defer { freeifaddrs(list) }
-        var cursor = list
-        while let entry = cursor {
-            defer { cursor = entry.pointee.ifa_next }
-            guard let name = entry.pointee.ifa_name, String(cString: name) == interface,
-                let address = entry.pointee.ifa_addr, address.pointee.sa_family == sa_family_t(AF_INET),
-                let mask = entry.pointee.ifa_netmask
+        guard unsafe getifaddrs(&list) == 0 else { return nil }
+        defer { unsafe freeifaddrs(list) }
+        var cursor = unsafe list
+        while let entry = unsafe cursor {
+            defer { unsafe cursor = unsafe entry.pointee.ifa_next }
+            guard let name = unsafe entry.pointee.ifa_name, unsafe String(cString: name) == interface,
+                let address = unsafe entry.pointee.ifa_addr, unsafe address.pointee.sa_family == sa_family_t(AF_INET),
+                let mask = unsafe entry.pointee.ifa_netmask
             else { continue }
-            let value = address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) {
-                UInt32(bigEndian: $0.pointee.sin_addr.s_addr)
+            let value = unsafe address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) {
+                unsafe UInt32(bigEndian: $0.pointee.sin_addr.s_addr)
             }
-            let maskValue = mask.withMemoryRebound(to: sockaddr_in.self, capacity: 1) {
-                UInt32(bigEndian: $0.pointee.sin_addr.s_addr)
+            let maskValue = unsafe mask.withMemoryRebound(to: sockaddr_in.self, capacity: 1) {
+                unsafe UInt32(bigEndian: $0.pointee.sin_addr.s_addr)
             }
             return (CaptureNetwork.dotted(value), maskValue.nonzeroBitCount)
         }

@@ -23,26 +23,26 @@ public struct ElfDynamicInfo: Equatable, Sendable {
         do { fd = try FileDescriptor.open(path) } catch { throw .elf(path: path, message: "\(error)") }
         defer { try? fd.close() }
         _ = elf_version(UInt32(EV_CURRENT))
-        guard let elf = elf_begin(fd.rawValue, ELF_C_READ, nil) else {
-            throw .elf(path: path, message: "libelf: " + String(cString: elf_errmsg(-1)))
+        guard let elf = unsafe elf_begin(fd.rawValue, ELF_C_READ, nil) else {
+            throw unsafe .elf(path: path, message: "libelf: " + String(cString: elf_errmsg(-1)))
         }
-        defer { elf_end(elf) }
-        guard elf_kind(elf) == ELF_K_ELF else { throw .elf(path: path, message: "not an ELF file") }
+        defer { unsafe elf_end(elf) }
+        guard unsafe elf_kind(elf) == ELF_K_ELF else { throw .elf(path: path, message: "not an ELF file") }
         var header = GElf_Ehdr()
-        guard gelf_getehdr(elf, &header) != nil else {
-            throw .elf(path: path, message: "no ELF header: " + String(cString: elf_errmsg(-1)))
+        guard unsafe gelf_getehdr(elf, &header) != nil else {
+            throw unsafe .elf(path: path, message: "no ELF header: " + String(cString: elf_errmsg(-1)))
         }
-        var info = ElfDynamicInfo(
+        var info = unsafe ElfDynamicInfo(
             elfClass: gelf_getclass(elf), machine: header.e_machine, interpreter: nil, needed: [], runPath: [],
             rPath: [])
 
         var programHeaderCount = 0
-        guard elf_getphdrnum(elf, &programHeaderCount) == 0 else {
-            throw .elf(path: path, message: "cannot count program headers: " + String(cString: elf_errmsg(-1)))
+        guard unsafe elf_getphdrnum(elf, &programHeaderCount) == 0 else {
+            throw unsafe .elf(path: path, message: "cannot count program headers: " + String(cString: elf_errmsg(-1)))
         }
         for index in 0..<programHeaderCount {
             var programHeader = GElf_Phdr()
-            guard gelf_getphdr(elf, Int32(index), &programHeader) != nil else { continue }
+            guard unsafe gelf_getphdr(elf, Int32(index), &programHeader) != nil else { continue }
             if programHeader.p_type == UInt32(PT_INTERP) {
                 let bytes: [UInt8]
                 do {
@@ -53,24 +53,25 @@ public struct ElfDynamicInfo: Equatable, Sendable {
         }
 
         // The dynamic section and the string table it links to.
-        var section = elf_nextscn(elf, nil)
-        while let current = section {
+        var section = unsafe elf_nextscn(elf, nil)
+        while let current = unsafe section {
             var sectionHeader = GElf_Shdr()
-            if gelf_getshdr(current, &sectionHeader) != nil, sectionHeader.sh_type == UInt32(SHT_DYNAMIC),
-                let data = elf_getdata(current, nil)
+            if unsafe gelf_getshdr(current, &sectionHeader) != nil, sectionHeader.sh_type == UInt32(SHT_DYNAMIC),
+                let data = unsafe elf_getdata(current, nil)
             {
                 let count = Int(sectionHeader.sh_size / max(sectionHeader.sh_entsize, 1))
                 for index in 0..<count {
                     var dynamic = GElf_Dyn()
-                    guard gelf_getdyn(data, Int32(index), &dynamic) != nil else { break }
+                    guard unsafe gelf_getdyn(data, Int32(index), &dynamic) != nil else { break }
                     let tag = dynamic.d_tag
                     guard tag == Int64(DT_NEEDED) || tag == Int64(DT_RUNPATH) || tag == Int64(DT_RPATH) else {
                         continue
                     }
-                    guard let pointer = elf_strptr(elf, Int(sectionHeader.sh_link), Int(dynamic.d_un.d_val)) else {
+                    guard let pointer = unsafe elf_strptr(elf, Int(sectionHeader.sh_link), Int(dynamic.d_un.d_val))
+                    else {
                         throw .elf(path: path, message: "dynamic entry \(index) points outside the string table")
                     }
-                    let value = String(cString: pointer)
+                    let value = unsafe String(cString: pointer)
                     switch tag {
                     case Int64(DT_NEEDED): info.needed.append(value)
                     case Int64(DT_RUNPATH): info.runPath += value.split(separator: ":").map(String.init)
@@ -78,7 +79,7 @@ public struct ElfDynamicInfo: Equatable, Sendable {
                     }
                 }
             }
-            section = elf_nextscn(elf, current)
+            unsafe section = unsafe elf_nextscn(elf, current)
         }
         return info
     }

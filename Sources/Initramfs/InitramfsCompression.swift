@@ -34,46 +34,46 @@ public enum InitramfsCompression: String, Equatable, Sendable {
     }
 
     private static func zstd(_ input: [UInt8]) throws(InitramfsError) -> [UInt8] {
-        guard let context = ZSTD_createCCtx() else { throw .compression("ZSTD_createCCtx failed") }
-        defer { ZSTD_freeCCtx(context) }
-        ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, zstdLevel)
-        ZSTD_CCtx_setParameter(context, ZSTD_c_windowLog, zstdWindowLog)
-        ZSTD_CCtx_setParameter(context, ZSTD_c_checksumFlag, 1)
+        guard let context = unsafe ZSTD_createCCtx() else { throw .compression("ZSTD_createCCtx failed") }
+        defer { unsafe ZSTD_freeCCtx(context) }
+        unsafe ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, zstdLevel)
+        unsafe ZSTD_CCtx_setParameter(context, ZSTD_c_windowLog, zstdWindowLog)
+        unsafe ZSTD_CCtx_setParameter(context, ZSTD_c_checksumFlag, 1)
         var output = [UInt8](repeating: 0, count: ZSTD_compressBound(input.count))
         // The buffers are Swift arrays alive for the whole call; sizes are their counts.
-        let written = output.withUnsafeMutableBytes { out in
-            input.withUnsafeBytes { inp in
-                ZSTD_compress2(context, out.baseAddress, out.count, inp.baseAddress, inp.count)
+        let written = unsafe output.withUnsafeMutableBytes { out in
+            unsafe input.withUnsafeBytes { inp in
+                unsafe ZSTD_compress2(context, out.baseAddress, out.count, inp.baseAddress, inp.count)
             }
         }
         if ZSTD_isError(written) != 0 {
-            throw .compression("zstd: " + String(cString: ZSTD_getErrorName(written)))
+            throw unsafe .compression("zstd: " + String(cString: ZSTD_getErrorName(written)))
         }
         output.removeLast(output.count - written)
         return output
     }
 
     private static func gzip(_ input: [UInt8]) throws(InitramfsError) -> [UInt8] {
-        var stream = z_stream()
+        var stream = unsafe z_stream()
         // windowBits 15 + 16: a gzip wrapper with mtime 0 and no file name.
-        let initResult = deflateInit2_(
+        let initResult = unsafe deflateInit2_(
             &stream, 9, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
         guard initResult == Z_OK else { throw .compression("deflateInit2 failed (\(initResult))") }
-        defer { deflateEnd(&stream) }
-        var output = [UInt8](repeating: 0, count: Int(deflateBound(&stream, uLong(input.count))) + 64)
+        defer { unsafe deflateEnd(&stream) }
+        var output = unsafe [UInt8](repeating: 0, count: Int(deflateBound(&stream, uLong(input.count))) + 64)
         var input = input
-        let result = input.withUnsafeMutableBufferPointer { inp in
-            output.withUnsafeMutableBufferPointer { out in
+        let result = unsafe input.withUnsafeMutableBufferPointer { inp in
+            unsafe output.withUnsafeMutableBufferPointer { out in
                 // Both buffers outlive the single deflate call that reads and writes them.
-                stream.next_in = inp.baseAddress
-                stream.avail_in = uInt(inp.count)
-                stream.next_out = out.baseAddress
-                stream.avail_out = uInt(out.count)
-                return deflate(&stream, Z_FINISH)
+                unsafe stream.next_in = inp.baseAddress
+                unsafe stream.avail_in = uInt(inp.count)
+                unsafe stream.next_out = out.baseAddress
+                unsafe stream.avail_out = uInt(out.count)
+                return unsafe deflate(&stream, Z_FINISH)
             }
         }
         guard result == Z_STREAM_END else { throw .compression("deflate did not finish (\(result))") }
-        output.removeLast(output.count - Int(stream.total_out))
+        unsafe output.removeLast(output.count - Int(stream.total_out))
         return output
     }
 }

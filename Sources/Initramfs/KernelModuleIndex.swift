@@ -9,7 +9,8 @@ import Musl
 
 /// libkmod over one module tree (`<root>/lib/modules/<release>`, indexes made by depmod): resolves aliases and
 /// names to module files, dependencies and `pre:` softdeps. The only file that touches libkmod's pointers.
-public final class KernelModuleIndex {
+// Sound because the kmod context is private, made in init and unreferenced only in deinit.
+@safe public final class KernelModuleIndex {
     /// A module as libkmod knows it.
     public struct Module: Equatable, Hashable, Sendable {
         /// The module name (`virtio_blk`).
@@ -38,33 +39,35 @@ public final class KernelModuleIndex {
         let configDirectories = ["/etc/modprobe.d", "/run/modprobe.d", "/lib/modprobe.d", "/usr/lib/modprobe.d"].map {
             root.path($0)
         }
-        var cStrings: [UnsafeMutablePointer<CChar>?] = configDirectories.map { strdup($0) }
-        defer { for pointer in cStrings { free(pointer) } }
-        cStrings.append(nil)
+        var cStrings: [UnsafeMutablePointer<CChar>?] = unsafe configDirectories.map { unsafe strdup($0) }
+        defer { for index in unsafe cStrings.indices { unsafe free(cStrings[index]) } }
+        unsafe cStrings.append(nil)
         // libkmod copies the configuration paths while parsing; the C strings outlive kmod_new.
-        let created = cStrings.withUnsafeBufferPointer { buffer in
-            buffer.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: buffer.count) {
-                kmod_new(directory, $0)
+        let created = unsafe cStrings.withUnsafeBufferPointer { buffer in
+            unsafe buffer.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: buffer.count) {
+                unsafe kmod_new(directory, $0)
             }
         }
-        guard let created else { throw .module(name: release, message: "kmod_new failed for \(directory)") }
-        context = created
-        let loaded = kmod_load_resources(context)
+        guard let created = unsafe created else {
+            throw .module(name: release, message: "kmod_new failed for \(directory)")
+        }
+        unsafe context = unsafe created
+        let loaded = unsafe kmod_load_resources(context)
         if loaded < 0 {
-            kmod_unref(context)
+            unsafe kmod_unref(context)
             throw .module(name: release, message: "kmod_load_resources(\(directory)) failed: errno \(-loaded)")
         }
     }
 
-    deinit { kmod_unref(context) }
+    deinit { unsafe kmod_unref(context) }
 
     /// The modules an alias, modalias or module name stands for (empty when nothing matches).
     public func lookup(_ alias: String) throws(InitramfsError) -> [Module] {
         var list: OpaquePointer?
-        let result = kmod_module_new_from_lookup(context, alias, &list)
+        let result = unsafe kmod_module_new_from_lookup(context, alias, &list)
         if result < 0 { throw .module(name: alias, message: "lookup failed: errno \(-result)") }
-        defer { kmod_module_unref_list(list) }
-        return Self.modules(in: list)
+        defer { unsafe kmod_module_unref_list(list) }
+        return unsafe Self.modules(in: list)
     }
 
     /// The modules `module` depends on (from modules.dep), and its `pre:` softdeps, each resolved.
@@ -72,35 +75,37 @@ public final class KernelModuleIndex {
         of module: Module
     ) throws(InitramfsError) -> (dependencies: [Module], preSoftdeps: [Module]) {
         var handle: OpaquePointer?
-        let result = kmod_module_new_from_name(context, module.name, &handle)
-        guard result >= 0, let handle else { throw .module(name: module.name, message: "not in \(directory)") }
-        defer { kmod_module_unref(handle) }
-        let dependencyList = kmod_module_get_dependencies(handle)
-        defer { kmod_module_unref_list(dependencyList) }
-        let dependencies = Self.modules(in: dependencyList)
+        let result = unsafe kmod_module_new_from_name(context, module.name, &handle)
+        guard result >= 0, let handle = unsafe handle else {
+            throw .module(name: module.name, message: "not in \(directory)")
+        }
+        defer { unsafe kmod_module_unref(handle) }
+        let dependencyList = unsafe kmod_module_get_dependencies(handle)
+        defer { unsafe kmod_module_unref_list(dependencyList) }
+        let dependencies = unsafe Self.modules(in: dependencyList)
         var pre: OpaquePointer?
         var post: OpaquePointer?
-        _ = kmod_module_get_softdeps(handle, &pre, &post)
+        _ = unsafe kmod_module_get_softdeps(handle, &pre, &post)
         defer {
-            kmod_module_unref_list(pre)
-            kmod_module_unref_list(post)
+            unsafe kmod_module_unref_list(pre)
+            unsafe kmod_module_unref_list(post)
         }
         var softdeps: [Module] = []
-        for name in Self.modules(in: pre).map(\.name) { softdeps += try lookup(name) }
+        for name in unsafe Self.modules(in: pre).map(\.name) { softdeps += try lookup(name) }
         return (dependencies, softdeps)
     }
 
     private static func modules(in list: OpaquePointer?) -> [Module] {
         var modules: [Module] = []
-        var entry = list
-        while let current = entry {
-            if let module = kmod_module_get_module(current) {
-                let name = String(cString: kmod_module_get_name(module))
-                let path = kmod_module_get_path(module).map { String(cString: $0) }
+        var entry = unsafe list
+        while let current = unsafe entry {
+            if let module = unsafe kmod_module_get_module(current) {
+                let name = unsafe String(cString: kmod_module_get_name(module))
+                let path = unsafe kmod_module_get_path(module).map { unsafe String(cString: $0) }
                 modules.append(Module(name: name, path: path))
-                kmod_module_unref(module)
+                unsafe kmod_module_unref(module)
             }
-            entry = kmod_list_next(list, current)
+            unsafe entry = unsafe kmod_list_next(list, current)
         }
         return modules
     }

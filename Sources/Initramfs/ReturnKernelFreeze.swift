@@ -96,7 +96,7 @@ public enum ReturnKernelFreeze {
         var hash = SHA256()
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
         while true {
-            let count = try buffer.withUnsafeMutableBytes { try fd.read(into: $0) }
+            let count = try unsafe buffer.withUnsafeMutableBytes { try unsafe fd.read(into: $0) }
             if count == 0 { break }
             hash.update(buffer[0..<count])
         }

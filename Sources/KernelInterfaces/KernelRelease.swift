@@ -11,9 +11,9 @@ public enum KernelRelease {
     /// The release from uname(2), e.g. `6.1.0-56-amd64`.
     public static func current() throws -> String {
         var names = utsname()
-        _ = try valueOrErrno("uname") { uname(&names) }
-        return withUnsafeBytes(of: names.release) { raw in
-            String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+        _ = try valueOrErrno("uname") { unsafe uname(&names) }
+        return unsafe withUnsafeBytes(of: names.release) { raw in
+            unsafe String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
         }
     }
 

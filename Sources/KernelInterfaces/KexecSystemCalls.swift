@@ -20,15 +20,16 @@ public struct KexecFileFlags: OptionSet, Sendable {
 }
 
 /// One segment of kexec_load(2): `buffer` is copied to physical `address`, and the rest of `memorySize` is zeroed.
-public struct KexecSegment {
+/// Unsafe: `buffer` is borrowed, valid only while its owner keeps it alive (until the kexec_load call returns).
+@unsafe public struct KexecSegment {
     public var buffer: UnsafeRawBufferPointer
     public var address: UInt64
     public var memorySize: UInt64
 
     public init(buffer: UnsafeRawBufferPointer, address: UInt64, memorySize: UInt64) {
-        self.buffer = buffer
-        self.address = address
-        self.memorySize = memorySize
+        unsafe self.buffer = unsafe buffer
+        unsafe self.address = address
+        unsafe self.memorySize = memorySize
     }
 }
 
@@ -57,24 +58,26 @@ public struct LinuxKexecSystemCalls: KexecSystemCalls {
     public func kexecFileLoad(kernelFD: Int32, initramfsFD: Int32, commandLine: String?, flags: KexecFileFlags) throws {
         _ = try valueOrErrno("kexec_file_load") {
             if let commandLine {
-                return commandLine.withCString { oops_kexec_file_load(kernelFD, initramfsFD, $0, flags.rawValue) }
+                return unsafe commandLine.withCString {
+                    unsafe oops_kexec_file_load(kernelFD, initramfsFD, $0, flags.rawValue)
+                }
             }
             return oops_kexec_file_load(kernelFD, initramfsFD, nil, flags.rawValue)
         }
     }
 
     public func kexecLoad(entry: UInt64, segments: [KexecSegment]) throws {
-        guard segments.count <= Int(OOPS_KEXEC_SEGMENT_MAX) else {
+        guard unsafe segments.count <= Int(OOPS_KEXEC_SEGMENT_MAX) else {
             throw SystemError(
-                "kexec_load (\(segments.count) segments, at most \(OOPS_KEXEC_SEGMENT_MAX))", errno: EINVAL)
+                unsafe "kexec_load (\(segments.count) segments, at most \(OOPS_KEXEC_SEGMENT_MAX))", errno: EINVAL)
         }
-        let raw = segments.map {
-            oops_kexec_segment_t(
+        let raw = unsafe segments.map {
+            unsafe oops_kexec_segment_t(
                 buf: $0.buffer.baseAddress, bufsz: $0.buffer.count, mem: $0.address, memsz: Int($0.memorySize))
         }
         _ = try valueOrErrno("kexec_load") {
-            raw.withUnsafeBufferPointer {
-                oops_kexec_load(entry, UInt(segments.count), $0.baseAddress, UInt(OOPS_KEXEC_ARCH_X86_64))
+            unsafe raw.withUnsafeBufferPointer {
+                unsafe oops_kexec_load(entry, UInt(segments.count), $0.baseAddress, UInt(OOPS_KEXEC_ARCH_X86_64))
             }
         }
     }

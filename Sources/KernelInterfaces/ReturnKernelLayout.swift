@@ -170,8 +170,8 @@ public struct ReturnKernelLayout: Equatable, Sendable {
         else {
             throw ReturnKernelError("the kernel or initramfs changed size since the layout was made")
         }
-        try bootSegment.withUnsafeBytes { boot in
-            try calls.kexecLoad(
+        try unsafe bootSegment.withUnsafeBytes { boot in
+            try unsafe calls.kexecLoad(
                 entry: entry,
                 segments: [
                     KexecSegment(

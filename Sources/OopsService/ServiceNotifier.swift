@@ -20,8 +20,8 @@ public enum ServiceNotifier {
     /// The watchdog interval systemd set (`WatchdogSec=`), if any.
     public static var watchdogInterval: TimeSpan? {
         var usec: UInt64 = 0
-        return sd_watchdog_enabled(0, &usec) > 0 ? TimeSpan(microseconds: usec) : nil
+        return unsafe sd_watchdog_enabled(0, &usec) > 0 ? TimeSpan(microseconds: usec) : nil
     }
 
-    private static func send(_ state: String) { _ = sd_notify(0, state) }
+    private static func send(_ state: String) { _ = unsafe sd_notify(0, state) }
 }

@@ -31,23 +31,23 @@ public struct PortableSHA256: Sendable {
         var offset = 0
         if !pending.isEmpty {
             let take = min(64 - pending.count, bytes.count)
-            pending += bytes[0..<take]
+            unsafe pending += bytes[0..<take]
             offset = take
             if pending.count == 64 {
                 let block = pending
-                block.withUnsafeBytes { compress($0) }
+                unsafe block.withUnsafeBytes { unsafe compress($0) }
                 pending.removeAll(keepingCapacity: true)
             }
         }
         while bytes.count - offset >= 64 {
-            compress(UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + 64]))
+            unsafe compress(UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + 64]))
             offset += 64
         }
-        if offset < bytes.count { pending += bytes[offset...] }
+        if offset < bytes.count { unsafe pending += bytes[offset...] }
     }
 
     /// Adds `bytes` to the message.
-    public mutating func update(_ bytes: [UInt8]) { bytes.withUnsafeBytes { update($0) } }
+    public mutating func update(_ bytes: [UInt8]) { unsafe bytes.withUnsafeBytes { unsafe update($0) } }
 
     /// The 32-byte digest of the message.
     public func finalize() -> [UInt8] {
@@ -73,7 +73,8 @@ public struct PortableSHA256: Sendable {
     private mutating func compress(_ block: UnsafeRawBufferPointer) {
         for index in 0..<16 {
             w[index] =
-                UInt32(block[4 * index]) << 24 | UInt32(block[4 * index + 1]) << 16 | UInt32(block[4 * index + 2]) << 8
+                unsafe UInt32(block[4 * index]) << 24 | UInt32(block[4 * index + 1]) << 16 | UInt32(
+                    block[4 * index + 2]) << 8
                 | UInt32(block[4 * index + 3])
         }
         for index in 16..<64 {

@@ -83,101 +83,105 @@ package enum Curl {
     private static let initialized: Bool = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK }()
 
     /// The libcurl version text (`libcurl/7.88.1 OpenSSL/3.0 ... libssh2/1.10.0`).
-    package static var version: String { String(cString: curl_version()) }
+    package static var version: String { unsafe String(cString: curl_version()) }
 
     /// Performs `request` synchronously.
     package static func perform(_ request: CurlRequest) throws(CurlFailure) -> CurlResponse {
-        guard initialized, let handle = curl_easy_init() else {
+        guard initialized, let handle = unsafe curl_easy_init() else {
             throw CurlFailure(code: -1, message: "libcurl could not be initialised")
         }
-        defer { curl_easy_cleanup(handle) }
+        defer { unsafe curl_easy_cleanup(handle) }
         let context = TransferContext(request: request)
         // The context outlives the transfer: it is released after curl_easy_perform returns.
-        let opaque = Unmanaged.passRetained(context).toOpaque()
-        defer { Unmanaged<TransferContext>.fromOpaque(opaque).release() }
+        let opaque = unsafe Unmanaged.passRetained(context).toOpaque()
+        defer { unsafe Unmanaged<TransferContext>.fromOpaque(opaque).release() }
 
         var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
         var headerList: UnsafeMutablePointer<curl_slist>? = nil
         var quoteList: UnsafeMutablePointer<curl_slist>? = nil
         defer {
-            curl_slist_free_all(headerList)
-            curl_slist_free_all(quoteList)
+            unsafe curl_slist_free_all(headerList)
+            unsafe curl_slist_free_all(quoteList)
         }
-        let code: CURLcode = errorBuffer.withUnsafeMutableBufferPointer { errors in
-            _ = oops_curl_set_pointer(handle, CURLOPT_ERRORBUFFER, errors.baseAddress)
-            _ = oops_curl_set_string(handle, CURLOPT_URL, request.url)
-            _ = oops_curl_set_long(handle, CURLOPT_NOSIGNAL, 1)
-            _ = oops_curl_set_long(handle, CURLOPT_CONNECTTIMEOUT, 15)
+        let code: CURLcode = unsafe errorBuffer.withUnsafeMutableBufferPointer { errors in
+            _ = unsafe oops_curl_set_pointer(handle, CURLOPT_ERRORBUFFER, errors.baseAddress)
+            _ = unsafe oops_curl_set_string(handle, CURLOPT_URL, request.url)
+            _ = unsafe oops_curl_set_long(handle, CURLOPT_NOSIGNAL, 1)
+            _ = unsafe oops_curl_set_long(handle, CURLOPT_CONNECTTIMEOUT, 15)
             // A server that stops answering mid-transfer is given up after 60 s below 1 byte/s.
-            _ = oops_curl_set_long(handle, CURLOPT_LOW_SPEED_LIMIT, 1)
-            _ = oops_curl_set_long(handle, CURLOPT_LOW_SPEED_TIME, 60)
-            _ = oops_curl_set_pointer(handle, CURLOPT_WRITEDATA, opaque)
-            _ = oops_curl_set_data_callback(handle, CURLOPT_WRITEFUNCTION, writeCallback)
-            _ = oops_curl_set_pointer(handle, CURLOPT_HEADERDATA, opaque)
-            _ = oops_curl_set_data_callback(handle, CURLOPT_HEADERFUNCTION, headerCallback)
-            for header in request.headers { headerList = curl_slist_append(headerList, header) }
-            _ = oops_curl_set_list(handle, CURLOPT_HTTPHEADER, headerList)
-            if let signing = request.awsSigV4 { _ = oops_curl_set_string(handle, CURLOPT_AWS_SIGV4, signing) }
+            _ = unsafe oops_curl_set_long(handle, CURLOPT_LOW_SPEED_LIMIT, 1)
+            _ = unsafe oops_curl_set_long(handle, CURLOPT_LOW_SPEED_TIME, 60)
+            _ = unsafe oops_curl_set_pointer(handle, CURLOPT_WRITEDATA, opaque)
+            _ = unsafe oops_curl_set_data_callback(handle, CURLOPT_WRITEFUNCTION, writeCallback)
+            _ = unsafe oops_curl_set_pointer(handle, CURLOPT_HEADERDATA, opaque)
+            _ = unsafe oops_curl_set_data_callback(handle, CURLOPT_HEADERFUNCTION, headerCallback)
+            for header in request.headers { unsafe headerList = unsafe curl_slist_append(headerList, header) }
+            _ = unsafe oops_curl_set_list(handle, CURLOPT_HTTPHEADER, headerList)
+            if let signing = request.awsSigV4 { _ = unsafe oops_curl_set_string(handle, CURLOPT_AWS_SIGV4, signing) }
             if let userPassword = request.userPassword {
-                _ = oops_curl_set_string(handle, CURLOPT_USERPWD, userPassword)
+                _ = unsafe oops_curl_set_string(handle, CURLOPT_USERPWD, userPassword)
             }
             if let rate = request.maxRate {
-                _ = oops_curl_set_offset(handle, CURLOPT_MAX_SEND_SPEED_LARGE, curl_off_t(rate))
+                _ = unsafe oops_curl_set_offset(handle, CURLOPT_MAX_SEND_SPEED_LARGE, curl_off_t(rate))
             }
-            if let key = request.sshPrivateKey { _ = oops_curl_set_string(handle, CURLOPT_SSH_PRIVATE_KEYFILE, key) }
-            if let key = request.sshPublicKey { _ = oops_curl_set_string(handle, CURLOPT_SSH_PUBLIC_KEYFILE, key) }
+            if let key = request.sshPrivateKey {
+                _ = unsafe oops_curl_set_string(handle, CURLOPT_SSH_PRIVATE_KEYFILE, key)
+            }
+            if let key = request.sshPublicKey {
+                _ = unsafe oops_curl_set_string(handle, CURLOPT_SSH_PUBLIC_KEYFILE, key)
+            }
             if let pin = request.sshHostKeySHA256 {
-                _ = oops_curl_set_string(handle, CURLOPT_SSH_HOST_PUBLIC_KEY_SHA256, pin)
-                _ = oops_curl_set_long(handle, CURLOPT_SSH_AUTH_TYPES, Int(CURLSSH_AUTH_PUBLICKEY))
+                _ = unsafe oops_curl_set_string(handle, CURLOPT_SSH_HOST_PUBLIC_KEY_SHA256, pin)
+                _ = unsafe oops_curl_set_long(handle, CURLOPT_SSH_AUTH_TYPES, Int(CURLSSH_AUTH_PUBLICKEY))
             }
             if request.createMissingDirectories {
-                _ = oops_curl_set_long(handle, CURLOPT_FTP_CREATE_MISSING_DIRS, Int(CURLFTP_CREATE_DIR.rawValue))
+                _ = unsafe oops_curl_set_long(handle, CURLOPT_FTP_CREATE_MISSING_DIRS, Int(CURLFTP_CREATE_DIR.rawValue))
             }
             if !request.postQuote.isEmpty {
-                for command in request.postQuote { quoteList = curl_slist_append(quoteList, command) }
-                _ = oops_curl_set_list(handle, CURLOPT_POSTQUOTE, quoteList)
+                for command in request.postQuote { unsafe quoteList = unsafe curl_slist_append(quoteList, command) }
+                _ = unsafe oops_curl_set_list(handle, CURLOPT_POSTQUOTE, quoteList)
             }
             let isSFTP = request.url.hasPrefix("sftp://")
             switch (request.method, request.body) {
             case ("HEAD", _):
-                _ = oops_curl_set_long(handle, CURLOPT_NOBODY, 1)
+                _ = unsafe oops_curl_set_long(handle, CURLOPT_NOBODY, 1)
             case (_, .none) where request.method == "GET":
                 break
             case (let method, .none):
-                _ = oops_curl_set_string(handle, CURLOPT_CUSTOMREQUEST, method)
+                _ = unsafe oops_curl_set_string(handle, CURLOPT_CUSTOMREQUEST, method)
                 if method == "POST" || method == "PUT" {
-                    _ = oops_curl_set_long(handle, CURLOPT_UPLOAD, 1)
-                    _ = oops_curl_set_offset(handle, CURLOPT_INFILESIZE_LARGE, 0)
-                    _ = oops_curl_set_pointer(handle, CURLOPT_READDATA, opaque)
-                    _ = oops_curl_set_data_callback(handle, CURLOPT_READFUNCTION, readCallback)
+                    _ = unsafe oops_curl_set_long(handle, CURLOPT_UPLOAD, 1)
+                    _ = unsafe oops_curl_set_offset(handle, CURLOPT_INFILESIZE_LARGE, 0)
+                    _ = unsafe oops_curl_set_pointer(handle, CURLOPT_READDATA, opaque)
+                    _ = unsafe oops_curl_set_data_callback(handle, CURLOPT_READFUNCTION, readCallback)
                 }
             case (let method, let body):
-                _ = oops_curl_set_long(handle, CURLOPT_UPLOAD, 1)
-                if !isSFTP && method != "PUT" { _ = oops_curl_set_string(handle, CURLOPT_CUSTOMREQUEST, method) }
-                _ = oops_curl_set_offset(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(body.length))
-                _ = oops_curl_set_pointer(handle, CURLOPT_READDATA, opaque)
-                _ = oops_curl_set_data_callback(handle, CURLOPT_READFUNCTION, readCallback)
-                _ = oops_curl_set_pointer(handle, CURLOPT_SEEKDATA, opaque)
-                _ = oops_curl_set_seek_callback(handle, seekCallback)
+                _ = unsafe oops_curl_set_long(handle, CURLOPT_UPLOAD, 1)
+                if !isSFTP && method != "PUT" { _ = unsafe oops_curl_set_string(handle, CURLOPT_CUSTOMREQUEST, method) }
+                _ = unsafe oops_curl_set_offset(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(body.length))
+                _ = unsafe oops_curl_set_pointer(handle, CURLOPT_READDATA, opaque)
+                _ = unsafe oops_curl_set_data_callback(handle, CURLOPT_READFUNCTION, readCallback)
+                _ = unsafe oops_curl_set_pointer(handle, CURLOPT_SEEKDATA, opaque)
+                _ = unsafe oops_curl_set_seek_callback(handle, seekCallback)
                 if let resume = request.resumeFrom {
-                    _ = oops_curl_set_offset(handle, CURLOPT_RESUME_FROM_LARGE, curl_off_t(resume))
+                    _ = unsafe oops_curl_set_offset(handle, CURLOPT_RESUME_FROM_LARGE, curl_off_t(resume))
                 }
             }
             if request.progress != nil {
-                _ = oops_curl_set_long(handle, CURLOPT_NOPROGRESS, 0)
-                _ = oops_curl_set_pointer(handle, CURLOPT_XFERINFODATA, opaque)
-                _ = oops_curl_set_progress_callback(handle, progressCallback)
+                _ = unsafe oops_curl_set_long(handle, CURLOPT_NOPROGRESS, 0)
+                _ = unsafe oops_curl_set_pointer(handle, CURLOPT_XFERINFODATA, opaque)
+                _ = unsafe oops_curl_set_progress_callback(handle, progressCallback)
             }
-            return curl_easy_perform(handle)
+            return unsafe curl_easy_perform(handle)
         }
         if let failure = context.failure { throw failure }
         guard code == CURLE_OK else {
             var message = String(cString: errorBuffer)
-            if message.isEmpty { message = String(cString: curl_easy_strerror(code)) }
+            if message.isEmpty { message = unsafe String(cString: curl_easy_strerror(code)) }
             throw CurlFailure(code: Int(code.rawValue), message: message)
         }
         var status = 0
-        _ = oops_curl_get_long(handle, CURLINFO_RESPONSE_CODE, &status)
+        _ = unsafe oops_curl_get_long(handle, CURLINFO_RESPONSE_CODE, &status)
         return CurlResponse(status: status, headers: context.headers, body: context.body)
     }
 }
@@ -195,11 +199,11 @@ private final class TransferContext {
 }
 
 private func context(_ pointer: UnsafeMutableRawPointer?) -> TransferContext {
-    Unmanaged<TransferContext>.fromOpaque(pointer!).takeUnretainedValue()
+    unsafe Unmanaged<TransferContext>.fromOpaque(pointer!).takeUnretainedValue()
 }
 
 private let readCallback: oops_curl_data_callback = { buffer, size, count, pointer in
-    let transfer = context(pointer)
+    let transfer = unsafe context(pointer)
     let capacity = size * count
     let remaining = transfer.request.body.length - transfer.sent
     let wanted = Int(min(UInt64(capacity), remaining))
@@ -208,9 +212,9 @@ private let readCallback: oops_curl_data_callback = { buffer, size, count, point
     case .none: return 0
     case .bytes(let bytes):
         let start = Int(transfer.sent)
-        bytes.withUnsafeBytes { raw in
+        unsafe bytes.withUnsafeBytes { raw in
             // Copies `wanted` bytes into curl's buffer of `capacity` >= wanted bytes.
-            UnsafeMutableRawPointer(buffer!).copyMemory(from: raw.baseAddress! + start, byteCount: wanted)
+            unsafe UnsafeMutableRawPointer(buffer!).copyMemory(from: raw.baseAddress! + start, byteCount: wanted)
         }
         transfer.sent += UInt64(wanted)
         return wanted
@@ -218,7 +222,7 @@ private let readCallback: oops_curl_data_callback = { buffer, size, count, point
         // pread into curl's buffer, which holds `capacity` >= `wanted` bytes.
         let got: Int
         do {
-            got = try descriptor.read(
+            got = try unsafe descriptor.read(
                 into: UnsafeMutableRawBufferPointer(start: buffer, count: wanted), atOffset: offset + transfer.sent)
         } catch {
             transfer.failure = CurlFailure(
@@ -236,7 +240,7 @@ private let readCallback: oops_curl_data_callback = { buffer, size, count, point
 }
 
 private let seekCallback: oops_curl_seek_callback = { pointer, offset, origin in
-    let transfer = context(pointer)
+    let transfer = unsafe context(pointer)
     guard origin == SEEK_SET, offset >= 0, UInt64(offset) <= transfer.request.body.length else {
         return Int32(CURL_SEEKFUNC_CANTSEEK)
     }
@@ -245,23 +249,23 @@ private let seekCallback: oops_curl_seek_callback = { pointer, offset, origin in
 }
 
 private let writeCallback: oops_curl_data_callback = { buffer, size, count, pointer in
-    let transfer = context(pointer)
+    let transfer = unsafe context(pointer)
     let length = size * count
     if let file = transfer.request.responseFile {
         // `buffer` holds `length` bytes for the duration of the call.
-        do { try file.writeAll(UnsafeRawBufferPointer(start: buffer, count: length)) } catch { return 0 }
+        do { try unsafe file.writeAll(UnsafeRawBufferPointer(start: buffer, count: length)) } catch { return 0 }
         return length
     }
     let room = max(0, transfer.request.responseBodyLimit - transfer.body.count)
     // `buffer` holds `length` bytes for the duration of the call.
-    transfer.body.append(contentsOf: UnsafeRawBufferPointer(start: buffer, count: min(room, length)))
+    unsafe transfer.body.append(contentsOf: UnsafeRawBufferPointer(start: buffer, count: min(room, length)))
     return length
 }
 
 private let headerCallback: oops_curl_data_callback = { buffer, size, count, pointer in
-    let transfer = context(pointer)
+    let transfer = unsafe context(pointer)
     let length = size * count
-    let line = String(decoding: UnsafeRawBufferPointer(start: buffer, count: length), as: UTF8.self)
+    let line = unsafe String(decoding: UnsafeRawBufferPointer(start: buffer, count: length), as: UTF8.self)
     if line.hasPrefix("HTTP/") {
         transfer.headers = []  // a new response (after 100 Continue or a redirect)
     } else if let colon = line.firstIndex(of: ":") {
@@ -273,7 +277,7 @@ private let headerCallback: oops_curl_data_callback = { buffer, size, count, poi
 }
 
 private let progressCallback: oops_curl_progress_callback = { pointer, _, _, _, uploaded in
-    let transfer = context(pointer)
+    let transfer = unsafe context(pointer)
     transfer.request.progress?(UInt64(max(0, uploaded)))
     return 0
 }

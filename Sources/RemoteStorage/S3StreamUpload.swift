@@ -71,8 +71,8 @@ package struct S3StreamUpload {
                 if atEnd { break }
                 // What followed the part moves to the front; the rest of the buffer is read anew.
                 let carried = filled - partSize
-                buffer.withUnsafeMutableBytes { raw in
-                    raw.baseAddress!.copyMemory(from: raw.baseAddress! + partSize, byteCount: carried)
+                unsafe buffer.withUnsafeMutableBytes { raw in
+                    unsafe raw.baseAddress!.copyMemory(from: raw.baseAddress! + partSize, byteCount: carried)
                 }
                 filled = try carried + fill(&buffer, from: carried, descriptor)
                 atEnd = filled < buffer.count
@@ -105,8 +105,8 @@ package struct S3StreamUpload {
         while filled < buffer.count {
             let got: Int
             do {
-                got = try buffer.withUnsafeMutableBytes { raw in
-                    try stream.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[filled...]))
+                got = try unsafe buffer.withUnsafeMutableBytes { raw in
+                    try unsafe stream.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[filled...]))
                 }
             } catch { throw .localFile(path: "the stream of \(key)", message: "\(error)") }
             if got == 0 { break }

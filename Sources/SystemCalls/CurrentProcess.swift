@@ -22,9 +22,9 @@ public enum CurrentProcess {
     /// Replaces the process with `arguments[0]` (execv(3), no PATH search); returns only by throwing.
     public static func execute(_ arguments: [String]) throws -> Never {
         precondition(!arguments.isEmpty, "execute needs the program as its first argument")
-        let pointers = arguments.map { strdup($0) } + [nil]
-        defer { for pointer in pointers { free(pointer) } }
-        execv(arguments[0], pointers)
+        let pointers = unsafe arguments.map { unsafe strdup($0) } + [nil]
+        defer { for index in unsafe pointers.indices { unsafe free(pointers[index]) } }
+        unsafe execv(arguments[0], pointers)
         throw SystemError.last("execv", path: arguments[0])
     }
 }

@@ -160,7 +160,7 @@ public struct Errno: RawRepresentable, Error, Hashable, CustomStringConvertible,
     }
 
     /// The C library's sentence for the value (`Permission denied`).
-    public var message: String { String(cString: strerror(rawValue)) }
+    public var message: String { unsafe String(cString: strerror(rawValue)) }
 
     public var description: String { "\(message) (\(name))" }
 }

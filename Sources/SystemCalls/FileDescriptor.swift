@@ -56,7 +56,7 @@ public struct FileDescriptor: Sendable {
         _ path: String, _ options: Options = .readOnly, mode: UInt32 = 0o600
     ) throws -> FileDescriptor {
         let fd = try valueOrErrno("open", path: path) {
-            oops_open(path, options.union(.closeOnExec).rawValue, mode_t(mode))
+            unsafe oops_open(path, options.union(.closeOnExec).rawValue, mode_t(mode))
         }
         return FileDescriptor(rawValue: fd, path: path)
     }
@@ -97,7 +97,7 @@ public struct FileDescriptor: Sendable {
 
     /// Reads up to `buffer.count` bytes; returns how many were read (0 at end of file).
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        try valueOrErrno("read", path: path) { Glibc.read(rawValue, buffer.baseAddress, buffer.count) }
+        try valueOrErrno("read", path: path) { unsafe Glibc.read(rawValue, buffer.baseAddress, buffer.count) }
     }
 
     /// Reads up to `buffer.count` bytes at `offset` without moving the file position. An offset beyond `off_t`
@@ -107,7 +107,7 @@ public struct FileDescriptor: Sendable {
     ) throws -> Int {
         guard let position = off_t(exactly: offset) else { return 0 }
         return try valueOrErrno("pread", path: path) {
-            pread(rawValue, buffer.baseAddress, buffer.count, position)
+            unsafe pread(rawValue, buffer.baseAddress, buffer.count, position)
         }
     }
 
@@ -116,9 +116,9 @@ public struct FileDescriptor: Sendable {
         var bytes = [UInt8](repeating: 0, count: count)
         var done = 0
         while done < count {
-            let got = try bytes.withUnsafeMutableBytes { (raw) throws -> Int in
+            let got = try unsafe bytes.withUnsafeMutableBytes { (raw) throws -> Int in
                 let (position, overflow) = offset.addingReportingOverflow(UInt64(done))
-                return overflow
+                return unsafe overflow
                     ? 0 : try read(into: UnsafeMutableRawBufferPointer(rebasing: raw[done...]), atOffset: position)
             }
             if got == 0 { break }
@@ -139,7 +139,7 @@ public struct FileDescriptor: Sendable {
         var result: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
         while result.count < limit {
-            let got = try chunk.withUnsafeMutableBytes { (raw) throws -> Int in try read(into: raw) }
+            let got = try unsafe chunk.withUnsafeMutableBytes { (raw) throws -> Int in try unsafe read(into: raw) }
             if got == 0 { break }
             result.append(contentsOf: chunk[0..<got])
         }
@@ -150,26 +150,28 @@ public struct FileDescriptor: Sendable {
     public func writeAll(_ buffer: UnsafeRawBufferPointer) throws {
         var done = 0
         while done < buffer.count {
-            let rest = UnsafeRawBufferPointer(rebasing: buffer[done...])
-            done += try valueOrErrno("write", path: path) { Glibc.write(rawValue, rest.baseAddress, rest.count) }
+            let rest = unsafe UnsafeRawBufferPointer(rebasing: buffer[done...])
+            done += try valueOrErrno("write", path: path) { unsafe Glibc.write(rawValue, rest.baseAddress, rest.count) }
         }
     }
 
     /// Writes all of `bytes`.
     public func writeAll(_ bytes: some Collection<UInt8>) throws {
         let array = Array(bytes)
-        try array.withUnsafeBytes { (raw) throws in try writeAll(raw) }
+        try unsafe array.withUnsafeBytes { (raw) throws in try unsafe writeAll(raw) }
     }
 
     /// Writes all of `buffer` at `offset` (pwrite), looping over short writes.
     public func writeAll(_ buffer: UnsafeRawBufferPointer, atOffset offset: UInt64) throws {
         var done = 0
         while done < buffer.count {
-            let rest = UnsafeRawBufferPointer(rebasing: buffer[done...])
+            let rest = unsafe UnsafeRawBufferPointer(rebasing: buffer[done...])
             guard let position = Self.fileOffset(offset, plus: done) else {
                 throw SystemError("pwrite", path: path, errno: EFBIG)
             }
-            done += try valueOrErrno("pwrite", path: path) { pwrite(rawValue, rest.baseAddress, rest.count, position) }
+            done += try valueOrErrno("pwrite", path: path) {
+                unsafe pwrite(rawValue, rest.baseAddress, rest.count, position)
+            }
         }
     }
 
@@ -198,7 +200,7 @@ public struct FileDescriptor: Sendable {
     /// The file's status.
     public func status() throws -> FileStatus {
         var raw = oops_stat_t()
-        _ = try valueOrErrno("fstat", path: path) { oops_fstat(rawValue, &raw) }
+        _ = try valueOrErrno("fstat", path: path) { unsafe oops_fstat(rawValue, &raw) }
         return FileStatus(raw)
     }
 }

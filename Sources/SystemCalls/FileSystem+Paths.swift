@@ -7,16 +7,18 @@ import Musl
 extension FileSystem {
     /// The absolute path with every symbolic link, `.` and `..` resolved (realpath(3)); nil when it does not resolve.
     public static func realPath(_ path: String) -> String? {
-        guard let resolved = realpath(path, nil) else { return nil }
-        defer { free(resolved) }
-        return String(cString: resolved)
+        guard let resolved = unsafe realpath(path, nil) else { return nil }
+        defer { unsafe free(resolved) }
+        return unsafe String(cString: resolved)
     }
 
     /// Creates a new directory named `prefix` plus six random characters, mode 0700 (mkdtemp(3)); returns its path.
     /// Nothing else can have made it: a scratch directory the caller alone may remove.
     public static func makeUniqueDirectory(prefix: String) throws -> String {
         var template = Array((prefix + "XXXXXX").utf8CString)
-        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!).map { String(cString: $0) } }
+        let made = unsafe template.withUnsafeMutableBufferPointer {
+            unsafe mkdtemp($0.baseAddress!).map { unsafe String(cString: $0) }
+        }
         guard let made else { throw SystemError.last("mkdtemp", path: prefix + "XXXXXX") }
         return made
     }

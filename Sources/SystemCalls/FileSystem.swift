@@ -59,7 +59,7 @@ public enum FileSystem {
     /// stat(2) (`followLinks`) or lstat(2); nil when the path does not exist.
     public static func status(_ path: String, followLinks: Bool = true) throws -> FileStatus? {
         var raw = oops_stat_t()
-        if oops_stat(path, followLinks ? 1 : 0, &raw) == 0 { return FileStatus(raw) }
+        if unsafe oops_stat(path, followLinks ? 1 : 0, &raw) == 0 { return FileStatus(raw) }
         let error = oops_errno()
         if error == ENOENT || error == ENOTDIR { return nil }
         throw SystemError(followLinks ? "stat" : "lstat", path: path, errno: error)
@@ -84,9 +84,9 @@ public enum FileSystem {
 
     /// The names in a directory, without `.` and `..`, sorted bytewise.
     public static func listDirectory(_ path: String) throws -> [String] {
-        guard let dir = opendir(path) else { throw SystemError("opendir", path: path, errno: oops_errno()) }
-        defer { closedir(dir) }
-        return try readNames(dir, path: path)
+        guard let dir = unsafe opendir(path) else { throw SystemError("opendir", path: path, errno: oops_errno()) }
+        defer { unsafe closedir(dir) }
+        return try unsafe readNames(dir, path: path)
     }
 
     /// The names readdir(3) gives for `dir`, without `.` and `..`, sorted bytewise.
@@ -94,7 +94,7 @@ public enum FileSystem {
         var names: [String] = []
         while true {
             oops_clear_errno()
-            guard let entry = readdir(dir) else {
+            guard let entry = unsafe readdir(dir) else {
                 let error = oops_errno()
                 if error != 0 { throw SystemError("readdir", path: path, errno: error) }
                 break
@@ -102,7 +102,8 @@ public enum FileSystem {
             // Only up to the name's NUL: glibc allocates an entry for its own name, not for all 256 bytes of
             // d_name, so copying `entry.pointee` would read past it.
             let nameOffset = MemoryLayout<dirent>.offset(of: \dirent.d_name)!
-            let name = String(cString: (UnsafeRawPointer(entry) + nameOffset).assumingMemoryBound(to: CChar.self))
+            let name = unsafe String(
+                cString: (UnsafeRawPointer(entry) + nameOffset).assumingMemoryBound(to: CChar.self))
             if name != "." && name != ".." { names.append(name) }
         }
         return names.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
@@ -124,7 +125,7 @@ public enum FileSystem {
     public static func readLink(_ path: String) throws -> String {
         var buffer = [UInt8](repeating: 0, count: 4096)
         let count = try valueOrErrno("readlink", path: path) {
-            buffer.withUnsafeMutableBufferPointer { readlink(path, $0.baseAddress!, $0.count) }
+            unsafe buffer.withUnsafeMutableBufferPointer { unsafe readlink(path, $0.baseAddress!, $0.count) }
         }
         return String(decoding: buffer[0..<count], as: UTF8.self)
     }
@@ -136,7 +137,7 @@ public enum FileSystem {
             let parent = Path.parent(path)
             if parent != path && !parent.isEmpty { try makeDirectory(parent, mode: mode, parents: true) }
         }
-        if mkdir(path, mode_t(mode)) == -1 {
+        if unsafe mkdir(path, mode_t(mode)) == -1 {
             let error = oops_errno()
             if parents && error == EEXIST { return }
             throw SystemError("mkdir", path: path, errno: error)
@@ -145,16 +146,16 @@ public enum FileSystem {
 
     /// Renames `from` to `to` (atomic within one file system).
     public static func rename(_ from: String, to: String) throws {
-        _ = try valueOrErrno("rename", path: "\(from) -> \(to)") { Glibc.rename(from, to) }
+        _ = try valueOrErrno("rename", path: "\(from) -> \(to)") { unsafe Glibc.rename(from, to) }
     }
 
     /// Removes a file or an empty directory.
     public static func remove(_ path: String) throws {
         guard let st = try status(path, followLinks: false) else { return }
         if st.kind == .directory {
-            _ = try valueOrErrno("rmdir", path: path) { rmdir(path) }
+            _ = try valueOrErrno("rmdir", path: path) { unsafe rmdir(path) }
         } else {
-            _ = try valueOrErrno("unlink", path: path) { unlink(path) }
+            _ = try valueOrErrno("unlink", path: path) { unsafe unlink(path) }
         }
     }
 
@@ -164,7 +165,7 @@ public enum FileSystem {
     public static func removeTree(_ path: String) throws {
         guard let st = try status(path, followLinks: false) else { return }
         guard st.kind == .directory else { return try remove(path) }
-        let fd = oops_open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0)
+        let fd = unsafe oops_open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0)
         if fd < 0 {
             let error = oops_errno()
             // Replaced by a link or a file since the lstat: remove that instead.
@@ -178,7 +179,7 @@ public enum FileSystem {
             throw error
         }
         close(fd)
-        _ = try valueOrErrno("rmdir", path: path) { rmdir(path) }
+        _ = try valueOrErrno("rmdir", path: path) { unsafe rmdir(path) }
     }
 
     /// How deep `removeTree` goes (a dump directory is one level deep; a deeper tree is not ours to delete).
@@ -189,18 +190,18 @@ public enum FileSystem {
         guard depth < removeTreeDepthLimit else { throw SystemError("removeTree", path: path, errno: ELOOP) }
         for name in try listDirectory(descriptor: fd, path: path) {
             let child = path + "/" + name
-            if unlinkat(fd, name, 0) == 0 { continue }
+            if unsafe unlinkat(fd, name, 0) == 0 { continue }
             let error = oops_errno()
             if error == ENOENT { continue }
             // Linux says EISDIR for unlink(2) of a directory.
             guard error == EISDIR || error == EPERM else { throw SystemError("unlinkat", path: child, errno: error) }
-            let sub = oops_openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0)
+            let sub = unsafe oops_openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0)
             if sub < 0 {
                 let openError = oops_errno()
                 if openError == ENOENT { continue }
                 // Swapped for a link or file between the two calls: unlink that.
                 if openError == ELOOP || openError == ENOTDIR {
-                    _ = try valueOrErrno("unlinkat", path: child) { unlinkat(fd, name, 0) }
+                    _ = try valueOrErrno("unlinkat", path: child) { unsafe unlinkat(fd, name, 0) }
                     continue
                 }
                 throw SystemError("openat", path: child, errno: openError)
@@ -212,7 +213,7 @@ public enum FileSystem {
                 throw error
             }
             close(sub)
-            _ = try valueOrErrno("unlinkat", path: child) { unlinkat(fd, name, AT_REMOVEDIR) }
+            _ = try valueOrErrno("unlinkat", path: child) { unsafe unlinkat(fd, name, AT_REMOVEDIR) }
         }
     }
 
@@ -220,15 +221,15 @@ public enum FileSystem {
     private static func listDirectory(descriptor fd: Int32, path: String) throws -> [String] {
         let copy = dup(fd)
         guard copy >= 0 else { throw SystemError("dup", path: path, errno: oops_errno()) }
-        guard let dir = fdopendir(copy) else {
+        guard let dir = unsafe fdopendir(copy) else {
             let error = oops_errno()
             close(copy)
             throw SystemError("fdopendir", path: path, errno: error)
         }
-        defer { closedir(dir) }
+        defer { unsafe closedir(dir) }
         // A duplicate shares the file position: start from the beginning whatever was read before.
-        rewinddir(dir)
-        return try readNames(dir, path: path)
+        unsafe rewinddir(dir)
+        return try unsafe readNames(dir, path: path)
     }
 
     /// Writes `bytes` to `path` through a temporary file, fsync and rename, so readers see

@@ -28,8 +28,8 @@ public struct HostRoot: Equatable, Sendable, CustomStringConvertible {
     /// The root named by `flag` if given, else by `$OOPSD_ROOT`, else `/`.
     public static func resolve(flag: String?) -> HostRoot {
         if let flag, !flag.isEmpty { return HostRoot(flag) }
-        if let value = getenv(environmentVariable) {
-            let text = String(cString: value)
+        if let value = unsafe getenv(environmentVariable) {
+            let text = unsafe String(cString: value)
             if !text.isEmpty { return HostRoot(text) }
         }
         return .system

@@ -7,7 +7,7 @@ import Musl
 #endif
 
 /// A read-only, private `mmap` of a byte range of an open file. It does not unmap itself: call `unmap()`.
-public struct MemoryMap: @unchecked Sendable {
+@unsafe public struct MemoryMap: @unchecked Sendable {
     /// The first mapped byte of the requested range (not the page-aligned start of the mapping).
     public let bytes: UnsafeRawBufferPointer
     /// The file offset `bytes` starts at.
@@ -22,30 +22,30 @@ public struct MemoryMap: @unchecked Sendable {
     /// The caller must not touch bytes beyond the end of the file: that raises SIGBUS.
     public static func map(_ fd: FileDescriptor, offset: UInt64, count: Int) throws -> MemoryMap {
         precondition(count > 0, "MemoryMap.map: empty range")
-        let slack = Int(offset % UInt64(pageSize))
+        let slack = unsafe Int(offset % UInt64(pageSize))
         let alignedOffset = offset - UInt64(slack)
         let length = count + slack
         guard let position = off_t(exactly: alignedOffset) else {
             throw SystemError("mmap", path: fd.path, errno: EINVAL)
         }
-        guard let pointer = mmap(nil, length, PROT_READ, MAP_PRIVATE, fd.rawValue, position),
-            pointer != MAP_FAILED
+        guard let pointer = unsafe mmap(nil, length, PROT_READ, MAP_PRIVATE, fd.rawValue, position),
+            unsafe pointer != MAP_FAILED
         else {
             throw SystemError("mmap", path: fd.path, errno: oops_errno())
         }
         // The kernel mapped `length` bytes at `pointer`; the view starts `slack` bytes in and stays in bounds.
-        let view = UnsafeRawBufferPointer(start: pointer + slack, count: count)
-        return MemoryMap(bytes: view, fileOffset: offset, base: pointer, mappedLength: length)
+        let view = unsafe UnsafeRawBufferPointer(start: pointer + slack, count: count)
+        return unsafe MemoryMap(bytes: view, fileOffset: offset, base: pointer, mappedLength: length)
     }
 
     /// Tells the kernel the mapping will be read front to back (`MADV_SEQUENTIAL`); a hint, never fails.
     public func adviseSequential() {
-        _ = madvise(base, mappedLength, MADV_SEQUENTIAL)
+        _ = unsafe madvise(base, mappedLength, MADV_SEQUENTIAL)
     }
 
     /// Unmaps the range; `bytes` must not be used afterwards.
     public func unmap() {
         // munmap fails only for invalid arguments, which `map` never produces.
-        _ = munmap(base, mappedLength)
+        _ = unsafe munmap(base, mappedLength)
     }
 }

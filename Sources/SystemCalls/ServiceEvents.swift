@@ -56,7 +56,7 @@ public final class ServiceEventSources {
     /// Watches `path` (a directory or file) for writes, creation, deletion, renames and attribute changes.
     public func watch(_ path: String) throws {
         guard watches >= 0 else { return }
-        if oops_inotify_watch(watches, path) < 0 { throw SystemError.last("inotify_add_watch", path: path) }
+        if unsafe oops_inotify_watch(watches, path) < 0 { throw SystemError.last("inotify_add_watch", path: path) }
     }
 
     /// Waits up to `timeoutMicroseconds` (at most a minute) and returns what happened, in order: signals first, then
@@ -65,7 +65,7 @@ public final class ServiceEventSources {
         let descriptors = [signals, watches, uevents]
         var ready: UInt32 = 0
         let milliseconds = Int32(min(timeoutMicroseconds / 1000 + 1, 60_000))
-        _ = oops_poll_input(descriptors, Int32(descriptors.count), milliseconds, &ready)
+        _ = unsafe oops_poll_input(descriptors, Int32(descriptors.count), milliseconds, &ready)
         var events: [ServiceEvent] = []
         if ready & 1 != 0 {
             while true {
@@ -83,7 +83,9 @@ public final class ServiceEventSources {
         var events: [ServiceEvent] = []
         var buffer = [UInt8](repeating: 0, count: 8192)
         while true {
-            let count = buffer.withUnsafeMutableBytes { recv(uevents, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+            let count = unsafe buffer.withUnsafeMutableBytes {
+                unsafe recv(uevents, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT))
+            }
             if count <= 0 { break }
             events.append(.uevent(buffer[0..<count].split(separator: 0).map { String(decoding: $0, as: UTF8.self) }))
         }

@@ -13,16 +13,16 @@ private final class ThreadBody: @unchecked Sendable {
 
 /// Starts a POSIX thread running `body`; returns it, or the `pthread_create` error number.
 private func startThread(_ body: @escaping () -> Void) -> Result<pthread_t, SystemError> {
-    let job = Unmanaged.passRetained(ThreadBody(body)).toOpaque()
+    let job = unsafe Unmanaged.passRetained(ThreadBody(body)).toOpaque()
     var thread = pthread_t()
-    let status = pthread_create(
+    let status = unsafe pthread_create(
         &thread, nil,
         { raw in
-            Unmanaged<ThreadBody>.fromOpaque(raw!).takeRetainedValue().run()
+            unsafe Unmanaged<ThreadBody>.fromOpaque(raw!).takeRetainedValue().run()
             return nil
-        }, job)
+        }, unsafe job)
     guard status == 0 else {
-        Unmanaged<ThreadBody>.fromOpaque(job).release()
+        unsafe Unmanaged<ThreadBody>.fromOpaque(job).release()
         return .failure(SystemError("pthread_create", errno: status))
     }
     return .success(thread)
@@ -42,7 +42,7 @@ public enum DetachedThread {
         let whole = seconds.rounded(.down)
         var request = timespec(tv_sec: Int(min(whole, Double(Int32.max))), tv_nsec: Int((seconds - whole) * 1e9))
         var remaining = timespec()
-        while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
+        while unsafe nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
     }
 }
 

@@ -9,30 +9,30 @@ public enum UTCTime {
     /// The calendar fields of `seconds` since the epoch in UTC; nil when the C library cannot represent them.
     static func fields(_ seconds: Int64) -> tm? {
         var time = time_t(seconds)
-        var parts = tm()
-        return gmtime_r(&time, &parts) != nil ? parts : nil
+        var parts = unsafe tm()
+        return unsafe gmtime_r(&time, &parts) != nil ? parts : nil
     }
 
     private static func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
 
     /// `2025-05-20T10:15:00Z` (ISO 8601); the bare number when out of the calendar's range.
     public static func iso8601(_ seconds: Int64) -> String {
-        guard let parts = fields(seconds) else { return String(seconds) }
-        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T"
+        guard let parts = unsafe fields(seconds) else { return String(seconds) }
+        return unsafe "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T"
             + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))Z"
     }
 
     /// Now (`CLOCK_REALTIME`) as `iso8601` writes it.
     public static func nowISO8601() -> String {
         var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
+        unsafe clock_gettime(CLOCK_REALTIME, &now)
         return iso8601(Int64(now.tv_sec))
     }
 
     /// `2025-05-20 10:15:00 UTC`, for people.
     public static func text(_ seconds: Int64) -> String {
-        guard let parts = fields(seconds) else { return String(seconds) }
-        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday)) "
+        guard let parts = unsafe fields(seconds) else { return String(seconds) }
+        return unsafe "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday)) "
             + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) UTC"
     }
 
@@ -55,13 +55,13 @@ public enum UTCTime {
             let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19),
             (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61
         else { return nil }
-        var parts = tm()
-        parts.tm_year = year - 1900
-        parts.tm_mon = month - 1
-        parts.tm_mday = day
-        parts.tm_hour = hour
-        parts.tm_min = minute
-        parts.tm_sec = second
-        return Int64(timegm(&parts))
+        var parts = unsafe tm()
+        unsafe parts.tm_year = year - 1900
+        unsafe parts.tm_mon = month - 1
+        unsafe parts.tm_mday = day
+        unsafe parts.tm_hour = hour
+        unsafe parts.tm_min = minute
+        unsafe parts.tm_sec = second
+        return unsafe Int64(timegm(&parts))
     }
 }

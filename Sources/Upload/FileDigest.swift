@@ -15,15 +15,15 @@ enum FileDigest {
         var hash = SHA256()
         let chunk = 4 << 20
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 64)
-        defer { buffer.deallocate() }
+        defer { unsafe buffer.deallocate() }
         var offset: UInt64 = 0
         while true {
             let got: Int
-            do { got = try descriptor.read(into: buffer, atOffset: offset) } catch {
+            do { got = try unsafe descriptor.read(into: buffer, atOffset: offset) } catch {
                 throw .file(doing: "hashing a file of the dump at offset \(offset)", cause: SystemError(caught: error))
             }
             if got == 0 { break }
-            hash.update(UnsafeRawBufferPointer(rebasing: buffer[0..<got]))
+            unsafe hash.update(UnsafeRawBufferPointer(rebasing: buffer[0..<got]))
             offset += UInt64(got)
         }
         return hash.hexDigest()

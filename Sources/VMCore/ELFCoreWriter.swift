@@ -201,8 +201,8 @@ public struct ELFCoreWriter {
             defer { reader.release() }
             for load in self.loads(of: core, keep: base) where !load.header.mapsKernelText {
                 // A truncated input is the second pass's error, after the bytes that are there.
-                try visit(load, reader: &reader, stoppingAtTheEnd: true) { window, position in
-                    zeroPages += removeZeroPages(
+                try unsafe visit(load, reader: &reader, stoppingAtTheEnd: true) { window, position in
+                    unsafe zeroPages += removeZeroPages(
                         window, physical: load.header.physicalAddress + position, from: &scan, into: &found)
                 }
             }
@@ -228,11 +228,11 @@ public struct ELFCoreWriter {
         ).encoded()
         for header in headers { head += header.encoded() }
         head += notes
-        try head.withUnsafeBytes { try output.writeAll($0, atOffset: 0) }
+        try unsafe head.withUnsafeBytes { try unsafe output.writeAll($0, atOffset: 0) }
         statistics.bytesWritten += UInt64(head.count)
         func writeSection() throws {
             let section = ELFHeader.extendedNumberingSection(programHeaderCount: headers.count)
-            try section.withUnsafeBytes { try output.writeAll($0, atOffset: sectionOffset) }
+            try unsafe section.withUnsafeBytes { try unsafe output.writeAll($0, atOffset: sectionOffset) }
             statistics.bytesWritten += UInt64(section.count)
         }
         // A stream gets the section header after the data, where it lies.
@@ -254,8 +254,8 @@ public struct ELFCoreWriter {
         statistics.excludedZeroPages += zeroPages
         // In file order (kernel text loads are placed after the direct map), so that a stream only moves forward.
         for load in loads.filter({ !$0.isAlias }).sorted(by: { $0.header.offset < $1.header.offset }) {
-            try visit(load, reader: &reader) { window, position in
-                try writeWindow(
+            try unsafe visit(load, reader: &reader) { window, position in
+                try unsafe writeWindow(
                     window, segmentPosition: position, load: load.header, output: output,
                     excludeZeroPages: excludeZeroPages && !zeroPagesExcluded, keep: stored, statistics: &statistics)
             }
@@ -272,7 +272,7 @@ public struct ELFCoreWriter {
         if !output.isStream {
             var complete: [UInt8] = []
             complete.appendLittleEndian(UInt32(0))
-            try complete.withUnsafeBytes { try output.writeAll($0, atOffset: ELFHeader.flagsOffset) }
+            try unsafe complete.withUnsafeBytes { try unsafe output.writeAll($0, atOffset: ELFHeader.flagsOffset) }
         }
         try output.sync()
     }
@@ -295,8 +295,8 @@ public struct ELFCoreWriter {
             let window = UInt64(reader.windowSize)
             let windowEnd = min(
                 available, position == 0 && firstBoundary != 0 ? firstBoundary + window - page : position + window)
-            try reader.withBytes(atFileOffset: load.inputOffset + position, count: Int(windowEnd - position)) {
-                window in try body(window, position)
+            try unsafe reader.withBytes(atFileOffset: load.inputOffset + position, count: Int(windowEnd - position)) {
+                window in try unsafe body(window, position)
             }
             position = windowEnd
         }
@@ -321,7 +321,7 @@ public struct ELFCoreWriter {
             let address = physical + UInt64(index)
             let pageEnd = min(window.count, index + Int(page - address % page))
             if address % page == 0, pageEnd - index == pageSize, stored.contains(address / page),
-                isZero(UnsafeRawBufferPointer(rebasing: window[index..<pageEnd]))
+                unsafe isZero(UnsafeRawBufferPointer(rebasing: window[index..<pageEnd]))
             {
                 stored.remove(address / page)
                 zeros.insert(address / page)
@@ -343,8 +343,8 @@ public struct ELFCoreWriter {
         var index = 0
         func flush(upTo end: Int) throws {
             guard end > runStart else { return }
-            let run = UnsafeRawBufferPointer(rebasing: window[runStart..<end])
-            try output.writeAll(run, atOffset: load.offset + segmentPosition + UInt64(runStart))
+            let run = unsafe UnsafeRawBufferPointer(rebasing: window[runStart..<end])
+            try unsafe output.writeAll(run, atOffset: load.offset + segmentPosition + UInt64(runStart))
             statistics.bytesWritten += UInt64(run.count)
         }
         while index < window.count {
@@ -355,7 +355,7 @@ public struct ELFCoreWriter {
                 try flush(upTo: index)
                 runStart = pageEnd
                 statistics.excludedFilteredPages += 1
-            } else if excludeZeroPages && isZero(UnsafeRawBufferPointer(rebasing: window[index..<pageEnd])) {
+            } else if unsafe excludeZeroPages && isZero(UnsafeRawBufferPointer(rebasing: window[index..<pageEnd])) {
                 try flush(upTo: index)
                 runStart = pageEnd
                 statistics.excludedZeroPages += 1
@@ -371,6 +371,6 @@ public struct ELFCoreWriter {
 /// Whether every byte of `bytes` is zero (word at a time; a partial page's last bytes one by one).
 func isZero(_ bytes: UnsafeRawBufferPointer) -> Bool {
     let whole = bytes.count / 8 * 8
-    if whole > 0 && repeatedWord(UnsafeRawBufferPointer(rebasing: bytes[..<whole])) != 0 { return false }
-    return bytes[whole...].allSatisfy { $0 == 0 }
+    if unsafe whole > 0 && repeatedWord(UnsafeRawBufferPointer(rebasing: bytes[..<whole])) != 0 { return false }
+    return unsafe bytes[whole...].allSatisfy { $0 == 0 }
 }

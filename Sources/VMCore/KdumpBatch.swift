@@ -1,5 +1,6 @@
 /// One batch of kept frames: where each is in the input window, then how compression stored it.
-final class KdumpBatch: @unchecked Sendable {
+// Sound because the object owns its four allocations (freed in deinit) and every use of them is marked itself.
+@safe final class KdumpBatch: @unchecked Sendable {
     // Threads write disjoint slots of `sizes`, `flags`, `words` and `buffer` between the batch's start and the
     // join that ends it; only then does one thread read them.
     /// Page index in the window of each kept frame.
@@ -15,17 +16,17 @@ final class KdumpBatch: @unchecked Sendable {
     init(capacity: Int, bound: Int) {
         self.bound = bound
         frames.reserveCapacity(capacity)
-        sizes = .allocate(capacity: capacity)
-        flags = .allocate(capacity: capacity)
-        words = .allocate(capacity: capacity)
-        buffer = .allocate(byteCount: capacity * bound, alignment: 64)
+        unsafe sizes = .allocate(capacity: capacity)
+        unsafe flags = .allocate(capacity: capacity)
+        unsafe words = .allocate(capacity: capacity)
+        unsafe buffer = .allocate(byteCount: capacity * bound, alignment: 64)
     }
 
     deinit {
-        sizes.deallocate()
-        flags.deallocate()
-        words.deallocate()
-        buffer.deallocate()
+        unsafe sizes.deallocate()
+        unsafe flags.deallocate()
+        unsafe words.deallocate()
+        unsafe buffer.deallocate()
     }
 
     /// Compresses `page` into slot `slot`, or notes it as a zero or one-word page.
@@ -33,19 +34,19 @@ final class KdumpBatch: @unchecked Sendable {
         _ page: UnsafeRawBufferPointer, slot: Int, with compressor: PageCompressor, flag: UInt32,
         excludeZeroPages: Bool
     ) {
-        if let word = repeatedWord(page) {
-            words[slot] = word
-            sizes[slot] = word == 0 && excludeZeroPages ? 0 : -1
+        if let word = unsafe repeatedWord(page) {
+            unsafe words[slot] = word
+            unsafe sizes[slot] = word == 0 && excludeZeroPages ? 0 : -1
             return
         }
-        let target = buffer.baseAddress! + slot * bound
-        if let size = compressor.compress(page, into: target, capacity: bound) {
-            sizes[slot] = size
-            flags[slot] = flag
+        let target = unsafe buffer.baseAddress! + slot * bound
+        if let size = unsafe compressor.compress(page, into: target, capacity: bound) {
+            unsafe sizes[slot] = size
+            unsafe flags[slot] = flag
         } else {
-            target.copyMemory(from: page.baseAddress!, byteCount: page.count)
-            sizes[slot] = page.count
-            flags[slot] = 0
+            unsafe target.copyMemory(from: page.baseAddress!, byteCount: page.count)
+            unsafe sizes[slot] = page.count
+            unsafe flags[slot] = 0
         }
     }
 }
@@ -53,13 +54,13 @@ final class KdumpBatch: @unchecked Sendable {
 /// The 64-bit word a page repeats from its first byte to its last, if it does (checked 64 bytes at a time).
 func repeatedWord(_ page: UnsafeRawBufferPointer) -> UInt64? {
     guard page.count >= 8, page.count % 8 == 0 else { return nil }
-    let first = page.loadUnaligned(as: UInt64.self)
+    let first = unsafe page.loadUnaligned(as: UInt64.self)
     var offset = 8
     while offset < page.count {
         var differs: UInt64 = 0
         let end = min(page.count, offset + 64)
         while offset < end {
-            differs |= page.loadUnaligned(fromByteOffset: offset, as: UInt64.self) ^ first
+            unsafe differs |= page.loadUnaligned(fromByteOffset: offset, as: UInt64.self) ^ first
             offset += 8
         }
         if differs != 0 { return nil }

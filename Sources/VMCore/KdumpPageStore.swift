@@ -31,9 +31,12 @@ final class KdumpPageStore: @unchecked Sendable {
         if excludeZeroPages {
             // The one stored zero page every left-out zero frame points at, first in the data.
             var bytes = [UInt8](repeating: 0, count: PageCompressor.bound(pageSize: pageSize))
-            let copy = bytes.withUnsafeMutableBytes { storeWordPage(0, into: $0.baseAddress!, capacity: $0.count) }
-            try bytes.withUnsafeBytes {
-                try output.writeAll(UnsafeRawBufferPointer(rebasing: $0[0..<Int(copy.size)]), atOffset: dataCursor)
+            let copy = unsafe bytes.withUnsafeMutableBytes {
+                unsafe storeWordPage(0, into: $0.baseAddress!, capacity: $0.count)
+            }
+            try unsafe bytes.withUnsafeBytes {
+                try unsafe output.writeAll(
+                    UnsafeRawBufferPointer(rebasing: $0[0..<Int(copy.size)]), atOffset: dataCursor)
             }
             copies[0] = (dataCursor, copy.size, copy.flags)
             dataCursor += UInt64(copy.size)
@@ -45,14 +48,14 @@ final class KdumpPageStore: @unchecked Sendable {
         _ word: UInt64, into target: UnsafeMutableRawPointer, capacity: Int
     ) -> (size: UInt32, flags: UInt32) {
         let page = UnsafeMutableRawBufferPointer.allocate(byteCount: pageSize, alignment: 8)
-        defer { page.deallocate() }
+        defer { unsafe page.deallocate() }
         for offset in stride(from: 0, to: pageSize, by: 8) {
-            page.storeBytes(of: word, toByteOffset: offset, as: UInt64.self)
+            unsafe page.storeBytes(of: word, toByteOffset: offset, as: UInt64.self)
         }
-        if let size = compressor.compress(UnsafeRawBufferPointer(page), into: target, capacity: capacity) {
+        if let size = unsafe compressor.compress(UnsafeRawBufferPointer(page), into: target, capacity: capacity) {
             return (UInt32(size), compressor.compression.flag)
         }
-        target.copyMemory(from: page.baseAddress!, byteCount: pageSize)
+        unsafe target.copyMemory(from: page.baseAddress!, byteCount: pageSize)
         return (UInt32(pageSize), 0)
     }
 
@@ -65,10 +68,10 @@ final class KdumpPageStore: @unchecked Sendable {
             descriptors.appendLittleEndian(flags)
             descriptors.appendLittleEndian(UInt64(0))
         }
-        let base = batch.buffer.baseAddress!
+        let base = unsafe batch.buffer.baseAddress!
         var packed = 0
         for slot in 0..<batch.frames.count {
-            let size = batch.sizes[slot]
+            let size = unsafe batch.sizes[slot]
             if size == 0 {
                 let zero = copies[0]!
                 describe(zero.offset, zero.size, zero.flags)
@@ -77,13 +80,13 @@ final class KdumpPageStore: @unchecked Sendable {
             }
             statistics.writtenPages += 1
             if size < 0 {
-                let word = batch.words[slot]
+                let word = unsafe batch.words[slot]
                 if let copy = copies[word] {
                     describe(copy.offset, copy.size, copy.flags)
                     continue
                 }
                 // Stored here, in room the slot reserved and did not use (packed <= slot * bound).
-                let copy = storeWordPage(word, into: base + packed, capacity: batch.bound)
+                let copy = unsafe storeWordPage(word, into: base + packed, capacity: batch.bound)
                 describe(dataCursor + UInt64(packed), copy.size, copy.flags)
                 if copies.count < maximumCopies { copies[word] = (dataCursor + UInt64(packed), copy.size, copy.flags) }
                 packed += Int(copy.size)
@@ -91,15 +94,15 @@ final class KdumpPageStore: @unchecked Sendable {
             }
             // Pack the stored page right after the previous one (slots are `bound` apart).
             if packed != slot * batch.bound {
-                (base + packed).copyMemory(from: base + slot * batch.bound, byteCount: size)
+                unsafe (base + packed).copyMemory(from: base + slot * batch.bound, byteCount: size)
             }
-            describe(dataCursor + UInt64(packed), UInt32(size), batch.flags[slot])
+            unsafe describe(dataCursor + UInt64(packed), UInt32(size), batch.flags[slot])
             packed += size
         }
         if packed > 0 {
-            try output.writeAll(UnsafeRawBufferPointer(rebasing: batch.buffer[0..<packed]), atOffset: dataCursor)
+            try unsafe output.writeAll(UnsafeRawBufferPointer(rebasing: batch.buffer[0..<packed]), atOffset: dataCursor)
         }
-        try descriptors.withUnsafeBytes { try output.writeAll($0, atOffset: descriptorCursor) }
+        try unsafe descriptors.withUnsafeBytes { try unsafe output.writeAll($0, atOffset: descriptorCursor) }
         dataCursor += UInt64(packed)
         descriptorCursor += UInt64(descriptors.count)
         statistics.bytesWritten += UInt64(packed + descriptors.count)

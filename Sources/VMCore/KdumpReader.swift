@@ -153,15 +153,17 @@ public struct KdumpReader {
         var page = [UInt8](repeating: 0, count: blockSize)
         var produced = 0
         if flags & PageCompression.zstd.flag != 0 {
-            let result = page.withUnsafeMutableBytes { out in
-                stored.withUnsafeBytes { ZSTD_decompress(out.baseAddress, blockSize, $0.baseAddress, size) }
+            let result = unsafe page.withUnsafeMutableBytes { out in
+                unsafe stored.withUnsafeBytes {
+                    unsafe ZSTD_decompress(out.baseAddress, blockSize, $0.baseAddress, size)
+                }
             }
             produced = ZSTD_isError(result) != 0 ? -1 : result
         } else if flags & PageCompression.zlib.flag != 0 {
             var length = uLongf(blockSize)
-            let result = page.withUnsafeMutableBytes { out in
-                stored.withUnsafeBytes {
-                    uncompress(
+            let result = unsafe page.withUnsafeMutableBytes { out in
+                unsafe stored.withUnsafeBytes {
+                    unsafe uncompress(
                         out.baseAddress!.assumingMemoryBound(to: Bytef.self), &length,
                         $0.baseAddress!.assumingMemoryBound(to: Bytef.self), uLong(size))
                 }

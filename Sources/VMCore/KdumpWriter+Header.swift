@@ -21,10 +21,12 @@ extension KdumpWriter {
             cpuCount: core.cpus.count, physBase: UInt64(bitPattern: core.vmcoreInfo?.number("phys_base") ?? 0),
             dumpLevel: selection.level.applied, noteSize: notes.count, vmcoreInfoInNotes: vmcoreInfoPlace)
         try output.writeAll(header.encoded())
-        try header.subHeaderEncoded().withUnsafeBytes { try output.writeAll($0, atOffset: UInt64(pageSize)) }
-        try notes.withUnsafeBytes { try output.writeAll($0, atOffset: header.noteOffset) }
-        try selection.present.bytes(byteCount: header.bitmapSize).withUnsafeBytes {
-            try output.writeAll($0, atOffset: header.firstBitmapOffset)
+        try unsafe header.subHeaderEncoded().withUnsafeBytes {
+            try unsafe output.writeAll($0, atOffset: UInt64(pageSize))
+        }
+        try unsafe notes.withUnsafeBytes { try unsafe output.writeAll($0, atOffset: header.noteOffset) }
+        try unsafe selection.present.bytes(byteCount: header.bitmapSize).withUnsafeBytes {
+            try unsafe output.writeAll($0, atOffset: header.firstBitmapOffset)
         }
         return header
     }
@@ -34,7 +36,7 @@ extension KdumpWriter {
         header.status = compression.flag
         var status: [UInt8] = []
         status.appendLittleEndian(header.status)
-        try status.withUnsafeBytes { try output.writeAll($0, atOffset: KdumpHeader.statusOffset) }
+        try unsafe status.withUnsafeBytes { try unsafe output.writeAll($0, atOffset: KdumpHeader.statusOffset) }
         try output.sync()
     }
 

@@ -50,8 +50,8 @@ public struct KdumpWriter {
         let dataCursor = store.dataCursor
         statistics.readMethod = usedRead ? "read" : "mmap"
         statistics.excludedFilteredPages = selection.present.population - selection.kept.population
-        try kept.bytes(byteCount: header.bitmapSize).withUnsafeBytes {
-            try output.writeAll($0, atOffset: header.secondBitmapOffset)
+        try unsafe kept.bytes(byteCount: header.bitmapSize).withUnsafeBytes {
+            try unsafe output.writeAll($0, atOffset: header.secondBitmapOffset)
         }
         try output.truncate(to: dataCursor)
         statistics.outputSize = dataCursor
@@ -96,15 +96,16 @@ public struct KdumpWriter {
                 let previous = pending
                 // Sound because only worker 0 writes `failure`, and it is read after ParallelWorkers.run joins.
                 nonisolated(unsafe) var failure: (any Error)?
-                try reader.withBytes(atFileOffset: fileOffset, count: (batch.frames.last! + 1) * pageSize) { window in
+                try unsafe reader.withBytes(atFileOffset: fileOffset, count: (batch.frames.last! + 1) * pageSize) {
+                    window in
                     // Sound because the window stays mapped until withBytes returns, after every worker joined,
                     // and the workers only read it.
-                    nonisolated(unsafe) let window = window
+                    nonisolated(unsafe) let window = unsafe window
                     let next = WorkCounter()
                     ParallelWorkers.run(count: min(threads, batch.frames.count)) { worker in
                         // The calling thread writes the previous batch first, then joins in.
                         if worker == 0, let previous {
-                            do { try store.store(previous) } catch { failure = error }
+                            do { try store.store(previous) } catch { unsafe failure = error }
                         }
                         let compressor = workers[worker]
                         while true {
@@ -112,15 +113,15 @@ public struct KdumpWriter {
                             guard first < batch.frames.count else { break }
                             for slot in first..<min(first + 32, batch.frames.count) {
                                 let start = batch.frames[slot] * size
-                                let source = UnsafeRawBufferPointer(rebasing: window[start..<(start + size)])
-                                batch.compress(
+                                let source = unsafe UnsafeRawBufferPointer(rebasing: window[start..<(start + size)])
+                                unsafe batch.compress(
                                     source, slot: slot, with: compressor, flag: flag,
                                     excludeZeroPages: excludeZeroPages)
                             }
                         }
                     }
                 }
-                if let failure { throw failure }
+                if let failure = unsafe failure { throw failure }
                 pending = batch
                 current ^= 1
                 batchStart = kept.next(true, from: pfn, below: extent.pfns.upperBound)

@@ -63,9 +63,11 @@ public struct PageClassifier: Sendable {
                 continue
             }
             let base = index * size
-            func word(_ offset: Int) -> UInt64 { pages.loadUnaligned(fromByteOffset: base + offset, as: UInt64.self) }
+            func word(_ offset: Int) -> UInt64 {
+                unsafe pages.loadUnaligned(fromByteOffset: base + offset, as: UInt64.self)
+            }
             let flags = word(layout.flagsOffset)
-            let mapcount = pages.loadUnaligned(fromByteOffset: base + layout.mapcountOffset, as: UInt32.self)
+            let mapcount = unsafe pages.loadUnaligned(fromByteOffset: base + layout.mapcountOffset, as: UInt32.self)
             let mapping = word(layout.mappingOffset)
             let privateData = word(layout.privateOffset)
             let compoundHead = word(layout.compoundHeadOffset)
@@ -74,7 +76,7 @@ public struct PageClassifier: Sendable {
             var hugetlb = false
             if flags & layout.headMask != 0 && index + 1 < count {
                 let tail = base + size
-                let tailFlags = pages.loadUnaligned(fromByteOffset: tail + layout.flagsOffset, as: UInt64.self)
+                let tailFlags = unsafe pages.loadUnaligned(fromByteOffset: tail + layout.flagsOffset, as: UInt64.self)
                 if let value = layout.hugetlbValue {
                     order = tailFlags & 0xff
                     hugetlb = layout.typeEncoding.matches(mapcount, typeValue: value)
@@ -82,9 +84,9 @@ public struct PageClassifier: Sendable {
                     order = tailFlags & 0xff
                     hugetlb = tailFlags & (1 << UInt64(bit)) != 0
                 } else {
-                    if let offset = layout.compoundOrderOffset { order = UInt64(pages[tail + offset]) }
+                    if let offset = layout.compoundOrderOffset { order = unsafe UInt64(pages[tail + offset]) }
                     if let offset = layout.compoundDtorOffset, let dtor = layout.hugetlbDtor {
-                        hugetlb = Int64(pages[tail + offset]) == dtor
+                        hugetlb = unsafe Int64(pages[tail + offset]) == dtor
                     }
                 }
                 if order >= 64 || pfn & ((1 << order) - 1) != 0 { order = 0 }

@@ -3,7 +3,8 @@ import CZstd
 import DumpFormat
 
 /// Compresses one page at a time into a caller's buffer; one per thread (it owns a zstd context).
-final class PageCompressor {
+// Sound because the zstd context is created in init, freed only in deinit and never leaves the object.
+@safe final class PageCompressor {
     let compression: PageCompression
     private var context: OpaquePointer?
 
@@ -14,10 +15,10 @@ final class PageCompressor {
 
     init(_ compression: PageCompression) {
         self.compression = compression
-        if compression == .zstd { context = ZSTD_createCCtx() }
+        if compression == .zstd { unsafe context = unsafe ZSTD_createCCtx() }
     }
 
-    deinit { if let context { ZSTD_freeCCtx(context) } }
+    deinit { if let context = unsafe context { unsafe ZSTD_freeCCtx(context) } }
 
     /// Compresses `page` into `output` (at least `bound` bytes); returns the size, or nil when compression failed or
     /// did not make the page smaller (the page is then stored raw).
@@ -26,13 +27,13 @@ final class PageCompressor {
         case .none:
             return nil
         case .zstd:
-            guard let context else { return nil }
-            let size = ZSTD_compressCCtx(context, output, capacity, page.baseAddress, page.count, 1)
+            guard let context = unsafe context else { return nil }
+            let size = unsafe ZSTD_compressCCtx(context, output, capacity, page.baseAddress, page.count, 1)
             guard ZSTD_isError(size) == 0, size < page.count else { return nil }
             return size
         case .zlib:
             var size = uLongf(capacity)
-            let status = compress2(
+            let status = unsafe compress2(
                 output.assumingMemoryBound(to: Bytef.self), &size,
                 page.baseAddress!.assumingMemoryBound(to: Bytef.self), uLong(page.count), 1)
             guard status == Z_OK, Int(size) < page.count else { return nil }

@@ -64,11 +64,11 @@ public enum PageSelector {
             let shares = split(
                 sections, frames: present.count, into: threads > 0 ? threads : ParallelWorkers.availableCPUs)
             var results = [SelectionShare?](repeating: nil, count: shares.count)
-            results.withUnsafeMutableBufferPointer { results in
+            unsafe results.withUnsafeMutableBufferPointer { results in
                 // Sound because each worker writes only its own slot, and the buffer outlives run, which joins them.
-                nonisolated(unsafe) let results = results
+                nonisolated(unsafe) let results = unsafe results
                 ParallelWorkers.run(count: shares.count) { worker in
-                    results[worker] = classify(
+                    unsafe results[worker] = classify(
                         core, sections: shares[worker].sections, range: shares[worker].range,
                         present: present, layout: layout, template: template)
                 }
@@ -165,7 +165,9 @@ public enum PageSelector {
                 let byteCount = Int(frames) * layout.size
                 if buffer.count != byteCount { buffer = [UInt8](repeating: 0, count: byteCount) }
                 result.unreadable += try readStructPages(core, at: section.memMap, into: &buffer)
-                buffer.withUnsafeBytes { result.classifier.scan($0, firstPfn: section.firstPfn, into: &result.kept) }
+                unsafe buffer.withUnsafeBytes {
+                    unsafe result.classifier.scan($0, firstPfn: section.firstPfn, into: &result.kept)
+                }
             }
         } catch {
             result.error = error
@@ -184,8 +186,8 @@ public enum PageSelector {
             let fileOffset = try core.translateThroughPageTables(virtual).flatMap { core.fileOffset(physical: $0) }
             var got = 0
             if let fileOffset {
-                got = try buffer.withUnsafeMutableBytes { raw in
-                    try core.file.read(
+                got = try unsafe buffer.withUnsafeMutableBytes { raw in
+                    try unsafe core.file.read(
                         into: UnsafeMutableRawBufferPointer(rebasing: raw[done..<(done + length)]),
                         atOffset: fileOffset)
                 }

@@ -4,7 +4,8 @@ import SystemCalls
 ///
 /// The mode is chosen once, when the reader is made, by mapping the file's first page; `windowSize` is then
 /// fixed, so callers can cut their windows on page boundaries.
-struct WindowReader {
+// Sound because the read buffer is private: allocated once, lent only inside `withBytes`, freed by `release()`.
+@safe struct WindowReader {
     let core: ELFCore
     /// Bytes per window: the mapping size, or the read buffer size when the file cannot be mapped.
     let windowSize: Int
@@ -14,8 +15,8 @@ struct WindowReader {
 
     init(core: ELFCore, windowSize: Int, readBufferSize: Int) {
         self.core = core
-        if let probe = try? MemoryMap.map(core.file, offset: 0, count: min(4096, Int(max(core.fileSize, 1)))) {
-            probe.unmap()
+        if let probe = unsafe try? MemoryMap.map(core.file, offset: 0, count: min(4096, Int(max(core.fileSize, 1)))) {
+            unsafe probe.unmap()
             usesRead = false
             self.windowSize = windowSize
         } else {
@@ -30,18 +31,20 @@ struct WindowReader {
     ) throws {
         precondition(count <= windowSize, "window larger than the reader's window size")
         if !usesRead {
-            let map = try MemoryMap.map(core.file, offset: offset, count: count)
-            defer { map.unmap() }
-            map.adviseSequential()
+            let map = try unsafe MemoryMap.map(core.file, offset: offset, count: count)
+            defer { unsafe map.unmap() }
+            unsafe map.adviseSequential()
             // The caller keeps `offset + count` within the file size, so no page of the view is past EOF.
-            try body(map.bytes)
+            try unsafe body(map.bytes)
             return
         }
-        if buffer == nil { buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: windowSize, alignment: 4096) }
-        let target = UnsafeMutableRawBufferPointer(rebasing: buffer![0..<count])
+        if unsafe buffer == nil {
+            unsafe buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: windowSize, alignment: 4096)
+        }
+        let target = unsafe UnsafeMutableRawBufferPointer(rebasing: buffer![0..<count])
         var filled = 0
         while filled < count {
-            let got = try core.file.read(
+            let got = try unsafe core.file.read(
                 into: UnsafeMutableRawBufferPointer(rebasing: target[filled...]), atOffset: offset + UInt64(filled))
             if got == 0 {
                 throw ELFCoreError(
@@ -51,12 +54,12 @@ struct WindowReader {
             }
             filled += got
         }
-        try body(UnsafeRawBufferPointer(target))
+        try unsafe body(UnsafeRawBufferPointer(target))
     }
 
     /// Frees the read buffer.
     mutating func release() {
-        buffer?.deallocate()
-        buffer = nil
+        unsafe buffer?.deallocate()
+        unsafe buffer = nil
     }
 }

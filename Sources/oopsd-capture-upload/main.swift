@@ -19,13 +19,13 @@ import Glibc
 
 func fail(_ message: String, status: Int32 = 1) -> Never {
     var line = Array(("oopsd-capture-upload: " + message + "\n").utf8)
-    _ = line.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
+    _ = unsafe line.withUnsafeMutableBytes { unsafe write(2, $0.baseAddress, $0.count) }
     exit(status)
 }
 
 func say(_ text: String) {
     var line = Array((text + "\n").utf8)
-    _ = line.withUnsafeMutableBytes { write(1, $0.baseAddress, $0.count) }
+    _ = unsafe line.withUnsafeMutableBytes { unsafe write(1, $0.baseAddress, $0.count) }
 }
 
 var targetPath = FrozenS3Target.pathInInitramfs

@@ -10,7 +10,7 @@ import Musl
 /// Writes `text` and a newline to standard error.
 func printError(_ text: String) {
     let line = Array((text + "\n").utf8)
-    line.withUnsafeBytes { raw in _ = write(2, raw.baseAddress, raw.count) }
+    unsafe line.withUnsafeBytes { raw in _ = unsafe write(2, raw.baseAddress, raw.count) }
 }
 
 let arguments = Array(CommandLine.arguments.dropFirst())
