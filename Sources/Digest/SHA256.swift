@@ -31,6 +31,7 @@ public struct SHA256: @unchecked Sendable {
     /// Adds `bytes` to the message.
     public mutating func update(_ bytes: some Collection<UInt8>) {
         if !isKnownUniquelyReferenced(&context) { context = Context(copying: context) }
+        // Sound because the context is uniquely referenced and outlives both updates, which read borrowed bytes.
         let pointer = unsafe context.pointer
         let done: Void? = bytes.withContiguousStorageIfAvailable { buffer in
             _ = unsafe EVP_DigestUpdate(pointer, buffer.baseAddress, buffer.count)
@@ -51,6 +52,7 @@ public struct SHA256: @unchecked Sendable {
         let copy = Context(copying: context)
         var digest = [UInt8](repeating: 0, count: 32)
         var length: UInt32 = 0
+        // Sound because `copy` is alive for the call and `digest` holds the 32 bytes SHA-256 writes.
         unsafe EVP_DigestFinal_ex(copy.pointer, &digest, &length)
         return digest
     }

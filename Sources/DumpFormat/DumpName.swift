@@ -13,6 +13,7 @@ public enum DumpName {
     /// The name for a crash at `epochSeconds`, captured by the boot with `bootID`.
     public static func make(epochSeconds: Int64, bootID: String) -> String {
         var time = time_t(epochSeconds)
+        // Sound because gmtime_r fills the local `tm`; only its integer fields are read, never `tm_zone`.
         var parts = unsafe tm()
         _ = unsafe gmtime_r(&time, &parts)
         func pad(_ value: Int32, _ width: Int) -> String {

@@ -11,6 +11,7 @@ public enum KernelRelease {
     /// The release from uname(2), e.g. `6.1.0-56-amd64`.
     public static func current() throws -> String {
         var names = utsname()
+        // Sound because uname fills the local `names`; the release is read within its fixed-size field.
         _ = try valueOrErrno("uname") { unsafe uname(&names) }
         return unsafe withUnsafeBytes(of: names.release) { raw in
             unsafe String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)

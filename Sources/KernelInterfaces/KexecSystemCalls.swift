@@ -58,6 +58,7 @@ public struct LinuxKexecSystemCalls: KexecSystemCalls {
     public func kexecFileLoad(kernelFD: Int32, initramfsFD: Int32, commandLine: String?, flags: KexecFileFlags) throws {
         _ = try valueOrErrno("kexec_file_load") {
             if let commandLine {
+                // Sound because the C string lives for the call.
                 return unsafe commandLine.withCString {
                     unsafe oops_kexec_file_load(kernelFD, initramfsFD, $0, flags.rawValue)
                 }
@@ -67,6 +68,7 @@ public struct LinuxKexecSystemCalls: KexecSystemCalls {
     }
 
     public func kexecLoad(entry: UInt64, segments: [KexecSegment]) throws {
+        // Sound because the caller keeps every segment's buffer alive until kexec_load returns; the count is checked.
         guard unsafe segments.count <= Int(OOPS_KEXEC_SEGMENT_MAX) else {
             throw SystemError(
                 unsafe "kexec_load (\(segments.count) segments, at most \(OOPS_KEXEC_SEGMENT_MAX))", errno: EINVAL)

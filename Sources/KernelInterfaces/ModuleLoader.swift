@@ -29,6 +29,7 @@ public enum ModuleLoader {
         defer { try? fd.close() }
         let flags = isCompressed(path) ? Int32(OOPS_MODULE_INIT_COMPRESSED_FILE) : Int32(0)
         while true {
+            // Sound because the C string lives for the call.
             let result = unsafe parameters.withCString { unsafe oops_finit_module(fd.rawValue, $0, flags) }
             if result == 0 { return .loaded }
             let error = oops_errno()

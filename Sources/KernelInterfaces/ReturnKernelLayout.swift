@@ -170,6 +170,7 @@ public struct ReturnKernelLayout: Equatable, Sendable {
         else {
             throw ReturnKernelError("the kernel or initramfs changed size since the layout was made")
         }
+        // Sound because the sizes are checked above and all three buffers outlive the kexec_load call.
         try unsafe bootSegment.withUnsafeBytes { boot in
             try unsafe calls.kexecLoad(
                 entry: entry,

@@ -46,6 +46,7 @@ public struct Journal: Sendable {
             spans.append((buffer.count, entry.utf8.count))
             buffer.append(contentsOf: entry.utf8)
         }
+        // Sound because each span lies inside `buffer` by construction and the iovecs do not outlive the closure.
         return unsafe buffer.withUnsafeMutableBytes { raw in
             let vectors = unsafe spans.map { unsafe iovec(iov_base: raw.baseAddress! + $0.offset, iov_len: $0.length) }
             return unsafe sd_journal_sendv(vectors, Int32(vectors.count)) >= 0

@@ -20,8 +20,10 @@ public enum ServiceNotifier {
     /// The watchdog interval systemd set (`WatchdogSec=`), if any.
     public static var watchdogInterval: TimeSpan? {
         var usec: UInt64 = 0
+        // Sound because sd_watchdog_enabled fills the local `usec`.
         return unsafe sd_watchdog_enabled(0, &usec) > 0 ? TimeSpan(microseconds: usec) : nil
     }
 
+    // Sound because `state` is bridged to a C string that lives for the call.
     private static func send(_ state: String) { _ = unsafe sd_notify(0, state) }
 }

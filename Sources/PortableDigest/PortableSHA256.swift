@@ -27,6 +27,7 @@ public struct PortableSHA256: Sendable {
 
     /// Adds `bytes` to the message.
     public mutating func update(_ bytes: UnsafeRawBufferPointer) {
+        // Sound because every slice is cut at offsets checked against `bytes.count` and 64 above it.
         length &+= UInt64(bytes.count)
         var offset = 0
         if !pending.isEmpty {
@@ -47,6 +48,7 @@ public struct PortableSHA256: Sendable {
     }
 
     /// Adds `bytes` to the message.
+    // Sound because the bytes are borrowed from the array only for the update.
     public mutating func update(_ bytes: [UInt8]) { unsafe bytes.withUnsafeBytes { unsafe update($0) } }
 
     /// The 32-byte digest of the message.
@@ -71,6 +73,7 @@ public struct PortableSHA256: Sendable {
     }
 
     private mutating func compress(_ block: UnsafeRawBufferPointer) {
+        // Sound because every caller passes exactly 64 bytes, so indexes 0...63 are in bounds.
         for index in 0..<16 {
             w[index] =
                 unsafe UInt32(block[4 * index]) << 24 | UInt32(block[4 * index + 1]) << 16 | UInt32(

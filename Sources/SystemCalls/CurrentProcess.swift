@@ -22,6 +22,7 @@ public enum CurrentProcess {
     /// Replaces the process with `arguments[0]` (execv(3), no PATH search); returns only by throwing.
     public static func execute(_ arguments: [String]) throws -> Never {
         precondition(!arguments.isEmpty, "execute needs the program as its first argument")
+        // Sound because each strdup copy lives until the deferred free; execv reads the NULL-ended array.
         let pointers = unsafe arguments.map { unsafe strdup($0) } + [nil]
         defer { for index in unsafe pointers.indices { unsafe free(pointers[index]) } }
         unsafe execv(arguments[0], pointers)

@@ -160,6 +160,7 @@ public struct Errno: RawRepresentable, Error, Hashable, CustomStringConvertible,
     }
 
     /// The C library's sentence for the value (`Permission denied`).
+    // Sound because strerror returns a NUL-terminated static string, copied at once.
     public var message: String { unsafe String(cString: strerror(rawValue)) }
 
     public var description: String { "\(message) (\(name))" }

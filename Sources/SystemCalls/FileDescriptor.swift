@@ -55,6 +55,7 @@ public struct FileDescriptor: Sendable {
     public static func open(
         _ path: String, _ options: Options = .readOnly, mode: UInt32 = 0o600
     ) throws -> FileDescriptor {
+        // Sound because `path` is bridged to a C string that lives for the call.
         let fd = try valueOrErrno("open", path: path) {
             unsafe oops_open(path, options.union(.closeOnExec).rawValue, mode_t(mode))
         }
@@ -97,6 +98,7 @@ public struct FileDescriptor: Sendable {
 
     /// Reads up to `buffer.count` bytes; returns how many were read (0 at end of file).
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        // Sound because read(2) writes at most `buffer.count` bytes into the caller's buffer.
         try valueOrErrno("read", path: path) { unsafe Glibc.read(rawValue, buffer.baseAddress, buffer.count) }
     }
 
@@ -107,6 +109,7 @@ public struct FileDescriptor: Sendable {
     ) throws -> Int {
         guard let position = off_t(exactly: offset) else { return 0 }
         return try valueOrErrno("pread", path: path) {
+            // Sound because pread(2) writes at most `buffer.count` bytes into the caller's buffer.
             unsafe pread(rawValue, buffer.baseAddress, buffer.count, position)
         }
     }
@@ -116,6 +119,7 @@ public struct FileDescriptor: Sendable {
         var bytes = [UInt8](repeating: 0, count: count)
         var done = 0
         while done < count {
+            // Sound because `done < count` keeps the rebased slice inside `bytes`, which the closure borrows.
             let got = try unsafe bytes.withUnsafeMutableBytes { (raw) throws -> Int in
                 let (position, overflow) = offset.addingReportingOverflow(UInt64(done))
                 return unsafe overflow
@@ -139,6 +143,7 @@ public struct FileDescriptor: Sendable {
         var result: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
         while result.count < limit {
+            // Sound because the read fills at most the borrowed `chunk`'s 65536 bytes.
             let got = try unsafe chunk.withUnsafeMutableBytes { (raw) throws -> Int in try unsafe read(into: raw) }
             if got == 0 { break }
             result.append(contentsOf: chunk[0..<got])
@@ -150,6 +155,7 @@ public struct FileDescriptor: Sendable {
     public func writeAll(_ buffer: UnsafeRawBufferPointer) throws {
         var done = 0
         while done < buffer.count {
+            // Sound because `done < buffer.count` keeps `rest` inside the caller's buffer; write(2) only reads it.
             let rest = unsafe UnsafeRawBufferPointer(rebasing: buffer[done...])
             done += try valueOrErrno("write", path: path) { unsafe Glibc.write(rawValue, rest.baseAddress, rest.count) }
         }
@@ -158,6 +164,7 @@ public struct FileDescriptor: Sendable {
     /// Writes all of `bytes`.
     public func writeAll(_ bytes: some Collection<UInt8>) throws {
         let array = Array(bytes)
+        // Sound because the bytes are borrowed from `array` only for the write.
         try unsafe array.withUnsafeBytes { (raw) throws in try unsafe writeAll(raw) }
     }
 
@@ -165,6 +172,7 @@ public struct FileDescriptor: Sendable {
     public func writeAll(_ buffer: UnsafeRawBufferPointer, atOffset offset: UInt64) throws {
         var done = 0
         while done < buffer.count {
+            // Sound because `done < buffer.count` keeps `rest` inside the caller's buffer; pwrite(2) only reads it.
             let rest = unsafe UnsafeRawBufferPointer(rebasing: buffer[done...])
             guard let position = Self.fileOffset(offset, plus: done) else {
                 throw SystemError("pwrite", path: path, errno: EFBIG)
@@ -200,6 +208,7 @@ public struct FileDescriptor: Sendable {
     /// The file's status.
     public func status() throws -> FileStatus {
         var raw = oops_stat_t()
+        // Sound because fstat fills the local `raw` in place.
         _ = try valueOrErrno("fstat", path: path) { unsafe oops_fstat(rawValue, &raw) }
         return FileStatus(raw)
     }

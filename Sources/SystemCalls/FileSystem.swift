@@ -59,6 +59,7 @@ public enum FileSystem {
     /// stat(2) (`followLinks`) or lstat(2); nil when the path does not exist.
     public static func status(_ path: String, followLinks: Bool = true) throws -> FileStatus? {
         var raw = oops_stat_t()
+        // Sound because `path` is bridged for the call; stat fills the local `raw`.
         if unsafe oops_stat(path, followLinks ? 1 : 0, &raw) == 0 { return FileStatus(raw) }
         let error = oops_errno()
         if error == ENOENT || error == ENOTDIR { return nil }
@@ -84,6 +85,7 @@ public enum FileSystem {
 
     /// The names in a directory, without `.` and `..`, sorted bytewise.
     public static func listDirectory(_ path: String) throws -> [String] {
+        // Sound because the DIR is closed by the defer and used only in between.
         guard let dir = unsafe opendir(path) else { throw SystemError("opendir", path: path, errno: oops_errno()) }
         defer { unsafe closedir(dir) }
         return try unsafe readNames(dir, path: path)
@@ -94,6 +96,7 @@ public enum FileSystem {
         var names: [String] = []
         while true {
             oops_clear_errno()
+            // Sound because the entry stays valid until the next readdir; its name is copied up to its NUL first.
             guard let entry = unsafe readdir(dir) else {
                 let error = oops_errno()
                 if error != 0 { throw SystemError("readdir", path: path, errno: error) }
@@ -125,6 +128,7 @@ public enum FileSystem {
     public static func readLink(_ path: String) throws -> String {
         var buffer = [UInt8](repeating: 0, count: 4096)
         let count = try valueOrErrno("readlink", path: path) {
+            // Sound because readlink writes at most the 4096 bytes of the borrowed buffer and says how many.
             unsafe buffer.withUnsafeMutableBufferPointer { unsafe readlink(path, $0.baseAddress!, $0.count) }
         }
         return String(decoding: buffer[0..<count], as: UTF8.self)
@@ -137,6 +141,7 @@ public enum FileSystem {
             let parent = Path.parent(path)
             if parent != path && !parent.isEmpty { try makeDirectory(parent, mode: mode, parents: true) }
         }
+        // Sound because `path` is bridged to a C string that lives for the call.
         if unsafe mkdir(path, mode_t(mode)) == -1 {
             let error = oops_errno()
             if parents && error == EEXIST { return }
@@ -146,6 +151,7 @@ public enum FileSystem {
 
     /// Renames `from` to `to` (atomic within one file system).
     public static func rename(_ from: String, to: String) throws {
+        // Sound because both paths are bridged to C strings that live for the call.
         _ = try valueOrErrno("rename", path: "\(from) -> \(to)") { unsafe Glibc.rename(from, to) }
     }
 
@@ -153,6 +159,7 @@ public enum FileSystem {
     public static func remove(_ path: String) throws {
         guard let st = try status(path, followLinks: false) else { return }
         if st.kind == .directory {
+            // Sound because the paths are bridged to C strings that live for each call.
             _ = try valueOrErrno("rmdir", path: path) { unsafe rmdir(path) }
         } else {
             _ = try valueOrErrno("unlink", path: path) { unsafe unlink(path) }
@@ -165,6 +172,7 @@ public enum FileSystem {
     public static func removeTree(_ path: String) throws {
         guard let st = try status(path, followLinks: false) else { return }
         guard st.kind == .directory else { return try remove(path) }
+        // Sound because `path` is bridged to a C string that lives for the call.
         let fd = unsafe oops_open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0)
         if fd < 0 {
             let error = oops_errno()
@@ -179,6 +187,7 @@ public enum FileSystem {
             throw error
         }
         close(fd)
+        // Sound because `path` is bridged to a C string that lives for the call.
         _ = try valueOrErrno("rmdir", path: path) { unsafe rmdir(path) }
     }
 
@@ -190,6 +199,7 @@ public enum FileSystem {
         guard depth < removeTreeDepthLimit else { throw SystemError("removeTree", path: path, errno: ELOOP) }
         for name in try listDirectory(descriptor: fd, path: path) {
             let child = path + "/" + name
+            // Sound because `name` is bridged for each call; `fd` is the open directory this function was given.
             if unsafe unlinkat(fd, name, 0) == 0 { continue }
             let error = oops_errno()
             if error == ENOENT { continue }
@@ -221,6 +231,7 @@ public enum FileSystem {
     private static func listDirectory(descriptor fd: Int32, path: String) throws -> [String] {
         let copy = dup(fd)
         guard copy >= 0 else { throw SystemError("dup", path: path, errno: oops_errno()) }
+        // Sound because the DIR owns `copy`, is closed by the defer and used only in between.
         guard let dir = unsafe fdopendir(copy) else {
             let error = oops_errno()
             close(copy)

@@ -19,6 +19,7 @@ public struct FileSystemSpace: Equatable, Sendable {
     /// `statvfs(path)`.
     public static func of(_ path: String) throws -> FileSystemSpace {
         var info = statvfs()
+        // Sound because `path` is bridged for the call; statvfs fills the local `info`.
         guard unsafe statvfs(path, &info) == 0 else { throw SystemError.last("statvfs", path: path) }
         let unit = UInt64(info.f_frsize)
         return FileSystemSpace(total: UInt64(info.f_blocks) * unit, available: UInt64(info.f_bavail) * unit)

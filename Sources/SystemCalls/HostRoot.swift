@@ -28,6 +28,7 @@ public struct HostRoot: Equatable, Sendable, CustomStringConvertible {
     /// The root named by `flag` if given, else by `$OOPSD_ROOT`, else `/`.
     public static func resolve(flag: String?) -> HostRoot {
         if let flag, !flag.isEmpty { return HostRoot(flag) }
+        // Sound because getenv's string is copied at once, before anything can change the environment.
         if let value = unsafe getenv(environmentVariable) {
             let text = unsafe String(cString: value)
             if !text.isEmpty { return HostRoot(text) }

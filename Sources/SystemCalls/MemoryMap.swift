@@ -7,6 +7,7 @@ import Musl
 #endif
 
 /// A read-only, private `mmap` of a byte range of an open file. It does not unmap itself: call `unmap()`.
+// Unsafe to use: `bytes` dangles after `unmap()`; each user marks its reads and unmaps last.
 @unsafe public struct MemoryMap: @unchecked Sendable {
     /// The first mapped byte of the requested range (not the page-aligned start of the mapping).
     public let bytes: UnsafeRawBufferPointer
@@ -28,6 +29,7 @@ import Musl
         guard let position = off_t(exactly: alignedOffset) else {
             throw SystemError("mmap", path: fd.path, errno: EINVAL)
         }
+        // Sound because a failed mmap is caught; the view below starts `slack` bytes into the `length` mapped.
         guard let pointer = unsafe mmap(nil, length, PROT_READ, MAP_PRIVATE, fd.rawValue, position),
             unsafe pointer != MAP_FAILED
         else {
@@ -40,12 +42,14 @@ import Musl
 
     /// Tells the kernel the mapping will be read front to back (`MADV_SEQUENTIAL`); a hint, never fails.
     public func adviseSequential() {
+        // Sound because `base` and `mappedLength` are exactly what mmap returned and was given.
         _ = unsafe madvise(base, mappedLength, MADV_SEQUENTIAL)
     }
 
     /// Unmaps the range; `bytes` must not be used afterwards.
     public func unmap() {
         // munmap fails only for invalid arguments, which `map` never produces.
+        // Sound because `base` and `mappedLength` are exactly what mmap returned and was given.
         _ = unsafe munmap(base, mappedLength)
     }
 }

@@ -56,6 +56,7 @@ public final class ServiceEventSources {
     /// Watches `path` (a directory or file) for writes, creation, deletion, renames and attribute changes.
     public func watch(_ path: String) throws {
         guard watches >= 0 else { return }
+        // Sound because `path` is bridged to a C string that lives for the call.
         if unsafe oops_inotify_watch(watches, path) < 0 { throw SystemError.last("inotify_add_watch", path: path) }
     }
 
@@ -65,6 +66,7 @@ public final class ServiceEventSources {
         let descriptors = [signals, watches, uevents]
         var ready: UInt32 = 0
         let milliseconds = Int32(min(timeoutMicroseconds / 1000 + 1, 60_000))
+        // Sound because poll reads `descriptors.count` entries of the array and writes the local `ready`.
         _ = unsafe oops_poll_input(descriptors, Int32(descriptors.count), milliseconds, &ready)
         var events: [ServiceEvent] = []
         if ready & 1 != 0 {
@@ -83,6 +85,7 @@ public final class ServiceEventSources {
         var events: [ServiceEvent] = []
         var buffer = [UInt8](repeating: 0, count: 8192)
         while true {
+            // Sound because recv writes at most the borrowed buffer's count bytes and says how many.
             let count = unsafe buffer.withUnsafeMutableBytes {
                 unsafe recv(uevents, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT))
             }

@@ -13,6 +13,7 @@ private final class ThreadBody: @unchecked Sendable {
 
 /// Starts a POSIX thread running `body`; returns it, or the `pthread_create` error number.
 private func startThread(_ body: @escaping () -> Void) -> Result<pthread_t, SystemError> {
+    // Sound because the retained ThreadBody is released exactly once: by the thread, or here if none started.
     let job = unsafe Unmanaged.passRetained(ThreadBody(body)).toOpaque()
     var thread = pthread_t()
     let status = unsafe pthread_create(
@@ -42,6 +43,7 @@ public enum DetachedThread {
         let whole = seconds.rounded(.down)
         var request = timespec(tv_sec: Int(min(whole, Double(Int32.max))), tv_nsec: Int((seconds - whole) * 1e9))
         var remaining = timespec()
+        // Sound because both timespecs are locals passed in place.
         while unsafe nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
     }
 }

@@ -8,6 +8,7 @@ import Musl
 public enum UTCTime {
     /// The calendar fields of `seconds` since the epoch in UTC; nil when the C library cannot represent them.
     static func fields(_ seconds: Int64) -> tm? {
+        // Sound because gmtime_r fills the local `tm`; its `tm_zone` pointer is never read.
         var time = time_t(seconds)
         var parts = unsafe tm()
         return unsafe gmtime_r(&time, &parts) != nil ? parts : nil
@@ -17,6 +18,7 @@ public enum UTCTime {
 
     /// `2025-05-20T10:15:00Z` (ISO 8601); the bare number when out of the calendar's range.
     public static func iso8601(_ seconds: Int64) -> String {
+        // Sound because only the integer fields of `tm` are read, never its `tm_zone` pointer.
         guard let parts = unsafe fields(seconds) else { return String(seconds) }
         return unsafe "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T"
             + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))Z"
@@ -25,12 +27,14 @@ public enum UTCTime {
     /// Now (`CLOCK_REALTIME`) as `iso8601` writes it.
     public static func nowISO8601() -> String {
         var now = timespec()
+        // Sound because the local `now` is filled in place.
         unsafe clock_gettime(CLOCK_REALTIME, &now)
         return iso8601(Int64(now.tv_sec))
     }
 
     /// `2025-05-20 10:15:00 UTC`, for people.
     public static func text(_ seconds: Int64) -> String {
+        // Sound because only the integer fields of `tm` are read, never its `tm_zone` pointer.
         guard let parts = unsafe fields(seconds) else { return String(seconds) }
         return unsafe "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday)) "
             + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) UTC"
@@ -55,6 +59,7 @@ public enum UTCTime {
             let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19),
             (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61
         else { return nil }
+        // Sound because only integer fields are set; timegm reads the local `tm` in place.
         var parts = unsafe tm()
         unsafe parts.tm_year = year - 1900
         unsafe parts.tm_mon = month - 1

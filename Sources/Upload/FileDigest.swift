@@ -14,6 +14,7 @@ enum FileDigest {
         defer { try? descriptor.close() }
         var hash = SHA256()
         let chunk = 4 << 20
+        // Sound because the buffer is freed by the defer only, and each read fills at most its `chunk` bytes.
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 64)
         defer { unsafe buffer.deallocate() }
         var offset: UInt64 = 0

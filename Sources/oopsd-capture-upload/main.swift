@@ -19,12 +19,14 @@ import Glibc
 
 func fail(_ message: String, status: Int32 = 1) -> Never {
     var line = Array(("oopsd-capture-upload: " + message + "\n").utf8)
+    // Sound because write(2) reads at most the borrowed line's count bytes.
     _ = unsafe line.withUnsafeMutableBytes { unsafe write(2, $0.baseAddress, $0.count) }
     exit(status)
 }
 
 func say(_ text: String) {
     var line = Array((text + "\n").utf8)
+    // Sound because write(2) reads at most the borrowed line's count bytes.
     _ = unsafe line.withUnsafeMutableBytes { unsafe write(1, $0.baseAddress, $0.count) }
 }
 

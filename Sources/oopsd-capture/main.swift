@@ -10,6 +10,7 @@ import Musl
 /// Writes `text` and a newline to standard error.
 func printError(_ text: String) {
     let line = Array((text + "\n").utf8)
+    // Sound because write(2) reads at most the borrowed line's count bytes.
     unsafe line.withUnsafeBytes { raw in _ = unsafe write(2, raw.baseAddress, raw.count) }
 }
 
