@@ -1,3 +1,5 @@
+import SystemCalls
+
 /// Errors of the collection side, each naming the dump or file concerned and what to do.
 public enum CollectionError: Error, Equatable, CustomStringConvertible, Sendable {
     /// The dump directory cannot be listed.
@@ -8,7 +10,9 @@ public enum CollectionError: Error, Equatable, CustomStringConvertible, Sendable
     case ambiguousID(String, candidates: [String])
     /// `-N` asks for more dumps than exist.
     case indexOutOfRange(Int, count: Int, directory: String)
-    /// A file of a dump is missing or unreadable.
+    /// A file of a dump cannot be read: the call that failed, or what the file is instead of a regular file.
+    case cannotRead(path: String, cause: FileReadError)
+    /// A file of a dump is missing or unusable, for the reason given.
     case fileUnreadable(path: String, reason: String)
     /// A file has content we cannot use.
     case malformedFile(path: String, reason: String)
@@ -26,6 +30,8 @@ public enum CollectionError: Error, Equatable, CustomStringConvertible, Sendable
                 + candidates.map { "  \($0)" }.joined(separator: "\n")
         case .indexOutOfRange(let index, let count, let directory):
             "there is no dump \(index): \(directory) holds \(count) dump\(count == 1 ? "" : "s")"
+        case .cannotRead(let path, let cause):
+            "cannot read \(path): \(cause)"
         case .fileUnreadable(let path, let reason):
             "cannot read \(path): \(reason)"
         case .malformedFile(let path, let reason):

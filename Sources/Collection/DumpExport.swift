@@ -17,7 +17,7 @@ public enum DumpExport {
         do {
             input = try FileDescriptor.open(source, [.readOnly, .noFollow])
         } catch {
-            throw CollectionError.fileUnreadable(path: source, reason: "\(error)")
+            throw CollectionError.cannotRead(path: source, cause: FileReadError(caught: error))
         }
         defer { try? input.close() }
         // Written under a temporary name and renamed, so FILE is never a partial copy. The name is new (O_EXCL):

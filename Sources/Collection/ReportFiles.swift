@@ -40,7 +40,7 @@ public enum ReportFiles {
         do {
             data = try FileSystem.readRegularFile(path, limit: 16 << 20)
         } catch {
-            throw CollectionError.fileUnreadable(path: path, reason: "\(error)")
+            throw CollectionError.cannotRead(path: path, cause: FileReadError(caught: error))
         }
         return try decode(data, path: path)
     }

@@ -213,7 +213,7 @@ public struct DumpMetadata: Sendable {
             // Never through a symlink (a root-only file would be shown), never waiting on a FIFO.
             bytes = try FileSystem.readRegularFile(path, limit: maximumSize)
         } catch {
-            throw .unreadable(path: path, reason: "\(error)")
+            throw .unreadable(path: path, cause: FileReadError(caught: error))
         }
         return try DumpMetadata(json: bytes, path: path)
     }

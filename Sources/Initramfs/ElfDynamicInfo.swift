@@ -20,7 +20,9 @@ public struct ElfDynamicInfo: Equatable, Sendable {
     /// Reads the ELF file at `path` (a host path).
     public static func read(path: String) throws(InitramfsError) -> ElfDynamicInfo {
         let fd: FileDescriptor
-        do { fd = try FileDescriptor.open(path) } catch { throw .elf(path: path, message: "\(error)") }
+        do { fd = try FileDescriptor.open(path) } catch {
+            throw .file(doing: "reading the dynamic section of \(path)", cause: SystemError(caught: error))
+        }
         defer { try? fd.close() }
         _ = elf_version(UInt32(EV_CURRENT))
         guard let elf = unsafe elf_begin(fd.rawValue, ELF_C_READ, nil) else {

@@ -34,7 +34,7 @@ struct DmesgCommand: ParsableCommand {
                 do {
                     return try FileSystem.readRegularFile(path)
                 } catch {
-                    throw CollectionError.fileUnreadable(path: path, reason: "\(error)")
+                    throw CollectionError.cannotRead(path: path, cause: FileReadError(caught: error))
                 }
             }
             let vmcore = entry.file(DumpLayout.vmcore)

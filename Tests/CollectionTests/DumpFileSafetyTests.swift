@@ -1,8 +1,13 @@
 import Collection
+import DumpFormat
 import Foundation
 import SystemCalls
 import TestSupport
 import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Dump directories are written by a crashed kernel's capture, or by anyone who can write to the dump directory:
 /// links, FIFOs and wild values in them must not make oopsd or oopsctl block, follow, delete or trap.
@@ -77,5 +82,33 @@ import Testing
         }
         #expect(
             try StackScan.range(stackPointer: 0xffff_c900_0001_3e58) == 0xffff_c900_0001_3e58..<0xffff_c900_0001_4000)
+    }
+
+    @Test func readErrorsKeepTheirCause() throws {
+        let root = try TemporaryDirectory("file-safety")
+        let dump = root.path("20260101T000000Z-aaaaaaaa")
+        try FileSystem.makeDirectory(dump)
+        #expect(mkfifo("\(dump)/metadata.json", 0o600) == 0)
+        #expect(mkfifo("\(dump)/report.json", 0o600) == 0)
+        let notRegular = FileKindError(path: "\(dump)/metadata.json", kind: .other)
+        #expect(throws: DumpFileError.unreadable(path: "\(dump)/metadata.json", cause: .notRegular(notRegular))) {
+            try DumpMetadata.read("\(dump)/metadata.json")
+        }
+        let entry = try #require(try DumpStore(directory: root.path).list().first)
+        do {
+            _ = try ReportFiles.read(entry)
+            Issue.record("a FIFO named report.json was read")
+        } catch let error as CollectionError {
+            guard case .cannotRead(let path, .notRegular(let kind)) = error else {
+                Issue.record("lost its cause: \(error)")
+                return
+            }
+            #expect(path == "\(dump)/report.json" && kind.kind == .other)
+            #expect("\(error)" == "cannot read \(dump)/report.json: \(kind)")
+        }
+        // A failed call keeps its errno and path for whoever wraps it.
+        let failed = SystemError("open", path: "/x", errno: .noSuchFileOrDirectory)
+        #expect(FileReadError(caught: failed).systemError == failed)
+        #expect(FileReadError(caught: failed).description == failed.description)
     }
 }
