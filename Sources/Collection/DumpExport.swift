@@ -37,8 +37,7 @@ public enum DumpExport {
                 let bytes = try input.readBytes(count: chunk, atOffset: total)
                 if bytes.isEmpty { break }
                 if bytes.contains(where: { $0 != 0 }) {
-                    // Sound because the bytes are borrowed from `bytes` only for the write.
-                    try unsafe bytes.withUnsafeBytes { try unsafe out.writeAll($0, atOffset: total) }
+                    try out.writeAll(bytes, atOffset: total)
                 }
                 total += UInt64(bytes.count)
             }

@@ -17,3 +17,11 @@ public protocol DumpOutput {
 extension FileDescriptor: DumpOutput {
     public var isStream: Bool { false }
 }
+
+extension DumpOutput {
+    /// Writes all of `bytes` at `offset`.
+    public func writeAll(_ bytes: [UInt8], atOffset offset: UInt64) throws {
+        // Sound because the bytes are borrowed from the array only for the write.
+        try unsafe bytes.withUnsafeBytes { (raw) throws in try unsafe writeAll(raw, atOffset: offset) }
+    }
+}

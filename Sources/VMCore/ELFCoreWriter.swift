@@ -201,6 +201,7 @@ public struct ELFCoreWriter {
             defer { reader.release() }
             for load in self.loads(of: core, keep: base) where !load.header.mapsKernelText {
                 // A truncated input is the second pass's error, after the bytes that are there.
+                // Sound because the windows are lent by `visit` and used only inside its body.
                 try unsafe visit(load, reader: &reader, stoppingAtTheEnd: true) { window, position in
                     unsafe zeroPages += removeZeroPages(
                         window, physical: load.header.physicalAddress + position, from: &scan, into: &found)
@@ -228,11 +229,11 @@ public struct ELFCoreWriter {
         ).encoded()
         for header in headers { head += header.encoded() }
         head += notes
-        try unsafe head.withUnsafeBytes { try unsafe output.writeAll($0, atOffset: 0) }
+        try output.writeAll(head, atOffset: 0)
         statistics.bytesWritten += UInt64(head.count)
         func writeSection() throws {
             let section = ELFHeader.extendedNumberingSection(programHeaderCount: headers.count)
-            try unsafe section.withUnsafeBytes { try unsafe output.writeAll($0, atOffset: sectionOffset) }
+            try output.writeAll(section, atOffset: sectionOffset)
             statistics.bytesWritten += UInt64(section.count)
         }
         // A stream gets the section header after the data, where it lies.
@@ -254,6 +255,7 @@ public struct ELFCoreWriter {
         statistics.excludedZeroPages += zeroPages
         // In file order (kernel text loads are placed after the direct map), so that a stream only moves forward.
         for load in loads.filter({ !$0.isAlias }).sorted(by: { $0.header.offset < $1.header.offset }) {
+            // Sound because the windows are lent by `visit` and used only inside its body.
             try unsafe visit(load, reader: &reader) { window, position in
                 try unsafe writeWindow(
                     window, segmentPosition: position, load: load.header, output: output,
@@ -272,7 +274,7 @@ public struct ELFCoreWriter {
         if !output.isStream {
             var complete: [UInt8] = []
             complete.appendLittleEndian(UInt32(0))
-            try unsafe complete.withUnsafeBytes { try unsafe output.writeAll($0, atOffset: ELFHeader.flagsOffset) }
+            try output.writeAll(complete, atOffset: ELFHeader.flagsOffset)
         }
         try output.sync()
     }
@@ -295,6 +297,7 @@ public struct ELFCoreWriter {
             let window = UInt64(reader.windowSize)
             let windowEnd = min(
                 available, position == 0 && firstBoundary != 0 ? firstBoundary + window - page : position + window)
+            // Sound because `windowEnd` stays within the segment's file bytes, so the window is inside the file.
             try unsafe reader.withBytes(atFileOffset: load.inputOffset + position, count: Int(windowEnd - position)) {
                 window in try unsafe body(window, position)
             }
@@ -321,6 +324,7 @@ public struct ELFCoreWriter {
             let address = physical + UInt64(index)
             let pageEnd = min(window.count, index + Int(page - address % page))
             if address % page == 0, pageEnd - index == pageSize, stored.contains(address / page),
+                // Sound because `index < pageEnd <= window.count`.
                 unsafe isZero(UnsafeRawBufferPointer(rebasing: window[index..<pageEnd]))
             {
                 stored.remove(address / page)
@@ -343,12 +347,14 @@ public struct ELFCoreWriter {
         var index = 0
         func flush(upTo end: Int) throws {
             guard end > runStart else { return }
+            // Sound because `runStart < end <= window.count`.
             let run = unsafe UnsafeRawBufferPointer(rebasing: window[runStart..<end])
             try unsafe output.writeAll(run, atOffset: load.offset + segmentPosition + UInt64(runStart))
             statistics.bytesWritten += UInt64(run.count)
         }
         while index < window.count {
             let address = load.physicalAddress + segmentPosition + UInt64(index)
+            // Sound because `index < pageEnd <= window.count` for the zero-page test's slice below.
             let pageEnd = min(window.count, index + Int(page - address % page))
             statistics.totalPages += 1
             if let keep, !keep.contains(address / page) {
@@ -371,6 +377,7 @@ public struct ELFCoreWriter {
 /// Whether every byte of `bytes` is zero (word at a time; a partial page's last bytes one by one).
 func isZero(_ bytes: UnsafeRawBufferPointer) -> Bool {
     let whole = bytes.count / 8 * 8
+    // Sound because `whole <= bytes.count`, so both slices are inside `bytes`.
     if unsafe whole > 0 && repeatedWord(UnsafeRawBufferPointer(rebasing: bytes[..<whole])) != 0 { return false }
     return unsafe bytes[whole...].allSatisfy { $0 == 0 }
 }

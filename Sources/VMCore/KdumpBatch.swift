@@ -16,6 +16,7 @@
     init(capacity: Int, bound: Int) {
         self.bound = bound
         frames.reserveCapacity(capacity)
+        // Sound because each buffer is allocated once here for `capacity` slots and freed only in deinit.
         unsafe sizes = .allocate(capacity: capacity)
         unsafe flags = .allocate(capacity: capacity)
         unsafe words = .allocate(capacity: capacity)
@@ -23,6 +24,7 @@
     }
 
     deinit {
+        // Sound because deinit runs once, after the last user of the batch.
         unsafe sizes.deallocate()
         unsafe flags.deallocate()
         unsafe words.deallocate()
@@ -34,6 +36,7 @@
         _ page: UnsafeRawBufferPointer, slot: Int, with compressor: PageCompressor, flag: UInt32,
         excludeZeroPages: Bool
     ) {
+        // Sound because `slot < capacity` (a kept frame of the batch); slot `i` owns `bound` bytes at `i * bound`.
         if let word = unsafe repeatedWord(page) {
             unsafe words[slot] = word
             unsafe sizes[slot] = word == 0 && excludeZeroPages ? 0 : -1
@@ -54,6 +57,7 @@
 /// The 64-bit word a page repeats from its first byte to its last, if it does (checked 64 bytes at a time).
 func repeatedWord(_ page: UnsafeRawBufferPointer) -> UInt64? {
     guard page.count >= 8, page.count % 8 == 0 else { return nil }
+    // Sound because the guard above makes `page.count` a multiple of 8, so each 8-byte load ends in the page.
     let first = unsafe page.loadUnaligned(as: UInt64.self)
     var offset = 8
     while offset < page.count {

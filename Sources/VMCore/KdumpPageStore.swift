@@ -31,6 +31,7 @@ final class KdumpPageStore: @unchecked Sendable {
         if excludeZeroPages {
             // The one stored zero page every left-out zero frame points at, first in the data.
             var bytes = [UInt8](repeating: 0, count: PageCompressor.bound(pageSize: pageSize))
+            // Sound because `bytes` has the compressor's bound for a page, and `copy.size` is at most that.
             let copy = unsafe bytes.withUnsafeMutableBytes {
                 unsafe storeWordPage(0, into: $0.baseAddress!, capacity: $0.count)
             }
@@ -47,6 +48,7 @@ final class KdumpPageStore: @unchecked Sendable {
     private func storeWordPage(
         _ word: UInt64, into target: UnsafeMutableRawPointer, capacity: Int
     ) -> (size: UInt32, flags: UInt32) {
+        // Sound because `page` is `pageSize` bytes filled in 8-byte steps, freed by the defer; `target` has `capacity`.
         let page = UnsafeMutableRawBufferPointer.allocate(byteCount: pageSize, alignment: 8)
         defer { unsafe page.deallocate() }
         for offset in stride(from: 0, to: pageSize, by: 8) {
@@ -68,6 +70,7 @@ final class KdumpPageStore: @unchecked Sendable {
             descriptors.appendLittleEndian(flags)
             descriptors.appendLittleEndian(UInt64(0))
         }
+        // Sound because `packed <= slot * bound` and each size fits its slot: copies and the write stay inside.
         let base = unsafe batch.buffer.baseAddress!
         var packed = 0
         for slot in 0..<batch.frames.count {
@@ -102,7 +105,7 @@ final class KdumpPageStore: @unchecked Sendable {
         if packed > 0 {
             try unsafe output.writeAll(UnsafeRawBufferPointer(rebasing: batch.buffer[0..<packed]), atOffset: dataCursor)
         }
-        try unsafe descriptors.withUnsafeBytes { try unsafe output.writeAll($0, atOffset: descriptorCursor) }
+        try output.writeAll(descriptors, atOffset: descriptorCursor)
         dataCursor += UInt64(packed)
         descriptorCursor += UInt64(descriptors.count)
         statistics.bytesWritten += UInt64(packed + descriptors.count)

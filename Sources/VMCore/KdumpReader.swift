@@ -152,6 +152,7 @@ public struct KdumpReader {
         }
         var page = [UInt8](repeating: 0, count: blockSize)
         var produced = 0
+        // Sound because `page` holds `blockSize` bytes and `stored` the `size` read; the libraries get those sizes.
         if flags & PageCompression.zstd.flag != 0 {
             let result = unsafe page.withUnsafeMutableBytes { out in
                 unsafe stored.withUnsafeBytes {

@@ -21,13 +21,9 @@ extension KdumpWriter {
             cpuCount: core.cpus.count, physBase: UInt64(bitPattern: core.vmcoreInfo?.number("phys_base") ?? 0),
             dumpLevel: selection.level.applied, noteSize: notes.count, vmcoreInfoInNotes: vmcoreInfoPlace)
         try output.writeAll(header.encoded())
-        try unsafe header.subHeaderEncoded().withUnsafeBytes {
-            try unsafe output.writeAll($0, atOffset: UInt64(pageSize))
-        }
-        try unsafe notes.withUnsafeBytes { try unsafe output.writeAll($0, atOffset: header.noteOffset) }
-        try unsafe selection.present.bytes(byteCount: header.bitmapSize).withUnsafeBytes {
-            try unsafe output.writeAll($0, atOffset: header.firstBitmapOffset)
-        }
+        try output.writeAll(header.subHeaderEncoded(), atOffset: UInt64(pageSize))
+        try output.writeAll(notes, atOffset: header.noteOffset)
+        try output.writeAll(selection.present.bytes(byteCount: header.bitmapSize), atOffset: header.firstBitmapOffset)
         return header
     }
 
@@ -36,7 +32,7 @@ extension KdumpWriter {
         header.status = compression.flag
         var status: [UInt8] = []
         status.appendLittleEndian(header.status)
-        try unsafe status.withUnsafeBytes { try unsafe output.writeAll($0, atOffset: KdumpHeader.statusOffset) }
+        try output.writeAll(status, atOffset: KdumpHeader.statusOffset)
         try output.sync()
     }
 

@@ -50,9 +50,7 @@ public struct KdumpWriter {
         let dataCursor = store.dataCursor
         statistics.readMethod = usedRead ? "read" : "mmap"
         statistics.excludedFilteredPages = selection.present.population - selection.kept.population
-        try unsafe kept.bytes(byteCount: header.bitmapSize).withUnsafeBytes {
-            try unsafe output.writeAll($0, atOffset: header.secondBitmapOffset)
-        }
+        try output.writeAll(kept.bytes(byteCount: header.bitmapSize), atOffset: header.secondBitmapOffset)
         try output.truncate(to: dataCursor)
         statistics.outputSize = dataCursor
         try output.sync()
@@ -96,6 +94,7 @@ public struct KdumpWriter {
                 let previous = pending
                 // Sound because only worker 0 writes `failure`, and it is read after ParallelWorkers.run joins.
                 nonisolated(unsafe) var failure: (any Error)?
+                // Sound because the window reaches the batch's last frame, so each `start + size` slice is inside it.
                 try unsafe reader.withBytes(atFileOffset: fileOffset, count: (batch.frames.last! + 1) * pageSize) {
                     window in
                     // Sound because the window stays mapped until withBytes returns, after every worker joined,

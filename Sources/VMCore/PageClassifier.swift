@@ -62,6 +62,7 @@ public struct PageClassifier: Sendable {
                 index += Int(end - pfn)
                 continue
             }
+            // Sound because `index < count = pages.count / size`, and checkRanges keeps each field inside SIZE(page).
             let base = index * size
             func word(_ offset: Int) -> UInt64 {
                 unsafe pages.loadUnaligned(fromByteOffset: base + offset, as: UInt64.self)

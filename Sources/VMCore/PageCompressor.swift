@@ -15,9 +15,11 @@ import DumpFormat
 
     init(_ compression: PageCompression) {
         self.compression = compression
+        // Sound because the context is made here and freed once, in deinit.
         if compression == .zstd { unsafe context = unsafe ZSTD_createCCtx() }
     }
 
+    // Sound because deinit runs once, after the last compress.
     deinit { if let context = unsafe context { unsafe ZSTD_freeCCtx(context) } }
 
     /// Compresses `page` into `output` (at least `bound` bytes); returns the size, or nil when compression failed or
@@ -27,6 +29,7 @@ import DumpFormat
         case .none:
             return nil
         case .zstd:
+            // Sound because zstd and zlib get `page`'s own size and `output`'s `capacity`, never more.
             guard let context = unsafe context else { return nil }
             let size = unsafe ZSTD_compressCCtx(context, output, capacity, page.baseAddress, page.count, 1)
             guard ZSTD_isError(size) == 0, size < page.count else { return nil }

@@ -64,6 +64,7 @@ public enum PageSelector {
             let shares = split(
                 sections, frames: present.count, into: threads > 0 ? threads : ParallelWorkers.availableCPUs)
             var results = [SelectionShare?](repeating: nil, count: shares.count)
+            // Sound because `results` has one slot per share and is borrowed only until run joins the workers.
             unsafe results.withUnsafeMutableBufferPointer { results in
                 // Sound because each worker writes only its own slot, and the buffer outlives run, which joins them.
                 nonisolated(unsafe) let results = unsafe results
@@ -165,6 +166,7 @@ public enum PageSelector {
                 let byteCount = Int(frames) * layout.size
                 if buffer.count != byteCount { buffer = [UInt8](repeating: 0, count: byteCount) }
                 result.unreadable += try readStructPages(core, at: section.memMap, into: &buffer)
+                // Sound because the bytes are borrowed from `buffer` only for the scan.
                 unsafe buffer.withUnsafeBytes {
                     unsafe result.classifier.scan($0, firstPfn: section.firstPfn, into: &result.kept)
                 }
@@ -186,6 +188,7 @@ public enum PageSelector {
             let fileOffset = try core.translateThroughPageTables(virtual).flatMap { core.fileOffset(physical: $0) }
             var got = 0
             if let fileOffset {
+                // Sound because `done + length <= buffer.count` (length is clamped to the rest).
                 got = try unsafe buffer.withUnsafeMutableBytes { raw in
                     try unsafe core.file.read(
                         into: UnsafeMutableRawBufferPointer(rebasing: raw[done..<(done + length)]),

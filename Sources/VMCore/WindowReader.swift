@@ -15,6 +15,7 @@ import SystemCalls
 
     init(core: ELFCore, windowSize: Int, readBufferSize: Int) {
         self.core = core
+        // Sound because the probe mapping is unmapped at once and never read.
         if let probe = unsafe try? MemoryMap.map(core.file, offset: 0, count: min(4096, Int(max(core.fileSize, 1)))) {
             unsafe probe.unmap()
             usesRead = false
@@ -31,6 +32,7 @@ import SystemCalls
     ) throws {
         precondition(count <= windowSize, "window larger than the reader's window size")
         if !usesRead {
+            // Sound because the map lives until the defer, after body returns; the caller keeps the range in the file.
             let map = try unsafe MemoryMap.map(core.file, offset: offset, count: count)
             defer { unsafe map.unmap() }
             unsafe map.adviseSequential()
@@ -38,6 +40,7 @@ import SystemCalls
             try unsafe body(map.bytes)
             return
         }
+        // Sound because the buffer has `windowSize` bytes and `count <= windowSize` (precondition above).
         if unsafe buffer == nil {
             unsafe buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: windowSize, alignment: 4096)
         }
@@ -59,6 +62,7 @@ import SystemCalls
 
     /// Frees the read buffer.
     mutating func release() {
+        // Sound because the buffer is freed once and set to nil, so no read uses it afterwards.
         unsafe buffer?.deallocate()
         unsafe buffer = nil
     }
