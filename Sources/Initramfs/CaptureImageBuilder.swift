@@ -70,6 +70,14 @@ public struct CaptureImage: Equatable, Sendable {
     public var target: DumpTarget
     /// True when the cache already held this image and nothing was built.
     public var reused: Bool
+    /// Where the time went, step by step (monotonic seconds), for the journal.
+    public var phases: [Phase] = []
+
+    /// One step of `CaptureImageBuilder.build` and its duration.
+    public struct Phase: Equatable, Sendable {
+        public var name: String
+        public var seconds: Double
+    }
 }
 
 /// Builds the capture initramfs: `/init` (oopsd-capture), its shared libraries with their symlinks, the
@@ -79,8 +87,11 @@ public enum CaptureImageBuilder {
     /// Builds the image for `request`, or finds it in the cache.
     public static func build(_ request: CaptureImageRequest) throws(InitramfsError) -> CaptureImage {
         let root = request.root
+        var phases = PhaseClock()
         let target = try DumpTarget(directory: request.directory, root: root)
+        phases.end("target")
         let index = try KernelModuleIndex(root: root, release: request.kernelRelease)
+        phases.end("kmod")
         let closure = try ModuleClosure(
             required: target.requiredModules + request.extraModules
                 + (request.upload?.interface.walk.driverModules ?? []),
@@ -88,6 +99,7 @@ public enum CaptureImageBuilder {
         let modulePaths = closure.modules.compactMap { module in
             module.path.map { path in root.prefix.isEmpty ? path : String(path.dropFirst(root.prefix.count)) }
         }
+        phases.end("modules")
         let frozenReturn = request.returnKernel.map { ReturnKernelFreeze.freeze($0, target: target, root: root) }
         let plan = CapturePlan(
             kernelRelease: request.kernelRelease, targetUUID: target.identity.uuid, targetType: target.identity.type,
@@ -96,7 +108,9 @@ public enum CaptureImageBuilder {
         let planText: String
         do { planText = try plan.text() } catch { throw .plan(error) }
 
+        phases.end("plan")
         let libraries = try LibraryClosure(executable: request.captureBinary, root: root)
+        phases.end("libraries")
         var contents = CaptureImageContents()
         contents.addDirectory("dev")
         contents.add(CpioEntry(path: "dev/console", kind: .characterDevice(major: 5, minor: 1), permissions: 0o600))
@@ -135,19 +149,24 @@ public enum CaptureImageBuilder {
             ?? InitramfsCompression.choose(
                 kernelConfig: try? FileSystem.readText(
                     root.path(KernelRelease.configFile(release: request.kernelRelease, root: root))))
+        phases.end("config")
         let header = "oopsd capture initramfs 1 \(codec.rawValue) zstd-window \(InitramfsCompression.zstdWindowLog)\n"
         let cache = CaptureImageCache(directory: root.path(request.cacheDirectory))
         let fingerprint = try contents.fingerprint(header: header)
+        phases.end("fingerprint")
         if let hit = cache.lookup(fingerprint: fingerprint) {
+            phases.end("lookup")
             return CaptureImage(
                 path: Path.join(request.cacheDirectory, CaptureImageCache.imageName(key: hit.key)), key: hit.key,
                 compression: codec, compressedSize: hit.compressedSize, archiveSize: hit.archiveSize,
                 unpackedSize: hit.unpackedSize, plan: plan, libraries: libraries.items.map(\.path) + uploaderLibraries,
-                builtInModules: closure.builtIn, target: target, reused: true)
+                builtInModules: closure.builtIn, target: target, reused: true, phases: phases.phases)
         }
 
+        phases.end("lookup")
         let writer = try contents.archive()
         let archive = writer.bytes()
+        phases.end("archive")
         var hash = SHA256()
         hash.update(header)
         hash.update(archive)
@@ -159,6 +178,7 @@ public enum CaptureImageBuilder {
         // nothing vouches for that file's bytes.
         let compressed = try codec.compress(archive)
         let compressedSize = UInt64(compressed.count)
+        phases.end("compress")
         do {
             try FileSystem.makeDirectory(root.path(request.cacheDirectory), mode: 0o700, parents: true)
             try FileSystem.writeAtomically(hostImagePath, compressed, mode: 0o600)
@@ -167,10 +187,23 @@ public enum CaptureImageBuilder {
             key: key, compressedSize: compressedSize, archiveSize: UInt64(archive.count),
             unpackedSize: writer.unpackedSize)
         try cache.record(entry, fingerprint: fingerprint)
+        phases.end("write")
         return CaptureImage(
             path: imagePath, key: key, compression: codec, compressedSize: compressedSize,
             archiveSize: UInt64(archive.count), unpackedSize: writer.unpackedSize, plan: plan,
             libraries: libraries.items.map(\.path) + uploaderLibraries, builtInModules: closure.builtIn, target: target,
-            reused: false)
+            reused: false, phases: phases.phases)
+    }
+}
+
+/// Times the steps of a build: each `end` closes the step that began at the previous one.
+private struct PhaseClock {
+    private(set) var phases: [CaptureImage.Phase] = []
+    private var last = MonotonicClock.microseconds
+
+    mutating func end(_ name: String) {
+        let now = MonotonicClock.microseconds
+        phases.append(CaptureImage.Phase(name: name, seconds: Double(now &- last) / 1e6))
+        last = now
     }
 }

@@ -15,6 +15,8 @@ public struct ArmOutcome: Equatable, Sendable {
     /// where an arming's time goes, logged with it.
     public var imageSeconds: Double = 0
     public var loadSeconds: Double = 0
+    /// The initramfs step's own parts, `name=seconds` separated by spaces (empty when not measured).
+    public var imagePhases = ""
     /// What the plan says of the kexec return (nil when neither action is kexec).
     public var returnKernel: ReturnKernelPlan?
 

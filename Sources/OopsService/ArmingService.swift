@@ -19,8 +19,12 @@ final class ArmingService: ServicePart {
     private(set) var status: ServiceStatus
     private var rearmDeadline: UInt64?  // monotonic microseconds
     private var rearmReason = ""
+    /// CLOCK_MONOTONIC microseconds when the executable's own code began (nil: unknown), logged with an arming so
+    /// the time from the unit's start can be split into process start, configuration and arming.
+    private let launchedAt: UInt64?
 
-    init(root: HostRoot, journal: any ServiceLog, arming: any Arming) {
+    init(root: HostRoot, journal: any ServiceLog, arming: any Arming, launchedAt: UInt64? = nil) {
+        self.launchedAt = launchedAt
         self.root = root
         self.journal = journal
         self.arming = arming
@@ -113,6 +117,7 @@ final class ArmingService: ServicePart {
     }
 
     private func arm(_ configuration: OopsConfiguration, reason: String) {
+        let armStarted = MonotonicClock.microseconds
         do {
             let outcome = try arming.arm(configuration)
             armedConfiguration = configuration
@@ -130,6 +135,9 @@ final class ArmingService: ServicePart {
                     ("OOPSD_INITRAMFS_SECONDS", String(outcome.imageSeconds)),
                     ("OOPSD_INITRAMFS_REUSED", outcome.image.reused ? "1" : "0"),
                     ("OOPSD_LOAD_SECONDS", String(outcome.loadSeconds)),
+                    ("OOPSD_INITRAMFS_PHASES", outcome.imagePhases),
+                    ("OOPSD_ARM_STARTED_USEC", String(armStarted)),
+                    ("OOPSD_LAUNCHED_USEC", launchedAt.map { String($0) } ?? ""),
                 ])
             switch outcome.returnKernel {
             case nil: break

@@ -92,6 +92,8 @@ public struct KexecArming: Arming {
             modules: image.plan.modules, dumpDirectory: capture.directory, loaded: !alreadyLoaded)
         outcome.imageSeconds = Double(imageReady - started) / 1e6
         outcome.loadSeconds = Double(loadDone - loadStarted) / 1e6
+        outcome.imagePhases = image.phases.map { "\($0.name)=\(($0.seconds * 1000).rounded() / 1000)" }.joined(
+            separator: " ")
         outcome.returnKernel = image.plan.returnKernel
         return outcome
     }

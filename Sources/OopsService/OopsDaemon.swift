@@ -15,10 +15,11 @@ public final class OopsDaemon {
     /// systemd's `TimeoutStopSec=` (90 s by default): everything stops within it, uploads getting the most.
     static let stopBudgetSeconds = 85.0
 
-    public init(root: HostRoot, journal: any ServiceLog = Journal(), arming: any Arming) {
+    /// `launchedAt`: CLOCK_MONOTONIC microseconds when the executable's own code began, logged with each arming.
+    public init(root: HostRoot, journal: any ServiceLog = Journal(), arming: any Arming, launchedAt: UInt64? = nil) {
         self.root = root
         self.journal = journal
-        self.armingService = ArmingService(root: root, journal: journal, arming: arming)
+        self.armingService = ArmingService(root: root, journal: journal, arming: arming, launchedAt: launchedAt)
     }
 
     /// The configuration currently armed (the last good one).

@@ -3,6 +3,7 @@ import KernelInterfaces
 import OopsService
 import SystemCalls
 
+let launchedAt = MonotonicClock.microseconds
 let usage = """
     usage: oopsd [--root DIR] [--capture-binary PATH]
 
@@ -43,4 +44,4 @@ let release: String
 do { release = try KernelRelease.current() } catch { fail("cannot read the kernel release: \(error)", status: 1) }
 let captureBinary = captureFlag ?? CaptureBinaryLocator.locate(root: root)
 let arming = KexecArming(root: root, captureBinary: captureBinary, runningRelease: release)
-CurrentProcess.exit(OopsDaemon(root: root, arming: arming).run())
+CurrentProcess.exit(OopsDaemon(root: root, arming: arming, launchedAt: launchedAt).run())

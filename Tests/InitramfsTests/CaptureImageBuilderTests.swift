@@ -62,8 +62,14 @@ import Testing
                 + "\(out)/usr/lib/x86_64-linux-gnu \(out)/init --version | head -1")
         #expect(run.output.hasPrefix("cpio (GNU cpio)"))
 
+        // Where the time went, for the journal: every step of a build, only the finding steps of a reuse.
+        let finding = ["target", "kmod", "modules", "plan", "libraries", "config", "fingerprint", "lookup"]
+        #expect(first.phases.map(\.name) == finding + ["archive", "compress", "write"])
+        #expect(first.phases.allSatisfy { $0.seconds >= 0 })
+
         let second = try CaptureImageBuilder.build(Self.request(fixture))
         #expect(second.reused)
+        #expect(second.phases.map(\.name) == finding)
         #expect(second.key == first.key)
         #expect(second.compressedSize == first.compressedSize)
         #expect(second.archiveSize == first.archiveSize)

@@ -20,15 +20,34 @@ armed_seconds() {
     return 1
 }
 
+# oopsd_phases: where oopsd's last arming in this boot spent the time from the unit's start (systemd's monotonic
+# clock, as oopsd's fields): to its main code (fork, sandbox, exec, loader), to the arming's start (configuration),
+# the initramfs step (and its parts), kexec_file_load, and the rest up to the journal line.
+oopsd_phases() {
+    local line start field
+    line=$(journalctl -b -u oopsd -o json --no-pager 2>/dev/null | grep '"OOPSD_LOAD_SECONDS"' | tail -n 1)
+    field() { grep -o "\"$1\" *: *\"[^\"]*\"" <<<"$line" | head -n 1 | sed 's/.*: *"\(.*\)"/\1/'; }
+    start=$(systemctl show -P InactiveExitTimestampMonotonic oopsd.service)
+    awk -v start="$start" -v launched="$(field OOPSD_LAUNCHED_USEC)" -v arm="$(field OOPSD_ARM_STARTED_USEC)" \
+        -v image="$(field OOPSD_INITRAMFS_SECONDS)" -v load="$(field OOPSD_LOAD_SECONDS)" \
+        -v logged="$(field __MONOTONIC_TIMESTAMP)" -v reused="$(field OOPSD_INITRAMFS_REUSED)" \
+        -v parts="$(field OOPSD_INITRAMFS_PHASES)" 'BEGIN {
+            if (launched == "" || arm == "") {
+                printf "initramfs %.3fs load %.3fs reused %s", image, load, reused; exit
+            }
+            printf "to main %.3fs, to arming %.3fs, initramfs %.3fs (%s), load %.3fs, rest %.3fs; reused %s",
+                (launched - start) / 1e6, (arm - launched) / 1e6, image, parts, load,
+                (logged - arm) / 1e6 - image - load, reused
+        }'
+}
+
 dump_sums() { find /var/crash -type f -print0 | sort -z | xargs -0 -r sha256sum | sha256sum | cut -c1-16; }
 
 oopsd_armed_marker() {
     local seconds
     if seconds=$(armed_seconds oopsd.service ': armed [(]' 300); then
         vm_mark "oopsd armed in ${seconds}s: $(oopsctl status 2>&1 | grep -m 1 '^Why:' | tr -s ' ')"
-        vm_mark "oopsd arming phases: $(journalctl -b -u oopsd -o json --no-pager \
-            --output-fields=OOPSD_INITRAMFS_SECONDS,OOPSD_INITRAMFS_REUSED,OOPSD_LOAD_SECONDS 2>/dev/null |
-            grep -o '"OOPSD_[A-Z_]*" *: *"[^"]*"' | tail -n 3 | tr -d '" ' | tr '\n' ' ')"
+        vm_mark "oopsd arming phases: $(oopsd_phases)"
     else
         vm_mark "oopsd not armed after 300s: $(oopsctl status 2>&1 | tr '\n' ' ')"
         journalctl -b -u oopsd --no-pager | tail -n 20 >/dev/console
@@ -65,6 +84,86 @@ kdump_tools_marker() {
     fi
 }
 
+# kexec_time KERNEL INITRD CMDLINE: one kexec_file_load(KEXEC_FILE_ON_CRASH) by hand, its seconds on stdout (the
+# system call alone, CLOCK_MONOTONIC around it). INITRD "-": KEXEC_FILE_NO_INITRAMFS; KERNEL "-": KEXEC_FILE_UNLOAD.
+# perl-base is in every Debian system, so both guests can make the call without kexec-tools.
+kexec_time() {
+    perl -e '
+        use strict;
+        sub now { my $ts = "\0" x 16; syscall(228, 1, $ts) == 0 or die "clock_gettime: $!\n";
+                  my ($s, $ns) = unpack("q q", $ts); return $s + $ns / 1e9 }
+        my ($kernel, $initrd, $cmdline) = @ARGV;
+        my ($flags, $k, $i) = (2, -1, -1);   # KEXEC_FILE_ON_CRASH
+        if ($kernel eq "-") { $flags |= 1 } else { open(my $f, "<", $kernel) or die "$kernel: $!\n"; $k = fileno($f); push @main::keep, $f }
+        if ($initrd eq "-") { $flags |= 4 } else { open(my $f, "<", $initrd) or die "$initrd: $!\n"; $i = fileno($f); push @main::keep, $f }
+        my $cmd = "$cmdline\0";
+        my $t0 = now();
+        syscall(320, $k + 0, $i + 0, length($cmd), $cmd, $flags) == 0 or die "kexec_file_load: $!\n";
+        printf "%.3f\n", now() - $t0;
+    ' "$@"
+}
+
+# The functions of kexec_file_load that ftrace shows with their durations (those this kernel has).
+KEXEC_TRACED='__x64_sys_kexec_file_load kimage_file_alloc_init kimage_file_prepare_segments kernel_read_file_from_fd
+kernel_read_file arch_kexec_kernel_image_probe kexec_image_verify_sig kimage_validate_signature arch_kexec_kernel_verify_sig
+kexec_bzImage64_verify_sig verify_pefile_signature pefile_digest_pe pkcs7_verify verify_pkcs7_message_sig
+verify_pkcs7_signature pkcs7_validate_trust arch_kexec_kernel_image_load bzImage64_load kexec_load_purgatory
+crash_load_segments crash_setup_memmap_entries prepare_elf_headers machine_kexec_prepare kimage_crash_copy_vmcoreinfo
+kexec_calculate_store_digests kimage_load_segment kimage_load_crash_segment machine_kexec_post_load
+kimage_file_post_load_cleanup arch_kexec_protect_crashkres arch_kexec_unprotect_crashkres kimage_free
+ima_kexec_cmdline ima_add_kexec_buffer ima_post_read_file security_kernel_post_read_file crypto_shash_update
+crypto_shash_final crypto_alloc_shash'
+
+# kexec_floor: what the kernel itself spends in kexec_file_load(KEXEC_FILE_ON_CRASH) of the kernel oopsd arms, in
+# this boot: with no initramfs and with oopsd's cached one, each on a dropped page cache (as at boot: the files come
+# from the disk) and again with the files cached; then once more under ftrace's function_graph to show where the
+# time goes. oopsd is stopped meanwhile (disarmed) and started again after: its re-arm on a warm page cache.
+kexec_floor() {
+    local kernel image cmdline bare_cold bare_warm own_cold own_warm tracing=/sys/kernel/tracing
+    kernel=/boot/vmlinuz-$(uname -r)
+    [[ -f $kernel ]] || kernel=/usr/lib/modules/$(uname -r)/vmlinuz
+    image=$(find /var/lib/oopsd -maxdepth 1 -name 'initramfs-*.img' | head -n 1)
+    cmdline="$(cat /proc/cmdline) irqpoll nr_cpus=1 reset_devices"
+    systemctl stop oopsd
+    sync
+    echo 3 >/proc/sys/vm/drop_caches
+    bare_cold=$(kexec_time "$kernel" - "$cmdline" 2>&1)
+    bare_warm=$(kexec_time "$kernel" - "$cmdline" 2>&1)
+    echo 3 >/proc/sys/vm/drop_caches
+    own_cold=$(kexec_time "$kernel" "$image" "$cmdline" 2>&1)
+    own_warm=$(kexec_time "$kernel" "$image" "$cmdline" 2>&1)
+    vm_mark "kexec floor: bare kernel (no initramfs) cold/warm page cache ${bare_cold}s / ${bare_warm}s;" \
+        "with oopsd's initramfs ($(stat -c %s "$image") bytes) ${own_cold}s / ${own_warm}s;" \
+        "kernel $(stat -c %s "$kernel") bytes"
+    vm_mark "kexec floor: sha256 drivers: $(awk '/^name/ { n = $3 } /^driver/ { d = $3 } /^priority/ {
+        if (n == "sha256") printf "%s(%s) ", d, $3 }' /proc/crypto)"
+    [[ -d $tracing/events ]] || mount -t tracefs tracefs "$tracing" 2>/dev/null
+    if [[ -w $tracing/set_ftrace_filter ]]; then
+        tr -s ' ' '\n' <<<"$KEXEC_TRACED" | grep -xF -f - "$tracing/available_filter_functions" \
+            >"$tracing/set_ftrace_filter" 2>/dev/null
+        echo function_graph >"$tracing/current_tracer"
+        echo >"$tracing/trace"
+        echo 3 >/proc/sys/vm/drop_caches
+        vm_mark "kexec floor: traced load (cold page cache, oopsd's initramfs) $(kexec_time "$kernel" "$image" "$cmdline" 2>&1)s"
+        # Read before the tracer changes: switching it empties the buffer.
+        echo 0 >"$tracing/tracing_on"
+        vm_mark "kexec floor: $(wc -l <"$tracing/set_ftrace_filter") functions traced"
+        grep -v '^#' "$tracing/trace" | grep -E ' us ' | head -n 80 | sed 's/^/kexec trace: /' >/dev/console
+        echo nop >"$tracing/current_tracer"
+        echo 1 >"$tracing/tracing_on"
+        echo >"$tracing/set_ftrace_filter"
+    fi
+    kexec_time - - "" >/dev/null
+    vm_mark "kexec floor: unloaded, kexec_crash_loaded=$(cat /sys/kernel/kexec_crash_loaded)"
+    systemctl start oopsd
+    local seconds
+    if seconds=$(armed_seconds oopsd.service ': armed [(]' 300); then
+        vm_mark "oopsd re-armed (warm page cache) in ${seconds}s: $(oopsd_phases)"
+    else
+        vm_mark "oopsd not re-armed after the floor: $(oopsctl status 2>&1 | tr '\n' ' ')"
+    fi
+}
+
 collect_and_lifecycle() {
     oopsd_armed_marker || return 1
     local dump i sums
@@ -91,6 +190,7 @@ collect_and_lifecycle() {
     journalctl -b -u oopsd -o short-monotonic --no-pager | head -n 30 >/dev/console
     systemd-analyze critical-chain oopsd.service --no-pager 2>&1 | head -n 15 >/dev/console
     systemd-analyze blame --no-pager 2>&1 | head -n 12 >/dev/console
+    kexec_floor
 
     sums=$(dump_sums)
     local since

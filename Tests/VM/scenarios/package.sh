@@ -127,6 +127,17 @@ scenario_main() {
     vm_check_dump_readers "$VM_RUN_DIR/dump/vmcore" "$VM_RELEASE" || return 1
 
     vm_figure "oopsd arming: cold (unit start to armed) / warm (boot after the crash)" "${cold}s / ${warm}s"
+    vm_figure "oopsd warm arming phases (initramfs from the cache, kexec_file_load)" \
+        "$(grep -o 'OOPSD-VM: oopsd arming phases: .*' "$VM_CONSOLE" | head -n 1 | sed 's/.*phases: //' | tr -d '\r')"
+    # The kernel's own floor in the same boot: kexec_file_load of the same kernel by hand (package.guest.sh,
+    # kexec_floor), and oopsd's re-arm once the files are in the page cache.
+    local floor bare
+    floor=$(grep -o 'OOPSD-VM: kexec floor: bare kernel.*' "$VM_CONSOLE" | head -n 1 | tr -d '\r')
+    bare=$(sed -n 's/.*cold\/warm page cache \([0-9.]*\)s.*/\1/p' <<<"$floor")
+    [[ -n $bare ]] || vm_fail "no kexec floor measured: ${floor:-no marker}" || return 1
+    vm_figure "kexec_file_load by hand, same kernel and boot (the kernel's floor)" "${floor#*floor: }"
+    vm_figure "oopsd re-arm on a warm page cache" \
+        "$(grep -o 'OOPSD-VM: oopsd re-armed (warm page cache) in .*' "$VM_CONSOLE" | head -n 1 | sed 's/.* in //' | tr -d '\r')"
     vm_figure "systemd-analyze security oopsd.service (guest systemd)" \
         "$(grep -o 'OOPSD-VM: collect: security: .*' "$VM_CONSOLE" | head -n 1 | sed 's/.*: //' | tr -d '\r')"
     if [[ $suite == bookworm ]]; then
@@ -136,5 +147,7 @@ scenario_main() {
         vm_figure "kdump-tools arming: cold (first boot, mkinitramfs) / warm" "${kcold}s / ${kwarm}s"
         vm_figure "arming ratios oopsd / kdump-tools, same guest and run: cold / warm" \
             "$(awk -v a="$cold" -v b="$kcold" -v c="$warm" -v d="$kwarm" 'BEGIN { printf "%.3f / %.3f", a / b, c / d }')"
+        vm_figure "floor ratio: bare kexec_file_load (cold page cache) / kdump-tools warm" \
+            "$(awk -v a="$bare" -v b="$kwarm" 'BEGIN { printf "%.3f (goal for oopsd warm: 0.1)", a / b }')"
     fi
 }
