@@ -9,10 +9,15 @@ public enum InitramfsCompression: String, Equatable, Sendable {
     /// (also when the config is unknown: the kernel always unpacks a plain cpio).
     public static func choose(kernelConfig: String?) -> InitramfsCompression {
         guard let kernelConfig else { return .none }
-        let lines = Set(kernelConfig.split(separator: "\n").map(String.init))
-        if lines.contains("CONFIG_RD_ZSTD=y") { return .zstd }
-        if lines.contains("CONFIG_RD_GZIP=y") { return .gzip }
-        return .none
+        // One pass over the bytes, no string per line: a distribution's config has ~9,000 lines, and at boot under
+        // emulation building a set of them took 0.65 s of a warm arm.
+        var zstd = false
+        var gzip = false
+        for line in kernelConfig.utf8.split(separator: UInt8(ascii: "\n")) {
+            if line.elementsEqual("CONFIG_RD_ZSTD=y".utf8) { zstd = true }
+            if line.elementsEqual("CONFIG_RD_GZIP=y".utf8) { gzip = true }
+        }
+        return zstd ? .zstd : gzip ? .gzip : .none
     }
 
     /// The zstd window: the kernel's initramfs unpacker allocates a buffer of the window size inside the

@@ -96,6 +96,13 @@ public struct FileDescriptor: Sendable {
         }
     }
 
+    /// Asks the kernel to start reading the whole file into the page cache (`posix_fadvise(POSIX_FADV_WILLNEED)`)
+    /// and returns without waiting: whoever reads it next (another process, the kernel itself) finds it there.
+    public func adviseWillNeed() throws {
+        let result = posix_fadvise(rawValue, 0, 0, POSIX_FADV_WILLNEED)
+        if result != 0 { throw SystemError("posix_fadvise", path: path, errno: result) }
+    }
+
     /// Reads up to `buffer.count` bytes; returns how many were read (0 at end of file).
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         // Sound because read(2) writes at most `buffer.count` bytes into the caller's buffer.

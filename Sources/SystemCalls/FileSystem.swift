@@ -78,6 +78,13 @@ public enum FileSystem {
         return try fd.readToEnd(limit: limit)
     }
 
+    /// Starts reading `path` into the page cache in the background (`FileDescriptor.adviseWillNeed`).
+    public static func prefetch(_ path: String) throws {
+        let fd = try FileDescriptor.open(path)
+        defer { try? fd.close() }
+        try fd.adviseWillNeed()
+    }
+
     /// The whole content of a file as UTF-8 text (invalid sequences become U+FFFD).
     public static func readText(_ path: String) throws -> String {
         String(decoding: try readBytes(path), as: UTF8.self)

@@ -9,6 +9,8 @@ import Testing
         ("CONFIG_RD_GZIP=y\nCONFIG_RD_ZSTD=y\n", InitramfsCompression.zstd),
         ("CONFIG_RD_GZIP=y\n# CONFIG_RD_ZSTD is not set\n", .gzip),
         ("# CONFIG_RD_GZIP is not set\nCONFIG_RD_XZ=y\n", .none),
+        // Whole lines only; the last one needs no newline.
+        ("CONFIG_RD_ZSTD=yes\nXCONFIG_RD_ZSTD=y\nCONFIG_RD_GZIP=y", .gzip),
     ])
     func chosenFromKernelConfig(config: String, expected: InitramfsCompression) {
         #expect(InitramfsCompression.choose(kernelConfig: config) == expected)

@@ -23,6 +23,16 @@ import Testing
         #expect(error.description == "open \(path): No such file or directory (ENOENT)")
     }
 
+    @Test func prefetchLeavesTheFileAsItIsAndNamesAMissingOne() throws {
+        let directory = try TemporaryDirectory("system-calls")
+        try directory.write("/file", "contents")
+        try FileSystem.prefetch(directory.path("/file"))
+        #expect(try FileSystem.readText(directory.path("/file")) == "contents")
+        let missing = directory.path("/missing")
+        let error = try #require(throws: SystemError.self) { try FileSystem.prefetch(missing) }
+        #expect(error.description == "open \(missing): No such file or directory (ENOENT)")
+    }
+
     @Test func symlinkWhereARegularFileIsExpectedIsAFileKindError() throws {
         let directory = try TemporaryDirectory("system-calls")
         try directory.write("/target", "x")
