@@ -199,31 +199,39 @@ public enum ConfigKeys {
     ]
 
     /// The sections in order, templates (`Upload.*`) included.
-    public static var sections: [String] {
+    public static let sections: [String] = {
         var seen: [String] = []
         for key in all where !seen.contains(key.section) { seen.append(key.section) }
         return seen
-    }
+    }()
+
+    /// The keys of each section of `all` (a template's under its own name, `Upload.*`), in order. Computed once:
+    /// the parser looks up every assignment and the renderers every section, and filtering `all` each time was
+    /// most of the cost of reading a configuration.
+    static let keysBySection: [String: [ConfigKey]] = Dictionary(grouping: all, by: \.section)
 
     /// The template section a named section instantiates (`Upload.fleet` -> `Upload.*`), if any.
     public static func template(of section: String) -> String? {
         guard let dot = section.firstIndex(of: "."), section.index(after: dot) < section.endIndex,
             !section.hasSuffix(".*")
         else { return nil }
-        let template = section[..<dot] + ".*"
-        return sections.contains(String(template)) ? String(template) : nil
+        let template = String(section[..<dot] + ".*")
+        return keysBySection[template] != nil ? template : nil
     }
 
     /// The keys of `section`: fixed ones, or a template's keys instantiated in a named section.
     public static func keys(in section: String) -> [ConfigKey] {
         if let template = template(of: section) {
-            return all.filter { $0.section == template }.map { $0.instance(in: section) }
+            return keysBySection[template, default: []].map { $0.instance(in: section) }
         }
-        return all.filter { $0.section == section && !$0.isTemplate }
+        return section.hasSuffix(".*") ? [] : keysBySection[section, default: []]
     }
 
     /// The key named `name` in `section`, if oopsd knows it.
     public static func lookup(section: String, name: String) -> ConfigKey? {
-        keys(in: section).first { $0.name == name }
+        if let template = template(of: section) {
+            return keysBySection[template]?.first { $0.name == name }?.instance(in: section)
+        }
+        return section.hasSuffix(".*") ? nil : keysBySection[section]?.first { $0.name == name }
     }
 }

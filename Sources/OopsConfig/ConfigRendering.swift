@@ -59,6 +59,7 @@ public enum ConfigRendering {
     /// `{"Capture":{"DumpLevel":{"value":"31","origin":null},…},"diagnostics":[…]}`.
     public static func json(_ merged: MergedConfiguration) -> String {
         var out = "{"
+        out.reserveCapacity(8192)  // grown once, not by doubling from a few bytes
         let sections = ConfigKeys.sections.filter { !$0.hasSuffix(".*") } + merged.namedSections
         for (sectionIndex, section) in sections.enumerated() {
             if sectionIndex > 0 { out += "," }

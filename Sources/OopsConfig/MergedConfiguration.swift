@@ -27,13 +27,19 @@ public struct MergedConfiguration: Sendable {
 
     /// The defaults alone.
     public init() {
-        entries = [:]
+        entries = Self.defaultEntries
         diagnostics = []
         files = []
-        for key in ConfigKeys.all where !key.isTemplate {
-            entries[key.id] = Entry(key: key, value: Self.defaultValue(of: key), origin: nil)
-        }
     }
+
+    /// Every fixed key at its default, parsed once.
+    static let defaultEntries: [String: Entry] = {
+        var entries: [String: Entry] = [:]
+        for key in ConfigKeys.all where !key.isTemplate {
+            entries[key.id] = Entry(key: key, value: defaultValue(of: key), origin: nil)
+        }
+        return entries
+    }()
 
     /// Largest configuration file read (systemd's own limit on a unit file is about 4 MiB; ours are a few KiB).
     public static let maximumFileSize = 1 << 20

@@ -202,6 +202,7 @@ private struct JSONByteReader {
         offset += 1
         var scalars = String.UnicodeScalarView()
         var start = offset
+        var escaped = false
         func flush(_ end: Int) {
             if end > start {
                 scalars.append(contentsOf: String(decoding: bytes[start..<end], as: UTF8.self).unicodeScalars)
@@ -211,8 +212,10 @@ private struct JSONByteReader {
             guard offset < bytes.count else { throw error("unterminated string") }
             let byte = bytes[offset]
             if byte == UInt8(ascii: "\"") {
-                flush(offset)
                 offset += 1
+                // Most strings have no escape: decoded at once, without the scalar-by-scalar copy.
+                if !escaped { return String(decoding: bytes[start..<(offset - 1)], as: UTF8.self) }
+                flush(offset - 1)
                 return String(scalars)
             }
             if byte < 0x20 { throw error("control character in a string") }
@@ -221,6 +224,7 @@ private struct JSONByteReader {
                 continue
             }
             flush(offset)
+            escaped = true
             offset += 1
             guard offset < bytes.count else { throw error("unterminated escape") }
             let escape = bytes[offset]

@@ -2,6 +2,10 @@
 public enum JSONString {
     /// `text` as a JSON string literal: `"` and `\` escaped, control characters as `\n`, `\t`... or `\u00XX`.
     public static func quoted(_ text: String) -> String {
+        // Most text needs no escape: one copy instead of a scalar-by-scalar one.
+        if !text.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5c || $0 == 0x7f }) {
+            return "\"" + text + "\""
+        }
         var out = "\""
         for scalar in text.unicodeScalars {
             switch scalar {
