@@ -158,6 +158,18 @@ import VMCore
         #expect(core.notes.count == 3)
     }
 
+    /// Padding is all zero to the end of the segment: a stray byte anywhere in it, even the last, is no padding.
+    @Test func rejectsNonZeroByteInThePadding() throws {
+        let noteSize = PrintkRingFixture.core().notes.reduce(0) { $0 + $1.encoded().count }
+        for (slack, stray) in [(29, 28), (40, 37)] {
+            var bytes = PrintkRingFixture.core().bytes(noteSlack: slack)
+            #expect(try openError(bytes) == "opened")
+            bytes[0xe8 + noteSize + stray] = 1
+            let error = try openError(bytes)
+            #expect(error.hasPrefix("note at file offset"), "\(slack) bytes of padding, byte \(stray) set: \(error)")
+        }
+    }
+
     @Test func rejectsShortPRStatus() throws {
         var synthetic = PrintkRingFixture.core()
         synthetic.notes[0].descriptor = Array(synthetic.notes[0].descriptor.prefix(200))
