@@ -41,24 +41,27 @@ public enum FuzzTargets {
         _ = try? PrintkRing.records(of: core)
     }
 
-    /// The machine the VMCOREINFO target describes: the page-walk fixture's memory and the printk fixture's ring.
-    static let machine: SyntheticCore = {
+    /// The machine the VMCOREINFO target describes: the page-walk fixture's memory and the printk fixture's ring,
+    /// with the kernel text frame moved down next to the ring (physical 0x103000, frame 259, instead of 32 MiB):
+    /// the walk then covers 260 frames rather than 8,193, still well past the 64 whose struct pages are mapped.
+    /// The notes go after the memory, so that an execution rewrites only them and the PT_NOTE header.
+    static let machine: ScratchImage = {
         var core = PageWalkFixture.core()
-        core.segments += PrintkRingFixture.core().segments
-        return core
+        var printk = PrintkRingFixture.core().segments
+        printk[0].physicalAddress = PrintkRingFixture.directPhysical + UInt64(printk[1].data.count)
+        core.segments += printk
+        return ScratchImage("vmcoreinfo", image: core.bytesWithNotesLast().bytes)
     }()
+    static let machineStatus = SyntheticCore.prstatus(pid: 1, rip: 0xffff_ffff_8100_0000, rsp: 0).encoded()
 
     /// VMCOREINFO: the input is the note's text; the memory is a small machine with page tables, mem_section,
     /// struct pages and a printk ring, so that every value the text sets reaches the code that uses it.
     public static func vmcoreinfo(_ data: [UInt8]) {
-        var core = machine
-        core.notes = [
-            SyntheticCore.prstatus(pid: 1, rip: 0xffff_ffff_8100_0000, rsp: 0),
-            ELFNote(
-                name: "VMCOREINFO",
-                type: 0, descriptor: data),
-        ]
-        guard let opened = try? ELFCore.open(FuzzInput.file("vmcoreinfo", core.bytes())) else { return }
+        let notes = machineStatus + ELFNote(name: "VMCOREINFO", type: 0, descriptor: data).encoded()
+        let at = machine.image.count  // the notes end the file; the PT_NOTE header is the first (at 64)
+        let path = machine.update(
+            [(64, SyntheticCore.noteHeader(at: UInt64(at), size: notes.count)), (at, notes)], size: at + notes.count)
+        guard let opened = try? ELFCore.open(path) else { return }
         defer { try? opened.close() }
         let selection = PageSelector.select(opened, level: DumpLevel(31)!, threads: 1)
         checkSelection(selection)
@@ -68,16 +71,26 @@ public enum FuzzTargets {
     }
 
     /// The printk ring: the input is the direct-map memory holding `printk_ringbuffer`, its descriptors, infos and
-    /// text (0x3000 bytes in the fixture); VMCOREINFO is Linux 6.1's.
+    /// text (0x3000 bytes in the fixture), up to 16 KiB; VMCOREINFO is Linux 6.1's. The core is written and opened
+    /// once (an `ELFCore` reads memory from the file on every access): an execution rewrites the memory and cuts
+    /// the file after it, so that what lies past the input reads as a truncated core, as when the segment ended.
     public static func printk(_ data: [UInt8]) {
-        var core = PrintkRingFixture.core()
-        core.segments[1].data = Array(data.prefix(1 << 16))
-        guard let opened = try? ELFCore.open(FuzzInput.file("printk", core.bytes())) else { return }
-        defer { try? opened.close() }
-        if let records = try? PrintkRing.records(of: opened) {
+        let memory = Array(data.prefix(printkCore.memorySize))
+        _ = printkCore.file.update([(printkCore.memoryOffset, memory)], size: printkCore.memoryOffset + memory.count)
+        if let records = try? PrintkRing.records(of: printkCore.opened) {
             _ = DmesgFormat.text(records)
         }
     }
+
+    /// The printk fixture's core with a 16 KiB segment for the ring's memory (the last PT_LOAD, the file's tail).
+    static let printkCore = { () -> (file: ScratchImage, opened: ELFCore, memoryOffset: Int, memorySize: Int) in
+        var core = PrintkRingFixture.core()
+        let size = 16 * 1024
+        core.segments[1].data = [UInt8](repeating: 0, count: size)
+        let file = ScratchImage("printk", image: core.bytes())
+        guard let opened = try? ELFCore.open(file.path) else { fatalError("the printk fixture does not open") }
+        return (file, opened, file.image.count - size, size)
+    }()
 
     /// kallsyms: the input is the tables — `u32 count`, `u64 relative_base`, `u16 table length`, the token table,
     /// the 256 `u16` token index, `count` `s32` offsets, then `kallsyms_names`.
@@ -109,16 +122,20 @@ public enum FuzzTargets {
     }
 
     /// The page walk: the input replaces frames 1-6 of the page-walk fixture (the four page-table levels mapping
-    /// vmemmap, the struct pages, mem_section); VMCOREINFO is the fixture's.
+    /// vmemmap, the struct pages, mem_section); VMCOREINFO is the fixture's. The core is opened once: an `ELFCore`
+    /// holds only its headers and notes, which stay the same, and reads memory from the file on every access.
     public static func pageWalk(_ data: [UInt8]) {
-        var memory = PageWalkFixture.memory()
-        let part = data.prefix(6 * 4096)
-        memory.replaceSubrange(4096..<(4096 + part.count), with: part)
-        let core = PageWalkFixture.core(memory: memory)
-        guard let opened = try? ELFCore.open(FuzzInput.file("pagewalk", core.bytes())) else { return }
-        defer { try? opened.close() }
-        checkSelection(PageSelector.select(opened, level: DumpLevel(31)!, threads: 2))
+        _ = pageWalkCore.file.update(
+            [(pageWalkCore.memoryOffset + 4096, Array(data.prefix(6 * 4096)))], size: pageWalkCore.file.image.count)
+        checkSelection(PageSelector.select(pageWalkCore.opened, level: DumpLevel(31)!, threads: 2))
     }
+
+    /// The page-walk fixture's core file, written and opened once; its memory (the one PT_LOAD) is the file's tail.
+    static let pageWalkCore = { () -> (file: ScratchImage, opened: ELFCore, memoryOffset: Int) in
+        let file = ScratchImage("pagewalk", image: PageWalkFixture.core().bytes())
+        guard let opened = try? ELFCore.open(file.path) else { fatalError("the page-walk fixture does not open") }
+        return (file, opened, file.image.count - PageWalkFixture.frames * 4096)
+    }()
 
     static func checkSelection(_ selection: PageSelection) {
         FuzzInput.check(selection.kept.count == selection.present.count, "kept and present bitmaps differ in size")
@@ -143,14 +160,14 @@ public enum FuzzTargets {
         let memory = Array(reader.remaining.prefix(16 * 4096))
         guard memory.count >= 4096 else { return }
         let pages = memory.count / 4096
-        var synthetic = PrintkRingFixture.core()
-        synthetic.segments.append(
-            .init(
-                virtualAddress: SyntheticCore.pageOffset + 0x0100_0000,
-                physicalAddress: 0x0100_0000, data: Array(memory.prefix(pages * 4096))))
-        guard let core = try? ELFCore.open(FuzzInput.file("input", synthetic.bytes())) else {
-            fatalError("the synthetic core does not open")
-        }
+        let at = roundTripCore.memoryOffset
+        let header = ProgramHeader(
+            type: 1, flags: 7, offset: UInt64(at), virtualAddress: roundTripVirtual,
+            physicalAddress: roundTripPhysical, fileSize: UInt64(pages * 4096), memorySize: UInt64(pages * 4096))
+        let input = roundTripCore.file.update(
+            [(roundTripCore.memoryHeaderOffset, header.encoded()), (at, Array(memory.prefix(pages * 4096)))],
+            size: at + pages * 4096)
+        guard let core = try? ELFCore.open(input) else { fatalError("the synthetic core does not open") }
         defer { try? core.close() }
         let selection = PageSelector.select(core, level: DumpLevel(Int(mode & 31))!, threads: 1)
         let path = FuzzInput.file("out.kdump", [])
@@ -177,6 +194,20 @@ public enum FuzzTargets {
             fatalError("writing and reading back a valid core failed: \(error)")
         }
     }
+
+    /// The core the round trip writes: the printk fixture's and, last, a PT_LOAD of up to 16 pages at physical
+    /// 16 MiB (frames 0x1000...) holding the input; written once, then only that header and memory change.
+    static let roundTripCore = { () -> (file: ScratchImage, memoryHeaderOffset: Int, memoryOffset: Int) in
+        var synthetic = PrintkRingFixture.core()
+        synthetic.segments.append(
+            .init(
+                virtualAddress: roundTripVirtual, physicalAddress: roundTripPhysical,
+                data: [UInt8](repeating: 0, count: 16 * 4096)))
+        let file = ScratchImage("input", image: synthetic.bytes())
+        return (file, 64 + 56 * synthetic.segments.count, file.image.count - 16 * 4096)
+    }()
+    static let roundTripPhysical: UInt64 = 0x0100_0000
+    static let roundTripVirtual = SyntheticCore.pageOffset + roundTripPhysical
 
     static func readKdump(_ path: String) {
         guard let reader = try? KdumpReader.open(path) else { return }
