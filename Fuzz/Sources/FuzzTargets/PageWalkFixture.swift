@@ -1,1 +1,1 @@
-../../../Tests/VMCoreTests/PageWalkFixture.swift
+../../../Tests/TestSupport/PageWalkFixture.swift

@@ -1,1 +1,1 @@
-../../../Tests/VMCoreTests/PrintkRingFixture.swift
+../../../Tests/TestSupport/PrintkRingFixture.swift

@@ -1,1 +1,1 @@
-../../../Tests/VMCoreTests/SyntheticCore.swift
+../../../Tests/TestSupport/SyntheticCore.swift
