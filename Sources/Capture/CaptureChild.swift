@@ -58,6 +58,7 @@ public enum CaptureChild {
     /// killed at its deadline) and reaped.
     public static func run(limits: Limits, onLine: (String) -> Void, _ body: (FileDescriptor) -> Int32) -> Ending {
         var ends: [Int32] = [-1, -1]
+        // Sound because pipe2 fills the two-element local `ends`.
         guard unsafe oops_pipe_cloexec(&ends) == 0 else {
             return .notStarted("\(SystemError("pipe2", errno: oops_errno()))")
         }
@@ -104,6 +105,7 @@ public enum CaptureChild {
             let text = Array(
                 "oopsd-capture: cannot limit the child's memory: \(SystemError("setrlimit", errno: oops_errno()))\n"
                     .utf8)
+            // Sound because write(2) reads at most the borrowed text's count bytes; the path and "1000" are C literals.
             unsafe text.withUnsafeBytes { _ = unsafe write(2, $0.baseAddress, $0.count) }
         }
         let fd = unsafe open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC)
@@ -123,6 +125,7 @@ public enum CaptureChild {
         /// Reads what is in the pipe now (waiting up to `milliseconds` for it); false at end of file or error.
         func drain(waiting milliseconds: Int32) -> Bool {
             var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            // Sound because poll gets one local pollfd; read fills at most the borrowed `chunk`'s count bytes.
             guard unsafe poll(&poller, 1, milliseconds) > 0 else { return true }
             let got = unsafe chunk.withUnsafeMutableBytes { unsafe read(fd, $0.baseAddress, $0.count) }
             if got < 0 { return errno == EINTR || errno == EAGAIN }
@@ -138,6 +141,7 @@ public enum CaptureChild {
         var status: Int32 = 0
         var timedOut = false
         while true {
+            // Sound because waitpid and the status decoder only fill locals passed in place.
             let reaped = unsafe waitpid(pid, &status, WNOHANG)
             if reaped == pid { break }
             if reaped < 0 && errno != EINTR { break }

@@ -11,6 +11,7 @@ public enum CaptureClock {
     /// Monotonic nanoseconds (`CLOCK_MONOTONIC`).
     public static func monotonicNanoseconds() -> UInt64 {
         var now = timespec()
+        // Sound because the local `now` is filled in place.
         unsafe clock_gettime(CLOCK_MONOTONIC, &now)
         return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
     }
@@ -18,6 +19,7 @@ public enum CaptureClock {
     /// Seconds since the epoch (`CLOCK_REALTIME`).
     public static func epochSeconds() -> Int64 {
         var now = timespec()
+        // Sound because the local `now` is filled in place.
         unsafe clock_gettime(CLOCK_REALTIME, &now)
         return Int64(now.tv_sec)
     }

@@ -55,6 +55,7 @@ public struct CaptureKernelRun {
         var freed: UInt64 = 0
         for module in plan.modules {
             let size = ((try? FileSystem.status(module, followLinks: false)) ?? nil)?.size ?? 0
+            // Sound because `module` is bridged to a C string that lives for the call.
             if unsafe unlink(module) == 0 { freed += size }
         }
         log("removed the module files from the initramfs (\(freed / 1024) KiB); memory: \(SystemMemory.summary())")
@@ -110,6 +111,7 @@ public struct CaptureKernelRun {
                 plan, dumpName: outcome.directory.map(Path.lastComponent))
         if let saved = outcome.directory { log.save(into: saved) }
         Glibc.sync()
+        // Sound because `mountPoint` is bridged to a C string that lives for the call.
         if unsafe Glibc.umount(mountPoint) != 0 {
             log("cannot unmount \(mountPoint): \(SystemError("umount", errno: errno))")
         }
@@ -164,6 +166,7 @@ public struct CaptureKernelRun {
 
     static func release() -> String {
         var names = utsname()
+        // Sound because uname fills the local `names`; the release is read within its fixed-size field.
         unsafe uname(&names)
         return unsafe withUnsafeBytes(of: names.release) {
             unsafe String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self)

@@ -23,6 +23,7 @@ public final class CaptureLog: @unchecked Sendable {
         let line = "[\(elapsed / 1000).\(String(repeating: "0", count: 3 - millis.count))\(millis)] \(message)"
         lines.append(line)
         let console = Array("oopsd-capture: \(message)\n".utf8)
+        // Sound because write(2) reads at most the borrowed bytes' count.
         unsafe console.withUnsafeBytes { raw in _ = unsafe write(2, raw.baseAddress, raw.count) }
     }
 

@@ -47,6 +47,7 @@ public struct CaptureUploader: Sendable {
 
     /// Sends the file at `path` as `name`.
     public func store(_ path: String, as name: String) throws(Failure) -> Stored {
+        // Sound because `path` is bridged to a C string that lives for the call.
         let input = unsafe open(path, O_RDONLY | O_CLOEXEC)
         guard input >= 0 else { throw Failure(description: "\(SystemError("open", path: path, errno: errno))") }
         defer { close(input) }
@@ -59,6 +60,7 @@ public struct CaptureUploader: Sendable {
         // A helper that dies must not kill the writer with SIGPIPE: the write fails and says why.
         signal(SIGPIPE, SIG_IGN)
         var fds: [Int32] = [-1, -1]
+        // Sound because pipe2 fills the two-element local `fds`.
         guard unsafe oops_pipe_cloexec(&fds) == 0 else {
             throw Failure(description: "\(SystemError("pipe", errno: oops_errno()))")
         }
@@ -82,6 +84,7 @@ public struct CaptureUploader: Sendable {
         do { try FileSystem.writeAtomically(path, Array(files.map { $0.manifestLine + "\n" }.joined().utf8)) } catch {
             throw Failure(description: "\(error)")
         }
+        // Sound because `path` is bridged to a C string that lives for the call.
         let input = unsafe open(path, O_RDONLY | O_CLOEXEC)
         guard input >= 0 else { throw Failure(description: "\(SystemError("open", path: path, errno: errno))") }
         defer { close(input) }
@@ -91,6 +94,7 @@ public struct CaptureUploader: Sendable {
 
     private func start(_ arguments: [String], input: Int32, tag: String) throws(Failure) -> pid_t {
         try? FileSystem.makeDirectory(scratch, mode: 0o700, parents: true)
+        // Sound because the paths are bridged for each call; the strdup copies live until the deferred free.
         let out = unsafe open(Path.join(scratch, tag + ".out"), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         let err = unsafe open(Path.join(scratch, tag + ".err"), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         defer {
@@ -111,6 +115,7 @@ public struct CaptureUploader: Sendable {
 
     private func finish(pid: pid_t, tag: String, name: String?) throws(Failure) -> Stored {
         var status: Int32 = 0
+        // Sound because waitpid and the status decoder only fill locals passed in place.
         while unsafe waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         let answer = (try? FileSystem.readText(Path.join(scratch, tag + ".out"))) ?? ""
         var code: Int32 = 0
@@ -164,6 +169,7 @@ public final class StreamedFile: DumpOutput, @unchecked Sendable {
                 description: "\(name): a write at offset \(offset) is behind the \(position) bytes already sent")
         }
         try zeros(upTo: offset)
+        // Sound because `send` reads only the caller's buffer, within its count.
         try unsafe send(buffer)
     }
 
@@ -179,6 +185,7 @@ public final class StreamedFile: DumpOutput, @unchecked Sendable {
 
     /// Sends the end mark and waits for the helper: what the server now holds.
     public func finish() throws(CaptureUploader.Failure) -> CaptureUploader.Stored {
+        // Sound because the mark's bytes are borrowed only for the send.
         do { try unsafe CaptureNetwork.streamEndMark.withUnsafeBytes { try unsafe send($0) } } catch {
             closed = true
             close(pipe)
@@ -203,6 +210,7 @@ public final class StreamedFile: DumpOutput, @unchecked Sendable {
         let block = [UInt8](repeating: 0, count: 1 << 16)
         while position < end {
             let count = Int(min(UInt64(block.count), end - position))
+            // Sound because `count <= block.count`, so the slice is inside the borrowed block.
             try unsafe block.withUnsafeBytes { try unsafe send(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
         }
     }
@@ -210,6 +218,7 @@ public final class StreamedFile: DumpOutput, @unchecked Sendable {
     private func send(_ buffer: UnsafeRawBufferPointer) throws {
         var done = 0
         while done < buffer.count {
+            // Sound because `done < buffer.count`: write(2) reads the rest of the buffer and no further.
             let result = unsafe write(pipe, buffer.baseAddress! + done, buffer.count - done)
             if result < 0 && errno == EINTR { continue }
             guard result > 0 else {

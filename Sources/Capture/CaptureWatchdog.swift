@@ -19,6 +19,7 @@ public enum CaptureWatchdog {
     public static func arm(seconds: Int, action: FinalAction) {
         // A stuck capture has loaded no return kernel: reboot(LINUX_REBOOT_CMD_KEXEC) would fail, so kexec
         // becomes a firmware reboot here.
+        // Sound because the handler only reads the global set here, and the StaticString is a constant.
         unsafe watchdogCommand = (action == .kexec ? FinalAction.reboot : action).command
         signal(SIGALRM) { _ in
             // Only async-signal-safe calls here: write, sync, reboot.

@@ -37,13 +37,14 @@ public struct DumpDirectory: Sendable {
     public func writeFile(_ name: String, _ bytes: [UInt8]) throws {
         let fd = try createFile(name)
         defer { try? fd.close() }
-        try unsafe bytes.withUnsafeBytes { try unsafe fd.writeAll($0) }
+        try fd.writeAll(bytes)
         try fd.sync()
     }
 
     /// Removes `name` (a file this capture created, e.g. the memory of an attempt that died); failures are ignored,
     /// as the dump then says it is incomplete anyway.
     public func removeFile(_ name: String) {
+        // Sound because the path is bridged to a C string that lives for the call.
         _ = unsafe unlink(path(name))
     }
 

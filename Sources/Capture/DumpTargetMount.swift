@@ -41,6 +41,7 @@ public enum DumpTargetMount {
     public static func mount(device: String, type: String, at mountPoint: String) throws {
         try FileSystem.makeDirectory(mountPoint, mode: 0o700, parents: true)
         _ = try valueOrErrno("mount", path: "\(device) on \(mountPoint) (\(type))") {
+            // Sound because the Strings are bridged to C strings that live for the call; no data argument.
             unsafe Glibc.mount(device, mountPoint, type, 0, nil)
         }
     }
@@ -51,6 +52,7 @@ public enum DumpTargetMount {
             ("proc", "/proc", "proc"), ("sysfs", "/sys", "sysfs"), ("devtmpfs", "/dev", "devtmpfs"),
         ] {
             try? FileSystem.makeDirectory(target, mode: 0o755, parents: true)
+            // Sound because the Strings are bridged to C strings that live for the call; no data argument.
             if unsafe Glibc.mount(source, target, type, 0, nil) != 0 {
                 let error = oops_errno()
                 if error != EBUSY { log("cannot mount \(type) on \(target): \(SystemError("mount", errno: error))") }

@@ -21,6 +21,7 @@ public enum NetworkBringUp {
     public static func run(
         _ network: CaptureNetwork, timeoutSeconds: Int, log: (String) -> Void
     ) throws(Failure) -> String {
+        // Sound because the names are bridged for each call; `step` points at a static string of the shim.
         _ = unsafe oops_net_up("lo")
         let deadline = CaptureClock.monotonicNanoseconds() + UInt64(max(1, timeoutSeconds)) * 1_000_000_000
         var name: String?

@@ -46,6 +46,7 @@ struct ReturnToProduction {
             try FileSystem.readText(FirmwareMemoryMap.pathInInitramfs), path: FirmwareMemoryMap.pathInInitramfs)
         let kernel = try VerifiedFile(
             path: Path.join(mountPoint, files.kernel), sha256: files.kernelSHA256, largest: Self.largestFile)
+        // Sound because both maps are unmapped by these defers, after the last read of their bytes below.
         defer { unsafe kernel.map.unmap() }
         let initramfs = try VerifiedFile(
             path: Path.join(mountPoint, files.initramfs), sha256: files.initramfsSHA256, largest: Self.largestFile)
@@ -90,6 +91,7 @@ struct ReturnToProduction {
         guard size > 0, size <= UInt64(largest) else {
             throw ReturnKernelError("\(path) has \(size) bytes, expected 1 to \(largest)")
         }
+        // Sound because the map is read only while held, and unmapped here when the digest does not match.
         unsafe map = try unsafe MemoryMap.map(fd, offset: 0, count: Int(size))
         var hash = PortableSHA256()
         unsafe hash.update(map.bytes)

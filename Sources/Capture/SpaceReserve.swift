@@ -31,6 +31,7 @@ public struct SpaceReserve: Sendable {
             defer { try? fd.close() }
             let status = posix_fallocate(fd.rawValue, 0, off_t(bytes))
             if status != 0 {
+                // Sound because `path` is bridged to a C string that lives for the call.
                 unsafe unlink(path)
                 let error = SystemError("posix_fallocate \(bytes) bytes", path: path, errno: status)
                 return SpaceReserve(path: nil, bytes: 0, problem: error.description)
@@ -43,6 +44,7 @@ public struct SpaceReserve: Sendable {
 
     /// Deletes the reserve file, giving its space back to the file system.
     public func release() {
+        // Sound because `path` is bridged to a C string that lives for the call.
         if let path { unsafe unlink(path) }
     }
 }
