@@ -80,6 +80,7 @@ public struct DefaultRouteInterface: Equatable, Sendable {
     /// The running system's IPv4 address and prefix length of `interface` (`getifaddrs`).
     public static func ipv4Address(of interface: String) -> (address: String, prefixLength: Int)? {
         var list: UnsafeMutablePointer<ifaddrs>?
+        // Sound because the list lives until the deferred freeifaddrs; every pointer in it is nil-checked first.
         guard unsafe getifaddrs(&list) == 0 else { return nil }
         defer { unsafe freeifaddrs(list) }
         var cursor = unsafe list
@@ -89,6 +90,7 @@ public struct DefaultRouteInterface: Equatable, Sendable {
                 let address = unsafe entry.pointee.ifa_addr, unsafe address.pointee.sa_family == sa_family_t(AF_INET),
                 let mask = unsafe entry.pointee.ifa_netmask
             else { continue }
+            // Sound because `sa_family == AF_INET` above, so the address and mask are sockaddr_in.
             let value = unsafe address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) {
                 unsafe UInt32(bigEndian: $0.pointee.sin_addr.s_addr)
             }

@@ -25,6 +25,7 @@ public struct ElfDynamicInfo: Equatable, Sendable {
         }
         defer { try? fd.close() }
         _ = elf_version(UInt32(EV_CURRENT))
+        // Sound because the Elf handle lives until the deferred elf_end; libelf fills the locals passed in place.
         guard let elf = unsafe elf_begin(fd.rawValue, ELF_C_READ, nil) else {
             throw unsafe .elf(path: path, message: "libelf: " + String(cString: elf_errmsg(-1)))
         }
@@ -55,6 +56,7 @@ public struct ElfDynamicInfo: Equatable, Sendable {
         }
 
         // The dynamic section and the string table it links to.
+        // Sound because sections, data and strings belong to `elf`, alive here; each lookup is nil-checked.
         var section = unsafe elf_nextscn(elf, nil)
         while let current = unsafe section {
             var sectionHeader = GElf_Shdr()

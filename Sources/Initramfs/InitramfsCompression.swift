@@ -39,13 +39,14 @@ public enum InitramfsCompression: String, Equatable, Sendable {
     }
 
     private static func zstd(_ input: [UInt8]) throws(InitramfsError) -> [UInt8] {
+        // Sound because the context lives until the deferred free; error names are static strings.
         guard let context = unsafe ZSTD_createCCtx() else { throw .compression("ZSTD_createCCtx failed") }
         defer { unsafe ZSTD_freeCCtx(context) }
         unsafe ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, zstdLevel)
         unsafe ZSTD_CCtx_setParameter(context, ZSTD_c_windowLog, zstdWindowLog)
         unsafe ZSTD_CCtx_setParameter(context, ZSTD_c_checksumFlag, 1)
         var output = [UInt8](repeating: 0, count: ZSTD_compressBound(input.count))
-        // The buffers are Swift arrays alive for the whole call; sizes are their counts.
+        // Sound because the buffers are Swift arrays alive for the whole call; sizes are their counts.
         let written = unsafe output.withUnsafeMutableBytes { out in
             unsafe input.withUnsafeBytes { inp in
                 unsafe ZSTD_compress2(context, out.baseAddress, out.count, inp.baseAddress, inp.count)
@@ -59,6 +60,7 @@ public enum InitramfsCompression: String, Equatable, Sendable {
     }
 
     private static func gzip(_ input: [UInt8]) throws(InitramfsError) -> [UInt8] {
+        // Sound because the stream's buffer pointers are set and used only inside both borrows, with their counts.
         var stream = unsafe z_stream()
         // windowBits 15 + 16: a gzip wrapper with mtime 0 and no file name.
         let initResult = unsafe deflateInit2_(

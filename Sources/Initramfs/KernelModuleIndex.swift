@@ -39,6 +39,7 @@ import Musl
         let configDirectories = ["/etc/modprobe.d", "/run/modprobe.d", "/lib/modprobe.d", "/usr/lib/modprobe.d"].map {
             root.path($0)
         }
+        // Sound because the strdup copies live until the deferred free and the array is NULL-ended.
         var cStrings: [UnsafeMutablePointer<CChar>?] = unsafe configDirectories.map { unsafe strdup($0) }
         defer { for index in unsafe cStrings.indices { unsafe free(cStrings[index]) } }
         unsafe cStrings.append(nil)
@@ -59,11 +60,13 @@ import Musl
         }
     }
 
+    // Sound because deinit runs once, after the last lookup.
     deinit { unsafe kmod_unref(context) }
 
     /// The modules an alias, modalias or module name stands for (empty when nothing matches).
     public func lookup(_ alias: String) throws(InitramfsError) -> [Module] {
         var list: OpaquePointer?
+        // Sound because the list lives until the deferred unref; names are bridged for the call.
         let result = unsafe kmod_module_new_from_lookup(context, alias, &list)
         if result < 0 { throw .module(name: alias, message: "lookup failed: errno \(-result)") }
         defer { unsafe kmod_module_unref_list(list) }
@@ -75,6 +78,7 @@ import Musl
         of module: Module
     ) throws(InitramfsError) -> (dependencies: [Module], preSoftdeps: [Module]) {
         var handle: OpaquePointer?
+        // Sound because each handle and list lives until its deferred unref, after its last read.
         let result = unsafe kmod_module_new_from_name(context, module.name, &handle)
         guard result >= 0, let handle = unsafe handle else {
             throw .module(name: module.name, message: "not in \(directory)")
@@ -97,6 +101,7 @@ import Musl
 
     private static func modules(in list: OpaquePointer?) -> [Module] {
         var modules: [Module] = []
+        // Sound because the caller holds the list; each module is unreferenced after its strings are copied.
         var entry = unsafe list
         while let current = unsafe entry {
             if let module = unsafe kmod_module_get_module(current) {

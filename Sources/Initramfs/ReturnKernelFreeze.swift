@@ -96,6 +96,7 @@ public enum ReturnKernelFreeze {
         var hash = SHA256()
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
         while true {
+            // Sound because the read fills at most the borrowed buffer's count bytes.
             let count = try unsafe buffer.withUnsafeMutableBytes { try unsafe fd.read(into: $0) }
             if count == 0 { break }
             hash.update(buffer[0..<count])
