@@ -83,10 +83,12 @@ package enum Curl {
     private static let initialized: Bool = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK }()
 
     /// The libcurl version text (`libcurl/7.88.1 OpenSSL/3.0 ... libssh2/1.10.0`).
+    // Sound because curl_version returns a static NUL-terminated string, copied at once.
     package static var version: String { unsafe String(cString: curl_version()) }
 
     /// Performs `request` synchronously.
     package static func perform(_ request: CurlRequest) throws(CurlFailure) -> CurlResponse {
+        // Sound because the handle, lists and retained context live until the defers, after curl_easy_perform returns.
         guard initialized, let handle = unsafe curl_easy_init() else {
             throw CurlFailure(code: -1, message: "libcurl could not be initialised")
         }
@@ -103,6 +105,7 @@ package enum Curl {
             unsafe curl_slist_free_all(headerList)
             unsafe curl_slist_free_all(quoteList)
         }
+        // Sound because curl copies string options; the error buffer (CURL_ERROR_SIZE + 1) is borrowed for the perform.
         let code: CURLcode = unsafe errorBuffer.withUnsafeMutableBufferPointer { errors in
             _ = unsafe oops_curl_set_pointer(handle, CURLOPT_ERRORBUFFER, errors.baseAddress)
             _ = unsafe oops_curl_set_string(handle, CURLOPT_URL, request.url)
@@ -177,6 +180,7 @@ package enum Curl {
         if let failure = context.failure { throw failure }
         guard code == CURLE_OK else {
             var message = String(cString: errorBuffer)
+            // Sound because curl_easy_strerror returns a static string; getinfo fills the local `status`.
             if message.isEmpty { message = unsafe String(cString: curl_easy_strerror(code)) }
             throw CurlFailure(code: Int(code.rawValue), message: message)
         }
@@ -199,9 +203,11 @@ private final class TransferContext {
 }
 
 private func context(_ pointer: UnsafeMutableRawPointer?) -> TransferContext {
+    // Sound because curl passes back the opaque context `perform` retains until the transfer ends.
     unsafe Unmanaged<TransferContext>.fromOpaque(pointer!).takeUnretainedValue()
 }
 
+// Sound because curl's buffer holds `capacity >= wanted` bytes, and `start + wanted` is within the body.
 private let readCallback: oops_curl_data_callback = { buffer, size, count, pointer in
     let transfer = unsafe context(pointer)
     let capacity = size * count
@@ -239,6 +245,7 @@ private let readCallback: oops_curl_data_callback = { buffer, size, count, point
     }
 }
 
+// Sound because the context pointer is the one `perform` keeps retained (see `context`).
 private let seekCallback: oops_curl_seek_callback = { pointer, offset, origin in
     let transfer = unsafe context(pointer)
     guard origin == SEEK_SET, offset >= 0, UInt64(offset) <= transfer.request.body.length else {
@@ -248,6 +255,7 @@ private let seekCallback: oops_curl_seek_callback = { pointer, offset, origin in
     return Int32(CURL_SEEKFUNC_OK)
 }
 
+// Sound because curl's buffer holds `length` bytes for the duration of the call.
 private let writeCallback: oops_curl_data_callback = { buffer, size, count, pointer in
     let transfer = unsafe context(pointer)
     let length = size * count
@@ -262,6 +270,7 @@ private let writeCallback: oops_curl_data_callback = { buffer, size, count, poin
     return length
 }
 
+// Sound because curl's buffer holds `length` bytes for the duration of the call.
 private let headerCallback: oops_curl_data_callback = { buffer, size, count, pointer in
     let transfer = unsafe context(pointer)
     let length = size * count
@@ -276,6 +285,7 @@ private let headerCallback: oops_curl_data_callback = { buffer, size, count, poi
     return length
 }
 
+// Sound because the context pointer is the one `perform` keeps retained (see `context`).
 private let progressCallback: oops_curl_progress_callback = { pointer, _, _, _, uploaded in
     let transfer = unsafe context(pointer)
     transfer.request.progress?(UInt64(max(0, uploaded)))

@@ -71,6 +71,7 @@ package struct S3StreamUpload {
                 if atEnd { break }
                 // What followed the part moves to the front; the rest of the buffer is read anew.
                 let carried = filled - partSize
+                // Sound because `carried <= markLength < partSize`: both ranges are inside `buffer` and apart.
                 unsafe buffer.withUnsafeMutableBytes { raw in
                     unsafe raw.baseAddress!.copyMemory(from: raw.baseAddress! + partSize, byteCount: carried)
                 }
@@ -105,6 +106,7 @@ package struct S3StreamUpload {
         while filled < buffer.count {
             let got: Int
             do {
+                // Sound because `filled < buffer.count`: the read fills the rest of the borrowed buffer, no more.
                 got = try unsafe buffer.withUnsafeMutableBytes { raw in
                     try unsafe stream.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[filled...]))
                 }
