@@ -134,7 +134,8 @@ scenario_main() {
     local floor bare
     floor=$(grep -o 'OOPSD-VM: kexec floor: bare kernel.*' "$VM_CONSOLE" | head -n 1 | tr -d '\r')
     bare=$(sed -n 's/.*cold\/warm page cache \([0-9.]*\)s.*/\1/p' <<<"$floor")
-    [[ -n $bare ]] || vm_fail "no kexec floor measured: ${floor:-no marker}" || return 1
+    # A figure, not a check: a floor that could not be measured says why, and the ratio below is left out.
+    [[ -n $floor ]] || floor="kexec floor: not measured (no 'kexec floor' marker on the console)"
     vm_figure "kexec_file_load by hand, same kernel and boot (the kernel's floor)" "${floor#*floor: }"
     vm_figure "oopsd re-arm on a warm page cache" \
         "$(grep -o 'OOPSD-VM: oopsd re-armed (warm page cache) in .*' "$VM_CONSOLE" | head -n 1 | sed 's/.* in //' | tr -d '\r')"
@@ -147,7 +148,9 @@ scenario_main() {
         vm_figure "kdump-tools arming: cold (first boot, mkinitramfs) / warm" "${kcold}s / ${kwarm}s"
         vm_figure "arming ratios oopsd / kdump-tools, same guest and run: cold / warm" \
             "$(awk -v a="$cold" -v b="$kcold" -v c="$warm" -v d="$kwarm" 'BEGIN { printf "%.3f / %.3f", a / b, c / d }')"
-        vm_figure "floor ratio: bare kexec_file_load (cold page cache) / kdump-tools warm" \
-            "$(awk -v a="$bare" -v b="$kwarm" 'BEGIN { printf "%.3f (goal for oopsd warm: 0.1)", a / b }')"
+        if [[ -n $bare ]]; then
+            vm_figure "floor ratio: bare kexec_file_load (cold page cache) / kdump-tools warm" \
+                "$(awk -v a="$bare" -v b="$kwarm" 'BEGIN { printf "%.3f (goal for oopsd warm: 0.1)", a / b }')"
+        fi
     fi
 }
