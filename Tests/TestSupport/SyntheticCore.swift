@@ -50,27 +50,31 @@ public struct SyntheticCore {
     public func bytes(noteSlack: Int = 0) -> [UInt8] {
         let noteBytes = notes.flatMap { $0.encoded() } + [UInt8](repeating: 0, count: noteSlack)
         let count = 1 + segments.count
-        var offset = UInt64(64 + 56 * count)
+        let offset = UInt64(64 + 56 * count)
         var headers = [
             ProgramHeader(
                 type: 4, offset: offset, fileSize: UInt64(noteBytes.count),
                 memorySize: UInt64(noteBytes.count))
         ]
-        offset += UInt64(noteBytes.count)
-        for segment in segments {
-            headers.append(
-                ProgramHeader(
-                    type: 1, flags: 7, offset: offset, virtualAddress: segment.virtualAddress,
-                    physicalAddress: segment.physicalAddress, fileSize: UInt64(segment.data.count),
-                    memorySize: UInt64(segment.data.count) + segment.extraMemory))
-            offset += UInt64(segment.data.count)
-        }
+        headers += loadHeaders(from: offset + UInt64(noteBytes.count))
         var file = ELFHeader(type: 4, machine: 62, flags: 0, programHeaderOffset: 64, programHeaderCount: count)
             .encoded()
         for header in headers { file += header.encoded() }
         file += noteBytes
         for segment in segments { file += segment.data }
         return file
+    }
+
+    /// The segments' PT_LOAD program headers, their data laid out one after the other from file offset `offset`.
+    public func loadHeaders(from offset: UInt64) -> [ProgramHeader] {
+        var offset = offset
+        return segments.map { segment in
+            defer { offset += UInt64(segment.data.count) }
+            return ProgramHeader(
+                type: 1, flags: 7, offset: offset, virtualAddress: segment.virtualAddress,
+                physicalAddress: segment.physicalAddress, fileSize: UInt64(segment.data.count),
+                memorySize: UInt64(segment.data.count) + segment.extraMemory)
+        }
     }
 
     public static func put<T: FixedWidthInteger>(_ bytes: inout [UInt8], _ value: T, at offset: Int) {

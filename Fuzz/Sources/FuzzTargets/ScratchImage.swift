@@ -63,16 +63,8 @@ extension SyntheticCore {
     /// two and leaves the memory in place. `notes` are not written.
     func bytesWithNotesLast() -> (bytes: [UInt8], noteHeaderOffset: Int, notesOffset: Int) {
         let count = 1 + segments.count
-        var offset = UInt64(64 + 56 * count)
-        var loads: [ProgramHeader] = []
-        for segment in segments {
-            loads.append(
-                ProgramHeader(
-                    type: 1, flags: 7, offset: offset, virtualAddress: segment.virtualAddress,
-                    physicalAddress: segment.physicalAddress, fileSize: UInt64(segment.data.count),
-                    memorySize: UInt64(segment.data.count) + segment.extraMemory))
-            offset += UInt64(segment.data.count)
-        }
+        let loads = loadHeaders(from: UInt64(64 + 56 * count))
+        let offset = UInt64(64 + 56 * count) + segments.reduce(0) { $0 + UInt64($1.data.count) }
         var file = ELFHeader(type: 4, machine: 62, flags: 0, programHeaderOffset: 64, programHeaderCount: count)
             .encoded()
         file += Self.noteHeader(at: offset, size: 0)
