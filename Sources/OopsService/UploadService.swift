@@ -14,12 +14,12 @@ final class UploadService: ServicePart, @unchecked Sendable {
     let name = "uploads"
     let root: HostRoot
     let log: any ServiceLog
-    let collection: CollectionService?
+    let collection: CollectionService
     let metrics: MetricsService
     private let running = Mutex(false)
     private let stopRequest = UploadStop()
 
-    init(root: HostRoot, log: any ServiceLog, after collection: CollectionService?, metrics: MetricsService) {
+    init(root: HostRoot, log: any ServiceLog, after collection: CollectionService, metrics: MetricsService) {
         self.root = root
         self.log = log
         self.collection = collection
@@ -59,7 +59,7 @@ final class UploadService: ServicePart, @unchecked Sendable {
     }
 
     private func loop() {
-        while let collection, !collection.isFinished {
+        while !collection.isFinished {
             if stopRequest.isRequested { return }
             DetachedThread.sleep(seconds: 0.1)
         }

@@ -179,7 +179,8 @@ package enum Curl {
         }
         if let failure = context.failure { throw failure }
         guard code == CURLE_OK else {
-            var message = String(cString: errorBuffer)
+            var message = String(
+                decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             // Sound because curl_easy_strerror returns a static string; getinfo fills the local `status`.
             if message.isEmpty { message = unsafe String(cString: curl_easy_strerror(code)) }
             throw CurlFailure(code: Int(code.rawValue), message: message)
