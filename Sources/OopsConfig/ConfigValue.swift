@@ -49,6 +49,15 @@ public enum ConfigValue: Equatable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// Appends `words` to a list in place (the array is not copied); false when the value is not a list.
+    mutating func append(words: [String]) -> Bool {
+        guard case .list(var list) = self else { return false }
+        self = .text("")  // the only reference to the array is now `list`
+        list += words
+        self = .list(list)
+        return true
+    }
+
     /// The value as it would be written in a file.
     public var description: String {
         switch self {

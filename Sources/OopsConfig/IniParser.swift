@@ -51,9 +51,12 @@ public enum IniParser {
             }
 
             // Continuation lines: a value ending in a backslash goes on with the next line that
-            // is not a comment, joined by one space.
+            // is not a comment, joined by one space. The growing line is trimmed in place: a copy of it per
+            // continuation made 40,000 of them (160 KB) take 15 s, and a 1 MiB file minutes.
             while line.hasSuffix("\\") {
-                line = String(trim(Substring(line.dropLast())))
+                line.removeLast()
+                while let last = line.last, last == " " || last == "\t" { line.removeLast() }
+                if let first = line.first, first == " " || first == "\t" { line = String(trim(Substring(line))) }
                 var next: Substring? = nil
                 while index < lines.count {
                     let candidate = trim(lines[index])

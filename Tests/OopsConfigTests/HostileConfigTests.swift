@@ -102,4 +102,37 @@ import Glibc
                 "/etc/oopsd/oopsd.conf: is larger than 1024 KiB; not read (a configuration file is a few KiB)"
             ])
     }
+
+    // Found by the config fuzz target's profile: three loops over a file's lines that were quadratic, so a file
+    // under the 1 MiB limit stalled arming (and `oopsctl config`) for seconds to minutes.
+
+    /// Each continuation copied and trimmed the whole growing line: 40,000 of them (160 KB) took 15 s.
+    @Test(.timeLimit(.minutes(1))) func aMegabyteOfContinuationLinesIsReadInOnePass() {
+        let lines = 250_000
+        let text = "[Kernel]\nExtraModules=a \\\n" + String(repeating: "a \\\n", count: lines) + "b\n"
+        var diagnostics: [ConfigDiagnostic] = []
+        let assignments = IniParser.parse(text, file: "/etc/oopsd/oopsd.conf", diagnostics: &diagnostics)
+        #expect(diagnostics.isEmpty)
+        #expect(assignments.map(\.value) == [String(repeating: "a ", count: lines + 1) + "b"])
+    }
+
+    /// Each assignment to a list copied the list: 32,000 `ExtraModules=` lines took 9 s.
+    @Test(.timeLimit(.minutes(1))) func aMegabyteOfListAssignmentsGrowsOneList() {
+        let count = 65_000
+        let merged = load(["/etc/oopsd/oopsd.conf": "[Kernel]\n" + String(repeating: "ExtraModules=a\n", count: count)])
+        #expect(merged.diagnostics.isEmpty)
+        #expect(merged.value(ConfigKeys.extraModules) == .list(Array(repeating: "a", count: count)))
+        #expect(
+            merged.entry(ConfigKeys.extraModules).origin == ConfigOrigin(file: "/etc/oopsd/oopsd.conf", line: count + 1)
+        )
+    }
+
+    /// Each assignment looked its section up in the list of named sections (16,000 sections took 1 s); now a set
+    /// answers. Each section here is set twice and listed once, where it was first seen.
+    @Test func namedSectionsAreListedOnceEachInTheOrderFirstSeen() {
+        let count = 20_000
+        let sections = (0..<count).map { "[Upload.s\($0)]\nURL=x\n" }.joined()
+        let merged = load(["/etc/oopsd/oopsd.conf": sections + sections])
+        #expect(merged.namedSections == (0..<count).map { "Upload.s\($0)" })
+    }
 }
