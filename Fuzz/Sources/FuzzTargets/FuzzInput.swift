@@ -47,6 +47,8 @@ struct FuzzReader {
     init(_ bytes: [UInt8]) { self.bytes = bytes }
 
     var remaining: [UInt8] { position < bytes.count ? Array(bytes[position...]) : [] }
+    /// How many bytes `remaining` holds, without copying them.
+    var remainingCount: Int { max(0, bytes.count - position) }
 
     mutating func byte() -> UInt8 {
         defer { position += 1 }

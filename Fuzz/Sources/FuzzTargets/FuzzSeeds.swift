@@ -46,7 +46,7 @@ public enum FuzzSeeds {
             seeds.append(("fixture-order-64", Array(PageWalkFixture.memory(buddyOrder: 64)[4096..<(7 * 4096)])))
         case "kdump":
             let memory = (0..<4).flatMap { page in (0..<4096).map { UInt8(truncatingIfNeeded: $0 * (page + 1) / 16) } }
-            seeds.append(("roundtrip-level1", [1] + memory + [UInt8](repeating: 0, count: 4096)))
+            seeds.append(("roundtrip-level1", [0x20 | 1] + memory + [UInt8](repeating: 0, count: 4096)))
             seeds.append(("roundtrip-level31-zlib", [0x40 | 31] + memory))
             if let file = kdumpFile() { seeds.append(("reader-fixture", [0x80] + file)) }
         case "config", "json":

@@ -3,14 +3,19 @@ import OopsConfig
 import SystemCalls
 import VMCore
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The fuzz targets: one function per reader of untrusted bytes, each called by its own libFuzzer executable
 /// (`Fuzz/Sources/fuzz-*`). Where random bytes cannot reach the deep code, the input is placed into a valid
 /// structure (a synthetic core with page tables, mem_section and struct pages; a printk ring) instead of being
 /// the whole file. A broken invariant stops the run with `fatalError`, like a trap does.
 public enum FuzzTargets {
-    /// ELF header and program headers: the input is the whole core file.
+    /// ELF header and program headers: the input is the whole core file (written over one scratch file, not a new
+    /// file per execution).
     public static func elf(_ data: [UInt8]) {
-        guard let core = try? ELFCore.open(FuzzInput.file("elf", data)) else { return }
+        guard let core = try? ELFCore.open(elfFile.update([(0, data)], size: data.count)) else { return }
         defer { try? core.close() }
         for (_, load) in core.loadSegments.prefix(8) {
             _ = try? core.readVirtual(load.virtualAddress, count: Int(min(load.memorySize, 64)), what: "fuzz")
@@ -40,6 +45,8 @@ public enum FuzzTargets {
         if let info = core.vmcoreInfo { _ = (info.osRelease, info.pageSize, info.kernelOffset, info.crashTime) }
         _ = try? PrintkRing.records(of: core)
     }
+
+    static let elfFile = ScratchImage("elf", image: [])
 
     /// The machine the VMCOREINFO target describes: the page-walk fixture's memory and the printk fixture's ring,
     /// with the kernel text frame moved down next to the ring (physical 0x103000, frame 259, instead of 32 MiB):
@@ -96,11 +103,15 @@ public enum FuzzTargets {
     /// the 256 `u16` token index, `count` `s32` offsets, then `kallsyms_names`.
     public static func kallsyms(_ data: [UInt8]) {
         var reader = FuzzReader(data)
-        let count = Int(reader.uint32() % 65536)
+        let declared = Int(reader.uint32() % 65536)
         let relativeBase = UInt64(reader.uint32()) | UInt64(reader.uint32()) << 32
         let table = reader.take(Int(reader.uint16()))
         let indexBytes = reader.take(512) + [UInt8](repeating: 0, count: 512)
         let index = (0..<256).map { UInt16(indexBytes[2 * $0]) | UInt16(indexBytes[2 * $0 + 1]) << 8 }
+        // A count whose offsets run past the input leaves kallsyms_names empty, so decoding stops at symbol 0
+        // whatever the count: one more than the offsets the input holds takes that path without building up to
+        // 65,535 zero offsets per execution (most of the target's time with random counts).
+        let count = min(declared, reader.remainingCount / 4 + 1)
         let offsetBytes = reader.take(4 * count) + [UInt8](repeating: 0, count: 4 * count)
         let offsets = (0..<count).map { Int32(bitPattern: offsetBytes.littleEndian(UInt32.self, at: 4 * $0)!) }
         let names = reader.remaining
@@ -148,13 +159,15 @@ public enum FuzzTargets {
     }
 
     /// kdump: with the first byte's top bit set, the rest is a kdump file for the reader; otherwise the rest is the
-    /// memory of a core (up to 16 pages) written with the level in the first byte's low bits and read back, every
-    /// kept frame exactly as it was.
+    /// memory of a core (up to 16 pages) written with the level in the first byte's low five bits, zlib (bit 6) or
+    /// zstd, by two compression threads (bit 5) or one, and read back, every kept frame exactly as it was. One
+    /// thread for the inputs without bit 5: starting a thread per batch cost more than the rest of the round trip.
     public static func kdump(_ data: [UInt8]) {
         var reader = FuzzReader(data)
         let mode = reader.byte()
         if mode & 0x80 != 0 {
-            readKdump(FuzzInput.file("raw.kdump", reader.remaining))
+            let raw = reader.remaining
+            readKdump(rawKdumpFile.update([(0, raw)], size: raw.count))
             return
         }
         let memory = Array(reader.remaining.prefix(16 * 4096))
@@ -170,12 +183,15 @@ public enum FuzzTargets {
         guard let core = try? ELFCore.open(input) else { fatalError("the synthetic core does not open") }
         defer { try? core.close() }
         let selection = PageSelector.select(core, level: DumpLevel(Int(mode & 31))!, threads: 1)
-        let path = FuzzInput.file("out.kdump", [])
+        let (path, output) = roundTripOutput
         do {
-            let output = try FileDescriptor.open(path, [.readWrite])
-            defer { try? output.close() }
+            // The writer takes an empty file, positioned at its start (it writes some parts at the file position).
+            try output.truncate(to: 0)
+            guard lseek(output.rawValue, 0, SEEK_SET) == 0 else { fatalError("cannot rewind \(path)") }
             var statistics = WriteStatistics()
-            try KdumpWriter(compression: mode & 0x40 != 0 ? .zlib : .zstd, threads: 2, batchPages: 4).write(
+            try KdumpWriter(
+                compression: mode & 0x40 != 0 ? .zlib : .zstd, threads: mode & 0x20 != 0 ? 2 : 1, batchPages: 4
+            ).write(
                 core, selection: selection, excludeZeroPages: selection.level.excludesZeroPages, to: output,
                 statistics: &statistics)
             let back = try KdumpReader.open(path)
@@ -206,6 +222,17 @@ public enum FuzzTargets {
         let file = ScratchImage("input", image: synthetic.bytes())
         return (file, 64 + 56 * synthetic.segments.count, file.image.count - 16 * 4096)
     }()
+    /// The file the round trip writes, opened once (read-write) and emptied before each write.
+    static let roundTripOutput = { () -> (path: String, file: FileDescriptor) in
+        let path = FuzzInput.file("out.kdump", [])
+        do {
+            return (path, try FileDescriptor.open(path, [.readWrite]))
+        } catch {
+            fatalError("cannot open the scratch file \(path): \(error)")
+        }
+    }()
+    /// The file the kdump reader opens, written over by each execution.
+    static let rawKdumpFile = ScratchImage("raw.kdump", image: [])
     static let roundTripPhysical: UInt64 = 0x0100_0000
     static let roundTripVirtual = SyntheticCore.pageOffset + roundTripPhysical
 
@@ -244,7 +271,7 @@ public enum FuzzTargets {
     /// metadata.json and upload-state.json: the input is the file; what the reader accepts, the writer writes back
     /// in a form the reader accepts again, with the same content.
     public static func json(_ data: [UInt8]) {
-        _ = try? JSONValue.parse(data)
+        // DumpMetadata(json:) starts with JSONValue.parse of the same bytes (any top-level value): no separate parse.
         if let metadata = try? DumpMetadata(json: data, path: "metadata.json") {
             let written = Array(metadata.json.serialized().utf8)
             do {
