@@ -58,6 +58,13 @@ extension KernelMemory {
     /// The physical address of virtual `address` by walking the kernel page tables (4 or 5 levels, 1 GiB and 2 MiB
     /// leaves); nil when an entry on the way is not present. Throws when VMCOREINFO lacks `SYMBOL(init_top_pgt)`.
     public func translateThroughPageTables(_ address: UInt64) throws -> UInt64? {
+        try pageTableMapping(address)?.physical
+    }
+
+    /// The physical address of virtual `address` through the kernel page tables, and how many bytes from it on
+    /// the same leaf (4 KiB page, 2 MiB or 1 GiB mapping) maps contiguously; nil when an entry on the way is not
+    /// present. Throws when VMCOREINFO lacks `SYMBOL(init_top_pgt)`.
+    public func pageTableMapping(_ address: UInt64) throws -> (physical: UInt64, contiguousBytes: UInt64)? {
         guard let info = vmcoreInfo else { throw VMCoreInfoError(key: "SYMBOL(init_top_pgt)", purpose: "page tables") }
         let top = try info.requireSymbol("init_top_pgt", for: "walking the kernel page tables")
         let levels = info.number("pgtable_l5_enabled") == 1 ? 5 : 4
@@ -80,7 +87,7 @@ extension KernelMemory {
             let isLeaf = shift == 12 || ((shift == 30 || shift == 21) && entry & 0x80 != 0)
             if isLeaf {
                 let pageMask = (UInt64(1) << shift) - 1
-                return (frame & ~pageMask) | (address & pageMask)
+                return ((frame & ~pageMask) | (address & pageMask), pageMask + 1 - (address & pageMask))
             }
             table = frame
             tableIsVirtual = false

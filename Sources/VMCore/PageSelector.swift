@@ -177,30 +177,64 @@ public enum PageSelector {
         return result
     }
 
-    /// Reads the struct pages at vmemmap address `address` into `buffer`, page by page through the page tables.
-    /// Returns the number of 4 KiB pages of the array that were not mapped (left zero: zero struct pages are kept).
+    /// Reads the struct pages at vmemmap address `address` into `buffer` through the page tables: each 4 KiB piece
+    /// of the array from the file offset of its physical address, pieces that follow each other in the file read at
+    /// once, and one page-table walk per leaf mapping (vmemmap is mapped in 2 MiB leaves). Returns the number of
+    /// 4 KiB pieces that were not mapped or not in the file (left zero: zero struct pages are kept).
     static func readStructPages(_ core: ELFCore, at address: UInt64, into buffer: inout [UInt8]) throws -> UInt64 {
         var unreadable: UInt64 = 0
+        // The leaf mapping of the last walk: virtual start, physical start, bytes.
+        var leaf: (virtual: UInt64, physical: UInt64, count: UInt64)?
+        // Pieces whose file bytes follow each other, read together: buffer start, file offset, piece ends.
+        var run: (start: Int, fileOffset: UInt64, ends: [Int]) = (0, 0, [])
+        func readRun() throws {
+            guard let end = run.ends.last else { return }
+            let count = end - run.start
+            var got = 0
+            while got < count {
+                // Sound because `run.start + count <= buffer.count`: every piece end is clamped to the buffer.
+                let read = try unsafe buffer.withUnsafeMutableBytes { raw in
+                    try unsafe core.file.read(
+                        into: UnsafeMutableRawBufferPointer(rebasing: raw[(run.start + got)..<(run.start + count)]),
+                        atOffset: run.fileOffset + UInt64(got))
+                }
+                if read == 0 { break }
+                got += read
+            }
+            // A piece the file ends in is zeroed from where the file ended and counted, as one read of it would be.
+            var pieceStart = run.start
+            for pieceEnd in run.ends {
+                if run.start + got < pieceEnd {
+                    for index in max(pieceStart, run.start + got)..<pieceEnd { buffer[index] = 0 }
+                    unreadable += 1
+                }
+                pieceStart = pieceEnd
+            }
+            run.ends.removeAll(keepingCapacity: true)
+        }
         var done = 0
         while done < buffer.count {
             let virtual = address &+ UInt64(done)
             let length = min(buffer.count - done, Int(4096 - virtual % 4096))
-            let fileOffset = try core.translateThroughPageTables(virtual).flatMap { core.fileOffset(physical: $0) }
-            var got = 0
-            if let fileOffset {
-                // Sound because `done + length <= buffer.count` (length is clamped to the rest).
-                got = try unsafe buffer.withUnsafeMutableBytes { raw in
-                    try unsafe core.file.read(
-                        into: UnsafeMutableRawBufferPointer(rebasing: raw[done..<(done + length)]),
-                        atOffset: fileOffset)
-                }
+            if leaf.map({ virtual < $0.virtual || virtual - $0.virtual >= $0.count }) ?? true {
+                leaf = try core.pageTableMapping(virtual).map { (virtual, $0.physical, $0.contiguousBytes) }
             }
-            if got < length {
-                for index in (done + got)..<(done + length) { buffer[index] = 0 }
+            let fileOffset = leaf.flatMap { core.fileOffset(physical: $0.physical + (virtual - $0.virtual)) }
+            if let fileOffset {
+                if let end = run.ends.last, run.fileOffset + UInt64(end - run.start) == fileOffset {
+                    run.ends.append(done + length)
+                } else {
+                    try readRun()
+                    run = (done, fileOffset, [done + length])
+                }
+            } else {
+                try readRun()
+                for index in done..<(done + length) { buffer[index] = 0 }
                 unreadable += 1
             }
             done += length
         }
+        try readRun()
         return unreadable
     }
 }
