@@ -140,6 +140,8 @@ public enum CaptureChild {
         }
         var status: Int32 = 0
         var timedOut = false
+        // After the pipe's end of file the child is exiting: it is looked for again soon, then less often.
+        var pause: UInt32 = 500
         while true {
             // Sound because waitpid and the status decoder only fill locals passed in place.
             let reaped = unsafe waitpid(pid, &status, WNOHANG)
@@ -154,7 +156,8 @@ public enum CaptureChild {
             if pipeOpen {
                 pipeOpen = drain(waiting: 100)
             } else {
-                usleep(20_000)
+                usleep(pause)
+                pause = min(pause * 2, 20_000)
             }
         }
         // What the child wrote before it ended is still in the pipe (bounded: the pipe holds at most 1 MiB).
