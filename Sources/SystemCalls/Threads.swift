@@ -78,3 +78,38 @@ public enum ParallelWorkers {
         return max(1, count)
     }
 }
+
+/// A lock with one condition variable (pthread), for threads that wait for each other's progress: `lock`, check the
+/// state, `wait` (which gives the lock up until a `broadcast`) while it is not what is needed, `unlock`.
+// Sound because the mutex and the condition are allocated and initialised once in init, destroyed and freed only in
+// deinit, and never move.
+@safe public final class ThreadCondition: @unchecked Sendable {
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    private let condition: UnsafeMutablePointer<pthread_cond_t>
+
+    public init() {
+        unsafe mutex = .allocate(capacity: 1)
+        unsafe condition = .allocate(capacity: 1)
+        unsafe pthread_mutex_init(mutex, nil)
+        unsafe pthread_cond_init(condition, nil)
+    }
+
+    deinit {
+        unsafe pthread_cond_destroy(condition)
+        unsafe pthread_mutex_destroy(mutex)
+        unsafe condition.deallocate()
+        unsafe mutex.deallocate()
+    }
+
+    /// Takes the lock.
+    public func lock() { unsafe pthread_mutex_lock(mutex) }
+
+    /// Gives the lock up.
+    public func unlock() { unsafe pthread_mutex_unlock(mutex) }
+
+    /// With the lock held: gives it up until a `broadcast` (or a spurious wake-up: check again), then holds it again.
+    public func wait() { unsafe pthread_cond_wait(condition, mutex) }
+
+    /// Wakes every thread in `wait`.
+    public func broadcast() { unsafe pthread_cond_broadcast(condition) }
+}

@@ -45,19 +45,25 @@ import SystemCalls
             unsafe buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: windowSize, alignment: 4096)
         }
         let target = unsafe UnsafeMutableRawBufferPointer(rebasing: buffer![0..<count])
+        try unsafe readFully(into: target, atFileOffset: offset)
+        try unsafe body(UnsafeRawBufferPointer(target))
+    }
+
+    /// Fills `target` with the file's bytes at `offset`; a file that ends first is an error.
+    func readFully(into target: UnsafeMutableRawBufferPointer, atFileOffset offset: UInt64) throws {
         var filled = 0
-        while filled < count {
+        while filled < target.count {
+            // Sound because the slice starts inside `target` and reaches its end.
             let got = try unsafe core.file.read(
                 into: UnsafeMutableRawBufferPointer(rebasing: target[filled...]), atOffset: offset + UInt64(filled))
             if got == 0 {
                 throw ELFCoreError(
                     path: core.path,
                     .truncated(
-                        what: "memory data", offset: offset, needed: UInt64(count), fileSize: core.fileSize))
+                        what: "memory data", offset: offset, needed: UInt64(target.count), fileSize: core.fileSize))
             }
             filled += got
         }
-        try unsafe body(UnsafeRawBufferPointer(target))
     }
 
     /// Frees the read buffer.
@@ -65,5 +71,51 @@ import SystemCalls
         // Sound because the buffer is freed once and set to nil, so no read uses it afterwards.
         unsafe buffer?.deallocate()
         unsafe buffer = nil
+    }
+}
+
+/// One window of the input that outlives a call, for threads that share it: mapped when the reader maps, else read
+/// into a buffer of the window's own (allocated once, at the reader's window size).
+// Sound because the window owns its mapping (until `release()`) and its buffer (until deinit); `bytes` points into
+// one of them and is empty when neither holds data.
+@safe final class InputWindow: @unchecked Sendable {
+    private var map: MemoryMap?
+    private var buffer: UnsafeMutableRawBufferPointer?
+    /// The loaded bytes (empty before `load` and after `release`).
+    private(set) var bytes = unsafe UnsafeRawBufferPointer(start: nil, count: 0)
+
+    /// Holds the `count` bytes (at most the reader's window size) at `offset` of the file, all inside the file.
+    func load(_ reader: WindowReader, atFileOffset offset: UInt64, count: Int) throws {
+        precondition(count <= reader.windowSize, "window larger than the reader's window size")
+        release()
+        if !reader.usesRead {
+            // Sound because the map is kept until `release()`, which empties `bytes` first.
+            let map = try unsafe MemoryMap.map(reader.core.file, offset: offset, count: count)
+            unsafe map.adviseSequential()
+            unsafe self.map = map
+            unsafe bytes = map.bytes
+            return
+        }
+        // Sound because the buffer has the reader's window size and `count` is at most that (precondition above).
+        if unsafe buffer == nil {
+            unsafe buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: reader.windowSize, alignment: 4096)
+        }
+        let target = unsafe UnsafeMutableRawBufferPointer(rebasing: buffer![0..<count])
+        try unsafe reader.readFully(into: target, atFileOffset: offset)
+        unsafe bytes = UnsafeRawBufferPointer(target)
+    }
+
+    /// Unmaps a mapped window (a read buffer is kept for the next load); `bytes` is empty afterwards.
+    func release() {
+        // Sound because `bytes` is emptied before the mapping it may point into goes.
+        unsafe bytes = UnsafeRawBufferPointer(start: nil, count: 0)
+        unsafe map?.unmap()
+        unsafe map = nil
+    }
+
+    deinit {
+        // Sound because deinit runs once, after the last user of the window.
+        release()
+        unsafe buffer?.deallocate()
     }
 }

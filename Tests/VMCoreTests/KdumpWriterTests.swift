@@ -117,6 +117,36 @@ import VMCore
         #expect(sizes[1] - sizes[0] == 3 * 4096)
     }
 
+    /// The pipeline hands pages to threads in any order and stores batches as they finish: the file must be the
+    /// same whatever the threads and the batch size.
+    @Test func theFileIsTheSameWhateverTheThreadsAndBatches() throws {
+        let noise = (0..<4096).map { UInt8(truncatingIfNeeded: ($0 * 7919) >> 3 ^ $0) }
+        let pages: [[UInt8]] = (0..<300).map { index in
+            switch index % 7 {
+            case 0: [UInt8](repeating: 0, count: 4096)
+            case 1: [UInt8](repeating: UInt8(index % 5), count: 4096)
+            case 2: noise
+            default: (0..<4096).map { UInt8(truncatingIfNeeded: $0 / (index % 13 + 1) + index) }
+            }
+        }
+        var files: [[UInt8]] = []
+        for (threads, batchPages) in [(1, 512), (2, 1), (3, 5), (4, 7), (2, 64)] {
+            let (scratch, input, _, reader, _) = try write(
+                level: 1, compression: .zstd, threads: threads, batchPages: batchPages, pages: pages)
+            defer {
+                try? input.close()
+                try? reader.close()
+            }
+            let file = try FileDescriptor.open(scratch.path + "/vmcore.kdump", .readOnly)
+            defer { try? file.close() }
+            files.append(try file.readToEnd())
+            for (index, page) in pages.enumerated() where index % 7 != 0 {
+                #expect(try reader.page(0x1000 + UInt64(index)) == page, "page \(index)")
+            }
+        }
+        for file in files.dropFirst() { #expect(file == files[0]) }
+    }
+
     @Test(arguments: PageCompression.allCases, [1, 2, 3])
     func everyPageReadsBackUnchanged(compression: PageCompression, threads: Int) throws {
         let (scratch, input, selection, reader, statistics) = try write(
