@@ -17,6 +17,9 @@ public enum DumpLayout {
     public static let reportText = "report.txt"
     /// Per upload target, whether the dump is shipped (`UploadState`).
     public static let uploadState = "upload-state.json"
+    /// Only in the local record of a dump the capture kernel sent to `[Capture] Target=`: the manifest stored beside
+    /// it there (its memory stays there); no dump saved on this machine has one.
+    public static let networkManifest = "manifest.json"
 
     /// The suffix of a dump directory that is not (yet) complete: the capture writes under
     /// `<final>.incomplete` and renames only once every file is written and synced.

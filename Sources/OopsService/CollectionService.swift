@@ -1,13 +1,17 @@
+import FoundationEssentials
 import OopsConfig
 import Synchronization
 import SystemCalls
+import Upload
 
 /// Collection as a part of the service: when started, a thread of its own turns the dumps of earlier crashes into
 /// reports and journal entries and applies retention (`DumpCollector`), so that signals and re-arming are answered
-/// meanwhile. A stop takes effect between two dumps; the dumps not reached are collected at the next start.
+/// meanwhile. With `[Capture] Target=` it first asks the target for the dumps the capture kernel sent there and
+/// records them locally, and afterwards stores their reports beside them (`NetworkCaptureRecords`). A stop takes effect between two dumps; the dumps not reached are collected at the next start.
 final class CollectionService: ServicePart, @unchecked Sendable {
     let name = "collection"
     private let collector: DumpCollector
+    private let records: NetworkCaptureRecords
     private let configuration: OopsConfiguration
     private let finished: @Sendable () -> Void
     private let done = Atomic<Bool>(false)
@@ -19,6 +23,9 @@ final class CollectionService: ServicePart, @unchecked Sendable {
         finished: @escaping @Sendable () -> Void = {}
     ) {
         self.collector = DumpCollector(root: root, log: log)
+        self.records = NetworkCaptureRecords(
+            root: root, configuration: configuration, environment: ProcessInfo.processInfo.environment,
+            log: log.uploadLines(prefix: "network capture: "))
         self.configuration = configuration
         self.finished = finished
     }
@@ -28,7 +35,9 @@ final class CollectionService: ServicePart, @unchecked Sendable {
 
     func start() throws {
         try DetachedThread.start { [self] in
+            let sent = records.recordNew()
             collector.collect(configuration) { stopRequested.load(ordering: .relaxed) }
+            records.sendReports(sent)
             done.store(true, ordering: .releasing)
             finished()
         }

@@ -70,16 +70,7 @@ final class UploadService: ServicePart, @unchecked Sendable {
             if stopRequest.isRequested { return }
             var uploader = FleetUploader(
                 root: root, configuration: configuration, environment: ProcessInfo.processInfo.environment,
-                log: { [log] level, message in
-                    let priority: LogPriority =
-                        switch level {
-                        case .info: .info
-                        case .notice: .notice
-                        case .warning: .warning
-                        case .error: .error
-                        }
-                    log.log(priority, "upload: \(message)", fields: [])
-                })
+                log: log.uploadLines(prefix: "upload: "))
             uploader.stop = stopRequest
             let round = uploader.ship()
             if stopRequest.isRequested { return }
@@ -104,6 +95,22 @@ final class UploadService: ServicePart, @unchecked Sendable {
                 DetachedThread.sleep(seconds: min(1, wait - slept))
                 slept += 1
             }
+        }
+    }
+}
+
+extension ServiceLog {
+    /// The Upload module's log lines, at their journal priority, each after `prefix`.
+    func uploadLines(prefix: String) -> (UploadLogLevel, String) -> Void {
+        { level, message in
+            let priority: LogPriority =
+                switch level {
+                case .info: .info
+                case .notice: .notice
+                case .warning: .warning
+                case .error: .error
+                }
+            self.log(priority, prefix + message, fields: [])
         }
     }
 }

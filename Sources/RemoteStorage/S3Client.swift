@@ -1,4 +1,5 @@
-/// The few S3 calls shipping needs (PutObject, multipart upload, ListParts), signed by libcurl with AWS SigV4.
+/// The few S3 calls shipping needs (PutObject, multipart upload, ListParts, and ListObjectsV2 and GetObject for the
+/// dumps the capture kernel sent), signed by libcurl with AWS SigV4.
 package struct S3Client {
     package var target: String
     package var location: S3Location
@@ -26,7 +27,7 @@ package struct S3Client {
     /// Sends one signed request; a status outside 200..<300 becomes `UploadError.server` with S3's error code.
     package func send(
         _ method: String, key: String, query: String = "", body: RequestBody = .none,
-        headers: [String] = [], progress: ((UInt64) -> Void)? = nil
+        headers: [String] = [], progress: ((UInt64) -> Void)? = nil, responseLimit: Int = 1 << 20
     ) throws(UploadError) -> CurlResponse {
         var request = CurlRequest(url: url(key: key, query: query))
         request.method = method
@@ -37,6 +38,7 @@ package struct S3Client {
         request.userPassword = "\(credentials.accessKey):\(credentials.secretKey)"
         request.maxRate = maxRate
         request.progress = progress
+        request.responseBodyLimit = responseLimit
         let response: CurlResponse
         do { response = try Curl.perform(request) } catch {
             throw .transport(target: target, url: request.url, message: error.message)
@@ -132,6 +134,50 @@ package struct S3Client {
                 target: target, url: url(key: key, query: query), status: response.status, code: code,
                 message: XMLText.first("Message", in: response.bodyText) ?? "")
         }
+    }
+
+    /// One object of a listing.
+    package struct Object: Equatable {
+        package var key: String
+        package var size: UInt64
+        /// `LastModified` as the server wrote it (ISO 8601).
+        package var lastModified: String
+    }
+
+    /// ListObjectsV2: every object whose key starts with `prefix`, page after page, in key order.
+    package func listObjects(prefix: String) throws(UploadError) -> [Object] {
+        var objects: [Object] = []
+        var token: String?
+        // Bounded by the pages the server says follow; a server that repeats a token is a protocol violation.
+        while true {
+            var query = "list-type=2&prefix=\(Self.percentEncode(prefix))"
+            if let token { query = "continuation-token=\(Self.percentEncode(token))&" + query }
+            let text = try send("GET", key: "", query: query).bodyText
+            for entry in XMLText.all("Contents", in: text) {
+                guard let key = XMLText.first("Key", in: entry),
+                    let size = XMLText.first("Size", in: entry).flatMap({ UInt64($0) })
+                else { continue }
+                objects.append(
+                    Object(key: key, size: size, lastModified: XMLText.first("LastModified", in: entry) ?? ""))
+            }
+            guard XMLText.first("IsTruncated", in: text) == "true" else { return objects }
+            guard let next = XMLText.first("NextContinuationToken", in: text), !next.isEmpty, next != token else {
+                throw .protocolViolation(
+                    target: target, url: url(key: "", query: query),
+                    message: "ListObjectsV2 said more follow without a new NextContinuationToken")
+            }
+            token = next
+        }
+    }
+
+    /// GetObject of an object of at most `limit` bytes, held in memory.
+    package func getObject(key: String, limit: Int) throws(UploadError) -> [UInt8] {
+        let response = try send("GET", key: key, responseLimit: limit + 1)
+        guard response.body.count <= limit else {
+            throw .protocolViolation(
+                target: target, url: url(key: key), message: "the object is larger than \(limit) bytes")
+        }
+        return response.body
     }
 
     /// AbortMultipartUpload: the server drops the parts it holds.

@@ -60,7 +60,8 @@ public struct FleetUploader {
             round.pending = entries.count
             return round
         }
-        for entry in entries {
+        // The record of a dump the capture kernel sent to the network holds its small files only: never shipped.
+        for entry in entries where !FileSystem.exists(entry.file(DumpLayout.networkManifest)) {
             var complete = true
             let summary = UploadState.read(dump: entry.path)
             for configured in targets

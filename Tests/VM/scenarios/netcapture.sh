@@ -7,8 +7,10 @@
 # the vmcore in 8 MiB parts, then manifest.json, and reboots. The host reads the dump back from radosgw: every file
 # matches the manifest, dmesg.txt equals vmcore-dmesg's reading of the vmcore, vmcore-dmesg, makedumpfile and drgn
 # read the vmcore; nothing was written to the guest's disk.
-# Boot 2, radosgw killed: the capture cannot send the dump, says why, and falls back to /var/crash on the guest's
-# disk, whose metadata.json records the reason.
+# Boot 2: collection asks radosgw for this machine's dumps, records boot 1's (small files, manifest, shipped; its
+# memory stays in the bucket), announces it, and stores its report beside it; `oopsctl list` shows it complete and
+# shipped. Then the host kills radosgw: the capture cannot send the dump, says why, and falls back to /var/crash on
+# the guest's disk, whose metadata.json records the reason.
 SCENARIO_KERNELS="6.1"
 
 netcapture_guest_hook() {
@@ -36,6 +38,31 @@ guest_main() {
     vm_mark "oopsd armed"
     cat /var/log/oopsd.log
     oopsctl status
+    mkdir -p /var/lib
+    boot=$(($(cat /var/lib/netcapture-boots 2>/dev/null || echo 0) + 1))
+    echo "$boot" >/var/lib/netcapture-boots
+    sync
+    if [ "$boot" = 2 ]; then
+        # The dump of boot 1 is only in radosgw: collection asks for it, records it, stores its report beside it.
+        i=0
+        until grep -q 'its report is stored beside it\|cannot store its report\|not recorded\|cannot ask' \
+            /var/log/oopsd.log || [ $i -gt 600 ]; do
+            i=$((i + 1))
+            sleep 0.2
+        done
+        grep 'network capture: ' /var/log/oopsd.log
+        oopsctl list
+        oopsctl info -1 | head -n 12
+        vm_mark "network record listed"
+        # The host now kills radosgw: the capture of this boot must fail and fall back to the disk.
+        endpoint=$(sed -n 's/^Endpoint=//p' /etc/oopsd/oopsd.conf.d/50-network.conf)
+        i=0
+        until wget -q -T 3 -O /dev/null "$endpoint/" 2>&1 | grep -q 'refused' || [ $i -gt 120 ]; do
+            i=$((i + 1))
+            sleep 0.5
+        done
+        vm_mark "radosgw down after $i checks"
+    fi
     vm_mark "dumps on disk before the crash: $(ls /var/crash | tr '\n' ' ')"
     vm_crash_sysrq 0
 }
@@ -129,16 +156,43 @@ PY
     left=$(vm_extract /var/crash/ "$VM_RUN_DIR/disk-crash" >/dev/null 2>&1; ls "$VM_RUN_DIR/disk-crash" 2>/dev/null)
     [[ -z $left ]] || vm_fail "the network capture also wrote to the guest's disk: $left" || return 1
 
-    # Boot 2: radosgw is down during the capture.
+    # Boot 2: collection records the dump of boot 1 from radosgw; then radosgw is killed, before the capture.
+    (
+        until grep -q 'OOPSD-VM: network record listed' "$VM_RUN_DIR/console-fallback.log" 2>/dev/null; do sleep 0.5; done
+        kill -9 "$RGW_PID"
+    ) &
+    local watcher=$!
+    vm_boot fallback
+    local booted=$?
+    kill "$watcher" 2>/dev/null
     rgw_kill
-    vm_boot fallback || return 1
+    ((booted == 0)) || return 1
+    vm_expect_console "network capture: dump $id was sent to rgw by the capture kernel" \
+        "collection finding the dump in radosgw and recording it" || return 1
+    vm_expect_console "network capture: dump $id: its report is stored beside it in rgw" \
+        "the report stored beside the dump in radosgw" || return 1
+    vm_expect_console "^$id +[-0-9: ]+ +$(vm_regex_quote "$VM_RELEASE") +yes +.* rgw:shipped " \
+        "oopsctl list on the next boot showing the dump as complete and shipped" || return 1
+    vm_expect_console 'OOPSD-VM: radosgw down after' "radosgw killed before the second capture" || return 1
+    vm_figure "oopsctl list on the next boot" "$(grep -E "^[0-9.]+ $id " "$VM_CONSOLE" | head -n 1 | cut -d' ' -f2- |
+        tr -s ' ' | cut -c1-160)"
     vm_expect_console 'oopsd-capture: network capture failed: ' "the failed upload and its reason" || return 1
     vm_expect_console 'oopsd-capture: dump complete in /mnt/target' "the fallback to the local disk" || return 1
     vm_figure "fallback reason" "$(grep -o 'network capture failed: .*' "$VM_CONSOLE" | head -n 1 | cut -c1-200)"
     vm_extract /var/crash/ "$VM_RUN_DIR/disk-fallback" || return 1
     local fallback
-    fallback=$(ls "$VM_RUN_DIR/disk-fallback" | grep -E '^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$' | head -n 1)
+    fallback=$(ls "$VM_RUN_DIR/disk-fallback" | grep -E '^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$' | grep -vx "$id" | head -n 1)
     [[ -n $fallback ]] || vm_fail "no complete fallback dump in /var/crash" || return 1
     assert_contains "$VM_RUN_DIR/disk-fallback/$fallback/metadata.json" \
         'the capture to the network failed [(].*10[.]0[.]2[.]2' "the fallback dump's recorded reason" || return 1
+    # The record of boot 1's dump: its small files and manifest, equal to radosgw's, and no memory.
+    local record=$VM_RUN_DIR/disk-fallback/$id
+    assert_cmd "the record's dmesg.txt equals radosgw's" cmp "$record/dmesg.txt" "$out/dmesg.txt" || return 1
+    assert_cmd "the record's manifest.json equals radosgw's" cmp "$record/manifest.json" "$out/manifest.json" || return 1
+    [[ ! -e $record/vmcore ]] || vm_fail "the record of $id holds a vmcore" || return 1
+    assert_contains "$record/upload-state.json" '"shipped" : true' "the record's upload state" || return 1
+    rgw_start >/dev/null || vm_fail "radosgw did not start again" || return 1
+    netcapture_s3 -f "$remote/$id/report.json" -o "$out/report.json" ||
+        vm_fail "no report.json beside $id in radosgw after the next boot" || return 1
+    assert_cmd "the report in radosgw is the record's" cmp "$out/report.json" "$record/report.json" || return 1
 }
