@@ -88,3 +88,7 @@ int oops_fstat(int fd, oops_stat_t *out) {
     if (rc == 0) fill(&st, out);
     return rc;
 }
+
+int oops_start_writeback(int fd, int64_t offset, int64_t count) {
+    return sync_file_range(fd, offset, count, SYNC_FILE_RANGE_WRITE);
+}

@@ -190,6 +190,14 @@ public struct FileDescriptor: Sendable {
         }
     }
 
+    /// Starts writing the dirty pages of `count` bytes at `offset` to the device and returns without waiting for them
+    /// (`sync_file_range(SYNC_FILE_RANGE_WRITE)`), so that a later `sync()` has less left to wait for. A hint: a
+    /// failure is said by `sync()`.
+    public func startWriteback(atOffset offset: UInt64, count: UInt64) {
+        guard let start = Int64(exactly: offset), let length = Int64(exactly: count) else { return }
+        _ = oops_start_writeback(rawValue, start, length)
+    }
+
     /// Flushes the file's data and metadata to the device.
     public func sync() throws {
         _ = try valueOrErrno("fsync", path: path) { fsync(rawValue) }

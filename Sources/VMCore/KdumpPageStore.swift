@@ -10,6 +10,8 @@ final class KdumpPageStore: @unchecked Sendable {
     private let excludeZeroPages: Bool
     private var descriptorCursor: UInt64
     private(set) var dataCursor: UInt64
+    /// Where the data not yet sent to the device starts (a page boundary).
+    private var writebackCursor: UInt64
     var statistics: WriteStatistics
     private var descriptors: [UInt8] = []
     /// Where the stored copy of a page repeating a word is: offset, size, flags.
@@ -28,6 +30,7 @@ final class KdumpPageStore: @unchecked Sendable {
         self.statistics = statistics
         descriptorCursor = descriptorOffset
         dataCursor = dataOffset
+        writebackCursor = dataOffset & ~UInt64(4095)
         if excludeZeroPages {
             // The one stored zero page every left-out zero frame points at, first in the data.
             var bytes = [UInt8](repeating: 0, count: PageCompressor.bound(pageSize: pageSize))
@@ -107,6 +110,13 @@ final class KdumpPageStore: @unchecked Sendable {
         }
         try output.writeAll(descriptors, atOffset: descriptorCursor)
         dataCursor += UInt64(packed)
+        // The whole pages written so far go to the device while the next batches are compressed, so the final sync
+        // waits only for the last ones.
+        let written = dataCursor & ~UInt64(4095)
+        if written > writebackCursor {
+            output.startWriteback(atOffset: writebackCursor, count: written - writebackCursor)
+            writebackCursor = written
+        }
         descriptorCursor += UInt64(descriptors.count)
         statistics.bytesWritten += UInt64(packed + descriptors.count)
     }

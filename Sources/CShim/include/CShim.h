@@ -41,6 +41,10 @@ enum {
     OOPS_KEXEC_SEGMENT_MAX = 16,
 };
 
+/// sync_file_range(fd, offset, count, SYNC_FILE_RANGE_WRITE): starts writing the range's dirty pages to the device
+/// without waiting (glibc declares it only with _GNU_SOURCE). 0 or -1 with errno.
+int oops_start_writeback(int fd, int64_t offset, int64_t count);
+
 /// reboot(2) with one of the OOPS_RB_* commands below.
 int oops_reboot(int command);
 enum {
