@@ -164,6 +164,7 @@ let package = Package(
         .testTarget(
             name: "UploadTests", dependencies: ["Upload", "Collection", "RemoteStorage", "SystemCalls", "TestSupport"]),
         .testTarget(
-            name: "RemoteStorageTests", dependencies: ["RemoteStorage", "OopsConfig", "SystemCalls", "TestSupport"]),
+            name: "RemoteStorageTests",
+            dependencies: ["RemoteStorage", "OopsConfig", "SystemCalls", "Digest", "DumpFormat", "TestSupport"]),
     ]
 )

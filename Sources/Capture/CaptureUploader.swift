@@ -9,7 +9,7 @@ import Glibc
 import Musl
 #endif
 
-/// The capture's side of `oopsd-capture-upload` (`[Capture] Target=s3://...`): each file of the dump goes to the
+/// The capture's side of `oopsd-capture-upload` (`[Capture] Target=s3://...` or `sftp://...`): each file of the dump goes to the
 /// helper on a pipe, the memory as it is written (`StreamedFile`), nothing of it kept in memory or on disk; the
 /// helper answers one `stored NAME SIZE SHA256 PARTS` line, which the manifest is made of, sent last.
 public struct CaptureUploader: Sendable {

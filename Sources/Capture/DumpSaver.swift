@@ -27,7 +27,7 @@ public struct DumpSaver {
         /// Run the log and each memory attempt in a child process (nil: in this process, without fallbacks, for
         /// callers with threads of their own such as `oopsctl`).
         public var isolation: Isolation?
-        /// Send the dump to the network as it is saved (`[Capture] Target=s3://...`): dmesg.txt and metadata.json
+        /// Send the dump to the network as it is saved (`[Capture] Target=s3://...` or `sftp://...`): dmesg.txt and metadata.json
         /// once written, the memory streamed (ELF: the kdump format needs a seekable file); nil: files only.
         public var uploader: CaptureUploader?
         /// Warnings to record from the start (e.g. why this is a fallback capture).

@@ -1,7 +1,7 @@
 import DumpFormat
 import SystemCalls
 
-/// The capture to the network (`[Capture] Target=s3://...`): present when arming froze a network and a target into
+/// The capture to the network (`[Capture] Target=s3://...` or `sftp://...`): present when arming froze a network and a target into
 /// the initramfs. The dump is saved into RAM only for its small files; the memory streams to the server.
 extension CaptureKernelRun {
     /// Where the small files of a network capture are written (the initramfs's own RAM).

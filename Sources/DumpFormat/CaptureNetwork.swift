@@ -1,4 +1,4 @@
-/// The network the capture kernel brings up to ship the dump (`[Capture] Target=s3://...`), frozen at arm time from
+/// The network the capture kernel brings up to ship the dump (`[Capture] Target=s3://...` or `sftp://...`), frozen at arm time from
 /// the running system's default route: the interface (found again by its MAC address, as the capture kernel names
 /// interfaces without udev), its IPv4 address and prefix, the gateway and the DNS servers. Written into the capture
 /// initramfs as `/etc/oopsd/capture-network`; writer and parser live here, in one place.

@@ -24,7 +24,7 @@ public struct CaptureImageRequest: Equatable, Sendable {
     public var cacheDirectory: String
     /// What `FinalAction=kexec` returns to; nil when neither action is kexec.
     public var returnKernel: ReturnKernelRequest?
-    /// `[Capture] Target=s3://...`: what the capture kernel needs to send the dump over the network.
+    /// `[Capture] Target=s3://...` or `sftp://...`: what the capture kernel needs to send the dump over the network.
     public var upload: CaptureUpload?
 
     public init(
@@ -142,6 +142,7 @@ public enum CaptureImageBuilder {
             // The credentials: root-only, and only here (never on the kernel command line).
             contents.addFile(
                 CaptureNetwork.targetPathInInitramfs, contents: Array(upload.targetText.utf8), permissions: 0o600)
+            for file in upload.secretFiles { contents.addFile(file.path, contents: file.bytes, permissions: 0o600) }
         }
 
         let codec =

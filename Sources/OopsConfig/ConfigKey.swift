@@ -73,9 +73,9 @@ public enum ConfigKeys {
         summary: "Where dumps are written and collected; each dump is a subdirectory.")
     public static let captureTarget = ConfigKey(
         section: "Capture", name: "Target", kind: .text, defaultText: "",
-        summary: "Empty: dumps go to Directory=. Else the URL= of an [Upload.NAME] section (s3://BUCKET/PREFIX): "
-            + "the capture kernel sends the dump there over the network, with that section's endpoint and "
-            + "credentials, through the interface of the default route; Directory=, when on a local disk, is the "
+        summary: "Empty: dumps go to Directory=. Else the URL= of an [Upload.NAME] section (s3://BUCKET/PREFIX or "
+            + "sftp://USER@HOST[:PORT]/PATH): the capture kernel sends the dump there over the network, with that "
+            + "section's endpoint, credentials or key, through the interface of the default route; Directory=, when on a local disk, is the "
             + "fallback.")
     public static let dumpLevel = ConfigKey(
         section: "Capture", name: "DumpLevel", kind: .integer(0...31), defaultText: "31",

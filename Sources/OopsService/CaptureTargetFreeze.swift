@@ -24,22 +24,45 @@ enum CaptureTargetFreeze {
         guard let configured = configuration.upload.targets.first(where: { $0.url == wanted }) else {
             let known = configuration.upload.targets.map { "[Upload.\($0.name)] URL=\($0.url)" }
             throw fail(
-                "no [Upload.NAME] section has URL=\(wanted); the capture kernel takes Endpoint=, Region= and "
-                    + "Credentials= from it (sections: \(known.isEmpty ? "none" : known.joined(separator: ", ")))")
+                "no [Upload.NAME] section has URL=\(wanted); the capture kernel takes the address and "
+                    + "the credentials or key from it (sections: \(known.isEmpty ? "none" : known.joined(separator: ", ")))"
+            )
         }
         let target = try UploadTarget.check(configured, root: root)
-        guard case .s3(let location) = target.location else {
-            throw fail("the capture kernel sends dumps to S3 only; SFTP targets are shipped after the reboot")
+        let machineID = try MachineID.read(root: root)
+        var targetText: String
+        var secretFiles: [CaptureUpload.SecretFile] = []
+        switch target.location {
+        case .s3(let location):
+            let credentials = try S3Credentials.load(location.credentials, environment: environment)
+            targetText = try FrozenS3Target(
+                name: target.name, url: target.url, location: location, credentials: credentials,
+                partSize: Int(min(target.partSize, 16 << 20)), machineID: machineID
+            ).text()
+        case .sftp(var location):
+            // The login key, both halves, as the service's SFTP uploads use them; copied root-only.
+            for (from, to) in [
+                (location.keyFile, FrozenSFTPTarget.keyPathInInitramfs),
+                (location.keyFile + ".pub", FrozenSFTPTarget.keyPathInInitramfs + ".pub"),
+            ] {
+                do {
+                    secretFiles.append(.init(path: to, bytes: try FileSystem.readRegularFile(from, limit: 1 << 16)))
+                } catch {
+                    throw fail("cannot read the SFTP key \(from) for the capture initramfs: \(error)")
+                }
+            }
+            location.keyFile = FrozenSFTPTarget.keyPathInInitramfs
+            targetText = try FrozenSFTPTarget(
+                name: target.name, url: target.url, location: location, machineID: machineID
+            )
+            .text()
         }
-        let credentials = try S3Credentials.load(location.credentials, environment: environment)
-        let frozen = FrozenS3Target(
-            name: target.name, url: target.url, location: location, credentials: credentials,
-            partSize: Int(min(target.partSize, 16 << 20)), machineID: try MachineID.read(root: root))
         let interface = try DefaultRouteInterface(root: root)
         let uploader = Path.join(Path.parent(captureBinary), "oopsd-capture-upload")
         guard FileSystem.exists(root.path(uploader)) else {
             throw fail("\(uploader) is missing: the capture kernel's uploader is installed beside oopsd-capture")
         }
-        return CaptureUpload(uploaderBinary: uploader, targetText: try frozen.text(), interface: interface)
+        return CaptureUpload(
+            uploaderBinary: uploader, targetText: targetText, interface: interface, secretFiles: secretFiles)
     }
 }

@@ -11,13 +11,22 @@ package enum RequestBody {
     case none
     case bytes([UInt8])
     case file(descriptor: FileDescriptor, offset: UInt64, length: UInt64)
+    /// Read to its end, length unknown (SFTP only: S3 wants lengths, `S3StreamUpload` sends parts instead).
+    case stream(StreamSource)
 
+    /// The bytes to send; 0 for a stream, whose length is not known.
     package var length: UInt64 {
         switch self {
-        case .none: 0
+        case .none, .stream: 0
         case .bytes(let bytes): UInt64(bytes.count)
         case .file(_, _, let length): length
         }
+    }
+
+    /// Whether the body is a stream: no length, no seeking back.
+    package var isStream: Bool {
+        if case .stream = self { return true }
+        return false
     }
 }
 
@@ -161,7 +170,8 @@ package enum Curl {
             case (let method, let body):
                 _ = unsafe oops_curl_set_long(handle, CURLOPT_UPLOAD, 1)
                 if !isSFTP && method != "PUT" { _ = unsafe oops_curl_set_string(handle, CURLOPT_CUSTOMREQUEST, method) }
-                _ = unsafe oops_curl_set_offset(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(body.length))
+                _ = unsafe oops_curl_set_offset(
+                    handle, CURLOPT_INFILESIZE_LARGE, body.isStream ? -1 : curl_off_t(body.length))
                 _ = unsafe oops_curl_set_pointer(handle, CURLOPT_READDATA, opaque)
                 _ = unsafe oops_curl_set_data_callback(handle, CURLOPT_READFUNCTION, readCallback)
                 _ = unsafe oops_curl_set_pointer(handle, CURLOPT_SEEKDATA, opaque)
@@ -212,11 +222,21 @@ private func context(_ pointer: UnsafeMutableRawPointer?) -> TransferContext {
 private let readCallback: oops_curl_data_callback = { buffer, size, count, pointer in
     let transfer = unsafe context(pointer)
     let capacity = size * count
+    if case .stream(let source) = transfer.request.body {
+        do {
+            let got = try unsafe source.read(into: UnsafeMutableRawBufferPointer(start: buffer, count: capacity))
+            transfer.sent += UInt64(got)
+            return got
+        } catch {
+            transfer.failure = CurlFailure(code: -2, message: "\(error)")
+            return Int(CURL_READFUNC_ABORT)
+        }
+    }
     let remaining = transfer.request.body.length - transfer.sent
     let wanted = Int(min(UInt64(capacity), remaining))
     if wanted == 0 { return 0 }
     switch transfer.request.body {
-    case .none: return 0
+    case .none, .stream: return 0
     case .bytes(let bytes):
         let start = Int(transfer.sent)
         unsafe bytes.withUnsafeBytes { raw in
@@ -249,7 +269,9 @@ private let readCallback: oops_curl_data_callback = { buffer, size, count, point
 // Sound because the context pointer is the one `perform` keeps retained (see `context`).
 private let seekCallback: oops_curl_seek_callback = { pointer, offset, origin in
     let transfer = unsafe context(pointer)
-    guard origin == SEEK_SET, offset >= 0, UInt64(offset) <= transfer.request.body.length else {
+    guard origin == SEEK_SET, offset >= 0, UInt64(offset) <= transfer.request.body.length,
+        !transfer.request.body.isStream || transfer.sent == 0
+    else {
         return Int32(CURL_SEEKFUNC_CANTSEEK)
     }
     transfer.sent = UInt64(offset)

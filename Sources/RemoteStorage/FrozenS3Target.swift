@@ -54,51 +54,28 @@ package struct FrozenS3Target: Equatable {
             (.addressing, location.virtualHost ? "virtual" : "path"), (.accessKey, credentials.accessKey),
             (.secretKey, credentials.secretKey), (.partSize, "\(partSize)"), (.machineID, machineID),
         ]
-        var text = ""
-        for (key, value) in values {
-            if value.contains("\n") || value.contains("\r") {
-                throw .configuration(target: name, message: "the value of \(key.rawValue) contains a line break")
-            }
-            text += key.rawValue + "=" + value + "\n"
-        }
-        return text
+        return try FrozenLines.text(values.map { ($0.0.rawValue, $0.1) }, target: name)
     }
 
     /// Parses the file's text; every key must appear exactly once; errors name the line.
     package init(parsing text: String, path: String = pathInInitramfs) throws(UploadError) {
-        var values: [Key: String] = [:]
-        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            if line.isEmpty { continue }
-            func fail(_ message: String) -> UploadError {
-                .configuration(target: path, message: "line \(index + 1): \(message)")
-            }
-            guard let equals = line.firstIndex(of: "=") else { throw fail("expected key=value") }
-            let name = String(line[..<equals])
-            guard let key = Key(rawValue: name) else { throw fail("unknown key \"\(name)\"") }
-            guard values[key] == nil else { throw fail("\(name) repeats") }
-            values[key] = String(line[line.index(after: equals)...])
-        }
-        func value(_ key: Key) throws(UploadError) -> String {
-            guard let value = values[key] else {
-                throw .configuration(target: path, message: "missing key \(key.rawValue)")
-            }
-            return value
-        }
-        let partText = try value(.partSize)
+        let values = try FrozenLines.parse(text, keys: Key.allCases.map(\.rawValue), path: path)
+        func value(_ key: Key) -> String { values[key.rawValue] ?? "" }
+        let partText = value(.partSize)
         guard let partSize = Int(partText), partSize >= Int(UploadTarget.minimumPartSize) else {
             throw .configuration(
                 target: path, message: "part_size: expected a number of bytes of at least 5M, found \"\(partText)\"")
         }
-        let addressing = try value(.addressing)
+        let addressing = value(.addressing)
         guard addressing == "path" || addressing == "virtual" else {
             throw .configuration(target: path, message: "addressing: expected path or virtual, found \"\(addressing)\"")
         }
         self.init(
-            name: try value(.name), url: try value(.url),
+            name: value(.name), url: value(.url),
             location: S3Location(
-                bucket: try value(.bucket), prefix: try value(.prefix), endpoint: try value(.endpoint),
-                region: try value(.region), virtualHost: addressing == "virtual", credentials: ""),
-            credentials: S3Credentials(accessKey: try value(.accessKey), secretKey: try value(.secretKey)),
-            partSize: partSize, machineID: try value(.machineID))
+                bucket: value(.bucket), prefix: value(.prefix), endpoint: value(.endpoint),
+                region: value(.region), virtualHost: addressing == "virtual", credentials: ""),
+            credentials: S3Credentials(accessKey: value(.accessKey), secretKey: value(.secretKey)),
+            partSize: partSize, machineID: value(.machineID))
     }
 }

@@ -19,14 +19,15 @@ package struct SFTPClient {
             .map { S3Client.percentEncode(String($0)) }.joined(separator: "/")
     }
 
-    /// Uploads `body` to `<relative>.part`, appending to what a cut-off earlier attempt left there, then renames it
-    /// to `<relative>` (SFTP's rename does not replace, so an older copy is removed first).
+    /// Uploads `body` to `<relative>.part`, appending to what a cut-off earlier attempt left there (a stream, which
+    /// cannot seek, starts it afresh), then renames it to `<relative>` (SFTP's rename does not replace, so an older
+    /// copy is removed first). A transfer that fails is never renamed: `<relative>` only ever holds a whole file.
     package func put(_ relative: String, body: RequestBody, progress: ((UInt64) -> Void)? = nil) throws(UploadError) {
         let path = (location.path.hasSuffix("/") ? location.path : location.path + "/") + relative
         var request = CurlRequest(url: url(relative + ".part"))
         request.method = "PUT"
         request.body = body
-        request.resumeFrom = -1
+        request.resumeFrom = body.isStream ? nil : -1
         request.createMissingDirectories = true
         request.postQuote = ["*rm \"\(path)\"", "rename \"\(path).part\" \"\(path)\""]
         request.sshPrivateKey = location.keyFile

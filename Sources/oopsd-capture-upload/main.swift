@@ -1,4 +1,4 @@
-// oopsd-capture-upload: the capture kernel's way to S3, run by oopsd-capture for `[Capture] Target=s3://...`.
+// oopsd-capture-upload: the capture kernel's way to S3 or SFTP, run by oopsd-capture for `[Capture] Target=`.
 // A program of its own because libcurl (and its TLS, SSH and IDN libraries) cannot be linked into the static
 // oopsd-capture: this one is linked against Debian's shared libraries, which the initramfs builder copies with
 // their DT_NEEDED closure, and it stays Foundation-free (the Swift runtime linked in statically).
@@ -30,7 +30,7 @@ func say(_ text: String) {
     _ = unsafe line.withUnsafeMutableBytes { unsafe write(1, $0.baseAddress, $0.count) }
 }
 
-var targetPath = FrozenS3Target.pathInInitramfs
+var targetPath = CaptureNetwork.targetPathInInitramfs
 var dumpID: String?
 var fileName: String?
 var manifest = false
@@ -53,20 +53,29 @@ while let argument = arguments.popFirst() {
 guard let dumpID, !dumpID.isEmpty, !dumpID.contains("/"), manifest != (fileName != nil) else {
     fail("usage: oopsd-capture-upload [--target FILE] --dump ID (--file NAME | --manifest) < STREAM", status: 2)
 }
-let target: FrozenS3Target
-do { target = try FrozenS3Target(parsing: try FileSystem.readText(targetPath), path: targetPath) } catch {
+let target: FrozenCaptureTarget
+do { target = try FrozenCaptureTarget(parsing: try FileSystem.readText(targetPath), path: targetPath) } catch {
     fail("\(targetPath): \(error)")
 }
 
 do {
     if let fileName {
         guard !fileName.isEmpty, !fileName.contains("/") else { fail("--file \(fileName): a plain file name") }
-        var upload = S3StreamUpload(
-            client: target.client, key: target.key(dumpID: dumpID, file: fileName), partSize: target.partSize)
-        if endMark { upload.endMark = CaptureNetwork.streamEndMark }
-        upload.onPart = { number, bytes in say("part \(fileName) \(number) \(bytes)") }
-        let stored = try upload.upload(from: 0)
-        say("stored \(fileName) \(stored.size) \(stored.sha256) \(stored.parts)")
+        switch target {
+        case .s3(let target):
+            var upload = S3StreamUpload(
+                client: target.client, key: target.key(dumpID: dumpID, file: fileName), partSize: target.partSize)
+            if endMark { upload.endMark = CaptureNetwork.streamEndMark }
+            upload.onPart = { number, bytes in say("part \(fileName) \(number) \(bytes)") }
+            let stored = try upload.upload(from: 0)
+            say("stored \(fileName) \(stored.size) \(stored.sha256) \(stored.parts)")
+        case .sftp(let target):
+            // One file, written as it arrives; SFTP needs no parts.
+            let source = StreamSource(
+                descriptor: 0, path: "the stream of \(fileName)", endMark: endMark ? CaptureNetwork.streamEndMark : [])
+            try target.client.put(target.relativePath(dumpID: dumpID, file: fileName), body: .stream(source))
+            say("stored \(fileName) \(source.size) \(source.sha256) 0")
+        }
     } else {
         var files: [Manifest.File] = []
         while let line = readLine() {
@@ -77,7 +86,12 @@ do {
             files.append(Manifest.File(name: String(words[0]), size: size, sha256: String(words[2])))
         }
         let bytes = Manifest(machineID: target.machineID, dumpID: dumpID, files: files).encoded()
-        _ = try target.client.putObject(key: target.key(dumpID: dumpID, file: "manifest.json"), body: .bytes(bytes))
+        switch target {
+        case .s3(let target):
+            _ = try target.client.putObject(key: target.key(dumpID: dumpID, file: "manifest.json"), body: .bytes(bytes))
+        case .sftp(let target):
+            try target.client.put(target.relativePath(dumpID: dumpID, file: "manifest.json"), body: .bytes(bytes))
+        }
         say("stored manifest.json \(bytes.count) \(files.count)")
     }
 } catch {

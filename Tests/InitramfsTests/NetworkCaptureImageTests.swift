@@ -52,12 +52,13 @@ import Testing
         ) { try DefaultRouteInterface(root: fixture.root) { _ in ("10.0.2.15", 24) } }
     }
 
-    @Test func imageCarriesUploaderNetworkAndRootOnlyTarget() throws {
+    @Test func imageCarriesUploaderNetworkAndRootOnlyTargetAndKey() throws {
         let fixture = try Self.networkFixture()
         var request = CaptureImageBuilderTests.request(fixture)
         request.upload = CaptureUpload(
             uploaderBinary: "/usr/libexec/oopsd/oopsd-capture-upload", targetText: "secret_key=s3cr3t\n",
-            interface: try DefaultRouteInterface(root: fixture.root) { _ in ("10.0.2.15", 24) })
+            interface: try DefaultRouteInterface(root: fixture.root) { _ in ("10.0.2.15", 24) },
+            secretFiles: [.init(path: "/etc/oopsd/capture-target-key", bytes: Array("-----BEGIN KEY-----\n".utf8))])
         let image = try CaptureImageBuilder.build(request)
         #expect(image.plan.modules.contains { $0.hasSuffix("/drivers/net/virtio_net.ko") })
         let listing = shell("zstd -dc \(fixture.root.path(image.path)) | cpio -tv --quiet")
@@ -67,6 +68,7 @@ import Testing
         #expect(line("usr/libexec/oopsd/oopsd-capture-upload")?.hasPrefix("-rwxr-xr-x") == true)
         #expect(line("etc/oopsd/capture-target")?.hasPrefix("-rw-------") == true)
         #expect(line("etc/oopsd/capture-network")?.hasPrefix("-rw-r--r--") == true)
+        #expect(line("etc/oopsd/capture-target-key")?.hasPrefix("-rw-------") == true)
         let out = fixture.path + "/unpacked"
         try FileSystem.makeDirectory(out)
         #expect(
@@ -76,5 +78,6 @@ import Testing
             try CaptureNetwork(parsing: FileSystem.readText(out + "/etc/oopsd/capture-network"))
                 == request.upload?.interface.network)
         #expect(try FileSystem.readText(out + "/etc/oopsd/capture-target") == "secret_key=s3cr3t\n")
+        #expect(try FileSystem.readText(out + "/etc/oopsd/capture-target-key") == "-----BEGIN KEY-----\n")
     }
 }

@@ -75,6 +75,50 @@ netcapture_s3() {
         -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' "$@"
 }
 
+# netcapture_expect_sent MAC WHERE: the capture's console shows the frozen address up, dmesg.txt sent first, the
+# dump sent whole with its manifest and the final action; records its timings. Sets NETCAPTURE_ID to the dump's ID.
+netcapture_expect_sent() {
+    local mac=$1 where=$2 panic started sent
+    vm_expect_console "oopsd-capture: network: eth0 [(]MAC $mac[)] up as 10[.]0[.]2[.]15/24" \
+        "the capture kernel bringing up the frozen address" || return 1
+    vm_expect_console 'oopsd-capture: sent dmesg.txt' "dmesg.txt sent first" || return 1
+    vm_expect_console 'oopsd-capture: dump [0-9]+T[0-9]+Z-[0-9a-f]+ sent whole with its manifest' \
+        "the dump sent to $where with its manifest" || return 1
+    vm_expect_console 'oopsd-capture: reboot now' "the capture's final action" || return 1
+    panic=$(vm_console_time 'Kernel panic - not syncing')
+    started=$(vm_console_time 'oopsd-capture: oopsd-capture .* as PID 1')
+    sent=$(vm_console_time 'oopsd-capture: dump .* sent whole')
+    vm_figure "capture to $where (console clock)" "$(awk -v p="$panic" -v a="$started" -v b="$sent" \
+        'BEGIN { printf "panic to PID 1 %.1fs, PID 1 to manifest stored %.1fs", a - p, b - a }')"
+    vm_figure "capture log" "$(grep -o "dump [0-9TZa-f-]* sent whole.*" "$VM_CONSOLE" | head -n 1)"
+    NETCAPTURE_ID=$(grep -o 'dump [0-9]*T[0-9]*Z-[0-9a-f]* sent whole' "$VM_CONSOLE" | head -n 1 | cut -d' ' -f2)
+}
+
+# netcapture_check_dump DIR MACHINE WHERE: the dump NETCAPTURE_ID as read back from WHERE into DIR is whole: its
+# files and nothing else, each as manifest.json says, in the capture's order; metadata complete; vmcore-dmesg,
+# makedumpfile and drgn read the vmcore; dmesg.txt equals vmcore-dmesg's reading; the guest's disk holds no dump.
+netcapture_check_dump() {
+    local out=$1 machine=$2 where=$3 left
+    python3 - "$out" "$machine" "$NETCAPTURE_ID" <<'PY' || vm_fail "the dump on $where does not match its manifest" || return 1
+import hashlib, json, os, sys
+out, machine, dump = sys.argv[1:]
+manifest = json.load(open(os.path.join(out, "manifest.json")))
+assert manifest["machine_id"] == machine and manifest["dump_id"] == dump, manifest
+assert [f["name"] for f in manifest["files"]] == ["dmesg.txt", "metadata.json", "vmcore", "capture.log"], manifest
+for f in manifest["files"]:
+    data = open(os.path.join(out, f["name"]), "rb").read()
+    assert f["size"] == len(data) and f["sha256"] == hashlib.sha256(data).hexdigest(), f["name"]
+assert sorted(os.listdir(out)) == sorted([f["name"] for f in manifest["files"]] + ["manifest.json"]), os.listdir(out)
+PY
+    assert_contains "$out/metadata.json" '"status": ?"complete"' "metadata.json on $where" || return 1
+    vm_figure "vmcore on $where" "$(stat -c %s "$out/vmcore") bytes"
+    vm_check_dump_readers "$out/vmcore" "$VM_RELEASE" || return 1
+    assert_cmd "dmesg.txt on $where equals vmcore-dmesg of the vmcore on $where" \
+        cmp "$out/dmesg.txt" "$out/vmcore-dmesg.txt" || return 1
+    left=$(vm_extract /var/crash/ "$VM_RUN_DIR/disk-crash" >/dev/null 2>&1; ls "$VM_RUN_DIR/disk-crash" 2>/dev/null)
+    [[ -z $left ]] || vm_fail "the network capture also wrote to the guest's disk: $left" || return 1
+}
+
 scenario_main() {
     FLEET_TMP=$VM_RUN_DIR/fleet
     rm -rf "$FLEET_TMP"
@@ -113,48 +157,15 @@ scenario_main() {
 
     vm_boot crash || return 1
     vm_expect_console 'OOPSD-VM: oopsd armed' "oopsd arming with Target=s3://dumps/vm" || return 1
-    vm_expect_console 'oopsd-capture: network: eth0 [(]MAC 52:54:00:0d:0e:0f[)] up as 10.0.2.15/24' \
-        "the capture kernel bringing up the frozen address" || return 1
-    vm_expect_console 'oopsd-capture: sent dmesg.txt' "dmesg.txt sent first" || return 1
-    vm_expect_console 'oopsd-capture: dump [0-9]+T[0-9]+Z-[0-9a-f]+ sent whole with its manifest' \
-        "the dump sent with its manifest" || return 1
-    vm_expect_console 'oopsd-capture: reboot now' "the capture's final action" || return 1
-    local panic started sent
-    panic=$(vm_console_time 'Kernel panic - not syncing')
-    started=$(vm_console_time 'oopsd-capture: oopsd-capture .* as PID 1')
-    sent=$(vm_console_time 'oopsd-capture: dump .* sent whole')
-    vm_figure "capture to radosgw (console clock)" "$(awk -v p="$panic" -v a="$started" -v b="$sent" \
-        'BEGIN { printf "panic to PID 1 %.1fs, PID 1 to manifest stored %.1fs", a - p, b - a }')"
-    vm_figure "capture log" "$(grep -o "dump [0-9TZa-f-]* sent whole.*" "$VM_CONSOLE" | head -n 1)"
-
-    local id remote=http://127.0.0.1:$RGW_PORT/dumps/vm/$machine out=$VM_DUMPS/netcapture
-    id=$(grep -o 'dump [0-9]*T[0-9]*Z-[0-9a-f]* sent whole' "$VM_CONSOLE" | head -n 1 | cut -d' ' -f2)
+    netcapture_expect_sent 52:54:00:0d:0e:0f radosgw || return 1
+    local id=$NETCAPTURE_ID remote=http://127.0.0.1:$RGW_PORT/dumps/vm/$machine out=$VM_DUMPS/netcapture
     rm -rf "$out"
     mkdir -p "$out"
-    netcapture_s3 -f "$remote/$id/manifest.json" -o "$out/manifest.json" ||
-        vm_fail "no manifest.json for $id on radosgw" || return 1
     local file
-    for file in dmesg.txt metadata.json vmcore capture.log; do
+    for file in manifest.json dmesg.txt metadata.json vmcore capture.log; do
         netcapture_s3 -f "$remote/$id/$file" -o "$out/$file" || vm_fail "no $file for $id on radosgw" || return 1
     done
-    python3 - "$out" "$machine" "$id" <<'PY' || vm_fail "the dump on radosgw does not match its manifest" || return 1
-import hashlib, json, os, sys
-out, machine, dump = sys.argv[1:]
-manifest = json.load(open(os.path.join(out, "manifest.json")))
-assert manifest["machine_id"] == machine and manifest["dump_id"] == dump, manifest
-assert [f["name"] for f in manifest["files"]] == ["dmesg.txt", "metadata.json", "vmcore", "capture.log"], manifest
-for f in manifest["files"]:
-    data = open(os.path.join(out, f["name"]), "rb").read()
-    assert f["size"] == len(data) and f["sha256"] == hashlib.sha256(data).hexdigest(), f["name"]
-PY
-    assert_contains "$out/metadata.json" '"status": ?"complete"' "metadata.json on radosgw" || return 1
-    vm_figure "vmcore on radosgw" "$(stat -c %s "$out/vmcore") bytes"
-    vm_check_dump_readers "$out/vmcore" "$VM_RELEASE" || return 1
-    assert_cmd "dmesg.txt on radosgw equals vmcore-dmesg of the vmcore on radosgw" \
-        cmp "$out/dmesg.txt" "$out/vmcore-dmesg.txt" || return 1
-    local left
-    left=$(vm_extract /var/crash/ "$VM_RUN_DIR/disk-crash" >/dev/null 2>&1; ls "$VM_RUN_DIR/disk-crash" 2>/dev/null)
-    [[ -z $left ]] || vm_fail "the network capture also wrote to the guest's disk: $left" || return 1
+    netcapture_check_dump "$out" "$machine" radosgw || return 1
 
     # Boot 2: collection records the dump of boot 1 from radosgw; then radosgw is killed, before the capture.
     (
