@@ -90,5 +90,18 @@ pid_t oops_spawn(const char *path, char *const argv[], int stdin_fd, int stdout_
     if (dup2(stdin_fd, 0) < 0 || dup2(stdout_fd, 1) < 0 || dup2(stderr_fd, 2) < 0) _exit(126);
     char *const environment[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL};
     execve(path, argv, environment);
+    // The parent reads the last line of standard error as the reason. Only write(2) after fork (the capture has
+    // threads): the errno as a number, formatted by hand.
+    int error = errno;
+    char digits[12];
+    int count = 0;
+    do {
+        digits[sizeof digits - 1 - count++] = (char)('0' + error % 10);
+        error /= 10;
+    } while (error > 0 && count < (int)sizeof digits);
+    static const char said[] = "oopsd-capture-upload could not be started: execve failed with errno ";
+    (void)!write(2, said, sizeof said - 1);
+    (void)!write(2, digits + sizeof digits - count, (size_t)count);
+    (void)!write(2, "\n", 1);
     _exit(127);
 }
