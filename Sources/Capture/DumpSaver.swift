@@ -21,8 +21,8 @@ public struct DumpSaver {
         public var windowSize: Int
         /// Physical address of the oopsd module's breadcrumb (`oopsd.breadcrumb=` on the capture command line).
         public var breadcrumbAddress: UInt64?
-        /// How an ELF vmcore lays out its pages: sparse (the default, holes for zero pages) or packed (no holes,
-        /// `PN_XNUM` past 65,534 segments, zero pages as memory past segment data).
+        /// How an ELF vmcore lays out its pages: packed (the default: no holes, runs of 256 zero pages left out,
+        /// `PN_XNUM` past 65,534 segments) or sparse (for readers without `PN_XNUM`: zero pages are holes).
         public var elfLayout: ELFCoreWriter.Layout
         /// Run the log and each memory attempt in a child process (nil: in this process, without fallbacks, for
         /// callers with threads of their own such as `oopsctl`).
@@ -36,7 +36,7 @@ public struct DumpSaver {
         public init(
             vmcorePath: String, outputDirectory: String, dumpLevel: DumpLevel, format: MemoryFormat = .elf,
             compression: PageCompression = .zstd, threads: Int = 0, windowSize: Int = 8 << 20,
-            breadcrumbAddress: UInt64? = nil, isolation: Isolation? = nil, elfLayout: ELFCoreWriter.Layout = .sparse
+            breadcrumbAddress: UInt64? = nil, isolation: Isolation? = nil, elfLayout: ELFCoreWriter.Layout = .packed
         ) {
             self.elfLayout = elfLayout
             self.breadcrumbAddress = breadcrumbAddress

@@ -59,7 +59,7 @@ public enum DumpExport {
     /// lines. An ELF output is laid out as `elfLayout` says. Returns the size of `output`.
     public static func convert(
         _ entry: DumpEntry, to output: String, replacing: Bool, level: DumpLevel, format: MemoryFormat,
-        compression: PageCompression, elfLayout: ELFCoreWriter.Layout = .sparse, log: @escaping (String) -> Void
+        compression: PageCompression, elfLayout: ELFCoreWriter.Layout = .packed, log: @escaping (String) -> Void
     ) throws -> UInt64 {
         let source = entry.file(DumpLayout.vmcore)
         guard FileSystem.exists(source) else {

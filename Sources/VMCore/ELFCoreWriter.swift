@@ -7,13 +7,13 @@ import SystemCalls
 /// takes no room in the file and reading it fails instead of returning made-up bytes (as in makedumpfile's `-E`
 /// files).
 ///
-/// `Layout.packed` (asked for explicitly) finds the zero pages first and holds them as memory past a segment's file data
-/// (`p_memsz` > `p_filesz`), which readers return as zeros, as the memory held: the file has no holes (its apparent
-/// size is its size on disk, which every copy, archive and upload without hole support pays for), and more than
-/// 65,534 segments are counted with `PN_XNUM` (section header 0's `sh_info`), as crash, drgn, gdb, readelf and
-/// makedumpfile read it; but makedumpfile's page filter misreads memory past file data. `Layout.sparse` (the
-/// default): at most `maximumLoads` segments, runs joined across gaps, zero and left-out pages inside them holes of
-/// a sparse file.
+/// `Layout.packed` (the default) finds the zero pages first. A run of at least `leftOutZeroRun` pages that are zero
+/// or left out leaves the address space, as a left-out run does; shorter zero runs are stored as data (makedumpfile's
+/// `-E` draws the same line, at 256 pages). The file has no holes, so its apparent size is its size on disk, which
+/// every copy, archive and upload without hole support pays for; more than 65,534 segments are counted with
+/// `PN_XNUM` (section header 0's `sh_info`), as crash, drgn, gdb, readelf and makedumpfile read it.
+/// `Layout.sparse` (for readers without `PN_XNUM`): at most `maximumLoads` segments, runs joined across gaps, zero
+/// and left-out pages inside them holes of a sparse file.
 ///
 /// The header is written first with `e_flags` = `DUMP_ELF_INCOMPLETE` and cleared only after every byte is
 /// written, so an interrupted dump says so to makedumpfile and crash.
@@ -29,7 +29,7 @@ public struct ELFCoreWriter {
 
     /// How the writer lays out what it stores.
     public enum Layout: Equatable, Sendable {
-        /// No holes: zero pages are memory past file data; up to `ELFCore.maximumProgramHeaders` (`PN_XNUM`).
+        /// No holes: long zero runs left out, short ones stored; up to `ELFCore.maximumProgramHeaders` (`PN_XNUM`).
         case packed
         /// At most `maximumLoads` PT_LOADs, below `PN_XNUM`: runs of kept frames are joined across ever larger
         /// gaps until they fit, and zero or left-out pages inside a segment are holes.
@@ -39,10 +39,12 @@ public struct ELFCoreWriter {
         public static let sparse = Layout.sparse(maximumLoads: 65_000)
     }
 
-    /// The sparse layout is the default: makedumpfile misreads memory past a segment's file data (1.7.2 keeps
-    /// too few pages when it filters such a file, 1.7.8 crashes), so the packed layout is asked for explicitly.
+    /// Pages in the shortest run of zero (or zero and left-out) pages that the packed layout leaves out of the
+    /// address space; a shorter one is stored. Leaving out every zero page made makedumpfile fail on the printk ring.
+    public static let leftOutZeroRun: UInt64 = 256
+
     public init(
-        windowSize: Int = 64 << 20, readBufferSize: Int = 4 << 20, pageSize: Int = 4096, layout: Layout = .sparse
+        windowSize: Int = 64 << 20, readBufferSize: Int = 4 << 20, pageSize: Int = 4096, layout: Layout = .packed
     ) {
         precondition(windowSize % pageSize == 0 && readBufferSize % pageSize == 0, "windows must be whole pages")
         if case .sparse(let maximumLoads) = layout { precondition(maximumLoads > 0, "at least one PT_LOAD") }
@@ -74,11 +76,8 @@ public struct ELFCoreWriter {
     }
 
     /// The output's PT_LOADs cut from `core`'s: whole segments without `keep`, else the runs of kept frames of each
-    /// (a partial page at a segment's edge counts as its frame). With `zeros` (kept frames found all zero), a run
-    /// becomes pieces of stored frames each followed by its zero frames, which the piece holds as memory past its
-    /// file data (`p_memsz` > `p_filesz`): readers return zeros there, as the memory held, and the file stores
-    /// nothing for them. Offsets are not placed yet.
-    public func loads(of core: ELFCore, keep: PageBitmap?, zeros: PageBitmap? = nil) -> [PlacedLoad] {
+    /// (a partial page at a segment's edge counts as its frame). Offsets are not placed yet.
+    public func loads(of core: ELFCore, keep: PageBitmap?) -> [PlacedLoad] {
         let inputs = core.loadSegments.map(\.header)
         guard let keep else { return inputs.map { PlacedLoad(header: $0, input: $0, inputOffset: $0.offset) } }
         let page = UInt64(pageSize)
@@ -89,31 +88,19 @@ public struct ELFCoreWriter {
         var result: [PlacedLoad] = []
         for input in inputs where input.fileSize > 0 {
             let end = input.physicalAddress + input.fileSize
-            // Bytes of the input from its start: the piece [lower, stored) of file data then [stored, upper) of zeros.
-            func piece(_ lower: UInt64, _ stored: UInt64, _ upper: UInt64) {
-                var header = input
-                header.virtualAddress = input.virtualAddress &+ lower
-                header.physicalAddress = input.physicalAddress + lower
-                header.fileSize = stored - lower
-                // Memory past the input's file data (p_memsz > p_filesz) stays with the piece that ends there.
-                header.memorySize = upper == input.fileSize ? input.memorySize - lower : upper - lower
-                result.append(PlacedLoad(header: header, input: input, inputOffset: input.offset + lower))
-            }
             func offset(_ frame: UInt64) -> UInt64 {
                 min(end, max(input.physicalAddress, frame * page)) - input.physicalAddress
             }
             for run in keep.runs(in: input.frames(pageSize: page), mergingGapsBelow: gap) {
-                guard let zeros else {
-                    piece(offset(run.lowerBound), offset(run.upperBound), offset(run.upperBound))
-                    continue
-                }
-                var start = run.lowerBound
-                while start < run.upperBound {
-                    let firstZero = zeros.next(true, from: start, below: run.upperBound)
-                    let pastZeros = zeros.next(false, from: firstZero, below: run.upperBound)
-                    piece(offset(start), offset(firstZero), offset(pastZeros))
-                    start = pastZeros
-                }
+                // Bytes of the input from its start; memory past the input's file data (p_memsz > p_filesz) stays
+                // with the piece that ends there.
+                let (lower, upper) = (offset(run.lowerBound), offset(run.upperBound))
+                var header = input
+                header.virtualAddress = input.virtualAddress &+ lower
+                header.physicalAddress = input.physicalAddress + lower
+                header.fileSize = upper - lower
+                header.memorySize = upper == input.fileSize ? input.memorySize - lower : upper - lower
+                result.append(PlacedLoad(header: header, input: input, inputOffset: input.offset + lower))
             }
         }
         return result
@@ -189,7 +176,7 @@ public struct ELFCoreWriter {
         let notes = core.notes.flatMap { $0.encoded() }
         var stored = keep
         var loadKeep = keep  // the frames the layout's runs come from
-        var zeros: PageBitmap? = nil
+        var zeroPagesLeftOut = false
         var zeroPages: UInt64 = 0
         var readMethods: Set<String> = []
         if layout == .packed && excludeZeroPages {
@@ -208,16 +195,14 @@ public struct ELFCoreWriter {
                 }
             }
             readMethods.insert(reader.usesRead ? "read" : "mmap")
-            // Pieces: at most one per stored run plus one per run that starts with zeros.
-            if runCount(of: core, keep: scan) + runCount(of: core, keep: base) <= maximumLoads {
-                (stored, zeros, loadKeep) = (scan, found, base)
+            zeroPages = storeShortZeroRuns(of: core, zeros: found, into: &scan)
+            if runCount(of: core, keep: scan) <= maximumLoads {
+                (stored, loadKeep, zeroPagesLeftOut) = (scan, scan, true)
             } else {
                 zeroPages = 0  // too many pieces: zero pages stay holes inside joined runs, as in the sparse layout
             }
         }
-        let zeroPagesExcluded = zeros != nil
-        let (headers, loads, dataEnd) = place(
-            self.loads(of: core, keep: loadKeep, zeros: zeros), noteSize: notes.count)
+        let (headers, loads, dataEnd) = place(self.loads(of: core, keep: loadKeep), noteSize: notes.count)
         // More than PN_XNUM - 1 headers: e_phnum is PN_XNUM and section header 0, after the data, holds the count.
         let extended = headers.count >= Int(ELFHeader.extendedNumbering)
         let sectionOffset = (dataEnd + 7) / 8 * 8
@@ -250,7 +235,7 @@ public struct ELFCoreWriter {
         }
         var reader = WindowReader(core: core, windowSize: windowSize, readBufferSize: readBufferSize)
         defer { reader.release() }
-        // The zero pages of the first pass are in no output segment; the other frames of none were filtered.
+        // The zero pages of the first pass left out are in no output segment; the other frames of none were filtered.
         statistics.totalPages += zeroPages
         statistics.excludedZeroPages += zeroPages
         // In file order (kernel text loads are placed after the direct map), so that a stream only moves forward.
@@ -259,7 +244,7 @@ public struct ELFCoreWriter {
             try unsafe visit(load, reader: &reader) { window, position in
                 try unsafe writeWindow(
                     window, segmentPosition: position, load: load.header, output: output,
-                    excludeZeroPages: excludeZeroPages && !zeroPagesExcluded, keep: stored, statistics: &statistics)
+                    excludeZeroPages: excludeZeroPages && !zeroPagesLeftOut, keep: stored, statistics: &statistics)
             }
         }
         if inputFrames > statistics.totalPages {
@@ -310,6 +295,29 @@ public struct ELFCoreWriter {
                     what: "PT_LOAD segment at physical address \(hex(load.input.physicalAddress))",
                     offset: load.input.offset, needed: load.input.fileSize, fileSize: fileSize))
         }
+    }
+
+    /// Puts back into `stored` the zero frames of `zeros` whose run of frames not in `stored` (zero or left out)
+    /// is shorter than `leftOutZeroRun` within an input PT_LOAD, so they are stored as data. Returns how many zero
+    /// frames stay out.
+    private func storeShortZeroRuns(of core: ELFCore, zeros: PageBitmap, into stored: inout PageBitmap) -> UInt64 {
+        var leftOut: UInt64 = 0
+        for input in core.loadSegments.map(\.header) where input.fileSize > 0 {
+            let frames = input.frames(pageSize: UInt64(pageSize)).clamped(to: 0..<stored.count)
+            var gapStart = stored.next(false, from: frames.lowerBound, below: frames.upperBound)
+            while gapStart < frames.upperBound {
+                let gapEnd = stored.next(true, from: gapStart, below: frames.upperBound)
+                let isShort = gapEnd - gapStart < Self.leftOutZeroRun
+                var zero = zeros.next(true, from: gapStart, below: gapEnd)
+                while zero < gapEnd {
+                    let pastZero = zeros.next(false, from: zero, below: gapEnd)
+                    if isShort { stored.insert(zero..<pastZero) } else { leftOut += pastZero - zero }
+                    zero = zeros.next(true, from: pastZero, below: gapEnd)
+                }
+                gapStart = stored.next(false, from: gapEnd, below: frames.upperBound)
+            }
+        }
+        return leftOut
     }
 
     /// Moves from `stored` to `zeros` the frames of `window` (starting at `physical`) that are whole zero pages; a partial

@@ -45,13 +45,13 @@ struct DumpCommand: ParsableCommand {
 
     @Flag(
         help: """
-            With --format elf: no holes (zero pages as memory past segment data, PN_XNUM past 65,534 segments); \
-            vmcore-dmesg, drgn and crash read it, makedumpfile's page filter does not.
+            With --format elf: for readers without PN_XNUM, at most 65,000 segments with zero pages as holes of \
+            a sparse file (the default has no holes and leaves out runs of 256 or more zero pages).
             """)
-    var packed = false
+    var sparse = false
 
     func run() throws {
-        if format != nil || dumpLevel != nil || packed {
+        if format != nil || dumpLevel != nil || sparse {
             try convert()
             return
         }
@@ -80,7 +80,7 @@ struct DumpCommand: ParsableCommand {
         let written: UInt64 = try DumpCommandSupport.run {
             try DumpExport.convert(
                 try store.resolve(id), to: output, replacing: force, level: level, format: target,
-                compression: PageCompression(rawValue: compression)!, elfLayout: packed ? .packed : .sparse
+                compression: PageCompression(rawValue: compression)!, elfLayout: sparse ? .sparse : .packed
             ) { printError("oopsctl dump: " + $0) }
         }
         printError("wrote \(output) (\(ByteCount.text(written)), \(target.rawValue), dump level \(level.applied))")

@@ -12,7 +12,7 @@ struct CaptureArguments {
 
     static let usage = """
         usage: oopsd-capture --vmcore FILE --output DIR [--dump-level N] [--format elf|kdump]
-                             [--compression zstd|zlib|none] [--threads N] [--timeout S] [--packed-elf]
+                             [--compression zstd|zlib|none] [--threads N] [--timeout S] [--sparse-elf]
 
         Saves a crashed kernel's memory, log and metadata from an ELF vmcore (offline mode).
         Writes DIR/dmesg.txt first, then DIR/vmcore (elf) or DIR/vmcore.kdump (kdump), then
@@ -22,10 +22,9 @@ struct CaptureArguments {
           --output DIR       the dump directory to create (must not exist)
           --dump-level N     makedumpfile's bits, added up: 1 zero pages, 2 page cache, 4 page cache with
                              private data, 8 user pages, 16 free pages (default 1; 31 leaves out all)
-          --format F         elf (default: left-out pages take no room, zero pages are holes) or kdump
-                             (compressed, per page)
-          --packed-elf       ELF without holes: zero pages as memory past segment data, PN_XNUM past
-                             65,534 segments (makedumpfile's page filter misreads it)
+          --format F         elf (default: left-out pages and runs of 256 zero pages take no room, no
+                             holes, PN_XNUM past 65,534 segments) or kdump (compressed, per page)
+          --sparse-elf       ELF for readers without PN_XNUM: at most 65,000 segments, zero pages holes
           --compression C    kdump page compression: zstd (default), zlib (for old readers) or none
           --threads N        kdump compression threads (default: every online CPU)
           --breadcrumb ADDR  physical address (hex) of the oopsd module's breadcrumb, saved in metadata.json
@@ -50,7 +49,7 @@ struct CaptureArguments {
         var compression = PageCompression.zstd
         var threads = 0
         var timeout: UInt64 = 1800
-        var elfLayout: ELFCoreWriter.Layout = .sparse
+        var elfLayout: ELFCoreWriter.Layout = .packed
         var index = 0
         func value(_ option: String) throws(UsageError) -> String {
             index += 1
@@ -71,7 +70,7 @@ struct CaptureArguments {
             switch argument {
             case "-h", "--help": return .help
             case "--vmcore": vmcore = try take()
-            case "--packed-elf": elfLayout = .packed
+            case "--sparse-elf": elfLayout = .sparse
             case "--output": output = try take()
             case "--dump-level":
                 let text = try take()

@@ -78,9 +78,10 @@ import VMCore
         #expect(status.permissions == 0o600)
     }
 
-    /// The default layout: zero pages take no room and read back as zeros, the file has no holes.
+    /// The default layout: zero runs shorter than 256 pages are stored, so every input segment is one output
+    /// segment with the same bytes, and the file has no holes.
     @Test(arguments: [4096, 8192, 64 << 20])
-    func packedLayoutHasNoHolesAndReadsBackUnchanged(windowSize: Int) throws {
+    func packedLayoutStoresShortZeroRunsAndHasNoHoles(windowSize: Int) throws {
         let (scratch, input, outputPath, statistics) = try write(
             Self.sparseCore(), excludeZeroPages: true, windowSize: windowSize)
         _ = scratch
@@ -92,31 +93,97 @@ import VMCore
         #expect(output.vmcoreInfo == input.vmcoreInfo)
         #expect(try PrintkRing.records(of: output) == PrintkRing.records(of: input))
         let loads = output.loadSegments.map(\.header)
-        // Direct map 0x100000: page 0 stored, its zero pages 1 and 2 as memory past the file data; sparse: page 0
-        // then zero page 1, pages 2-3 then zero pages 4 and 5, and the partial page 6 (a partial page is stored);
-        // text: its one page.
-        #expect(
-            loads.map(\.physicalAddress).sorted() == [0x0010_0000, 0x0100_0000, 0x0100_2000, 0x0100_6000, 0x0200_0000])
-        let byAddress = Dictionary(uniqueKeysWithValues: loads.map { ($0.physicalAddress, $0) })
-        #expect(byAddress[0x0010_0000].map { [$0.fileSize, $0.memorySize] } == [4096, 3 * 4096])
-        #expect(byAddress[0x0100_0000].map { [$0.fileSize, $0.memorySize] } == [4096, 2 * 4096])
-        #expect(byAddress[0x0100_2000].map { [$0.fileSize, $0.memorySize] } == [2 * 4096, 4 * 4096])
-        #expect(byAddress[0x0100_6000].map { [$0.fileSize, $0.memorySize] } == [100, 100])
-        // Every address of every input segment reads back as it was, zero pages included.
-        for load in input.loadSegments.map(\.header) {
+        let inputLoads = input.loadSegments.map(\.header)
+        #expect(loads.map(\.physicalAddress).sorted() == inputLoads.map(\.physicalAddress).sorted())
+        #expect(loads.allSatisfy { $0.fileSize == $0.memorySize })
+        for load in inputLoads {
             #expect(
                 try output.readVirtual(load.virtualAddress, count: Int(load.fileSize), what: "out")
                     == input.readVirtual(load.virtualAddress, count: Int(load.fileSize), what: "in"))
         }
         for load in loads { #expect(load.offset % 4096 == load.physicalAddress % 4096) }
-        // Zero: direct-map pages 1 and 2, sparse pages 1, 4 and 5 (the partial page 6 is stored).
-        #expect(statistics.excludedZeroPages == 2 + 3)
-        #expect(statistics.writtenPages == 11 - 5)
+        #expect(statistics.excludedZeroPages == 0)
+        #expect(statistics.writtenPages == 11)
         let status = try #require(try FileSystem.status(outputPath))
         #expect(status.size == statistics.outputSize)
         // No holes: every block of the file is allocated (the last one may be partial).
         #expect(status.allocatedBytes >= status.size)
         #expect(statistics.readMethod == "mmap" || statistics.readMethod == "read")
+    }
+
+    /// A core whose segment at 16 MiB is a non-zero page, `zeros` zero pages and a non-zero page.
+    static func zeroRunCore(zeros: Int) -> SyntheticCore {
+        var core = PrintkRingFixture.core()
+        var memory = [UInt8](repeating: 0, count: (zeros + 2) * 4096)
+        memory[0] = 1
+        memory[memory.count - 1] = 2
+        core.segments.append(
+            .init(
+                virtualAddress: SyntheticCore.pageOffset + 0x0100_0000, physicalAddress: 0x0100_0000,
+                data: memory))
+        return core
+    }
+
+    /// A run of 256 zero pages or more leaves the address space (as makedumpfile's `-E` does), so reading it fails;
+    /// the file stays without holes.
+    @Test func packedLayoutLeavesOutLongZeroRuns() throws {
+        let (scratch, input, outputPath, statistics) = try write(Self.zeroRunCore(zeros: 300), excludeZeroPages: true)
+        _ = scratch
+        defer { try? input.close() }
+        let output = try ELFCore.open(outputPath)
+        defer { try? output.close() }
+        let loads = output.loadSegments.map(\.header).filter {
+            (0x0100_0000..<0x0200_0000).contains($0.physicalAddress)
+        }
+        #expect(loads.map(\.physicalAddress) == [0x0100_0000, 0x0100_0000 + 301 * 4096])
+        #expect(loads.map(\.fileSize) == [4096, 4096])
+        #expect(statistics.excludedZeroPages == 300)
+        #expect(throws: UnmappedAddressError.self) {
+            try output.readVirtual(SyntheticCore.pageOffset + 0x0100_1000, count: 8, what: "left out")
+        }
+        #expect(
+            try output.readVirtual(SyntheticCore.pageOffset + 0x0100_0000 + 302 * 4096 - 1, count: 1, what: "end") == [
+                2
+            ])
+        #expect(try PrintkRing.records(of: output) == PrintkRing.records(of: input))
+        let status = try #require(try FileSystem.status(outputPath))
+        #expect(status.allocatedBytes >= status.size)
+        #expect(status.size < 8 * 4096)
+    }
+
+    /// Zero pages next to left-out ones count together: 200 zero pages and 100 filtered ones leave out both.
+    @Test func zeroPagesNextToLeftOutOnesCountTowardsTheRun() throws {
+        let synthetic = Self.zeroRunCore(zeros: 300)
+        let stored: [UInt64] = [0x2000, 0x100, 0x101, 0x102] + Array(UInt64(0x1000)...UInt64(0x10c8))
+        let kept = stored + [0x112d]
+        let (scratch, input, output, statistics) = try writeFiltered(synthetic, keeping: kept)
+        _ = scratch
+        defer {
+            try? input.close()
+            try? output.close()
+        }
+        let loads = output.loadSegments.map(\.header).filter {
+            (0x0100_0000..<0x0200_0000).contains($0.physicalAddress)
+        }
+        #expect(loads.map(\.physicalAddress) == [0x0100_0000, 0x0100_0000 + 301 * 4096])
+        #expect(statistics.excludedZeroPages == 200)
+        #expect(statistics.excludedFilteredPages == 100)
+        // The same zero pages with only 55 filtered after them: a run of 255, stored.
+        let (scratch2, input2, output2, statistics2) = try writeFiltered(
+            Self.zeroRunCore(zeros: 255),
+            keeping: stored + [0x1100])
+        _ = scratch2
+        defer {
+            try? input2.close()
+            try? output2.close()
+        }
+        let sizes: [UInt64] = output2.loadSegments.map(\.header).filter {
+            (0x0100_0000..<0x0200_0000).contains($0.physicalAddress)
+        }.map(
+            \.fileSize)
+        #expect(sizes == [201 * 4096, 4096])
+        #expect(statistics2.excludedZeroPages == 0)
+        #expect(statistics2.excludedFilteredPages == 55)
     }
 
     /// More than 65,534 headers: e_phnum is PN_XNUM and section header 0 holds the count; our reader and
@@ -196,15 +263,16 @@ import VMCore
         let loads = output.loadSegments.map(\.header)
         #expect(loads.map(\.physicalAddress) == [0x0200_0000, 0x0010_0000, 0x0100_0000, 0x0100_3000, 0x0100_6000])
         // Direct-map pages 1 and 2 are zero: only page 0 is stored.
-        #expect(loads.map(\.fileSize) == [4096, 4096, 4096, 4096, 100])
-        #expect(loads.map(\.memorySize) == [4096, 3 * 4096, 4096, 4096, 100])  // direct map: zero pages 1 and 2
+        // Direct-map pages 1 and 2 are zero, a run too short to leave out: stored.
+        #expect(loads.map(\.fileSize) == [4096, 3 * 4096, 4096, 4096, 100])
+        #expect(loads.map(\.memorySize) == [4096, 3 * 4096, 4096, 4096, 100])
         #expect(
             loads.map { $0.virtualAddress &- $0.physicalAddress }
                 == [PrintkRingFixture.textBase - 0x0200_0000] + [UInt64](repeating: SyntheticCore.pageOffset, count: 4))
         for load in loads { #expect(load.offset % 4096 == load.physicalAddress % 4096) }
-        // Packed: header page, direct map 1, sparse 1 + 1 + partial 1, text 1: 6 pages where the input had 12.
+        // Packed: header page, direct map 3, sparse 1 + 1 + partial 1, text 1: 8 pages where the input had 12.
         #expect(output.fileSize == loads.map { $0.offset + $0.fileSize }.max())
-        #expect(output.fileSize == 6 * 4096)
+        #expect(output.fileSize == 8 * 4096)
         for address in [0x0100_0000, 0x0100_3000] as [UInt64] {
             let virtual = SyntheticCore.pageOffset + address
             #expect(
@@ -217,9 +285,8 @@ import VMCore
         #expect(try PrintkRing.records(of: output) == PrintkRing.records(of: input))
         #expect(statistics.totalPages == 11)
         #expect(statistics.excludedFilteredPages == 4)
-        // Direct-map pages 1 and 2; the partial page 0x1006, zero too, is stored (its frame could be shared).
-        #expect(statistics.excludedZeroPages == 2)
-        #expect(statistics.writtenPages == 5)
+        #expect(statistics.excludedZeroPages == 0)
+        #expect(statistics.writtenPages == 7)
     }
 
     @Test func runsAreJoinedAcrossGapsWhenThereWouldBeTooManySegments() throws {
@@ -268,9 +335,8 @@ import VMCore
         #expect(
             try output.readVirtual(0xffff_ffff_8200_0000, count: 2 * 4096, what: "text")
                 == Array(memory[4096..<(3 * 4096)]))
-        // The header page, the fixture's direct-map page 0 (its pages 1 and 2 are zero) and text page, the 4 new
-        // pages: 2 text pages not again.
-        #expect(output.fileSize == 7 * 4096)
+        // The header page, the fixture's 3 direct-map pages and text page, the 4 new pages: 2 text pages not again.
+        #expect(output.fileSize == 9 * 4096)
     }
 
     @Test func truncatedInputKeepsTheIncompleteFlagAndNamesTheSegment() throws {
