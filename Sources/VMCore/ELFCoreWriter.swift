@@ -7,13 +7,14 @@ import SystemCalls
 /// takes no room in the file and reading it fails instead of returning made-up bytes (as in makedumpfile's `-E`
 /// files).
 ///
-/// `Layout.packed` (the default) finds the zero pages first. A run of at least `leftOutZeroRun` pages that are zero
-/// or left out leaves the address space, as a left-out run does; shorter zero runs are stored as data (makedumpfile's
-/// `-E` draws the same line, at 256 pages). The file has no holes, so its apparent size is its size on disk, which
-/// every copy, archive and upload without hole support pays for; more than 65,534 segments are counted with
-/// `PN_XNUM` (section header 0's `sh_info`), as crash, drgn, gdb, readelf and makedumpfile read it.
-/// `Layout.sparse` (for readers without `PN_XNUM`): at most `maximumLoads` segments, runs joined across gaps, zero
-/// and left-out pages inside them holes of a sparse file.
+/// `Layout.packed` (the default) stores zero pages of kept runs as data, so the file has no holes: its apparent size
+/// is its size on disk, which every copy, archive and upload without hole support pays for; more than 65,534
+/// segments are counted with `PN_XNUM` (section header 0's `sh_info`), as crash, drgn, gdb, readelf and makedumpfile
+/// read it. Zero pages are not left out of its address space: crash reads zero kernel data (the `mem_section` root
+/// table) and stops where it is missing, and makedumpfile misreads memory past a segment's file data. To leave zero
+/// pages out, the kdump format stores them as one shared page. `Layout.sparse` (for readers without `PN_XNUM`): at
+/// most `maximumLoads` segments, runs joined across gaps, zero and left-out pages inside them holes of a sparse
+/// file.
 ///
 /// The header is written first with `e_flags` = `DUMP_ELF_INCOMPLETE` and cleared only after every byte is
 /// written, so an interrupted dump says so to makedumpfile and crash.
@@ -29,7 +30,7 @@ public struct ELFCoreWriter {
 
     /// How the writer lays out what it stores.
     public enum Layout: Equatable, Sendable {
-        /// No holes: long zero runs left out, short ones stored; up to `ELFCore.maximumProgramHeaders` (`PN_XNUM`).
+        /// No holes: zero pages stored as data; up to `ELFCore.maximumProgramHeaders` (`PN_XNUM`).
         case packed
         /// At most `maximumLoads` PT_LOADs, below `PN_XNUM`: runs of kept frames are joined across ever larger
         /// gaps until they fit, and zero or left-out pages inside a segment are holes.
@@ -38,10 +39,6 @@ public struct ELFCoreWriter {
         /// The sparse layout for readers without `PN_XNUM`.
         public static let sparse = Layout.sparse(maximumLoads: 65_000)
     }
-
-    /// Pages in the shortest run of zero (or zero and left-out) pages that the packed layout leaves out of the
-    /// address space; a shorter one is stored. Leaving out every zero page made makedumpfile fail on the printk ring.
-    public static let leftOutZeroRun: UInt64 = 256
 
     public init(
         windowSize: Int = 64 << 20, readBufferSize: Int = 4 << 20, pageSize: Int = 4096, layout: Layout = .packed
@@ -174,35 +171,10 @@ public struct ELFCoreWriter {
         statistics: inout WriteStatistics
     ) throws {
         let notes = core.notes.flatMap { $0.encoded() }
-        var stored = keep
-        var loadKeep = keep  // the frames the layout's runs come from
-        var zeroPagesLeftOut = false
-        var zeroPages: UInt64 = 0
-        var readMethods: Set<String> = []
-        if layout == .packed && excludeZeroPages {
-            // First pass: find the zero pages, so that the layout holds them as memory past file data, not as holes.
-            let base = keep ?? PageSelector.presentFrames(of: core, pageSize: UInt64(pageSize))
-            var scan = base
-            var found = PageBitmap(count: base.count)
-            var reader = WindowReader(core: core, windowSize: windowSize, readBufferSize: readBufferSize)
-            defer { reader.release() }
-            for load in self.loads(of: core, keep: base) where !load.header.mapsKernelText {
-                // A truncated input is the second pass's error, after the bytes that are there.
-                // Sound because the windows are lent by `visit` and used only inside its body.
-                try unsafe visit(load, reader: &reader, stoppingAtTheEnd: true) { window, position in
-                    unsafe zeroPages += removeZeroPages(
-                        window, physical: load.header.physicalAddress + position, from: &scan, into: &found)
-                }
-            }
-            readMethods.insert(reader.usesRead ? "read" : "mmap")
-            zeroPages = storeShortZeroRuns(of: core, zeros: found, into: &scan)
-            if runCount(of: core, keep: scan) <= maximumLoads {
-                (stored, loadKeep, zeroPagesLeftOut) = (scan, scan, true)
-            } else {
-                zeroPages = 0  // too many pieces: zero pages stay holes inside joined runs, as in the sparse layout
-            }
-        }
-        let (headers, loads, dataEnd) = place(self.loads(of: core, keep: loadKeep), noteSize: notes.count)
+        // The packed layout stores zero pages as data: crash reads zero kernel data (the mem_section root table
+        // on 6.1) and must find it, and makedumpfile misreads memory past file data.
+        let storesZeroPages = layout == .packed
+        let (headers, loads, dataEnd) = place(self.loads(of: core, keep: keep), noteSize: notes.count)
         // More than PN_XNUM - 1 headers: e_phnum is PN_XNUM and section header 0, after the data, holds the count.
         let extended = headers.count >= Int(ELFHeader.extendedNumbering)
         let sectionOffset = (dataEnd + 7) / 8 * 8
@@ -235,24 +207,20 @@ public struct ELFCoreWriter {
         }
         var reader = WindowReader(core: core, windowSize: windowSize, readBufferSize: readBufferSize)
         defer { reader.release() }
-        // The zero pages of the first pass left out are in no output segment; the other frames of none were filtered.
-        statistics.totalPages += zeroPages
-        statistics.excludedZeroPages += zeroPages
         // In file order (kernel text loads are placed after the direct map), so that a stream only moves forward.
         for load in loads.filter({ !$0.isAlias }).sorted(by: { $0.header.offset < $1.header.offset }) {
             // Sound because the windows are lent by `visit` and used only inside its body.
             try unsafe visit(load, reader: &reader) { window, position in
                 try unsafe writeWindow(
                     window, segmentPosition: position, load: load.header, output: output,
-                    excludeZeroPages: excludeZeroPages && !zeroPagesLeftOut, keep: stored, statistics: &statistics)
+                    excludeZeroPages: excludeZeroPages && !storesZeroPages, keep: keep, statistics: &statistics)
             }
         }
         if inputFrames > statistics.totalPages {
             statistics.excludedFilteredPages += inputFrames - statistics.totalPages
             statistics.totalPages = inputFrames
         }
-        readMethods.insert(reader.usesRead ? "read" : "mmap")
-        statistics.readMethod = readMethods.sorted().joined(separator: "+")
+        statistics.readMethod = reader.usesRead ? "read" : "mmap"
         if extended && output.isStream { try writeSection() }
         try output.truncate(to: size)  // the file ends where the last segment ends, even in a hole
         statistics.outputSize = size
@@ -268,7 +236,7 @@ public struct ELFCoreWriter {
     /// segment; windows end on page boundaries of the physical address space. A truncated input is an error
     /// naming the segment, after the bytes that are there.
     private func visit(
-        _ load: PlacedLoad, reader: inout WindowReader, stoppingAtTheEnd: Bool = false,
+        _ load: PlacedLoad, reader: inout WindowReader,
         _ body: (UnsafeRawBufferPointer, _ segmentPosition: UInt64) throws -> Void
     ) throws {
         let page = UInt64(pageSize)
@@ -288,60 +256,13 @@ public struct ELFCoreWriter {
             }
             position = windowEnd
         }
-        if available < wanted && !stoppingAtTheEnd {
+        if available < wanted {
             throw ELFCoreError(
                 path: reader.core.path,
                 .truncated(
                     what: "PT_LOAD segment at physical address \(hex(load.input.physicalAddress))",
                     offset: load.input.offset, needed: load.input.fileSize, fileSize: fileSize))
         }
-    }
-
-    /// Puts back into `stored` the zero frames of `zeros` whose run of frames not in `stored` (zero or left out)
-    /// is shorter than `leftOutZeroRun` within an input PT_LOAD, so they are stored as data. Returns how many zero
-    /// frames stay out.
-    private func storeShortZeroRuns(of core: ELFCore, zeros: PageBitmap, into stored: inout PageBitmap) -> UInt64 {
-        var leftOut: UInt64 = 0
-        for input in core.loadSegments.map(\.header) where input.fileSize > 0 {
-            let frames = input.frames(pageSize: UInt64(pageSize)).clamped(to: 0..<stored.count)
-            var gapStart = stored.next(false, from: frames.lowerBound, below: frames.upperBound)
-            while gapStart < frames.upperBound {
-                let gapEnd = stored.next(true, from: gapStart, below: frames.upperBound)
-                let isShort = gapEnd - gapStart < Self.leftOutZeroRun
-                var zero = zeros.next(true, from: gapStart, below: gapEnd)
-                while zero < gapEnd {
-                    let pastZero = zeros.next(false, from: zero, below: gapEnd)
-                    if isShort { stored.insert(zero..<pastZero) } else { leftOut += pastZero - zero }
-                    zero = zeros.next(true, from: pastZero, below: gapEnd)
-                }
-                gapStart = stored.next(false, from: gapEnd, below: frames.upperBound)
-            }
-        }
-        return leftOut
-    }
-
-    /// Moves from `stored` to `zeros` the frames of `window` (starting at `physical`) that are whole zero pages; a partial
-    /// page at a segment's edge stays (its frame may hold another segment's bytes). Returns how many it removed.
-    private func removeZeroPages(
-        _ window: UnsafeRawBufferPointer, physical: UInt64, from stored: inout PageBitmap, into zeros: inout PageBitmap
-    ) -> UInt64 {
-        let page = UInt64(pageSize)
-        var removed: UInt64 = 0
-        var index = 0
-        while index < window.count {
-            let address = physical + UInt64(index)
-            let pageEnd = min(window.count, index + Int(page - address % page))
-            if address % page == 0, pageEnd - index == pageSize, stored.contains(address / page),
-                // Sound because `index < pageEnd <= window.count`.
-                unsafe isZero(UnsafeRawBufferPointer(rebasing: window[index..<pageEnd]))
-            {
-                stored.remove(address / page)
-                zeros.insert(address / page)
-                removed += 1
-            }
-            index = pageEnd
-        }
-        return removed
     }
 
     /// Writes the bytes of segment positions `segmentPosition ..< + window.count`, leaving zero pages (if asked)

@@ -65,7 +65,7 @@ import VMCore
         let pages = try #require(json["pages"] as? [String: Int])
         #expect(
             pages == [
-                // Zero runs shorter than 256 pages are stored in the default ELF layout.
+                // Zero pages are stored in the default ELF layout.
                 "page_size": 4096, "total": 1 + 3 + 8, "written": 12, "excluded_zero": 0, "excluded_filtered": 0,
             ])
         #expect(

@@ -78,10 +78,10 @@ import VMCore
         #expect(status.permissions == 0o600)
     }
 
-    /// The default layout: zero runs shorter than 256 pages are stored, so every input segment is one output
+    /// The default layout: zero pages are stored, so every input segment is one output
     /// segment with the same bytes, and the file has no holes.
     @Test(arguments: [4096, 8192, 64 << 20])
-    func packedLayoutStoresShortZeroRunsAndHasNoHoles(windowSize: Int) throws {
+    func packedLayoutStoresZeroPagesAndHasNoHoles(windowSize: Int) throws {
         let (scratch, input, outputPath, statistics) = try write(
             Self.sparseCore(), excludeZeroPages: true, windowSize: windowSize)
         _ = scratch
@@ -124,9 +124,9 @@ import VMCore
         return core
     }
 
-    /// A run of 256 zero pages or more leaves the address space (as makedumpfile's `-E` does), so reading it fails;
-    /// the file stays without holes.
-    @Test func packedLayoutLeavesOutLongZeroRuns() throws {
+    /// However long a zero run, it stays in the address space as data: crash reads zero kernel data (the
+    /// mem_section root table) and stops where it is missing.
+    @Test func packedLayoutStoresLongZeroRunsToo() throws {
         let (scratch, input, outputPath, statistics) = try write(Self.zeroRunCore(zeros: 300), excludeZeroPages: true)
         _ = scratch
         defer { try? input.close() }
@@ -135,55 +135,14 @@ import VMCore
         let loads = output.loadSegments.map(\.header).filter {
             (0x0100_0000..<0x0200_0000).contains($0.physicalAddress)
         }
-        #expect(loads.map(\.physicalAddress) == [0x0100_0000, 0x0100_0000 + 301 * 4096])
-        #expect(loads.map(\.fileSize) == [4096, 4096])
-        #expect(statistics.excludedZeroPages == 300)
-        #expect(throws: UnmappedAddressError.self) {
-            try output.readVirtual(SyntheticCore.pageOffset + 0x0100_1000, count: 8, what: "left out")
-        }
+        #expect(loads.map(\.fileSize) == [302 * 4096])
+        #expect(statistics.excludedZeroPages == 0)
         #expect(
-            try output.readVirtual(SyntheticCore.pageOffset + 0x0100_0000 + 302 * 4096 - 1, count: 1, what: "end") == [
-                2
+            try output.readVirtual(SyntheticCore.pageOffset + 0x0100_1000, count: 8, what: "zero") == [
+                0, 0, 0, 0, 0, 0, 0, 0,
             ])
-        #expect(try PrintkRing.records(of: output) == PrintkRing.records(of: input))
         let status = try #require(try FileSystem.status(outputPath))
         #expect(status.allocatedBytes >= status.size)
-        #expect(status.size < 8 * 4096)
-    }
-
-    /// Zero pages next to left-out ones count together: 200 zero pages and 100 filtered ones leave out both.
-    @Test func zeroPagesNextToLeftOutOnesCountTowardsTheRun() throws {
-        let synthetic = Self.zeroRunCore(zeros: 300)
-        let stored: [UInt64] = [0x2000, 0x100, 0x101, 0x102] + Array(UInt64(0x1000)...UInt64(0x10c8))
-        let kept = stored + [0x112d]
-        let (scratch, input, output, statistics) = try writeFiltered(synthetic, keeping: kept)
-        _ = scratch
-        defer {
-            try? input.close()
-            try? output.close()
-        }
-        let loads = output.loadSegments.map(\.header).filter {
-            (0x0100_0000..<0x0200_0000).contains($0.physicalAddress)
-        }
-        #expect(loads.map(\.physicalAddress) == [0x0100_0000, 0x0100_0000 + 301 * 4096])
-        #expect(statistics.excludedZeroPages == 200)
-        #expect(statistics.excludedFilteredPages == 100)
-        // The same zero pages with only 55 filtered after them: a run of 255, stored.
-        let (scratch2, input2, output2, statistics2) = try writeFiltered(
-            Self.zeroRunCore(zeros: 255),
-            keeping: stored + [0x1100])
-        _ = scratch2
-        defer {
-            try? input2.close()
-            try? output2.close()
-        }
-        let sizes: [UInt64] = output2.loadSegments.map(\.header).filter {
-            (0x0100_0000..<0x0200_0000).contains($0.physicalAddress)
-        }.map(
-            \.fileSize)
-        #expect(sizes == [201 * 4096, 4096])
-        #expect(statistics2.excludedZeroPages == 0)
-        #expect(statistics2.excludedFilteredPages == 55)
     }
 
     /// More than 65,534 headers: e_phnum is PN_XNUM and section header 0 holds the count; our reader and

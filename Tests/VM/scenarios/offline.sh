@@ -5,8 +5,8 @@
 #     vmcore-dmesg prints the same log from it as from the original; makedumpfile -d 31 keeps every non-zero page
 #     from it that it keeps from the original, with the same bytes (tools/kdump_keeps_as_much.py);
 #   - every PT_LOAD byte of our vmcore equals the original (Tests/VM/tools/vmcore_compare.py), at levels 1 and 0;
-#   - level 1 has no holes (allocated >= size) and leaves out runs of 256 zero pages or more (the compare counts
-#     them; the original is zero there), files 0600, directory 0700, metadata complete;
+#   - level 1 has no holes (allocated >= size: the default ELF layout stores zero pages), files 0600, directory
+#     0700, metadata complete;
 #   - figures: capture time and throughput vs dd of the same file, peak RSS.
 
 # offline_capture LEVEL OUT: runs oopsd-capture under /usr/bin/time -v; leaves OUT and OUT.time.
@@ -47,8 +47,7 @@ scenario_main() {
     assert_cmd "vmcore-dmesg of our vmcore equals vmcore-dmesg of the original" \
         cmp "$out/vmcore-dmesg.txt" "$BASE/vmcore-dmesg.txt" || return 1
     # makedumpfile's filter reads our file as it reads the original: every non-zero frame it keeps from the original
-    # it keeps from ours, with the same bytes (it may keep a few more: a free block whose zero tail our file leaves
-    # out is not left out whole).
+    # it keeps from ours, with the same bytes.
     assert_cmd "makedumpfile -d 31 converts our vmcore" \
         makedumpfile -d 31 "$out/vmcore" "$VM_RUN_DIR/makedumpfile-d31-ours.kdump" || return 1
     assert_cmd "makedumpfile -d 31 converts the original" \
