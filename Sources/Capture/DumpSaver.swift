@@ -21,8 +21,8 @@ public struct DumpSaver {
         public var windowSize: Int
         /// Physical address of the oopsd module's breadcrumb (`oopsd.breadcrumb=` on the capture command line).
         public var breadcrumbAddress: UInt64?
-        /// How an ELF vmcore lays out its pages: packed (the default: no holes, runs of 256 zero pages left out,
-        /// `PN_XNUM` past 65,534 segments) or sparse (for readers without `PN_XNUM`: zero pages are holes).
+        /// How an ELF vmcore lays out its pages: packed (the default: no holes, zero pages stored, `PN_XNUM` past
+        /// 65,534 segments) or sparse (for readers without `PN_XNUM`: zero pages are holes).
         public var elfLayout: ELFCoreWriter.Layout
         /// Run the log and each memory attempt in a child process (nil: in this process, without fallbacks, for
         /// callers with threads of their own such as `oopsctl`).

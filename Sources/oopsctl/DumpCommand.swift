@@ -46,7 +46,7 @@ struct DumpCommand: ParsableCommand {
     @Flag(
         help: """
             With --format elf: for readers without PN_XNUM, at most 65,000 segments with zero pages as holes of \
-            a sparse file (the default has no holes and leaves out runs of 256 or more zero pages).
+            a sparse file (the default has no holes and stores zero pages).
             """)
     var sparse = false
 
