@@ -103,13 +103,6 @@ public struct ELFCoreWriter {
         return result
     }
 
-    /// The runs of `keep` in `core`'s PT_LOADs with gaps below `gap` joined, counted up to one past the maximum.
-    func runCount(of core: ELFCore, keep: PageBitmap, mergingGapsBelow gap: UInt64 = 1) -> Int {
-        let page = UInt64(pageSize)
-        let frames = core.loadSegments.map(\.header).filter { $0.fileSize > 0 }.map { $0.frames(pageSize: page) }
-        return runCount(of: frames, keep: keep, mergingGapsBelow: gap)
-    }
-
     private func runCount(of frames: [Range<UInt64>], keep: PageBitmap, mergingGapsBelow gap: UInt64) -> Int {
         var count = 0
         for range in frames where count <= maximumLoads {

@@ -6,8 +6,7 @@ kdump_compare.py ORIGINAL KDUMP [--elf FILTERED_ELF] [--makedumpfile MDF_KDUMP]
 - every frame present in ORIGINAL's PT_LOADs is in KDUMP's first bitmap, and no other;
 - every frame KDUMP holds (second bitmap) decompresses to the same 4096 bytes as in ORIGINAL;
 - with --elf: every frame KDUMP holds has the same bytes in FILTERED_ELF (same selection, ELF output); a frame
-  in memory past a segment's file data (p_memsz > p_filesz), or in no segment of it (a run of zero pages the ELF
-  leaves out), must be zero in ORIGINAL;
+  in memory past a segment's file data (p_memsz > p_filesz: oopsd's zero pages) must be zero in ORIGINAL;
 - with --makedumpfile: compares the frames kept by makedumpfile (its second bitmap) with KDUMP's; every
   frame makedumpfile keeps must be kept; frames only KDUMP keeps must lie in the kernel image PT_LOAD
   (oopsd never leaves out the kernel image; x86 frees its text/rodata gaps to the buddy allocator).
@@ -110,7 +109,7 @@ def main(argv):
                  f"{len(present - set(frames))} extra, {len(set(frames) - present)} missing")
     elf = options.get("--elf")
     elf_frames = frame_map(elf) if elf else None
-    checked = elf_zero_left_out = 0
+    checked = 0
     with open(original, "rb") as src, (open(elf, "rb") if elf else open("/dev/null", "rb")) as out:
         for pfn, data in kdump.pages():
             src.seek(frames[pfn])
@@ -119,10 +118,6 @@ def main(argv):
                 sys.exit(f"pfn {pfn:#x}: {kdump_path} holds different bytes than {original}")
             if elf:
                 if pfn not in elf_frames:
-                    if expected.count(0) == PAGE:
-                        elf_zero_left_out += 1  # a run of zero pages the ELF leaves out of its address space
-                        checked += 1
-                        continue
                     sys.exit(f"pfn {pfn:#x}: kept in {kdump_path} but in no PT_LOAD of {elf}")
                 if elf_frames[pfn] is None:
                     stored = bytes(PAGE)  # memory past the segment's file data reads as zeros
@@ -133,8 +128,6 @@ def main(argv):
                     sys.exit(f"pfn {pfn:#x}: {elf} holds different bytes than {original}")
             checked += 1
     line = f"{checked} kept pages equal the original"
-    if elf:
-        line += f" ({elf_zero_left_out} zero pages of them left out of {elf})"
     mdf_path = options.get("--makedumpfile")
     if mdf_path:
         mdf = Kdump(mdf_path)
