@@ -162,7 +162,8 @@ let package = Package(
             dependencies: ["Collection", "DumpFormat", "VMCore", "OopsConfig", "SystemCalls", "TestSupport"]),
         .testTarget(name: "OopsctlTests", dependencies: ["oopsctl", "TestSupport"]),
         .testTarget(
-            name: "UploadTests", dependencies: ["Upload", "Collection", "RemoteStorage", "SystemCalls", "TestSupport"]),
+            name: "UploadTests",
+            dependencies: ["Upload", "Collection", "RemoteStorage", "DumpFormat", "SystemCalls", "TestSupport"]),
         .testTarget(
             name: "RemoteStorageTests",
             dependencies: ["RemoteStorage", "OopsConfig", "SystemCalls", "Digest", "DumpFormat", "TestSupport"]),
