@@ -63,6 +63,9 @@ public enum FuzzSeeds {
             for file in files {
                 if let bytes = try? FileSystem.readBytes(file, limit: 1 << 20) {
                     seeds.append((Path.lastComponent(Path.parent(file)) + "-" + Path.lastComponent(file), bytes))
+                    if target == "config" && Path.lastComponent(file) == "oopsd.conf" {
+                        seeds.append(("every-key", everyKey(bytes)))
+                    }
                 }
             }
         default:
@@ -160,5 +163,18 @@ public enum FuzzSeeds {
                 core,
                 level: DumpLevel(1)!), excludeZeroPages: true, to: output, statistics: &statistics)
         return try? FileSystem.readBytes(path)
+    }
+
+    /// The default oopsd.conf without its comments: every section and every key it lists (commented out there),
+    /// in about 550 bytes, so that a run with a short `-max_len` still starts from every key.
+    static func everyKey(_ conf: [UInt8]) -> [UInt8] {
+        var lines: [Substring] = []
+        for line in String(decoding: conf, as: UTF8.self).split(separator: "\n") {
+            let text = line.drop { $0 == "#" }
+            let isSection = text.first == "[" && text.last == "]"
+            let isKey = line.first == "#" && text.first?.isLetter == true && text.contains("=") && !text.contains(" ")
+            if isSection || isKey { lines.append(text) }
+        }
+        return Array((lines.joined(separator: "\n") + "\n").utf8)
     }
 }
