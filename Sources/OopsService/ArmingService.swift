@@ -117,6 +117,14 @@ final class ArmingService: ServicePart {
     }
 
     private func arm(_ configuration: OopsConfiguration, reason: String) {
+        // Said before anything is built or loaded: loading a new capture kernel unloads the old one first (the kernel
+        // frees it inside kexec_file_load), and `oopsctl status` must read that moment as a re-arm.
+        status.arming = reason
+        writeStatus()
+        defer {
+            status.arming = nil
+            writeStatus()
+        }
         let armStarted = MonotonicClock.microseconds
         do {
             let outcome = try arming.arm(configuration)
@@ -158,11 +166,11 @@ final class ArmingService: ServicePart {
                 : "not armed: \(error)"
             journal.log(.error, "arming failed (\(reason)): \(error)")
         }
-        writeStatus()
     }
 
     private func writeStatus() {
         status.pid = CurrentProcess.id
+        status.sequence = (status.sequence ?? 0) &+ 1
         do { try status.write(root: root) } catch {
             journal.log(.warning, "cannot write \(ServiceStatus.path): \(error)")
         }

@@ -42,11 +42,18 @@ public struct ServiceStatus: Codable, Equatable, Sendable {
     /// Problems in the configuration files; non-empty means the armed configuration is an older, good one.
     public var configErrors: [String]
     public var pid: Int32?
+    /// Why the service is arming right now ("start", "a watched file changed"); nil when it is not. Written before an
+    /// arming begins, so that a capture kernel the kernel unloads while the new one loads reads as a re-arm.
+    public var arming: String?
+    /// How many times the service has written this file since it started: two reads with the same sequence saw the
+    /// same state, also when a re-arm in between wrote the same values again.
+    public var sequence: UInt64?
 
     public init(
         armed: Bool, message: String, kernelImage: String? = nil, kernelRelease: String? = nil,
         commandLine: String? = nil, image: Image? = nil, modules: [String] = [], dumpDirectory: String? = nil,
-        lastArmTime: String? = nil, lastError: String? = nil, configErrors: [String] = [], pid: Int32? = nil
+        lastArmTime: String? = nil, lastError: String? = nil, configErrors: [String] = [], pid: Int32? = nil,
+        arming: String? = nil, sequence: UInt64? = nil
     ) {
         self.armed = armed
         self.message = message
@@ -60,6 +67,8 @@ public struct ServiceStatus: Codable, Equatable, Sendable {
         self.lastError = lastError
         self.configErrors = configErrors
         self.pid = pid
+        self.arming = arming
+        self.sequence = sequence
     }
 
     /// Where the status lives.

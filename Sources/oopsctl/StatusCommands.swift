@@ -10,6 +10,8 @@ import SystemCalls
 struct StatusReport: Codable {
     var armed: Bool
     var message: String
+    /// Why oopsd is arming right now, when it is.
+    var arming: String?
     var reservationBytes: UInt64
     /// Kernel image plus initramfs, the part of the reservation the loaded image occupies.
     var loadedImageBytes: UInt64?
@@ -53,23 +55,14 @@ struct StatusCommand: ParsableCommand {
     }
 
     static func collect(root: HostRoot) -> StatusReport {
-        let recorded = try? ServiceStatus.read(root: root)
+        let live = LiveStatus.read(
+            record: { try? ServiceStatus.read(root: root) },
+            loaded: { (try? CrashReservation.isLoaded(root: root)) ?? false })
+        let recorded = live.recorded
+        let loaded = live.loaded
         let configuration = OopsConfiguration(MergedConfiguration.load(root: root))
         let reservation = try? CrashReservation.read(root: root)
-        let loaded = (try? CrashReservation.isLoaded(root: root)) ?? false
-        var message = recorded?.message ?? "the service has not run since boot"
-        if !loaded {
-            if reservation?.isReserved == false {
-                message =
-                    "not armed: no memory is reserved for a capture kernel (add crashkernel= to the kernel command line)"
-            } else if recorded?.armed == true {
-                message = "not armed: the capture kernel was unloaded outside oopsd"
-            } else if let recorded {
-                message = recorded.message
-            } else {
-                message = "not armed: oopsd has not run since boot (systemctl start oopsd, or oopsctl arm)"
-            }
-        }
+        let message = live.message(reserved: reservation?.isReserved)
         var loadedBytes: UInt64? = nil
         if loaded, let image = recorded?.image, let kernel = recorded?.kernelImage,
             let header = try? BzImageHeader.read(path: root.path(kernel))
@@ -85,7 +78,8 @@ struct StatusCommand: ParsableCommand {
                 value.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
         }
         return StatusReport(
-            armed: loaded, message: message, reservationBytes: reservation?.size ?? 0, loadedImageBytes: loadedBytes,
+            armed: loaded, message: message, arming: recorded?.arming, reservationBytes: reservation?.size ?? 0,
+            loadedImageBytes: loadedBytes,
             kernelImage: recorded?.kernelImage, kernelRelease: recorded?.kernelRelease,
             commandLine: recorded?.commandLine, initramfs: recorded?.image, modules: recorded?.modules ?? [],
             dumpDirectory: directory, dumpDirectoryFreeBytes: freeBytes(root.path(directory)),

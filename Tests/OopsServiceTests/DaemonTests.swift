@@ -19,9 +19,12 @@ final class RecordingLog: ServiceLog, @unchecked Sendable {
 final class FakeArming: Arming, @unchecked Sendable {
     var armed: [OopsConfiguration] = []
     var failure: String?
+    /// Runs inside each arm(), where loading would happen.
+    var whileArming: () -> Void = {}
     struct Failure: Error, CustomStringConvertible { var description: String }
 
     func arm(_ configuration: OopsConfiguration) throws -> ArmOutcome {
+        whileArming()
         if let failure { throw Failure(description: failure) }
         armed.append(configuration)
         return ArmOutcome(

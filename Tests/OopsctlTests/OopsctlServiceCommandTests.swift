@@ -66,6 +66,29 @@ final class KernelRoot {
         #expect(object["reservationBytes"] as? Int == 268_435_456)
     }
 
+    @Test func statusDuringAReArmSaysReArmingNotUnloadedOutside() throws {
+        // oopsd (this test process stands in for it) wrote "arming" and the kernel has unloaded the old capture
+        // kernel while it loads the new one.
+        let root = try KernelRoot()
+        root.kernel(reserved: 268_435_456, loaded: false)
+        root.write(
+            "/run/oopsd/status.json",
+            """
+            {"armed": true, "message": "armed: 6.1.0-56-amd64, initramfs 3291 KiB, dumps to /var/crash",
+             "modules": [], "configErrors": [], "pid": \(ProcessInfo.processInfo.processIdentifier),
+             "arming": "a watched file changed", "sequence": 7}
+            """)
+        let run = try OopsctlRun(["status", "--root", root.path])
+        #expect(run.status == 3)
+        #expect(
+            run.stdout.contains(
+                "Why:         not armed for a moment: oopsd is re-arming (a watched file changed) and loads the new capture kernel\n"
+            ), "\(run.stdout)")
+        let json = try OopsctlRun(["status", "--root", root.path, "--json"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        #expect(object["arming"] as? String == "a watched file changed")
+    }
+
     @Test func testRefusesWithoutYes() throws {
         let root = try KernelRoot()
         root.kernel(reserved: 268_435_456, loaded: true)
