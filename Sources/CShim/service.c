@@ -54,9 +54,19 @@ int oops_inotify_watch(int fd, const char *path) {
                                            IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF);
 }
 
-int oops_inotify_drain(int fd) {
+static void remember_wd(int wd, int *wds, int capacity, int *found) {
+    for (int i = 0; i < *found; i++)
+        if (wds[i] == wd) return;
+    if (*found < capacity)
+        wds[(*found)++] = wd;
+    else
+        wds[capacity - 1] = -1; /* more than fit: "unknown" */
+}
+
+int oops_inotify_drain(int fd, int *wds, int capacity, int *found) {
     char buffer[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
     int events = 0;
+    *found = 0;
     for (;;) {
         ssize_t n = read(fd, buffer, sizeof buffer);
         if (n == -1) {
@@ -68,6 +78,7 @@ int oops_inotify_drain(int fd) {
         for (char *p = buffer; p < buffer + n;) {
             struct inotify_event *event = (struct inotify_event *)p;
             events++;
+            remember_wd(event->mask & IN_Q_OVERFLOW ? -1 : event->wd, wds, capacity, found);
             p += sizeof(struct inotify_event) + event->len;
         }
     }

@@ -141,7 +141,9 @@ public enum ConfigKeys {
 
     public static let rearmDelay = ConfigKey(
         section: "Service", name: "RearmDelay", kind: .timeSpan, defaultText: "2s",
-        summary: "Wait this long after the last change to configuration, kernel or modules before re-arming.")
+        summary:
+            "Wait this long after the last change to configuration, kernel or modules before re-arming (kernel and modules: 30s at least, package managers write them in bursts)."
+    )
 
     public static let metricsFile = ConfigKey(
         section: "Upload", name: "MetricsFile", kind: .path,

@@ -4,7 +4,8 @@ import OopsConfig
 import SystemCalls
 
 /// Arming as a part of the service: arms when started, re-arms on request (SIGHUP, a changed file, hotplug: after
-/// `RearmDelay=`), keeps the last good configuration armed when a new one is broken, and disarms when stopped.
+/// `RearmDelay=` of quiet, or `treeQuietSeconds` for the kernel and module trees), keeps the last good configuration
+/// armed when a new one is broken, and disarms when stopped.
 /// Runs on the service's main thread; its state is in `/run/oopsd/status.json` (`oopsctl status`).
 final class ArmingService: ServicePart {
     let name = "arming"
@@ -19,12 +20,24 @@ final class ArmingService: ServicePart {
     private(set) var status: ServiceStatus
     private var rearmDeadline: UInt64?  // monotonic microseconds
     private var rearmReason = ""
+    /// CLOCK_MONOTONIC microseconds; a test's own clock in tests.
+    private let clock: () -> UInt64
+
+    /// How long the kernel images' and modules' trees must stay unchanged before a re-arm, at least: package
+    /// managers write them in bursts that last minutes with pauses of seconds (apt installing a kernel, DKMS building
+    /// and installing a module, depmod, update-initramfs), and a re-arm at each pause reads a half-written tree and
+    /// may reload the capture kernel for nothing. The configuration's own folders re-arm after `RearmDelay=`.
+    static let treeQuietSeconds: UInt64 = 30
     /// CLOCK_MONOTONIC microseconds when the executable's own code began (nil: unknown), logged with an arming so
     /// the time from the unit's start can be split into process start, configuration and arming.
     private let launchedAt: UInt64?
 
-    init(root: HostRoot, journal: any ServiceLog, arming: any Arming, launchedAt: UInt64? = nil) {
+    init(
+        root: HostRoot, journal: any ServiceLog, arming: any Arming, launchedAt: UInt64? = nil,
+        clock: @escaping () -> UInt64 = { MonotonicClock.microseconds }
+    ) {
         self.launchedAt = launchedAt
+        self.clock = clock
         self.root = root
         self.journal = journal
         self.arming = arming
@@ -85,25 +98,32 @@ final class ArmingService: ServicePart {
         armed(armedConfiguration ?? configuration)
     }
 
-    /// Re-arms `RearmDelay=` from now (a burst of changes arms once).
-    func schedule(reason: String) {
-        let delay = (armedConfiguration?.service.rearmDelay ?? TimeSpan(seconds: 2)).microseconds
-        let (deadline, overflow) = MonotonicClock.microseconds.addingReportingOverflow(delay)
-        rearmDeadline = overflow ? .max : deadline
+    /// Re-arms once things have been quiet for `RearmDelay=` from now, or for `treeQuietSeconds` when `tree` (the
+    /// change was in the kernel's or the modules' tree): each change moves the re-arm later, so a burst of changes
+    /// arms once, after its last change. A re-arm never comes sooner than one already scheduled: a configuration
+    /// change in the middle of a package's burst waits for the burst, and is armed with it.
+    func schedule(reason: String, tree: Bool = false) {
+        var delay = (armedConfiguration?.service.rearmDelay ?? TimeSpan(seconds: 2)).microseconds
+        if tree { delay = max(delay, Self.treeQuietSeconds * 1_000_000) }
+        let (deadline, overflow) = clock().addingReportingOverflow(delay)
+        let wanted = overflow ? UInt64.max : deadline
+        if let rearmDeadline, rearmDeadline > wanted { return }
+        rearmDeadline = wanted
         rearmReason = reason
     }
 
     /// How long the service may wait for events before a scheduled re-arm is due, at most `limit`.
     func wait(atMost limit: UInt64) -> UInt64 {
         guard let rearmDeadline else { return limit }
-        let now = MonotonicClock.microseconds
+        let now = clock()
         return min(limit, rearmDeadline > now ? rearmDeadline - now : 0)
     }
 
-    /// Re-arms when the scheduled time has come; returns whether it did.
+    /// Re-arms when the scheduled time has come; returns whether it did. A change while it re-arms is read by the
+    /// next wait (inotify keeps it) and schedules the next re-arm.
     @discardableResult
     func rearmIfDue() -> Bool {
-        guard let deadline = rearmDeadline, MonotonicClock.microseconds >= deadline else { return false }
+        guard let deadline = rearmDeadline, clock() >= deadline else { return false }
         rearmDeadline = nil
         reload(reason: rearmReason)
         return true

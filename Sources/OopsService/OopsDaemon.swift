@@ -76,9 +76,14 @@ public final class OopsDaemon {
                     supervisor.stopAll(budget: Self.stopBudgetSeconds)
                     ServiceNotifier.stopping(status: armingService.status.message)
                     return 0
-                case .fileChanged:
+                case .fileChanged(let paths):
                     addWatches(sources)  // directories created since may now exist
-                    armingService.schedule(reason: "a watched file changed")
+                    let configuration = Set(ConfigSources.watchedDirectories.map(root.path))
+                    let tree = paths.isEmpty || paths.contains { !configuration.contains($0) }
+                    armingService.schedule(
+                        reason: paths.isEmpty
+                            ? "a watched file changed"
+                            : "changed: \(paths.joined(separator: ", "))", tree: tree)
                 case .uevent(let fields):
                     hotplug = hotplug || Self.isHotplug(fields)
                 }

@@ -12,8 +12,9 @@ public enum ServiceEvent: Equatable, Sendable {
     case stopRequested(signal: Int32)
     /// SIGHUP arrived: read the configuration again.
     case reloadRequested
-    /// A watched file or directory changed (inotify).
-    case fileChanged
+    /// Watched files or directories changed (inotify): the paths given to `watch` whose watches reported, sorted;
+    /// empty when it cannot be told which (the kernel's event queue overflowed).
+    case fileChanged([String])
     /// The kernel announced a device event (netlink uevent), with its `KEY=value` fields.
     case uevent([String])
 }
@@ -26,6 +27,8 @@ public final class ServiceEventSources {
     private let uevents: Int32
     /// What could not be opened of the optional sources (the service goes on without them).
     public let problems: [SystemError]
+    /// The path each inotify watch descriptor stands for.
+    private var watched: [Int32: String] = [:]
 
     /// Blocks SIGTERM, SIGINT and SIGHUP and opens a signalfd for them; opens inotify and, with `uevents`, the uevent
     /// socket. Throws only when the signals cannot be received.
@@ -57,7 +60,9 @@ public final class ServiceEventSources {
     public func watch(_ path: String) throws {
         guard watches >= 0 else { return }
         // Sound because `path` is bridged to a C string that lives for the call.
-        if unsafe oops_inotify_watch(watches, path) < 0 { throw SystemError.last("inotify_add_watch", path: path) }
+        let descriptor = unsafe oops_inotify_watch(watches, path)
+        if descriptor < 0 { throw SystemError.last("inotify_add_watch", path: path) }
+        watched[descriptor] = path
     }
 
     /// Waits up to `timeoutMicroseconds` (at most a minute) and returns what happened, in order: signals first, then
@@ -76,9 +81,27 @@ public final class ServiceEventSources {
                 events.append(signal == SIGHUP ? .reloadRequested : .stopRequested(signal: signal))
             }
         }
-        if ready & 2 != 0 && oops_inotify_drain(watches) > 0 { events.append(.fileChanged) }
+        if ready & 2 != 0, let changed = drainWatches() { events.append(.fileChanged(changed)) }
         if ready & 4 != 0 { events += drainUevents() }
         return events
+    }
+
+    /// The watched paths with pending inotify events, reading them all; nil when there were none. Empty when an
+    /// event cannot be tied to a path (queue overflow, a descriptor not watched here).
+    private func drainWatches() -> [String]? {
+        var descriptors = [Int32](repeating: 0, count: 64)
+        var found: Int32 = 0
+        // Sound because the shim writes at most `descriptors.count` entries and the count into the local `found`.
+        let events = unsafe descriptors.withUnsafeMutableBufferPointer {
+            unsafe oops_inotify_drain(watches, $0.baseAddress, Int32($0.count), &found)
+        }
+        guard events > 0 else { return nil }
+        var paths: [String] = []
+        for descriptor in descriptors.prefix(Int(found)) {
+            guard let path = watched[descriptor] else { return [] }
+            if !paths.contains(path) { paths.append(path) }
+        }
+        return paths.sorted()
     }
 
     private func drainUevents() -> [ServiceEvent] {

@@ -18,8 +18,9 @@ int oops_inotify_init(void);
 /// inotify_add_watch for changes that matter to re-arming: a file written, created, deleted,
 /// moved, or its attributes changed; the watched object itself deleted or moved.
 int oops_inotify_watch(int fd, const char *path);
-/// Drains pending inotify events; returns how many were read, 0 when none, -1 with errno.
-int oops_inotify_drain(int fd);
+/// Drains pending inotify events; returns how many were read, 0 when none, -1 with errno. Stores the distinct
+/// watch descriptors they came from in wds[0..<*found] (at most capacity; -1 stands for a queue overflow).
+int oops_inotify_drain(int fd, int *wds, int capacity, int *found);
 
 /// poll(2) on up to 8 descriptors for input; sets bit i of *ready when fds[i] is readable.
 /// Returns poll's result (0 on timeout, -1 with errno).
