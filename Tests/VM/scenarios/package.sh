@@ -2,7 +2,8 @@
 # trixie; see kernel_suite), installed with apt inside the guest, never by copying files.
 #   Debian 12: kdump-tools is installed and armed first (crashkernel=256M): its arming is timed on the first boot
 #     (cold: mkinitramfs) and the next (warm). Then `apt install ./oopsd_*.deb` replaces it (Conflicts:): the
-#     service starts at once and arms cold, timed from the unit's start to the journal's "armed" line.
+#     service starts at once and arms cold, timed from the unit's start to the journal's "armed" line. The install
+#     says that kdump-tools' kernel hook stays (a conffile) and keeps its crashkernel= in oopsd's own drop-in.
 #   Debian 13: no crashkernel= at all: the install writes /etc/default/grub.d/oopsd.cfg with the value oopsctl
 #     estimate recommends and says a reboot is needed; the service runs unarmed and oopsctl status exits 3. The host
 #     stands in for GRUB (no boot loader in the guest): the next boot gets that file's crashkernel=, and oopsd arms
@@ -76,6 +77,10 @@ scenario_main() {
         vm_boot install || return 1
         vm_expect_console 'OOPSD-VM: kdump-tools armed in' "kdump-tools arming on its second boot" || return 1
         vm_expect_console 'OOPSD-VM: install: kdump-tools removed' "apt removing kdump-tools for oopsd" || return 1
+        vm_expect_console 'oopsd: kdump-tools was removed but its /etc/kernel/postinst.d/kdump-tools stays and builds' \
+            "the install's line about the kernel hook kdump-tools left" || return 1
+        vm_expect_console 'oopsd: kept crashkernel=256M from /etc/default/grub.d/kdump-tools.cfg in /etc/default/grub.d/oopsd.cfg' \
+            "kdump-tools' reservation kept in oopsd's drop-in" || return 1
     else
         VM_CRASHKERNEL=
         vm_boot install || return 1
