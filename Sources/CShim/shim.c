@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <sys/ioctl.h>
+#include <sys/klog.h>
 #include <sys/reboot.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -28,6 +29,9 @@ long oops_kexec_load(uint64_t entry, unsigned long count, const oops_kexec_segme
 }
 
 int oops_reboot(int command) { return reboot(command); }
+
+int oops_kernel_log(char *buffer, int length) { return klogctl(3, buffer, length); }
+int oops_kernel_log_size(void) { return klogctl(10, NULL, 0); }
 
 long oops_finit_module(int fd, const char *params, int flags) {
     return syscall(SYS_finit_module, fd, params ? params : "", flags);

@@ -30,6 +30,12 @@ public struct CaptureKernelRun {
         DumpTargetMount.mountPseudoFileSystems(log: log.callAsFunction)
         log("oopsd-capture \(ToolVersion.current) as PID \(getpid()) in kernel \(Self.release())")
         log("memory: \(SystemMemory.summary())")
+        let unpackFailure = InitramfsUnpack.failure()
+        if let unpackFailure {
+            log(
+                "the kernel could not unpack the whole initramfs (\(unpackFailure)): the files at its end are missing "
+                    + "or cut short")
+        }
         let plan: CapturePlan
         do {
             plan = try CapturePlan(parsing: FileSystem.readText(planPath))
@@ -65,9 +71,11 @@ public struct CaptureKernelRun {
         var warnings: [String] = []
         if let network = frozenNetwork() {
             let seconds = UInt64(max(1, plan.settings.timeoutSeconds))
-            guard let reason = captureToNetwork(network, plan: plan, seconds: seconds) else {
+            guard var reason = captureToNetwork(network, plan: plan, seconds: seconds) else {
                 finish(plan.settings.finalAction)
             }
+            // The uploader sorts last in the archive (usr/libexec/...): a cut-short initramfs lacks it first.
+            if let unpackFailure { reason += " (the kernel could not unpack the whole initramfs: \(unpackFailure))" }
             log("network capture failed: \(reason)")
             guard !plan.targetUUID.isEmpty else {
                 log("no local dump target to fall back to")

@@ -113,6 +113,16 @@ public struct CaptureUploader: Sendable {
         return pid
     }
 
+    /// The spawned child's `... execve failed with errno 26` with the error's name added: `... errno 26 (Text file
+    /// busy)`; any other line as it is.
+    public static func naming(_ line: String) -> String {
+        let words = line.split(separator: " ")
+        guard line.contains("execve failed with errno "), let last = words.last, let number = Int32(last),
+            number > 0, number < 4096
+        else { return line }
+        return unsafe line + " (\(String(cString: strerror(number))))"
+    }
+
     private func finish(pid: pid_t, tag: String, name: String?) throws(Failure) -> Stored {
         var status: Int32 = 0
         // Sound because waitpid and the status decoder only fill locals passed in place.
@@ -126,7 +136,7 @@ public struct CaptureUploader: Sendable {
                 ((try? FileSystem.readText(Path.join(scratch, tag + ".err"))) ?? "")
                 .split(separator: "\n").last.map(String.init) ?? ""
             let how = signal != 0 ? "was killed by signal \(signal)" : "exited with status \(code)"
-            throw Failure(description: said.isEmpty ? "oopsd-capture-upload \(how)" : said)
+            throw Failure(description: said.isEmpty ? "oopsd-capture-upload \(how)" : Self.naming(said))
         }
         guard let name else { return Stored(name: "", size: 0, sha256: "") }
         for line in answer.split(separator: "\n") {

@@ -54,6 +54,11 @@ enum {
     OOPS_RB_KEXEC = 0x45584543,
 };
 
+/// klogctl(SYSLOG_ACTION_READ_ALL): copies up to `length` bytes of the kernel's log buffer into `buffer`, leaving it
+/// as it is; the byte count or -1 with errno. oops_kernel_log_size: the buffer's size (SYSLOG_ACTION_SIZE_BUFFER).
+int oops_kernel_log(char *buffer, int length);
+int oops_kernel_log_size(void);
+
 /// finit_module(2): load a kernel module from an open file.
 long oops_finit_module(int fd, const char *params, int flags);
 /// MODULE_INIT_* flags of <linux/module.h>.
