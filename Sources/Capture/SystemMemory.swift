@@ -36,8 +36,8 @@ public enum SystemMemory {
         }.joined(separator: ", ")
     }
 
-    /// This process's memory, one log line: `VmHWM 9900 kB, VmRSS 9800 kB, RssAnon 2100 kB, RssFile 0 kB, RssShmem
-    /// 7700 kB` (the executable's pages are shmem when it runs from the initramfs).
+    /// This process's memory, one log line: `VmHWM 9900 kB, VmRSS 9800 kB, RssAnon 2100 kB, RssFile 7700 kB, RssShmem
+    /// 0 kB` (the executable's pages count as file pages from a ramfs rootfs, as shmem from a tmpfs one).
     public static func processSummary(statusPath: String = "/proc/self/status") -> String {
         ["VmHWM", "VmRSS", "RssAnon", "RssFile", "RssShmem"].map { key in
             field(key + ":", in: statusPath).map { "\(key) \($0) kB" } ?? "\(key) unknown"

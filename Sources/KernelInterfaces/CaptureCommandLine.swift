@@ -14,7 +14,7 @@ public enum CaptureCommandLine {
         "initrd": "the initramfs is passed to kexec_file_load",
         "root": "the capture runs from its initramfs; it mounts the dump target itself",
         "rootflags": "the capture does not mount the root filesystem",
-        "rootfstype": "the capture does not mount the root filesystem",
+        "rootfstype": "the capture chooses its rootfs (CaptureRootFileSystem)",
         "init": "the initramfs's /init is the capture program",
         "rdinit": "the initramfs's /init is the capture program",
         "resume": "never resume from hibernation in the capture kernel",
@@ -58,10 +58,15 @@ public enum CaptureCommandLine {
     ///   - cpus: `nr_cpus=` of the capture kernel (`[Capture] CPUs=`, default 1: per-CPU areas cost
     ///     reservation memory and the crashed kernel's other CPUs are stopped anyway).
     ///   - extra: the configured extra command line, appended verbatim last.
-    public static func derive(from running: String, panicSeconds: Int, cpus: Int = 1, extra: String = "") -> String {
+    ///   - rootFileSystem: `.ramfs` adds `rootfstype=ramfs` (see `CaptureRootFileSystem`).
+    public static func derive(
+        from running: String, panicSeconds: Int, cpus: Int = 1, extra: String = "",
+        rootFileSystem: CaptureRootFileSystem = .tmpfs
+    ) -> String {
         let parsed = KernelCommandLine(parsing: running)
         var kept = parsed.parameters.filter { droppedNames[$0.normalizedName] == nil }
         kept += added.map { KernelCommandLine.Parameter($0.parameter) }
+        if rootFileSystem == .ramfs { kept.append(KernelCommandLine.Parameter("rootfstype=ramfs")) }
         kept.append(KernelCommandLine.Parameter("nr_cpus=\(cpus)"))
         kept.append(KernelCommandLine.Parameter("panic=\(panicSeconds)"))
         kept += KernelCommandLine(parsing: extra).parameters
@@ -71,8 +76,12 @@ public enum CaptureCommandLine {
     }
 
     /// Reads `/proc/cmdline` under `root` and derives the capture command line from it.
-    public static func derive(root: HostRoot, panicSeconds: Int, cpus: Int = 1, extra: String = "") throws -> String {
+    public static func derive(
+        root: HostRoot, panicSeconds: Int, cpus: Int = 1, extra: String = "",
+        rootFileSystem: CaptureRootFileSystem = .tmpfs
+    ) throws -> String {
         let running = try FileSystem.readText(root.path("/proc/cmdline"))
-        return derive(from: running, panicSeconds: panicSeconds, cpus: cpus, extra: extra)
+        return derive(
+            from: running, panicSeconds: panicSeconds, cpus: cpus, extra: extra, rootFileSystem: rootFileSystem)
     }
 }

@@ -71,7 +71,7 @@ public struct KexecArming: Arming {
         }
         let commandLine = try CaptureCommandLine.derive(
             root: root, panicSeconds: max(1, Int(configuration.kernel.panicTimeout.seconds)), cpus: capture.cpus,
-            extra: extra.joined(separator: " "))
+            extra: extra.joined(separator: " "), rootFileSystem: rootFileSystem(kernel: kernelImage, image: image))
 
         let identity = "\(kernelImage)\n\(image.key)\n\(commandLine)\n"
         let recordPath = root.path(Self.loadedRecord)
@@ -97,6 +97,17 @@ public struct KexecArming: Arming {
             separator: " ")
         outcome.returnKernel = image.plan.returnKernel
         return outcome
+    }
+
+    /// The capture kernel's rootfs for `image` in the current reservation (`CaptureRootFileSystem.choose`); tmpfs when
+    /// the reservation or the kernel's `init_size` cannot be read.
+    func rootFileSystem(kernel: String, image: CaptureImage) -> CaptureRootFileSystem {
+        guard let reserved = (try? CrashReservation.read(root: root))?.size,
+            let header = try? BzImageHeader.read(path: root.path(kernel))
+        else { return .tmpfs }
+        return CaptureRootFileSystem.choose(
+            reservedBytes: reserved, kernelInitSize: UInt64(header.initSize), compressedBytes: image.compressedSize,
+            unpackedBytes: image.unpackedSize)
     }
 
     /// What `FinalAction=kexec` returns to: `[Capture] ReturnKernel=` (else the armed image) and

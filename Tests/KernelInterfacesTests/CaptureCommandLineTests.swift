@@ -26,6 +26,8 @@ import Testing
         ("dyndbg=\"file drivers/* +p\" quiet console=tty0", "dyndbg=\"file drivers/* +p\" console=tty0 " + tail),
         // Init arguments after -- are dropped: they were for the crashed system's init.
         ("console=ttyS0 -- single emergency", "console=ttyS0 " + tail),
+        // The running root's file system type is not the capture's rootfs.
+        ("root=/dev/vda1 rootfstype=ext4 rootflags=data=journal", tail),
         // init= and rdinit= would replace the capture program.
         ("init=/lib/systemd/systemd rdinit=/sbin/init crashkernel=1G-4G:192M,4G-:512M", tail),
     ])
@@ -39,6 +41,38 @@ import Testing
         #expect(
             derived == "console=ttyS0 irqpoll reset_devices cgroup_disable=memory numa=off acpi_no_memhotplug "
                 + "nr_cpus=2 panic=30 nokaslr foo=\"x y\"")
+    }
+
+    @Test func ramfsRootIsAskedForBeforeTheExtraLine() {
+        let derived = CaptureCommandLine.derive(
+            from: "rootfstype=ext4 console=ttyS0", panicSeconds: 10, extra: "rootfstype=tmpfs", rootFileSystem: .ramfs)
+        #expect(
+            derived == "console=ttyS0 irqpoll reset_devices cgroup_disable=memory numa=off acpi_no_memhotplug "
+                + "rootfstype=ramfs nr_cpus=1 panic=10 rootfstype=tmpfs")
+    }
+
+    /// The figures of Debian 6.1 with the S3 network initramfs (init_size 63.6 MiB, 16.6 MiB compressed, 41.6 MiB
+    /// unpacked): tmpfs cut it at 160M, ramfs sent the dump at 144M and 160M and ran out of memory at 128M.
+    @Test(arguments: [
+        (UInt64(128), CaptureRootFileSystem.tmpfs), (136, .tmpfs), (144, .ramfs), (160, .ramfs), (256, .tmpfs),
+    ])
+    func rootFileSystemOfTheNetworkInitramfs(reservedMiB: UInt64, expected: CaptureRootFileSystem) {
+        let chosen = CaptureRootFileSystem.choose(
+            reservedBytes: reservedMiB << 20, kernelInitSize: 65120 << 10, compressedBytes: 17009 << 10,
+            unpackedBytes: 43_620_000)
+        #expect(chosen == expected)
+    }
+
+    @Test func aSmallInitramfsOrAnUnknownReservationKeepsTmpfs() {
+        // The local-disk initramfs of Debian 6.1 (4.5 MiB, 12.5 MiB unpacked) at the smallest reservation, 104M.
+        #expect(
+            CaptureRootFileSystem.choose(
+                reservedBytes: 104 << 20, kernelInitSize: 65120 << 10, compressedBytes: 4576 << 10,
+                unpackedBytes: 12_500_000) == .tmpfs)
+        #expect(
+            CaptureRootFileSystem.choose(
+                reservedBytes: 0, kernelInitSize: 65120 << 10, compressedBytes: 17009 << 10, unpackedBytes: 43_620_000)
+                == .tmpfs)
     }
 
     @Test func readsProcCmdlineUnderRoot() throws {
