@@ -120,6 +120,10 @@ PY
 }
 
 scenario_main() {
+    # The network initramfs (41.6 MiB unpacked on Debian 6.1) needs rootfs as ramfs below ~170M: at 160M a tmpfs
+    # rootfs cut the uploader short; oopsd chooses ramfs from 144M (CaptureRootFileSystem). 160M checks that choice
+    # with a margin. NETCAPTURE_RESERVATION=144M tries another size.
+    VM_CRASHKERNEL=${NETCAPTURE_RESERVATION:-160M}
     FLEET_TMP=$VM_RUN_DIR/fleet
     rm -rf "$FLEET_TMP"
     mkdir -p "$FLEET_TMP"
@@ -152,11 +156,19 @@ scenario_main() {
     printf '[Capture]\nTarget=s3://dumps/vm\n[Upload.rgw]\nURL=s3://dumps/vm\nEndpoint=http://10.0.2.2:%s\n' "$RGW_PORT" \
         >"$VM_STAGE/etc/oopsd/oopsd.conf.d/50-network.conf"
     printf 'Credentials=/etc/oopsd/s3.credentials\nPartSize=8M\n' >>"$VM_STAGE/etc/oopsd/oopsd.conf.d/50-network.conf"
+    # NETCAPTURE_CMDLINE="word ..." appends to the capture kernel's command line ([Kernel] CommandLine=).
+    if [[ -n ${NETCAPTURE_CMDLINE:-} ]]; then
+        printf '[Kernel]\nCommandLine=%s\n' "$NETCAPTURE_CMDLINE" >>"$VM_STAGE/etc/oopsd/oopsd.conf.d/50-network.conf"
+        vm_figure "capture command line extra" "$NETCAPTURE_CMDLINE"
+    fi
     VM_NET=52:54:00:0d:0e:0f
     vm_build_disk || return 1
 
     vm_boot crash || return 1
     vm_expect_console 'OOPSD-VM: oopsd armed' "oopsd arming with Target=s3://dumps/vm" || return 1
+    vm_figure "capture kernel at crashkernel=$VM_CRASHKERNEL" "$(grep -o 'oopsd-capture: memory: .*' "$VM_CONSOLE" |
+        head -n 1 | sed 's/oopsd-capture: memory: //'); rootfs $(grep -q 'Kernel command line: .*rootfstype=ramfs' \
+        "$VM_CONSOLE" && echo ramfs || echo tmpfs)"
     netcapture_expect_sent 52:54:00:0d:0e:0f radosgw || return 1
     local id=$NETCAPTURE_ID remote=http://127.0.0.1:$RGW_PORT/dumps/vm/$machine out=$VM_DUMPS/netcapture
     rm -rf "$out"
