@@ -58,6 +58,8 @@ package struct CurlRequest {
     package var responseFile: FileDescriptor?
     /// Called with the bytes of the body sent so far.
     package var progress: ((UInt64) -> Void)?
+    /// Bytes curl hands to the protocol at once (CURLOPT_UPLOAD_BUFFERSIZE, 16 KiB to 2 MiB; curl's default 64 KiB).
+    package var uploadBufferSize: Int?
 
     package init(url: String) { self.url = url }
 }
@@ -135,6 +137,9 @@ package enum Curl {
             }
             if let rate = request.maxRate {
                 _ = unsafe oops_curl_set_offset(handle, CURLOPT_MAX_SEND_SPEED_LARGE, curl_off_t(rate))
+            }
+            if let size = request.uploadBufferSize {
+                _ = unsafe oops_curl_set_long(handle, CURLOPT_UPLOAD_BUFFERSIZE, size)
             }
             if let key = request.sshPrivateKey {
                 _ = unsafe oops_curl_set_string(handle, CURLOPT_SSH_PRIVATE_KEYFILE, key)

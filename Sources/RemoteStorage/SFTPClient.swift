@@ -10,6 +10,12 @@ package struct SFTPClient {
         self.maxRate = maxRate
     }
 
+    /// What curl hands libssh2 at once (CURLOPT_UPLOAD_BUFFERSIZE; curl's default is 64 KiB): libssh2 puts one
+    /// write's SFTP packets in flight together, so a larger buffer waits for fewer round trips. On this machine's
+    /// loopback sshd a 40 MiB stream took 1.5 to 2.5 s with 64 KiB, 0.9 to 1.0 s with 1 MiB (3 MiB more resident)
+    /// and 1.0 to 1.2 s with 2 MiB. The stream's own buffer adds as much again.
+    package static let uploadBufferSize = 1 << 20
+
     /// `sftp://USER@HOST:PORT/PATH/<relative>`.
     package func url(_ relative: String) -> String {
         let host = location.host.contains(":") ? "[\(location.host)]" : location.host
@@ -35,6 +41,7 @@ package struct SFTPClient {
         request.sshHostKeySHA256 = location.hostKeySHA256
         request.maxRate = maxRate
         request.progress = progress
+        request.uploadBufferSize = Self.uploadBufferSize
         do { _ = try Curl.perform(request) } catch {
             let address = "\(location.host):\(location.port)"
             if error.isPeerVerification {
