@@ -12,7 +12,6 @@ import Glibc
 /// the bytes as they pass; memory stays at one buffer's worth.
 package final class StreamSource {
     private let stream: FileDescriptor
-    private let descriptor: Int32
     private let path: String
     private let endMark: [UInt8]
     /// Bytes read; those before `start` were handed out, the last `endMark.count` may be the mark.
@@ -32,7 +31,6 @@ package final class StreamSource {
 
     package init(descriptor: Int32, path: String, endMark: [UInt8] = []) {
         self.stream = FileDescriptor(rawValue: descriptor, path: path)
-        self.descriptor = descriptor
         self.path = path
         self.endMark = endMark
     }
@@ -91,7 +89,7 @@ package final class StreamSource {
 
     /// Whether the stream has data (or its end) within `milliseconds`.
     private func readable(withinMilliseconds milliseconds: Int32) -> Bool {
-        var request = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+        var request = pollfd(fd: stream.rawValue, events: Int16(POLLIN), revents: 0)
         // Sound because poll reads and fills the one local pollfd.
         let ready = unsafe poll(&request, 1, milliseconds)
         return ready != 0
