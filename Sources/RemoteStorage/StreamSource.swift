@@ -1,10 +1,6 @@
 import Digest
 import SystemCalls
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// A request body read from a pipe to its end, of a length nobody knows in advance (the capture kernel's SFTP
 /// upload of the vmcore as it is written). With an end mark, the stream must end with those bytes, which are not
 /// sent: they are held back until more data or the end shows what they are, so a writer that died midway fails the
@@ -47,7 +43,7 @@ package final class StreamSource {
         }
         // Each pass reads or ends the stream; the first waits for data, later ones only briefly.
         while !ended && window.count < buffer.count + endMark.count {
-            if window.count > endMark.count && !readable(withinMilliseconds: Self.fillWaitMilliseconds) { break }
+            if window.count > endMark.count && !stream.hasInput(withinMilliseconds: Self.fillWaitMilliseconds) { break }
             try fill()
         }
         let available = ended ? window.count : window.count - endMark.count
@@ -85,13 +81,5 @@ package final class StreamSource {
         }
         window.removeLast(endMark.count)
         ended = true
-    }
-
-    /// Whether the stream has data (or its end) within `milliseconds`.
-    private func readable(withinMilliseconds milliseconds: Int32) -> Bool {
-        var request = pollfd(fd: stream.rawValue, events: Int16(POLLIN), revents: 0)
-        // Sound because poll reads and fills the one local pollfd.
-        let ready = unsafe poll(&request, 1, milliseconds)
-        return ready != 0
     }
 }

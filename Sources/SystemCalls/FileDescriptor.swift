@@ -103,6 +103,14 @@ public struct FileDescriptor: Sendable {
         if result != 0 { throw SystemError("posix_fadvise", path: path, errno: result) }
     }
 
+    /// Whether a read would not wait, asked of poll(2) for at most `milliseconds`: data, the end of the stream or
+    /// an error are there for the read to return. False only when the time passed with nothing to read.
+    public func hasInput(withinMilliseconds milliseconds: Int32) -> Bool {
+        var request = pollfd(fd: rawValue, events: Int16(POLLIN), revents: 0)
+        // Sound because poll reads and fills the one local pollfd.
+        return unsafe poll(&request, 1, milliseconds) != 0
+    }
+
     /// Reads up to `buffer.count` bytes; returns how many were read (0 at end of file).
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         // Sound because read(2) writes at most `buffer.count` bytes into the caller's buffer.
