@@ -45,8 +45,12 @@ public struct CaptureKernelRun {
         }
         CaptureWatchdog.arm(seconds: plan.settings.timeoutSeconds, action: plan.settings.failureAction)
         let watchdogArmed = CaptureClock.monotonicNanoseconds()
+        let local =
+            plan.hasLocalTarget
+            ? "target \(plan.targetType) UUID \(plan.targetUUID) directory \(plan.targetDirectory)"
+            : "no local target for \(plan.directory), the network only"
         log(
-            "plan: dump level \(plan.settings.dumpLevel.requested), format \(plan.settings.format.rawValue) (\(plan.settings.compression.rawValue)), target \(plan.targetType) UUID \(plan.targetUUID) directory \(plan.targetDirectory), timeout \(plan.settings.timeoutSeconds)s"
+            "plan: dump level \(plan.settings.dumpLevel.requested), format \(plan.settings.format.rawValue) (\(plan.settings.compression.rawValue)), \(local), timeout \(plan.settings.timeoutSeconds)s"
         )
 
         for module in plan.modules {
@@ -77,11 +81,14 @@ public struct CaptureKernelRun {
             // The uploader sorts last in the archive (usr/libexec/...): a cut-short initramfs lacks it first.
             if let unpackFailure { reason += " (the kernel could not unpack the whole initramfs: \(unpackFailure))" }
             log("network capture failed: \(reason)")
-            guard !plan.targetUUID.isEmpty else {
-                log("no local dump target to fall back to")
+            guard plan.hasLocalTarget else {
+                log("no local dump target to fall back to: the dump is lost; failure action")
                 finish(plan.settings.failureAction)
             }
             warnings.append("the capture to the network failed (\(reason)); saved on the local target instead")
+        } else if !plan.hasLocalTarget {
+            log("the plan has no local dump target and this initramfs no network target: nowhere to save the dump")
+            finish(plan.settings.failureAction)
         }
 
         guard

@@ -39,7 +39,7 @@ public struct CapturePlan: Equatable, Sendable {
 
     /// The release of the kernel the initramfs is for (its modules are under `/lib/modules/<release>`).
     public var kernelRelease: String
-    /// The dump target file system's UUID, as blkid prints it.
+    /// The dump target file system's UUID, as blkid prints it; empty when there is no local target.
     public var targetUUID: String
     /// The dump target file system's type, e.g. `ext4` or `xfs`.
     public var targetType: String
@@ -67,6 +67,10 @@ public struct CapturePlan: Equatable, Sendable {
         self.settings = settings
         self.modules = modules
     }
+
+    /// False for a network capture on a machine with no local dump target (arming found no block device under
+    /// `directory`): UUID, type and directory are empty, and a failed upload takes the failure action.
+    public var hasLocalTarget: Bool { !targetUUID.isEmpty }
 
     /// The plan as text; throws when a value holds a newline (it could not be read back).
     public func text() throws(CapturePlanError) -> String {

@@ -66,8 +66,11 @@ public struct CaptureImage: Equatable, Sendable {
     public var libraries: [String]
     /// Requested modules that are built into the kernel (nothing to copy).
     public var builtInModules: [String]
-    /// The dump target found.
-    public var target: DumpTarget
+    /// The dump target found; nil for a network capture on a machine with no local one (`localTargetMissing`).
+    public var target: DumpTarget?
+    /// Why a network capture has no local target to fall back to (the directory is on no block device, or missing):
+    /// a failed upload then takes the failure action. Nil when the local target was found.
+    public var localTargetMissing: String?
     /// True when the cache already held this image and nothing was built.
     public var reused: Bool
     /// Where the time went, step by step (monotonic seconds), for the journal.
@@ -88,22 +91,39 @@ public enum CaptureImageBuilder {
     public static func build(_ request: CaptureImageRequest) throws(InitramfsError) -> CaptureImage {
         let root = request.root
         var phases = PhaseClock()
-        let target = try DumpTarget(directory: request.directory, root: root)
+        // A network capture needs no local target: a diskless machine has none, and its failed upload takes the
+        // failure action. Without `Target=` the local target is the only one, and its absence an error.
+        let target: DumpTarget?
+        var localTargetMissing: String?
+        do { target = try DumpTarget(directory: request.directory, root: root) } catch {
+            guard request.upload != nil else { throw error }
+            target = nil
+            localTargetMissing = "\(error)"
+        }
         phases.end("target")
         let index = try KernelModuleIndex(root: root, release: request.kernelRelease)
         phases.end("kmod")
         let closure = try ModuleClosure(
-            required: target.requiredModules + request.extraModules
+            required: (target?.requiredModules ?? []) + request.extraModules
                 + (request.upload?.interface.walk.driverModules ?? []),
-            optional: target.deviceModules + (request.upload?.interface.walk.modaliases ?? []), index: index)
+            optional: (target?.deviceModules ?? []) + (request.upload?.interface.walk.modaliases ?? []), index: index)
         let modulePaths = closure.modules.compactMap { module in
             module.path.map { path in root.prefix.isEmpty ? path : String(path.dropFirst(root.prefix.count)) }
         }
         phases.end("modules")
-        let frozenReturn = request.returnKernel.map { ReturnKernelFreeze.freeze($0, target: target, root: root) }
+        let frozenReturn = request.returnKernel.map { returnKernel in
+            target.map { ReturnKernelFreeze.freeze(returnKernel, target: $0, root: root) }
+                ?? ReturnKernelFreeze.Frozen(
+                    plan: .unavailable(
+                        reason: ("the capture kernel reads the return kernel from the local dump target, and there "
+                            + "is none (\(localTargetMissing ?? ""))").replacingLineBreaks()),
+                    files: [])
+        }
+        // No local target: empty UUID, type and directory, which the capture reads as "network only".
         let plan = CapturePlan(
-            kernelRelease: request.kernelRelease, targetUUID: target.identity.uuid, targetType: target.identity.type,
-            targetDirectory: target.directoryInFileSystem, directory: request.directory, settings: request.settings,
+            kernelRelease: request.kernelRelease, targetUUID: target?.identity.uuid ?? "",
+            targetType: target?.identity.type ?? "", targetDirectory: target?.directoryInFileSystem ?? "",
+            directory: request.directory, settings: request.settings,
             modules: modulePaths, returnKernel: frozenReturn?.plan)
         let planText: String
         do { planText = try plan.text() } catch { throw .plan(error) }
@@ -161,7 +181,8 @@ public enum CaptureImageBuilder {
                 path: Path.join(request.cacheDirectory, CaptureImageCache.imageName(key: hit.key)), key: hit.key,
                 compression: codec, compressedSize: hit.compressedSize, archiveSize: hit.archiveSize,
                 unpackedSize: hit.unpackedSize, plan: plan, libraries: libraries.items.map(\.path) + uploaderLibraries,
-                builtInModules: closure.builtIn, target: target, reused: true, phases: phases.phases)
+                builtInModules: closure.builtIn, target: target, localTargetMissing: localTargetMissing, reused: true,
+                phases: phases.phases)
         }
 
         phases.end("lookup")
@@ -193,7 +214,7 @@ public enum CaptureImageBuilder {
             path: imagePath, key: key, compression: codec, compressedSize: compressedSize,
             archiveSize: UInt64(archive.count), unpackedSize: writer.unpackedSize, plan: plan,
             libraries: libraries.items.map(\.path) + uploaderLibraries, builtInModules: closure.builtIn, target: target,
-            reused: false, phases: phases.phases)
+            localTargetMissing: localTargetMissing, reused: false, phases: phases.phases)
     }
 }
 

@@ -106,7 +106,7 @@ public enum ReturnKernelFreeze {
 }
 
 extension String {
-    fileprivate func replacingLineBreaks() -> String {
+    func replacingLineBreaks() -> String {
         String(map { $0 == "\n" || $0 == "\r" ? " " : $0 })
     }
 }

@@ -19,6 +19,17 @@ public struct ArmOutcome: Equatable, Sendable {
     public var imagePhases = ""
     /// What the plan says of the kexec return (nil when neither action is kexec).
     public var returnKernel: ReturnKernelPlan?
+    /// Why a network capture (`[Capture] Target=`) has no local target to fall back to; nil when it has one, or
+    /// when dumps go to the local target only.
+    public var localTargetMissing: String?
+
+    /// Where the capture sends the dump, for the status message: the directory, or the network target and what
+    /// follows when its upload fails.
+    public func destination(networkTarget: String) -> String {
+        guard !networkTarget.isEmpty else { return "dumps to \(dumpDirectory)" }
+        guard let localTargetMissing else { return "dumps to \(networkTarget), else \(dumpDirectory)" }
+        return "dumps to \(networkTarget) only, a failed upload takes the failure action (\(localTargetMissing))"
+    }
 
     public init(
         kernelImage: String, kernelRelease: String, commandLine: String, image: ServiceStatus.Image,

@@ -152,7 +152,8 @@ final class ArmingService: ServicePart {
             status.record(outcome)
             status.message =
                 status.configErrors.isEmpty
-                ? "armed: \(outcome.kernelRelease), initramfs \(outcome.image.bytes / 1024) KiB, dumps to \(outcome.dumpDirectory)"
+                ? "armed: \(outcome.kernelRelease), initramfs \(outcome.image.bytes / 1024) KiB, "
+                    + outcome.destination(networkTarget: configuration.capture.target)
                 : "armed with errors in the configuration skipped; fix \(status.configErrors[0])"
             journal.log(
                 .info, outcome.loaded ? "armed (\(reason)): \(status.message)" : "unchanged (\(reason)): still armed",

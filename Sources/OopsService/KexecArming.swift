@@ -96,6 +96,7 @@ public struct KexecArming: Arming {
         outcome.imagePhases = image.phases.map { "\($0.name)=\(($0.seconds * 1000).rounded() / 1000)" }.joined(
             separator: " ")
         outcome.returnKernel = image.plan.returnKernel
+        outcome.localTargetMissing = image.localTargetMissing
         return outcome
     }
 

@@ -30,11 +30,14 @@ struct ArmCommand: ParsableCommand {
             root: root, captureBinary: captureBinary ?? CaptureBinaryLocator.locate(root: root),
             runningRelease: try KernelRelease.current())
         do {
-            let outcome = try arming.arm(OopsConfiguration(merged))
+            let configuration = OopsConfiguration(merged)
+            let outcome = try arming.arm(configuration)
             var status = (try? ServiceStatus.read(root: root)) ?? ServiceStatus(armed: true, message: "")
             status.record(outcome)
             status.configErrors = []
-            status.message = "armed by oopsctl: \(outcome.kernelRelease), dumps to \(outcome.dumpDirectory)"
+            status.message =
+                "armed by oopsctl: \(outcome.kernelRelease), "
+                + outcome.destination(networkTarget: configuration.capture.target)
             try? status.write(root: root)
             print(outcome.loaded ? "armed: " : "already armed, unchanged: ", terminator: "")
             print(

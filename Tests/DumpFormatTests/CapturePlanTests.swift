@@ -36,6 +36,17 @@ import Testing
         #expect(try CapturePlan(parsing: Self.text) == Self.plan)
     }
 
+    /// A network capture with no local target: empty UUID, type and directory are written and read back as such.
+    @Test func planWithoutALocalTargetRoundTrips() throws {
+        var plan = Self.plan
+        (plan.targetUUID, plan.targetType, plan.targetDirectory) = ("", "", "")
+        #expect(Self.plan.hasLocalTarget)
+        #expect(!plan.hasLocalTarget)
+        let text = try plan.text()
+        #expect(text.contains("\ntarget_uuid=\ntarget_type=\ntarget_directory=\n"))
+        #expect(try CapturePlan(parsing: text) == plan)
+    }
+
     @Test func returnKernelKeysRoundTripAndDigestsAreChecked() throws {
         var plan = Self.plan
         plan.settings.finalAction = .kexec

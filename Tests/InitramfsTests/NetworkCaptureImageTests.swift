@@ -80,4 +80,49 @@ import Testing
         #expect(try FileSystem.readText(out + "/etc/oopsd/capture-target") == "secret_key=s3cr3t\n")
         #expect(try FileSystem.readText(out + "/etc/oopsd/capture-target-key") == "-----BEGIN KEY-----\n")
     }
+
+    /// A diskless machine: the dump directory on tmpfs. With `Target=` it arms for the network alone, the plan has
+    /// no local target (nor its modules), says why, and a kexec return, read from the local target, is unavailable.
+    /// Without `Target=` the same directory is still an error.
+    @Test func networkTargetArmsWithoutALocalTargetAndSaysWhy() throws {
+        let fixture = try Self.networkFixture()
+        try FileSystem.makeDirectory(fixture.root.path("/run/crash"), parents: true)
+        var request = CaptureImageBuilderTests.request(fixture)
+        request.directory = "/run/crash"
+        #expect(
+            throws: InitramfsError.target(
+                path: "/run/crash", message: "is on tmpfs (tmpfs), not a block device the capture kernel can mount")
+        ) { try CaptureImageBuilder.build(request) }
+
+        request.upload = CaptureUpload(
+            uploaderBinary: "/usr/libexec/oopsd/oopsd-capture-upload", targetText: "secret_key=s3cr3t\n",
+            interface: try DefaultRouteInterface(root: fixture.root) { _ in ("10.0.2.15", 24) }, secretFiles: [])
+        request.settings.finalAction = .kexec
+        request.returnKernel = ReturnKernelRequest(
+            kernel: "/boot/vmlinuz-\(fixture.release)", initramfs: "/boot/initrd.img-\(fixture.release)",
+            commandLine: "ro")
+        let image = try CaptureImageBuilder.build(request)
+        #expect(image.target == nil)
+        #expect(
+            image.localTargetMissing
+                == "dump target /run/crash: is on tmpfs (tmpfs), not a block device the capture kernel can mount")
+        #expect(!image.plan.hasLocalTarget)
+        #expect(image.plan.targetUUID == "" && image.plan.targetType == "" && image.plan.targetDirectory == "")
+        #expect(image.plan.directory == "/run/crash")
+        #expect(image.plan.modules.contains { $0.hasSuffix("/drivers/net/virtio_net.ko") })
+        #expect(!image.plan.modules.contains { $0.hasSuffix("/fs/ext4/ext4.ko") || $0.hasSuffix("/virtio_blk.ko") })
+        guard case .unavailable(let reason)? = image.plan.returnKernel else {
+            Issue.record("expected the return to be unavailable, found \(String(describing: image.plan.returnKernel))")
+            return
+        }
+        #expect(reason.contains("no local dump target") || reason.contains("there is none"), "\(reason)")
+        // What the capture kernel reads back is the same network-only plan.
+        let out = fixture.path + "/unpacked-diskless"
+        try FileSystem.makeDirectory(out)
+        #expect(
+            shell("cd \(out) && zstd -dc \(fixture.root.path(image.path)) | cpio -i --quiet -f 'dev/console'").status
+                == 0)
+        let plan = try CapturePlan(parsing: FileSystem.readText(out + "/etc/oopsd/capture-plan"))
+        #expect(plan == image.plan && !plan.hasLocalTarget)
+    }
 }

@@ -19,6 +19,8 @@ final class RecordingLog: ServiceLog, @unchecked Sendable {
 final class FakeArming: Arming, @unchecked Sendable {
     var armed: [OopsConfiguration] = []
     var failure: String?
+    /// What the outcome says of the local target of a network capture.
+    var localTargetMissing: String?
     /// Runs inside each arm(), where loading would happen.
     var whileArming: () -> Void = {}
     struct Failure: Error, CustomStringConvertible { var description: String }
@@ -27,12 +29,14 @@ final class FakeArming: Arming, @unchecked Sendable {
         whileArming()
         if let failure { throw Failure(description: failure) }
         armed.append(configuration)
-        return ArmOutcome(
+        var outcome = ArmOutcome(
             kernelImage: "/boot/vmlinuz-test", kernelRelease: "test", commandLine: "panic=10",
             image: .init(
                 path: "/var/lib/oopsd/initramfs-x.img", bytes: 4096, unpackedBytes: 8192, sha256: "x",
                 builtAt: "2026-01-01T00:00:00Z", reused: false),
             modules: [], dumpDirectory: configuration.capture.directory, loaded: true)
+        outcome.localTargetMissing = localTargetMissing
+        return outcome
     }
     func disarm() throws {}
     func watchedPaths(_ configuration: OopsConfiguration) -> [String] { [] }
@@ -46,6 +50,28 @@ func write(_ root: String, _ path: String, _ text: String) throws {
 }
 
 @Suite struct DaemonTests {
+    /// `oopsctl status` says where a network capture goes and what a failed upload does: fall back to the
+    /// directory, or, on a machine with no local target, take the failure action.
+    @Test func statusSaysWhereANetworkCaptureGoesAndItsFallback() throws {
+        let directory = try TemporaryDirectory("service")
+        let root = directory.path
+        try write(
+            root, "/etc/oopsd/oopsd.conf",
+            "[Capture]\nTarget=s3://dumps/vm\n[Upload.rgw]\nURL=s3://dumps/vm\nEndpoint=http://10.0.2.2:7480\n")
+        let arming = FakeArming()
+        let daemon = OopsDaemon(root: HostRoot(root), journal: RecordingLog(), arming: arming)
+        daemon.reload(reason: "start")
+        #expect(
+            try #require(try ServiceStatus.read(root: HostRoot(root))).message
+                == "armed: test, initramfs 4 KiB, dumps to s3://dumps/vm, else /var/crash")
+        arming.localTargetMissing = "dump target /var/crash: is on tmpfs (tmpfs), not a block device"
+        daemon.reload(reason: "reload")
+        #expect(
+            try #require(try ServiceStatus.read(root: HostRoot(root))).message
+                == "armed: test, initramfs 4 KiB, dumps to s3://dumps/vm only, a failed upload takes the failure "
+                + "action (dump target /var/crash: is on tmpfs (tmpfs), not a block device)")
+    }
+
     @Test func armsWithTheConfigurationAndRecordsTheStatus() throws {
         let directory = try TemporaryDirectory("service")
         let root = directory.path
