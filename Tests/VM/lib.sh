@@ -11,6 +11,11 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 : "${VM_BOOT_TIMEOUT:=240}"    # seconds before one boot is killed (vm_systemd_guest raises it, see below)
 : "${VM_SYSTEMD_BOOT_TIMEOUT:=600}"  # the least VM_BOOT_TIMEOUT for the systemd guest (TCG on a loaded host)
 VM_CMDLINE_EXTRA=${VM_CMDLINE_EXTRA:-}
+# VM_DISK_READONLY=1: the next boots see the disk read-only (qemu readonly=on), root mounted ro and /var a tmpfs:
+# a machine with nowhere local to write (guest/stage1-init and guest/init read oopsd_vm.root=ro).
+VM_DISK_READONLY=${VM_DISK_READONLY:-}
+# VM_QMP=PATH: the next boots listen for QMP on the unix socket PATH (vm_qmp_dump_memory).
+VM_QMP=${VM_QMP:-}
 # Set by vm_systemd_guest (empty: the busybox guest): the kernel and initramfs vm_boot boots, and the arguments
 # put before the common ones on its command line.
 VM_BOOT_KERNEL='' VM_BOOT_INITRD='' VM_BOOT_ARGS=''
@@ -318,7 +323,7 @@ vm_boot() {
     # ("IO-APIC + timer doesn't work!"); the capture command line inherits it from /proc/cmdline.
     # VM_CRASHKERNEL empty: no crashkernel= at all. The systemd guest boots its own kernel and initramfs.
     local append="${VM_BOOT_ARGS:+$VM_BOOT_ARGS }console=ttyS0,115200 panic=5 no_timer_check"
-    append+=" ${VM_CRASHKERNEL:+crashkernel=$VM_CRASHKERNEL }$VM_CMDLINE_EXTRA"
+    append+=" ${VM_CRASHKERNEL:+crashkernel=$VM_CRASHKERNEL }$VM_CMDLINE_EXTRA${VM_DISK_READONLY:+ oopsd_vm.root=ro}"
     # VM_QEMU_EXTRA: more qemu options for this boot (the downtime scenario's firmware delay).
     local kernel=${VM_BOOT_KERNEL:-$(kernel_image "$VM_KERNEL")}
     local initrd=${VM_BOOT_INITRD:-$VM_RUN_DIR/initrd.cpio.gz}
@@ -330,8 +335,9 @@ vm_boot() {
         # shellcheck disable=SC2046
         timeout -k 5 "$VM_BOOT_TIMEOUT" qemu-system-x86_64 $(vm_accel_args) -machine q35 -smp "$VM_SMP" -m "$VM_MEM" \
             -nodefaults -display none -no-reboot -serial stdio -monitor none ${VM_QEMU_EXTRA:-} \
+            ${VM_QMP:+-qmp unix:$VM_QMP,server=on,wait=off} \
             -kernel "$kernel" -initrd "$initrd" -append "$append" \
-            -drive "file=$VM_DISK,format=raw,if=virtio,cache=unsafe" \
+            -drive "file=$VM_DISK,format=raw,if=virtio,cache=unsafe${VM_DISK_READONLY:+,readonly=on}" \
             ${VM_NET:+-netdev user,id=net0,ipv6=off -device virtio-net-pci,netdev=net0,mac=$VM_NET} </dev/null 2>&1 |
             vm_timestamp_lines "$t0" >"$VM_CONSOLE"
         rc=${PIPESTATUS[0]}
@@ -356,6 +362,36 @@ vm_boot() {
     fi
     ((rc == 0)) || { vm_fail "boot $name: qemu exited with status $rc; console: $VM_CONSOLE"; return 1; }
     log "boot $name: qemu exited after ${VM_BOOT_SECONDS}s"
+}
+
+# vm_qmp_dump_memory SOCKET OUT: QEMU writes the guest's whole RAM as an ELF core (dump-guest-memory, paging off:
+# one PT_LOAD per RAM block, physical addresses) to OUT through the QMP socket of a running vm_boot (VM_QMP). The
+# guest is stopped while QEMU writes and resumed after. Prints how long it took.
+vm_qmp_dump_memory() {
+    python3 - "$1" "$2" <<'PY'
+import json, socket, sys, time
+sock_path, out = sys.argv[1:]
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(600)
+s.connect(sock_path)
+f = s.makefile("rw")
+def command(name, **arguments):
+    f.write(json.dumps({"execute": name, "arguments": arguments} if arguments else {"execute": name}) + "\n")
+    f.flush()
+    while True:
+        reply = json.loads(f.readline())
+        if "return" in reply:
+            return reply["return"]
+        if "error" in reply:
+            sys.exit(f"QMP {name}: {reply['error']}")
+json.loads(f.readline())  # the greeting
+command("qmp_capabilities")
+t0 = time.monotonic()
+command("stop")
+command("dump-guest-memory", paging=False, protocol="file:" + out)
+command("cont")
+print(f"{time.monotonic() - t0:.1f}s")
+PY
 }
 
 # vm_console_time REGEX [LOG]: host seconds (since boot start) of the first console line matching REGEX.

@@ -2,11 +2,14 @@
 # The host starts the fleet's loopback Ceph radosgw (Tests/Fleet/servers.sh); the guest has a virtio-net link through
 # QEMU user networking (guest 10.0.2.15, the host's loopback as 10.0.2.2: traffic to this machine only), a static
 # address and default route, and `Target=` naming its `[Upload.rgw]` section, whose endpoint is radosgw.
-# Boot 1: oopsd arms (the initramfs gets virtio_net, the frozen address, the uploader and its libraries, the
-# credentials root-only), sysrq panic; oopsd-capture brings the link up, sends dmesg.txt and metadata.json, streams
-# the vmcore in 8 MiB parts, then manifest.json, and reboots. The host reads the dump back from radosgw: every file
-# matches the manifest, dmesg.txt equals vmcore-dmesg's reading of the vmcore, vmcore-dmesg, makedumpfile and drgn
-# read the vmcore; nothing was written to the guest's disk.
+# Boot 1 has no dump disk: the disk is attached read-only, root mounted ro, /var a tmpfs (VM_DISK_READONLY), so
+# oopsd arms for the network alone (no local target in the plan). oopsd arms (the initramfs gets virtio_net, the
+# frozen address, the uploader and its libraries, the credentials root-only), sysrq panic; oopsd-capture brings the
+# link up, sends dmesg.txt and metadata.json, streams the vmcore in 8 MiB parts, then manifest.json, and reboots.
+# Once its PID 1 runs, QEMU writes the guest's whole RAM to a host file through QMP (dump-guest-memory). The host
+# reads the dump back from radosgw: every file matches the manifest, dmesg.txt equals vmcore-dmesg's reading of the
+# vmcore, vmcore-dmesg, makedumpfile and drgn read the vmcore, and every page it kept equals QEMU's copy (but for
+# the low 1 MiB and the reservation, which the capture kernel may use).
 # Boot 2: collection asks radosgw for this machine's dumps, records boot 1's (small files, manifest, shipped; its
 # memory stays in the bucket), announces it, and stores its report beside it; `oopsctl list` shows it complete and
 # shipped. Then the host kills radosgw: the capture cannot send the dump, says why, and falls back to /var/crash on
@@ -22,6 +25,9 @@ guest_main() {
     ip route add default via 10.0.2.2
     echo "nameserver 10.0.2.3" >/etc/resolv.conf
     vm_mark "network: $(ip -4 addr show dev eth0 | grep inet) via $(ip route | grep default)"
+    vm_mark "storage: root $(awk '$2 == "/" { split($4, o, ","); print o[1] }' /proc/mounts), /var on \
+$(awk '$2 == "/var" { t = $3 } END { print t ? t : "/" }' /proc/mounts)"
+    vm_mark "crash kernel: $(grep 'Crash kernel' /proc/iomem | tr -d ' ' | cut -d: -f1)"
     mkdir -p /var/log
     /usr/sbin/oopsd >/var/log/oopsd.log 2>&1 &
     oopsd_pid=$!
@@ -162,10 +168,39 @@ scenario_main() {
         vm_figure "capture command line extra" "$NETCAPTURE_CMDLINE"
     fi
     VM_NET=52:54:00:0d:0e:0f
+    # Boot 1 has nowhere local to write (the disk read-only, root ro, /var a tmpfs): it cannot count itself, so
+    # the counter says 1 for boot 2.
+    mkdir -p "$VM_STAGE/var/lib"
+    echo 1 >"$VM_STAGE/var/lib/netcapture-boots"
     vm_build_disk || return 1
 
-    vm_boot crash || return 1
+    # QEMU's own copy of the guest's RAM, taken once the capture kernel runs, is the reference for every page the
+    # dump kept (nothing of it comes from oopsd).
+    VM_DISK_READONLY=1 VM_QMP=$VM_RUN_DIR/qmp.sock
+    local reference=$VM_RUN_DIR/reference.elf
+    rm -f "$reference"
+    (
+        until grep -q 'oopsd-capture: oopsd-capture .* as PID 1' "$VM_RUN_DIR/console-crash.log" 2>/dev/null; do
+            sleep 0.2
+        done
+        vm_qmp_dump_memory "$VM_QMP" "$reference" >"$VM_RUN_DIR/qmp-dump.log" 2>&1
+    ) &
+    local dumper=$!
+    vm_boot crash
+    local booted=$?
+    VM_DISK_READONLY='' VM_QMP=''
+    if kill -0 "$dumper" 2>/dev/null; then
+        kill "$dumper" 2>/dev/null
+        vm_fail "QEMU's memory dump did not finish within the boot: $(tail -n 2 "$VM_RUN_DIR/qmp-dump.log" 2>/dev/null)"
+        return 1
+    fi
+    ((booted == 0)) || return 1
+    vm_expect_console 'OOPSD-VM: storage: root ro, /var on tmpfs' "the diskless guest's read-only root" || return 1
     vm_expect_console 'OOPSD-VM: oopsd armed' "oopsd arming with Target=s3://dumps/vm" || return 1
+    vm_expect_console 'dumps to s3://dumps/vm only, a failed upload takes the failure action [(]dump target /var/crash' \
+        "oopsd arming for the network only, with no local fallback" || return 1
+    vm_expect_console 'oopsd-capture: plan: .*no local target for /var/crash, the network only' \
+        "the capture plan without a local target" || return 1
     vm_figure "capture kernel at crashkernel=$VM_CRASHKERNEL" "$(grep -o 'oopsd-capture: memory: .*' "$VM_CONSOLE" |
         head -n 1 | sed 's/oopsd-capture: memory: //'); rootfs $(grep -q 'Kernel command line: .*rootfstype=ramfs' \
         "$VM_CONSOLE" && echo ramfs || echo tmpfs)"
@@ -178,6 +213,20 @@ scenario_main() {
         netcapture_s3 -f "$remote/$id/$file" -o "$out/$file" || vm_fail "no $file for $id on radosgw" || return 1
     done
     netcapture_check_dump "$out" "$machine" radosgw || return 1
+    # Every page the dump kept equals QEMU's copy, but for the low megabyte and the reservation, which the capture
+    # kernel may use.
+    local crash_range
+    crash_range=$(grep -o 'OOPSD-VM: crash kernel: [0-9a-f]*-[0-9a-f]*' "$VM_CONSOLE" | head -n 1 | cut -d' ' -f4)
+    [[ -n $crash_range ]] || vm_fail "the guest did not print the crashkernel range" || return 1
+    assert_file "$reference" "QEMU's dump-guest-memory of the crashed guest" || return 1
+    vm_figure "QEMU memory dump" "$(stat -c %s "$reference") bytes in $(tail -n 1 "$VM_RUN_DIR/qmp-dump.log")"
+    assert_cmd "every page the dump kept equals QEMU's copy of the crashed guest's RAM" \
+        python3 "$OOPSD_VM_DIR/tools/reference_compare.py" "$reference" "$out/vmcore" --exclude 0-100000 \
+        --exclude "$crash_range"
+    local compared=$?
+    vm_figure "kept pages against QEMU's copy" "$(head -n 1 "$VM_RUN_DIR/cmd-$VM_CMD_COUNT.log")"
+    ((compared == 0)) || return 1
+    rm -f "$reference"
 
     # Boot 2: collection records the dump of boot 1 from radosgw; then radosgw is killed, before the capture.
     (
