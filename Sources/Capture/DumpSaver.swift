@@ -28,7 +28,7 @@ public struct DumpSaver {
         /// callers with threads of their own such as `oopsctl`).
         public var isolation: Isolation?
         /// Send the dump to the network as it is saved (`[Capture] Target=s3://...` or `sftp://...`): dmesg.txt and metadata.json
-        /// once written, the memory streamed (ELF: the kdump format needs a seekable file); nil: files only.
+        /// once written, the memory streamed (the kdump format in makedumpfile's flattened form); nil: files only.
         public var uploader: CaptureUploader?
         /// Warnings to record from the start (e.g. why this is a fallback capture).
         public var warnings: [String] = []
@@ -193,14 +193,9 @@ public struct DumpSaver {
         // Room for metadata.json and capture.log if the target fills up while the memory is written.
         let reserve = SpaceReserve.claim(in: directory.temporaryPath)
         if let problem = reserve.problem { log("warning: no space set aside for the metadata: " + problem) }
-        // A stream only moves forward: the kdump format, which fills its page table after the pages, is written
-        // as ELF when streamed.
-        let format = options.uploader != nil ? MemoryFormat.elf : options.format
-        if format != options.format {
-            let warning = "the memory is sent as ELF: the kdump format needs a seekable file, a stream is not one"
-            log("warning: " + warning)
-            metadata.warnings.append(warning)
-        }
+        // A stream only moves forward: the kdump format, which fills its page table after the pages, is sent in
+        // makedumpfile's flattened format (`MemoryFormat.streamedFileName`).
+        let format = options.format
         let attempts =
             options.isolation == nil
             ? [MemoryAttempt(level: options.dumpLevel, format: format, isPlainCopy: false)]
@@ -402,7 +397,7 @@ public struct DumpSaver {
                     .joined(separator: ", ")
                     + ") in \((CaptureClock.monotonicNanoseconds() - walkStart) / 1_000_000) ms")
         }
-        let fileName = attempt.format.fileName
+        let fileName = options.uploader == nil ? attempt.format.fileName : attempt.format.streamedFileName
         step("writing \(fileName) at dump level \(selection.level.applied)")
         var statistics = WriteStatistics()
         func write(to output: some DumpOutput) throws {
@@ -412,14 +407,19 @@ public struct DumpSaver {
                     core, to: output, excludeZeroPages: selection.level.excludesZeroPages,
                     keep: selection.level.needsPageWalk ? selection.kept : nil, statistics: &statistics)
             case .kdump:
-                guard let file = output as? FileDescriptor else {
-                    throw CaptureUploader.Failure(description: "the kdump format cannot be streamed")
-                }
                 let writer = KdumpWriter(compression: options.compression, threads: options.threads)
                 log("writing kdump-compressed (\(options.compression.rawValue)) with \(writer.threads) threads")
+                guard output.isStream else {
+                    try writer.write(
+                        core, selection: selection, excludeZeroPages: selection.level.excludesZeroPages,
+                        to: output, statistics: &statistics)
+                    return
+                }
+                let flattened = try FlattenedOutput(stream: output)
                 try writer.write(
                     core, selection: selection, excludeZeroPages: selection.level.excludesZeroPages,
-                    to: file, statistics: &statistics)
+                    to: flattened, statistics: &statistics)
+                try flattened.finish()
             }
         }
         do {

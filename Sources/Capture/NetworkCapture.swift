@@ -39,7 +39,8 @@ extension CaptureKernelRun {
         log.save(into: directory)
         var files: [CaptureUploader.Stored] = []
         do {
-            for name in [DumpLayout.dmesg, DumpLayout.metadata, MemoryFormat.elf.fileName, DumpLayout.captureLog] {
+            let memory = (outcome.metadata.format ?? plan.settings.format).streamedFileName
+            for name in [DumpLayout.dmesg, DumpLayout.metadata, memory, DumpLayout.captureLog] {
                 let path = Path.join(directory, name)
                 if name == DumpLayout.metadata || name == DumpLayout.captureLog {
                     files.append(try uploader.store(path, as: name))

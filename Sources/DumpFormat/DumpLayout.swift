@@ -8,6 +8,9 @@ public enum DumpLayout {
     public static let vmcore = "vmcore"
     /// The memory kdump-compressed (`Format=kdump`; crash and drgn read it).
     public static let kdump = "vmcore.kdump"
+    /// The memory kdump-compressed, sent by the capture kernel to `[Capture] Target=` in makedumpfile's flattened
+    /// format (drgn reads it as it is; `makedumpfile -R vmcore.kdump < vmcore.kdump.flat` makes the plain file).
+    public static let flattenedKdump = "vmcore.kdump.flat"
     /// What the capture recorded about the dump (`DumpMetadata`).
     public static let metadata = "metadata.json"
     /// The capture kernel's own log of the run.

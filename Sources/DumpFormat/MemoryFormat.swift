@@ -7,4 +7,7 @@ public enum MemoryFormat: String, CaseIterable, Equatable, Sendable {
 
     /// The file of the dump directory the memory goes to.
     public var fileName: String { self == .elf ? DumpLayout.vmcore : DumpLayout.kdump }
+    /// The file the memory becomes when the capture kernel streams it to `[Capture] Target=`: the ELF core as it
+    /// is, the kdump format in makedumpfile's flattened form (`vmcore.kdump.flat`).
+    public var streamedFileName: String { self == .elf ? DumpLayout.vmcore : DumpLayout.flattenedKdump }
 }

@@ -12,6 +12,8 @@ public protocol DumpOutput {
     /// True when bytes once written cannot be written again: the writer then marks nothing incomplete first (a
     /// stream that ends early is never completed on the server, which says the same).
     var isStream: Bool { get }
+    /// Starts writing `count` bytes from `offset` back to the device without waiting (a hint; nothing for a stream).
+    func startWriteback(atOffset offset: UInt64, count: UInt64)
 }
 
 extension FileDescriptor: DumpOutput {
@@ -19,6 +21,8 @@ extension FileDescriptor: DumpOutput {
 }
 
 extension DumpOutput {
+    public func startWriteback(atOffset offset: UInt64, count: UInt64) {}
+
     /// Writes all of `bytes` at `offset`.
     public func writeAll(_ bytes: [UInt8], atOffset offset: UInt64) throws {
         // Sound because the bytes are borrowed from the array only for the write.

@@ -4,7 +4,7 @@ import SystemCalls
 /// The descriptor table and page data of a kdump file as batches are written, in frame order: cursors, the one
 /// stored copy of each repeated-word page, and the counts. Used by one thread at a time.
 final class KdumpPageStore: @unchecked Sendable {
-    private let output: FileDescriptor
+    private let output: any DumpOutput
     private let compressor: PageCompressor
     private let pageSize: Int
     private let excludeZeroPages: Bool
@@ -20,7 +20,7 @@ final class KdumpPageStore: @unchecked Sendable {
     private let maximumCopies = 4096
 
     init(
-        output: FileDescriptor, compressor: PageCompressor, pageSize: Int, descriptorOffset: UInt64,
+        output: any DumpOutput, compressor: PageCompressor, pageSize: Int, descriptorOffset: UInt64,
         dataOffset: UInt64, excludeZeroPages: Bool, statistics: WriteStatistics
     ) throws {
         self.output = output

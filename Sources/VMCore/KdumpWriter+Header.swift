@@ -5,7 +5,7 @@ extension KdumpWriter {
     /// Writes the headers of a kdump file for `core` and `selection`: the `disk_dump_header` (marked incomplete),
     /// the `kdump_sub_header`, the notes and the bitmap of present frames. Returns the header, whose offsets place
     /// the rest.
-    func writeHeader(of core: ELFCore, selection: PageSelection, to output: FileDescriptor) throws -> KdumpHeader {
+    func writeHeader(of core: ELFCore, selection: PageSelection, to output: some DumpOutput) throws -> KdumpHeader {
         let notes = core.notes.flatMap { $0.encoded() }
         var vmcoreInfoPlace: (offset: Int, size: Int)?
         var cursor = 0
@@ -20,7 +20,7 @@ extension KdumpWriter {
             status: compression.flag | KdumpHeader.incompleteFlag, blockSize: pageSize, maxMapnr: selection.endPfn,
             cpuCount: core.cpus.count, physBase: UInt64(bitPattern: core.vmcoreInfo?.number("phys_base") ?? 0),
             dumpLevel: selection.level.applied, noteSize: notes.count, vmcoreInfoInNotes: vmcoreInfoPlace)
-        try output.writeAll(header.encoded())
+        try output.writeAll(header.encoded(), atOffset: 0)
         try output.writeAll(header.subHeaderEncoded(), atOffset: UInt64(pageSize))
         try output.writeAll(notes, atOffset: header.noteOffset)
         try output.writeAll(selection.present.bytes(byteCount: header.bitmapSize), atOffset: header.firstBitmapOffset)
@@ -28,7 +28,7 @@ extension KdumpWriter {
     }
 
     /// Clears `DUMP_DH_COMPRESSED_INCOMPLETE` in the written header, once every other byte is synced, and syncs.
-    func markComplete(_ header: inout KdumpHeader, in output: FileDescriptor) throws {
+    func markComplete(_ header: inout KdumpHeader, in output: some DumpOutput) throws {
         header.status = compression.flag
         var status: [UInt8] = []
         status.appendLittleEndian(header.status)

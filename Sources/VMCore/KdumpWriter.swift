@@ -28,10 +28,11 @@ public struct KdumpWriter {
         self.batchPages = batchPages
     }
 
-    /// Writes `core`'s frames kept by `selection` to `output` (an empty regular file). Zero pages are left out
-    /// when `excludeZeroPages`; `statistics` is kept current.
+    /// Writes `core`'s frames kept by `selection` to `output` (an empty regular file, or a `FlattenedOutput`: the
+    /// page table is written after the pages it points at). Zero pages are left out when `excludeZeroPages`;
+    /// `statistics` is kept current.
     public func write(
-        _ core: ELFCore, selection: PageSelection, excludeZeroPages: Bool, to output: FileDescriptor,
+        _ core: ELFCore, selection: PageSelection, excludeZeroPages: Bool, to output: some DumpOutput,
         statistics: inout WriteStatistics
     ) throws {
         try core.checkLoadSegmentsInFile()
