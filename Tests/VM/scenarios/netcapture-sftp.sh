@@ -1,11 +1,14 @@
-# netcapture-sftp: the capture kernel sends the dump over SFTP (`[Capture] Target=sftp://...`), with the
-# `[Upload.NAME]` section and login key the service's own SFTP uploads use. The host starts the fleet's sshd on
-# loopback (Tests/Fleet/servers.sh); the guest reaches it as 10.0.2.2 through QEMU user networking, with the same
-# static address and default route as netcapture. One boot: oopsd arms (the initramfs gets virtio_net, the frozen
-# address, the uploader with its libraries, libssh2 among them, the target and the key, root-only), sysrq panic;
-# oopsd-capture sends dmesg.txt and metadata.json, streams the vmcore as it is written, then capture.log and
-# manifest.json. The host reads the drop box: every file matches the manifest, dmesg.txt equals vmcore-dmesg's reading
-# of the vmcore, vmcore-dmesg, makedumpfile and drgn read it, nothing was written to the guest's disk.
+# netcapture-sftp: the capture kernel of a diskless guest sends the dump over SFTP (`[Capture] Target=sftp://...`)
+# kdump-compressed (`Format=kdump Compression=zstd`), with the `[Upload.NAME]` section and login key the service's own
+# SFTP uploads use. The host starts the fleet's sshd on loopback (Tests/Fleet/servers.sh); the guest reaches it as
+# 10.0.2.2 through QEMU user networking, with the same static address and default route as netcapture, and, as
+# netcapture's boot 1, no dump disk (disk read-only, root ro, /var a tmpfs). One boot: oopsd arms for the network
+# alone (the initramfs gets virtio_net, the frozen address, the uploader with its libraries, libssh2 among them, the
+# target and the key, root-only), sysrq panic; oopsd-capture sends dmesg.txt and metadata.json, streams the memory
+# in makedumpfile's flattened format as it is written (vmcore.kdump.flat), then capture.log and manifest.json; QEMU
+# writes the guest's RAM to a host file once the capture kernel's PID 1 runs. The host reads the drop box: every file
+# matches the manifest; drgn reads the flattened file as it is; makedumpfile -R rebuilds the kdump file, which drgn
+# reads and whose every kept page (zstd, decoded by libzstd) equals QEMU's copy.
 # The guest of netcapture (static address, oopsd armed, sysrq panic); its scenario_main is replaced below.
 # shellcheck source=netcapture.sh
 source "$(dirname "${BASH_SOURCE[0]}")/netcapture.sh"
@@ -36,15 +39,47 @@ scenario_main() {
     install -m 600 "$SSH_USER_KEY" "$VM_STAGE/etc/oopsd/sftp_key"
     install -m 644 "$SSH_USER_KEY.pub" "$VM_STAGE/etc/oopsd/sftp_key.pub"
     local url=sftp://root@10.0.2.2:$SSH_PORT$dropbox
-    printf '[Capture]\nTarget=%s\n[Upload.dropbox]\nURL=%s\nKeyFile=/etc/oopsd/sftp_key\nHostKey=%s\n' \
-        "$url" "$url" "$SSH_HOST_FINGERPRINT" >"$VM_STAGE/etc/oopsd/oopsd.conf.d/50-network.conf"
+    printf '[Capture]\nTarget=%s\nFormat=kdump\nCompression=zstd\n' "$url" \
+        >"$VM_STAGE/etc/oopsd/oopsd.conf.d/50-network.conf"
+    printf '[Upload.dropbox]\nURL=%s\nKeyFile=/etc/oopsd/sftp_key\nHostKey=%s\n' "$url" "$SSH_HOST_FINGERPRINT" \
+        >>"$VM_STAGE/etc/oopsd/oopsd.conf.d/50-network.conf"
     VM_NET=52:54:00:0d:0e:10
     vm_build_disk || return 1
 
-    vm_boot crash || return 1
-    vm_expect_console 'OOPSD-VM: oopsd armed' "oopsd arming with Target=$url" || return 1
+    netcapture_boot_diskless crash || return 1
     netcapture_expect_sent 52:54:00:0d:0e:10 "the SFTP drop box" || return 1
     local out=$dropbox/$machine/$NETCAPTURE_ID
     assert_file "$out/manifest.json" "manifest.json of $NETCAPTURE_ID in the SFTP drop box" || return 1
-    netcapture_check_dump "$out" "$machine" "the SFTP drop box" || return 1
+    python3 - "$out" "$machine" "$NETCAPTURE_ID" <<'PY' || { vm_fail "the dump in the drop box does not match its manifest"; return 1; }
+import hashlib, json, os, sys
+out, machine, dump = sys.argv[1:]
+manifest = json.load(open(os.path.join(out, "manifest.json")))
+assert manifest["machine_id"] == machine and manifest["dump_id"] == dump, manifest
+names = [f["name"] for f in manifest["files"]]
+assert names == ["dmesg.txt", "metadata.json", "vmcore.kdump.flat", "capture.log"], names
+for f in manifest["files"]:
+    data = open(os.path.join(out, f["name"]), "rb").read()
+    assert f["size"] == len(data) and f["sha256"] == hashlib.sha256(data).hexdigest(), f["name"]
+assert sorted(os.listdir(out)) == sorted(names + ["manifest.json"]), os.listdir(out)
+metadata = json.load(open(os.path.join(out, "metadata.json")))
+assert metadata["status"] == "complete" and metadata["format"] == "kdump", metadata
+assert metadata["compression"] == "zstd", metadata
+PY
+    assert_contains "$out/dmesg.txt" 'sysrq: Trigger a crash' "dmesg.txt in the drop box" || return 1
+    vm_figure "vmcore.kdump.flat in the drop box" "$(stat -c %s "$out/vmcore.kdump.flat") bytes"
+    # Tools nobody here wrote: drgn (libkdumpfile) reads the flattened stream as it is; makedumpfile -R rebuilds the
+    # kdump file from it without reading a page; drgn reads that too.
+    "$VM_DRGN_PYTHON" "$OOPSD_VM_DIR/tools/drgn_release.py" "$out/vmcore.kdump.flat" >"$VM_RUN_DIR/drgn-flat.txt" 2>&1
+    assert_eq "$(tail -n 1 "$VM_RUN_DIR/drgn-flat.txt")" "$VM_RELEASE" "release read by drgn from vmcore.kdump.flat" ||
+        return 1
+    local kdump=$VM_RUN_DIR/vmcore.kdump
+    rm -f "$kdump"
+    assert_cmd "makedumpfile -R rebuilding the kdump file" sh -c 'makedumpfile -R "$1" <"$2"' _ "$kdump" \
+        "$out/vmcore.kdump.flat" || return 1
+    [[ $(head -c 8 "$kdump") == "KDUMP   " ]] || vm_fail "the rebuilt file has no KDUMP signature" || return 1
+    vm_figure "vmcore.kdump rebuilt by makedumpfile -R" "$(stat -c %s "$kdump") bytes"
+    "$VM_DRGN_PYTHON" "$OOPSD_VM_DIR/tools/drgn_release.py" "$kdump" >"$VM_RUN_DIR/drgn-kdump.txt" 2>&1
+    assert_eq "$(tail -n 1 "$VM_RUN_DIR/drgn-kdump.txt")" "$VM_RELEASE" "release read by drgn from the rebuilt file" ||
+        return 1
+    netcapture_compare_reference "$kdump" || return 1
 }

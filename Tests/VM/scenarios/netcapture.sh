@@ -14,6 +14,8 @@
 # memory stays in the bucket), announces it, and stores its report beside it; `oopsctl list` shows it complete and
 # shipped. Then the host kills radosgw: the capture cannot send the dump, says why, and falls back to /var/crash on
 # the guest's disk, whose metadata.json records the reason.
+# Boot 3, diskless again with radosgw down: the capture says why the upload failed and that there is no local target
+# to fall back to, and takes the failure action (FailureAction=poweroff).
 SCENARIO_KERNELS="6.1"
 
 netcapture_guest_hook() {
@@ -125,10 +127,60 @@ PY
     [[ -z $left ]] || vm_fail "the network capture also wrote to the guest's disk: $left" || return 1
 }
 
+# netcapture_boot_diskless NAME: boots NAME with no dump disk (VM_DISK_READONLY: disk read-only, root ro, /var a
+# tmpfs) and a QMP socket; once the capture kernel's PID 1 runs, QEMU writes the guest's whole RAM to
+# NETCAPTURE_REFERENCE (nothing of it comes from oopsd). Checks that oopsd armed for the network alone.
+netcapture_boot_diskless() {
+    local name=$1 dumper booted
+    NETCAPTURE_REFERENCE=$VM_RUN_DIR/reference.elf
+    rm -f "$NETCAPTURE_REFERENCE"
+    VM_DISK_READONLY=1 VM_QMP=$VM_RUN_DIR/qmp.sock
+    (
+        until grep -q 'oopsd-capture: oopsd-capture .* as PID 1' "$VM_RUN_DIR/console-$name.log" 2>/dev/null; do
+            sleep 0.2
+        done
+        vm_qmp_dump_memory "$VM_QMP" "$NETCAPTURE_REFERENCE" >"$VM_RUN_DIR/qmp-dump.log" 2>&1
+    ) &
+    dumper=$!
+    vm_boot "$name"
+    booted=$?
+    VM_DISK_READONLY='' VM_QMP=''
+    if kill -0 "$dumper" 2>/dev/null; then
+        kill "$dumper" 2>/dev/null
+        vm_fail "QEMU's memory dump did not finish within the boot: $(tail -n 2 "$VM_RUN_DIR/qmp-dump.log" 2>/dev/null)"
+        return 1
+    fi
+    ((booted == 0)) || return 1
+    vm_expect_console 'OOPSD-VM: storage: root ro, /var on tmpfs' "the diskless guest's read-only root" || return 1
+    vm_expect_console 'OOPSD-VM: oopsd armed' "oopsd arming with a network target" || return 1
+    vm_expect_console 'dumps to [^ ]+ only, a failed upload takes the failure action [(]dump target /var/crash' \
+        "oopsd arming for the network only, with no local fallback" || return 1
+    vm_expect_console 'oopsd-capture: plan: .*no local target for /var/crash, the network only' \
+        "the capture plan without a local target" || return 1
+}
+
+# netcapture_compare_reference MEMORY: every page the dump MEMORY (ELF or kdump) kept equals QEMU's copy, but for
+# the low megabyte and the reservation, which the capture kernel may use. Figures: QEMU's dump, the counts.
+netcapture_compare_reference() {
+    local memory=$1 crash_range compared
+    crash_range=$(grep -o 'OOPSD-VM: crash kernel: [0-9a-f]*-[0-9a-f]*' "$VM_CONSOLE" | head -n 1 | cut -d' ' -f4)
+    [[ -n $crash_range ]] || vm_fail "the guest did not print the crashkernel range" || return 1
+    assert_file "$NETCAPTURE_REFERENCE" "QEMU's dump-guest-memory of the crashed guest" || return 1
+    vm_figure "QEMU memory dump" "$(stat -c %s "$NETCAPTURE_REFERENCE") bytes in $(tail -n 1 "$VM_RUN_DIR/qmp-dump.log")"
+    assert_cmd "every page the dump kept equals QEMU's copy of the crashed guest's RAM" \
+        python3 "$OOPSD_VM_DIR/tools/reference_compare.py" "$NETCAPTURE_REFERENCE" "$memory" --exclude 0-100000 \
+        --exclude "$crash_range"
+    compared=$?
+    vm_figure "kept pages against QEMU's copy" "$(head -n 1 "$VM_RUN_DIR/cmd-$VM_CMD_COUNT.log")"
+    ((compared == 0)) || return 1
+    rm -f "$NETCAPTURE_REFERENCE"
+}
+
 scenario_main() {
-    # The network initramfs (41.6 MiB unpacked on Debian 6.1) needs rootfs as ramfs below ~170M: at 160M a tmpfs
-    # rootfs cut the uploader short; oopsd chooses ramfs from 144M (CaptureRootFileSystem). 160M checks that choice
-    # with a margin. NETCAPTURE_RESERVATION=144M tries another size.
+    # The network initramfs with the disk modules (41.6 MiB unpacked on Debian 6.1, boot 2) needs rootfs as ramfs
+    # below ~170M: at 160M a tmpfs rootfs cut the uploader short; oopsd chooses ramfs from 144M
+    # (CaptureRootFileSystem). 160M checks that choice with a margin; diskless boot 1's (39.2 MiB) fits in tmpfs
+    # there. NETCAPTURE_RESERVATION=144M tries another size.
     VM_CRASHKERNEL=${NETCAPTURE_RESERVATION:-160M}
     FLEET_TMP=$VM_RUN_DIR/fleet
     rm -rf "$FLEET_TMP"
@@ -159,8 +211,8 @@ scenario_main() {
     printf '[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n' "$S3_ACCESS_KEY" "$S3_SECRET_KEY" \
         >"$VM_STAGE/etc/oopsd/s3.credentials"
     chmod 600 "$VM_STAGE/etc/oopsd/s3.credentials"
-    printf '[Capture]\nTarget=s3://dumps/vm\n[Upload.rgw]\nURL=s3://dumps/vm\nEndpoint=http://10.0.2.2:%s\n' "$RGW_PORT" \
-        >"$VM_STAGE/etc/oopsd/oopsd.conf.d/50-network.conf"
+    printf '[Capture]\nTarget=s3://dumps/vm\nFailureAction=poweroff\n[Upload.rgw]\nURL=s3://dumps/vm\nEndpoint=http://10.0.2.2:%s\n' \
+        "$RGW_PORT" >"$VM_STAGE/etc/oopsd/oopsd.conf.d/50-network.conf"
     printf 'Credentials=/etc/oopsd/s3.credentials\nPartSize=8M\n' >>"$VM_STAGE/etc/oopsd/oopsd.conf.d/50-network.conf"
     # NETCAPTURE_CMDLINE="word ..." appends to the capture kernel's command line ([Kernel] CommandLine=).
     if [[ -n ${NETCAPTURE_CMDLINE:-} ]]; then
@@ -174,36 +226,7 @@ scenario_main() {
     echo 1 >"$VM_STAGE/var/lib/netcapture-boots"
     vm_build_disk || return 1
 
-    # QEMU's own copy of the guest's RAM, taken once the capture kernel runs, is the reference for every page the
-    # dump kept (nothing of it comes from oopsd).
-    VM_DISK_READONLY=1 VM_QMP=$VM_RUN_DIR/qmp.sock
-    local reference=$VM_RUN_DIR/reference.elf
-    rm -f "$reference"
-    (
-        until grep -q 'oopsd-capture: oopsd-capture .* as PID 1' "$VM_RUN_DIR/console-crash.log" 2>/dev/null; do
-            sleep 0.2
-        done
-        vm_qmp_dump_memory "$VM_QMP" "$reference" >"$VM_RUN_DIR/qmp-dump.log" 2>&1
-    ) &
-    local dumper=$!
-    vm_boot crash
-    local booted=$?
-    VM_DISK_READONLY='' VM_QMP=''
-    if kill -0 "$dumper" 2>/dev/null; then
-        kill "$dumper" 2>/dev/null
-        vm_fail "QEMU's memory dump did not finish within the boot: $(tail -n 2 "$VM_RUN_DIR/qmp-dump.log" 2>/dev/null)"
-        return 1
-    fi
-    ((booted == 0)) || return 1
-    vm_expect_console 'OOPSD-VM: storage: root ro, /var on tmpfs' "the diskless guest's read-only root" || return 1
-    vm_expect_console 'OOPSD-VM: oopsd armed' "oopsd arming with Target=s3://dumps/vm" || return 1
-    vm_expect_console 'dumps to s3://dumps/vm only, a failed upload takes the failure action [(]dump target /var/crash' \
-        "oopsd arming for the network only, with no local fallback" || return 1
-    vm_expect_console 'oopsd-capture: plan: .*no local target for /var/crash, the network only' \
-        "the capture plan without a local target" || return 1
-    vm_figure "capture kernel at crashkernel=$VM_CRASHKERNEL" "$(grep -o 'oopsd-capture: memory: .*' "$VM_CONSOLE" |
-        head -n 1 | sed 's/oopsd-capture: memory: //'); rootfs $(grep -q 'Kernel command line: .*rootfstype=ramfs' \
-        "$VM_CONSOLE" && echo ramfs || echo tmpfs)"
+    netcapture_boot_diskless crash || return 1
     netcapture_expect_sent 52:54:00:0d:0e:0f radosgw || return 1
     local id=$NETCAPTURE_ID remote=http://127.0.0.1:$RGW_PORT/dumps/vm/$machine out=$VM_DUMPS/netcapture
     rm -rf "$out"
@@ -213,20 +236,7 @@ scenario_main() {
         netcapture_s3 -f "$remote/$id/$file" -o "$out/$file" || vm_fail "no $file for $id on radosgw" || return 1
     done
     netcapture_check_dump "$out" "$machine" radosgw || return 1
-    # Every page the dump kept equals QEMU's copy, but for the low megabyte and the reservation, which the capture
-    # kernel may use.
-    local crash_range
-    crash_range=$(grep -o 'OOPSD-VM: crash kernel: [0-9a-f]*-[0-9a-f]*' "$VM_CONSOLE" | head -n 1 | cut -d' ' -f4)
-    [[ -n $crash_range ]] || vm_fail "the guest did not print the crashkernel range" || return 1
-    assert_file "$reference" "QEMU's dump-guest-memory of the crashed guest" || return 1
-    vm_figure "QEMU memory dump" "$(stat -c %s "$reference") bytes in $(tail -n 1 "$VM_RUN_DIR/qmp-dump.log")"
-    assert_cmd "every page the dump kept equals QEMU's copy of the crashed guest's RAM" \
-        python3 "$OOPSD_VM_DIR/tools/reference_compare.py" "$reference" "$out/vmcore" --exclude 0-100000 \
-        --exclude "$crash_range"
-    local compared=$?
-    vm_figure "kept pages against QEMU's copy" "$(head -n 1 "$VM_RUN_DIR/cmd-$VM_CMD_COUNT.log")"
-    ((compared == 0)) || return 1
-    rm -f "$reference"
+    netcapture_compare_reference "$out/vmcore" || return 1
 
     # Boot 2: collection records the dump of boot 1 from radosgw; then radosgw is killed, before the capture.
     (
@@ -267,4 +277,25 @@ scenario_main() {
     netcapture_s3 -f "$remote/$id/report.json" -o "$out/report.json" ||
         vm_fail "no report.json beside $id in radosgw after the next boot" || return 1
     assert_cmd "the report in radosgw is the record's" cmp "$out/report.json" "$record/report.json" || return 1
+
+    # Boot 3: diskless again, and radosgw down: the capture has nowhere to fall back to, says why on the console and
+    # takes the failure action (FailureAction=poweroff, so that it cannot pass for the final action).
+    rgw_kill
+    VM_DISK_READONLY=1
+    vm_boot diskless-down
+    booted=$?
+    VM_DISK_READONLY=''
+    ((booted == 0)) || return 1
+    vm_expect_console 'dumps to s3://dumps/vm only, a failed upload takes the failure action' \
+        "oopsd arming for the network only again" || return 1
+    vm_expect_console 'oopsd-capture: network capture failed: .*10[.]0[.]2[.]2' "the failed upload and its reason" ||
+        return 1
+    vm_expect_console 'oopsd-capture: no local dump target to fall back to' "no fallback on a diskless machine" ||
+        return 1
+    vm_expect_console 'oopsd-capture: poweroff now' "the failure action" || return 1
+    [[ -z $(vm_console_time 'oopsd-capture: (dump complete|reboot now)') ]] ||
+        vm_fail "the diskless capture with radosgw down saved a dump or took the final action" || return 1
+    vm_figure "diskless, radosgw down" "$(grep -o 'network capture failed: .*' "$VM_CONSOLE" | head -n 1 |
+        cut -c1-120)...; PID 1 to poweroff $(awk -v a="$(vm_console_time 'oopsd-capture: oopsd-capture .* as PID 1')" \
+        -v b="$(vm_console_time 'oopsd-capture: poweroff now')" 'BEGIN { printf "%.1fs", b - a }')"
 }
