@@ -164,9 +164,11 @@ kexec_floor() {
     fi
 }
 
-collect_and_lifecycle() {
+# collect: the boot after the capture: oopsd armed again (warm), the dump collected and listed, its report, journal
+# entry and catalog text, the unit's state and sandbox, and where a warm arming's time goes (kexec_floor).
+collect() {
     oopsd_armed_marker || return 1
-    local dump i sums
+    local dump i
     for ((i = 0; i < 180; i++)); do
         dump=$(ls /var/crash | grep -E '^[0-9]+T[0-9]+Z-[0-9a-f]+$' | head -n 1)
         [[ -n $dump && -f /var/crash/$dump/report.json ]] && break
@@ -191,9 +193,14 @@ collect_and_lifecycle() {
     systemd-analyze critical-chain oopsd.service --no-pager 2>&1 | head -n 15 >/dev/console
     systemd-analyze blame --no-pager 2>&1 | head -n 12 >/dev/console
     kexec_floor
+    echo "$dump" >/var/lib/oopsd-vm/dump-id
+}
 
+# upgrade_and_purge: the package upgraded to a rebuilt one of a higher version (re-armed, dumps untouched), then
+# purged (configuration gone, dumps untouched).
+upgrade_and_purge() {
+    local sums since i
     sums=$(dump_sums)
-    local since
     since=$(date +%s)
     sleep 1
     DEBIAN_FRONTEND=noninteractive apt-get install -y "$DEB_NEXT" >/tmp/apt-upgrade.log 2>&1
@@ -215,20 +222,97 @@ collect_and_lifecycle() {
     return 0
 }
 
+# kernel_upgrade: a kernel upgrade while oopsd is armed, as an operator makes it. kdump-tools' leftovers go first
+# (oopsd's install said its kernel hook builds an unused initramfs at every kernel install; the reservation stays in
+# oopsd's drop-in), then `apt install` of the newer kernel's package, whose postinst runs update-initramfs. The
+# running kernel is still the old one and oopsd must stay armed for it: the install writes /boot for minutes, and
+# oopsd re-arms once /boot has been quiet for 30 s (kexec_crash_loaded is sampled meanwhile). The host then boots
+# the new kernel and the initrd this made, as GRUB would.
+kernel_upgrade() {
+    local since t0 status newest line i loaded samples
+    DEBIAN_FRONTEND=noninteractive apt-get purge -y kdump-tools >/tmp/apt-kdump-purge.log 2>&1
+    status=$?
+    vm_mark "kernel: apt purge kdump-tools exit $status, its hook $([[ -e /etc/kernel/postinst.d/kdump-tools ]] &&
+        echo stays || echo gone), oopsd.cfg $(grep -o 'crashkernel=[0-9][^ "]*' /etc/default/grub.d/oopsd.cfg 2>/dev/null | head -n 1)"
+    # MODULES=most copies most of the new kernel's modules into its initrd, minutes under TCG; MODULES=dep takes
+    # those this machine uses (virtio_blk, ext4), as many a server is configured.
+    echo MODULES=dep >/etc/initramfs-tools/conf.d/oopsd-vm-modules
+    touch /tmp/sampling
+    (while [[ -e /tmp/sampling ]]; do cat /sys/kernel/kexec_crash_loaded; sleep 0.5; done >/tmp/kexec-samples) &
+    since=$(date +%s)
+    t0=$(date +%s.%N)
+    vm_mark "kernel: apt install $KERNEL_DEB"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$KERNEL_DEB" >/tmp/apt-kernel.log 2>&1
+    status=$?
+    tail -n 12 /tmp/apt-kernel.log >/dev/console
+    # Where the install's time went: dpkg's own log (seconds) of the kernel package's steps.
+    grep " linux-image-$KERNEL_RELEASE:" /var/log/dpkg.log | sed 's/^/dpkg.log: /' >/dev/console
+    vm_mark "kernel: apt install exit $status in $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')s"
+    vm_mark "kernel: initrd.img-$KERNEL_RELEASE $(stat -c %s "/boot/initrd.img-$KERNEL_RELEASE" 2>&1) bytes, has" \
+        "$(lsinitramfs "/boot/initrd.img-$KERNEL_RELEASE" 2>/dev/null | grep -oE '/(virtio_blk|ext4)[.]ko' | sort -u |
+            tr -d / | tr '\n' ' ')"
+    # Until oopsd logged a re-arm at least 29 s after /boot last changed (it re-arms after 30 s of quiet).
+    for ((i = 0; i < 300; i++)); do
+        newest=$(find /boot -maxdepth 1 -printf '%C@\n' | sort -n | tail -n 1)
+        line=$(journalctl -u oopsd --since "@$since" -o short-unix --no-pager | awk -v n="$newest" '{
+            m = $0; sub(/^[^:]*: /, "", m)
+            if ($1 > n + 29 && m ~ /^(armed|unchanged|arming failed) [(]/) l = m
+        } END { print l }')
+        [[ -n $line ]] && break
+        sleep 1
+    done
+    rm -f /tmp/sampling
+    wait
+    loaded=$(cat /sys/kernel/kexec_crash_loaded)
+    samples=$(wc -l </tmp/kexec-samples)
+    vm_mark "kernel: oopsd after the install: ${line:-no re-arm logged}"
+    vm_mark "kernel: kexec_crash_loaded sampled every 0.5 s from the install on: $(grep -c '^0' /tmp/kexec-samples) of" \
+        "$samples samples unloaded"
+    oopsctl status >/tmp/status.txt 2>&1
+    status=$?
+    vm_mark "kernel: still running $(uname -r): kexec_crash_loaded=$loaded, oopsctl status exit $status," \
+        "$(grep -m 1 '^Kernel' /tmp/status.txt | tr -s ' ')"
+}
+
+# new_kernel: the first boot of the new kernel, nobody having run anything since its install: oopsd armed for it
+# (cold: its capture initramfs from the new kernel's modules), the dump of the old kernel still listed.
+new_kernel() {
+    oopsd_armed_marker || return 1
+    oopsctl status >/tmp/status.txt 2>&1
+    vm_mark "kernel: new $(uname -r): kexec_crash_loaded=$(cat /sys/kernel/kexec_crash_loaded), oopsctl status exit" \
+        "$?, $(grep -m 1 '^Kernel' /tmp/status.txt | tr -s ' ')"
+    local dump
+    dump=$(cat /var/lib/oopsd-vm/dump-id)
+    vm_mark "kernel: listed: $(oopsctl list | grep "^$dump " | tr -s ' ')"
+}
+
+# The boots, named in the order of BOOTS (package.env): OOPSD_VM_BOOT counts them.
 guest_main() {
-    case $SUITE:$OOPSD_VM_BOOT in
-    bookworm:1)
+    local role
+    role=$(tr -s ' ' '\n' <<<"$BOOTS" | sed -n "${OOPSD_VM_BOOT}p")
+    case $SUITE:$role in
+    bookworm:kdump-cold)
         kdump_tools_marker
         ;;
-    bookworm:2)
-        kdump_tools_marker
+    bookworm:install)
+        # With the timing comparison (OOPSD_VM_BENCH=1) kdump-tools arms on this boot too (warm); without, its unit
+        # is masked: installed but never armed, it spares the minutes of its mkinitramfs.
+        [[ $BENCH == 1 ]] && kdump_tools_marker
         install_package || return 1
         dpkg-query -W -f '${Status}' kdump-tools 2>/dev/null | grep -q 'install ok installed' ||
             vm_mark "install: kdump-tools removed"
         oopsd_armed_marker || return 1
         crash_now
         ;;
-    trixie:1)
+    bookworm:collect)
+        collect || return 1
+        kernel_upgrade
+        ;;
+    bookworm:kernel)
+        new_kernel
+        upgrade_and_purge
+        ;;
+    trixie:install)
         install_package "$DKMS_DEB" || return 1
         vm_mark "install: dkms: $(dkms status oopsd 2>&1 | head -n 1)"
         modprobe oopsd && grep -q '^oopsd ' /proc/modules && vm_mark "install: modprobe oopsd: loaded"
@@ -236,15 +320,16 @@ guest_main() {
         vm_mark "install: oopsctl status exit $?: $(grep -m 1 '^Why:' /tmp/status.txt | sed 's/^Why: *//')"
         vm_mark "install: oopsd.service $(systemctl is-active oopsd)"
         ;;
-    trixie:2)
+    trixie:crash)
         oopsd_armed_marker || return 1
         crash_now
         ;;
-    *:3 | bookworm:3)
-        collect_and_lifecycle
+    trixie:collect)
+        collect || return 1
+        upgrade_and_purge
         ;;
     *)
-        vm_mark "package: unexpected boot $OOPSD_VM_BOOT"
+        vm_mark "package: unexpected boot $OOPSD_VM_BOOT ($role)"
         return 1
         ;;
     esac
