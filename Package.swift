@@ -163,7 +163,9 @@ let package = Package(
         .testTarget(name: "OopsctlTests", dependencies: ["oopsctl", "TestSupport"]),
         .testTarget(
             name: "UploadTests",
-            dependencies: ["Upload", "Collection", "RemoteStorage", "DumpFormat", "SystemCalls", "TestSupport"]),
+            dependencies: [
+                "Upload", "Collection", "RemoteStorage", "DumpFormat", "OopsConfig", "SystemCalls", "TestSupport",
+            ]),
         .testTarget(
             name: "RemoteStorageTests",
             dependencies: ["RemoteStorage", "OopsConfig", "SystemCalls", "Digest", "DumpFormat", "TestSupport"]),

@@ -54,6 +54,11 @@ package struct CurlRequest {
     package var resumeFrom: Int64?
     /// Answers longer than this are cut (they are XML or errors; downloads use `responseFile`).
     package var responseBodyLimit = 1 << 20
+    /// True: an answer longer than `responseBodyLimit` ends the transfer with an error instead of being cut (a small
+    /// file read whole: nothing beyond the limit is received).
+    package var failBeyondLimit = false
+    /// SFTP: a directory's URL (ending in "/") lists its names only, one a line (CURLOPT_DIRLISTONLY).
+    package var listNamesOnly = false
     /// Where to write the response body instead of memory.
     package var responseFile: FileDescriptor?
     /// Called with the bytes of the body sent so far.
@@ -86,6 +91,10 @@ package struct CurlFailure: Error, CustomStringConvertible {
     package var message: String
     /// True for CURLE_PEER_FAILED_VERIFICATION (SSH host key or TLS certificate refused).
     package var isPeerVerification: Bool { code == Int(CURLE_PEER_FAILED_VERIFICATION.rawValue) }
+    /// True for CURLE_REMOTE_FILE_NOT_FOUND (SFTP: no such file or directory).
+    package var isNotFound: Bool { code == Int(CURLE_REMOTE_FILE_NOT_FOUND.rawValue) }
+    /// The code `Curl.perform` throws when an answer is longer than `CurlRequest.responseBodyLimit` allows.
+    package static let beyondLimit = -3
     package var description: String { message }
 }
 
@@ -151,6 +160,7 @@ package enum Curl {
                 _ = unsafe oops_curl_set_string(handle, CURLOPT_SSH_HOST_PUBLIC_KEY_SHA256, pin)
                 _ = unsafe oops_curl_set_long(handle, CURLOPT_SSH_AUTH_TYPES, Int(CURLSSH_AUTH_PUBLICKEY))
             }
+            if request.listNamesOnly { _ = unsafe oops_curl_set_long(handle, CURLOPT_DIRLISTONLY, 1) }
             if request.createMissingDirectories {
                 _ = unsafe oops_curl_set_long(handle, CURLOPT_FTP_CREATE_MISSING_DIRS, Int(CURLFTP_CREATE_DIR.rawValue))
             }
@@ -293,6 +303,12 @@ private let writeCallback: oops_curl_data_callback = { buffer, size, count, poin
         return length
     }
     let room = max(0, transfer.request.responseBodyLimit - transfer.body.count)
+    if transfer.request.failBeyondLimit && length > room {
+        transfer.failure = CurlFailure(
+            code: CurlFailure.beyondLimit,
+            message: "the answer is larger than \(transfer.request.responseBodyLimit) bytes")
+        return 0
+    }
     // `buffer` holds `length` bytes for the duration of the call.
     unsafe transfer.body.append(contentsOf: UnsafeRawBufferPointer(start: buffer, count: min(room, length)))
     return length

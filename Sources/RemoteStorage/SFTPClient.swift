@@ -25,6 +25,11 @@ package struct SFTPClient {
             .map { S3Client.percentEncode(String($0)) }.joined(separator: "/")
     }
 
+    /// The URL that lists directory `<relative>` (libcurl lists an SFTP URL ending in "/").
+    package func directoryURL(_ relative: String) -> String {
+        url(relative.isEmpty || relative.hasSuffix("/") ? relative : relative + "/")
+    }
+
     /// Uploads `body` to `<relative>.part`, appending to what a cut-off earlier attempt left there (a stream, which
     /// cannot seek, starts it afresh), then renames it to `<relative>` (SFTP's rename does not replace, so an older
     /// copy is removed first). A transfer that fails is never renamed: `<relative>` only ever holds a whole file.
@@ -36,21 +41,92 @@ package struct SFTPClient {
         request.resumeFrom = body.isStream ? nil : -1
         request.createMissingDirectories = true
         request.postQuote = ["*rm \"\(path)\"", "rename \"\(path).part\" \"\(path)\""]
-        request.sshPrivateKey = location.keyFile
-        request.sshPublicKey = location.keyFile + ".pub"
-        request.sshHostKeySHA256 = location.hostKeySHA256
         request.maxRate = maxRate
         request.progress = progress
         request.uploadBufferSize = Self.uploadBufferSize
-        do { _ = try Curl.perform(request) } catch {
-            let address = "\(location.host):\(location.port)"
+        _ = try perform(request, unsent: "nothing was sent")
+    }
+
+    /// The file `<relative>`, whole: larger than `limit` bytes is an error, and no more than that is received.
+    package func get(_ relative: String, limit: Int) throws(UploadError) -> [UInt8] {
+        var request = CurlRequest(url: url(relative))
+        request.responseBodyLimit = limit
+        request.failBeyondLimit = true
+        return try perform(request, unsent: "nothing was read")?.body ?? []
+    }
+
+    /// The largest directory listing read: 1 MiB holds the names of some 40,000 dumps.
+    package static let listingLimit = 1 << 20
+
+    /// The names in directory `<relative>` (without "." and ".."); nil when there is no such directory.
+    package func list(_ relative: String) throws(UploadError) -> [String]? {
+        var request = CurlRequest(url: directoryURL(relative))
+        request.listNamesOnly = true
+        request.responseBodyLimit = Self.listingLimit
+        request.failBeyondLimit = true
+        guard let response = try perform(request, unsent: "nothing was read", missingIsNil: true) else { return nil }
+        return try SFTPListing.names(response.body, target: target, url: request.url)
+    }
+
+    /// Runs `request` with the login key and the pinned host key; nil when `missingIsNil` and the server says there
+    /// is no such file or directory.
+    private func perform(
+        _ request: CurlRequest, unsent: String, missingIsNil: Bool = false
+    ) throws(UploadError) -> CurlResponse? {
+        var request = request
+        request.sshPrivateKey = location.keyFile
+        request.sshPublicKey = location.keyFile + ".pub"
+        request.sshHostKeySHA256 = location.hostKeySHA256
+        do { return try Curl.perform(request) } catch {
+            if error.isNotFound && missingIsNil { return nil }
             if error.isPeerVerification {
                 throw .transport(
                     target: target, url: request.url,
-                    message: "the host key of \(address) does not "
-                        + "match HostKey=SHA256:\(location.hostKeySHA256) (\(error.message)); nothing was sent")
+                    message: "the host key of \(location.host):\(location.port) does not "
+                        + "match HostKey=SHA256:\(location.hostKeySHA256) (\(error.message)); \(unsent)")
+            }
+            if error.code == CurlFailure.beyondLimit {
+                throw .protocolViolation(target: target, url: request.url, message: error.message)
             }
             throw .transport(target: target, url: request.url, message: error.message)
         }
+    }
+}
+
+/// A directory listing as libcurl writes it for an SFTP URL ending in "/" with CURLOPT_DIRLISTONLY: each name the
+/// server sent, then a line break. The names are exact (SFTP's own `filename` field, not the `ls -l` text, whose
+/// format the protocol leaves to each server), but they come from the server and may hold any byte but "/" and NUL,
+/// spaces and line breaks among them.
+package enum SFTPListing {
+    /// The names of `bytes` in the server's order, without "." and "..". A listing cut short, an empty or repeated
+    /// name (a name holding a line break reads as two), or a NUL is an error naming the line. Names that are not
+    /// UTF-8 come back with U+FFFD in place of the bad bytes (never equal to an ASCII name).
+    package static func names(_ bytes: [UInt8], target: String, url: String) throws(UploadError) -> [String] {
+        func fail(_ message: String) -> UploadError {
+            .protocolViolation(target: target, url: url, message: "the directory listing " + message)
+        }
+        guard !bytes.isEmpty else { return [] }
+        guard bytes.last == UInt8(ascii: "\n") else {
+            let tail = bytes.count - 1 - (bytes.lastIndex(of: UInt8(ascii: "\n")) ?? -1)
+            throw fail("is cut short: its last \(tail) bytes end without a line break")
+        }
+        var names: [String] = []
+        var seen: [ArraySlice<UInt8>: Int] = [:]
+        for (index, line) in bytes.dropLast().split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+            .enumerated()
+        {
+            let number = index + 1
+            guard !line.isEmpty else { throw fail("has an empty line \(number): no file has an empty name") }
+            guard !line.contains(0) else { throw fail("has a NUL byte in line \(number)") }
+            if let earlier = seen[line] {
+                throw fail(
+                    "names \"\(String(decoding: line, as: UTF8.self))\" twice, in lines \(earlier) and \(number) "
+                        + "(a name with a line break in it reads as two)")
+            }
+            seen[line] = number
+            let name = String(decoding: line, as: UTF8.self)
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
     }
 }

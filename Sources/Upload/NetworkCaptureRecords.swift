@@ -5,7 +5,8 @@ import RemoteStorage
 import SystemCalls
 
 /// How the service learns of the dumps the capture kernel sent straight to `[Capture] Target=`: they never touched
-/// this machine's disk (on a diskless machine there is none), so at collection the service asks the target. A dump
+/// this machine's disk (on a diskless machine there is none), so at collection the service asks the target (S3 or
+/// SFTP alike, through `CaptureStore`: S3 lists the machine's keys at once, SFTP its directory, then each dump's). A dump
 /// of this machine there with a manifest (it arrived whole) and no `report.json` (no service has collected it yet)
 /// gets a local record, `<Directory>/<id>/` with its small files (`dmesg.txt`, `metadata.json`, `capture.log`), its
 /// manifest and an `upload-state.json` saying it is shipped to the target; collection then reports and announces it
@@ -35,19 +36,27 @@ public struct NetworkCaptureRecords {
     /// The dumps of this machine in the target that no service has collected: made into local records where they
     /// have none; their IDs, for `sendReports` once collection wrote the reports. Empty without `Target=`.
     public func recordNew() -> [String] {
-        guard let (target, client, directory) = remote() else { return [] }
+        guard let remote = remote() else { return [] }
+        return recordNew(in: remote)
+    }
+
+    /// Where the capture kernel sent this machine's dumps: the target, its client, and the machine's directory there.
+    typealias Remote = (target: UploadTarget, store: any CaptureStore, directory: String)
+
+    /// `recordNew()` with the target given.
+    func recordNew(in remote: Remote) -> [String] {
+        let (target, store, directory) = remote
         let local = root.path(configuration.capture.directory)
-        let objects: [S3Client.Object]
-        do { objects = try client.listObjects(prefix: directory + "/") } catch {
+        let listed: [StoredFile]
+        do { listed = try store.files(below: directory, entering: Self.isDumpID) } catch {
             log(.error, "cannot ask \(target.name) for the dumps the capture kernel sent: \(error)")
             return []
         }
-        var dumps: [String: [String: S3Client.Object]] = [:]
-        for object in objects {
-            let parts = object.key.dropFirst(directory.count + 1).split(
-                separator: "/", omittingEmptySubsequences: false)
+        var dumps: [String: [String: StoredFile]] = [:]
+        for file in listed {
+            let parts = file.path.split(separator: "/", omittingEmptySubsequences: false)
             guard parts.count == 2, Self.isDumpID(String(parts[0])) else { continue }
-            dumps[String(parts[0]), default: [:]][String(parts[1])] = object
+            dumps[String(parts[0]), default: [:]][String(parts[1])] = file
         }
         var pending: [String] = []
         for (id, files) in dumps.sorted(by: { $0.key < $1.key }) {
@@ -56,7 +65,7 @@ public struct NetworkCaptureRecords {
             if FileSystem.exists(Path.join(local, id)) { continue }
             do {
                 try record(
-                    id, manifest: manifest, client: client, remote: directory + "/" + id, target: target, in: local)
+                    id, manifest: manifest, store: store, remote: directory + "/" + id, target: target, in: local)
             } catch {
                 pending.removeLast()
                 log(.error, "dump \(id) in \(target.name), sent by the capture kernel, not recorded: \(error)")
@@ -71,7 +80,13 @@ public struct NetworkCaptureRecords {
     /// Stores `report.txt`, then `report.json` (which marks the dump collected) beside each dump of `ids` that has
     /// a local report now.
     public func sendReports(_ ids: [String]) {
-        guard !ids.isEmpty, let (target, client, directory) = remote() else { return }
+        guard !ids.isEmpty, let remote = remote() else { return }
+        sendReports(ids, to: remote)
+    }
+
+    /// `sendReports(_:)` with the target given.
+    func sendReports(_ ids: [String], to remote: Remote) {
+        let (target, store, directory) = remote
         let local = root.path(configuration.capture.directory)
         for id in ids {
             let dump = Path.join(local, id)
@@ -84,7 +99,7 @@ public struct NetworkCaptureRecords {
                     } catch {
                         throw UploadError.file(doing: "reading \(name) of \(id)", cause: SystemError(caught: error))
                     }
-                    _ = try client.putObject(key: directory + "/" + id + "/" + name, body: .bytes(bytes))
+                    try store.write(directory + "/" + id + "/" + name, bytes)
                 }
                 log(.notice, "dump \(id): its report is stored beside it in \(target.name)")
             } catch {
@@ -95,20 +110,24 @@ public struct NetworkCaptureRecords {
         }
     }
 
-    /// The target `Target=` names (S3 only), its client and this machine's remote directory; nil (logged) when
-    /// there is none or it is unusable.
-    private func remote() -> (UploadTarget, S3Client, String)? {
+    /// The target `Target=` names, its client and this machine's directory there (S3: `PREFIX/<machine-id>`; SFTP:
+    /// `<machine-id>` below the URL's directory); nil (logged) when there is none or it is unusable.
+    private func remote() -> Remote? {
         let wanted = configuration.capture.target
         guard !wanted.isEmpty, let configured = configuration.upload.targets.first(where: { $0.url == wanted }) else {
             return nil
         }
         do {
             let target = try UploadTarget.check(configured, root: root)
-            guard case .s3(let location) = target.location else { return nil }
-            let credentials = try S3Credentials.load(location.credentials, environment: environment)
             let machineID = try MachineID.read(root: root)
-            let client = S3Client(target: target.name, location: location, credentials: credentials)
-            return (target, client, [location.prefix, machineID].filter { !$0.isEmpty }.joined(separator: "/"))
+            switch target.location {
+            case .s3(let location):
+                let credentials = try S3Credentials.load(location.credentials, environment: environment)
+                let client = S3Client(target: target.name, location: location, credentials: credentials)
+                return (target, client, [location.prefix, machineID].filter { !$0.isEmpty }.joined(separator: "/"))
+            case .sftp(let location):
+                return (target, SFTPClient(target: target.name, location: location), machineID)
+            }
         } catch {
             log(.error, "cannot look for the dumps the capture kernel sent to \(wanted): \(error)")
             return nil
@@ -118,10 +137,10 @@ public struct NetworkCaptureRecords {
     /// Fetches the manifest and the small files of dump `id`, checks each against the manifest, and renames the
     /// finished record into place (a record cut short is a hidden directory, replaced at the next try).
     private func record(
-        _ id: String, manifest: S3Client.Object, client: S3Client, remote: String, target: UploadTarget,
+        _ id: String, manifest: StoredFile, store: any CaptureStore, remote: String, target: UploadTarget,
         in local: String
     ) throws {
-        let manifestBytes = try client.getObject(key: remote + "/" + DumpShipper.manifestName, limit: 1 << 20)
+        let manifestBytes = try store.read(remote + "/" + DumpShipper.manifestName, limit: 1 << 20)
         let listed = try Self.manifestFiles(
             manifestBytes, path: "\(target.name): \(remote)/\(DumpShipper.manifestName)")
         let scratch = Path.join(local, ".record-" + id)
@@ -132,10 +151,10 @@ public struct NetworkCaptureRecords {
                 throw UploadError.localFile(
                     path: remote + "/" + file.name, message: "\(file.size) bytes is not a small file")
             }
-            let bytes = try client.getObject(key: remote + "/" + file.name, limit: Self.smallFileLimit)
+            let bytes = try store.read(remote + "/" + file.name, limit: Self.smallFileLimit)
             guard UInt64(bytes.count) == file.size, FileDigest.sha256(bytes) == file.sha256 else {
                 throw UploadError.protocolViolation(
-                    target: target.name, url: client.url(key: remote + "/" + file.name),
+                    target: target.name, url: store.url(of: remote + "/" + file.name),
                     message: "\(bytes.count) bytes that do not match the manifest's \(file.size) and SHA-256")
             }
             try FileSystem.writeAtomically(Path.join(scratch, file.name), bytes, mode: 0o600)
@@ -145,7 +164,7 @@ public struct NetworkCaptureRecords {
         let state = UploadState(targets: [
             target.name: UploadState.Target(
                 shipped: true, url: target.url, bytesSent: total, bytesTotal: total, updated: UTCTime.nowISO8601(),
-                shippedAt: manifest.lastModified.isEmpty ? nil : manifest.lastModified)
+                shippedAt: manifest.modified.isEmpty ? nil : manifest.modified)
         ])
         try state.write(dump: scratch)
         try FileSystem.rename(scratch, to: Path.join(local, id))
