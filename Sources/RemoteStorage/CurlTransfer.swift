@@ -102,17 +102,40 @@ package struct CurlFailure: Error, CustomStringConvertible {
 package enum Curl {
     private static let initialized: Bool = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK }()
 
+    /// A new easy handle, nil when libcurl could not be initialised.
+    fileprivate static func initializedHandle() -> UnsafeMutableRawPointer? {
+        guard initialized else { return nil }
+        return unsafe curl_easy_init()
+    }
+
     /// The libcurl version text (`libcurl/7.88.1 OpenSSL/3.0 ... libssh2/1.10.0`).
     // Sound because curl_version returns a static NUL-terminated string, copied at once.
     package static var version: String { unsafe String(cString: curl_version()) }
 
-    /// Performs `request` synchronously.
-    package static func perform(_ request: CurlRequest) throws(CurlFailure) -> CurlResponse {
-        // Sound because the handle, lists and retained context live until the defers, after curl_easy_perform returns.
+    /// Performs `request` synchronously: on a handle of its own, or on `session`'s (reusing its connection).
+    package static func perform(_ request: CurlRequest, session: CurlSession? = nil) throws(CurlFailure) -> CurlResponse
+    {
+        if let session {
+            guard let handle = unsafe session.handle else {
+                throw CurlFailure(code: -1, message: "libcurl could not be initialised")
+            }
+            // Sound because the session keeps its handle until it is released, after this call returns.
+            unsafe curl_easy_reset(handle)
+            return try unsafe perform(request, on: handle)
+        }
+        // Sound because the handle lives until the defer, after the transfer returns.
         guard initialized, let handle = unsafe curl_easy_init() else {
             throw CurlFailure(code: -1, message: "libcurl could not be initialised")
         }
         defer { unsafe curl_easy_cleanup(handle) }
+        return try unsafe perform(request, on: handle)
+    }
+
+    /// Performs `request` on `handle`, whose options are curl's defaults.
+    @unsafe private static func perform(
+        _ request: CurlRequest, on handle: UnsafeMutableRawPointer
+    ) throws(CurlFailure) -> CurlResponse {
+        // Sound because the lists and retained context live until the defers, after curl_easy_perform returns.
         let context = TransferContext(request: request)
         // The context outlives the transfer: it is released after curl_easy_perform returns.
         let opaque = unsafe Unmanaged.passRetained(context).toOpaque()
@@ -213,6 +236,20 @@ package enum Curl {
         var status = 0
         _ = unsafe oops_curl_get_long(handle, CURLINFO_RESPONSE_CODE, &status)
         return CurlResponse(status: status, headers: context.headers, body: context.body)
+    }
+}
+
+/// One libcurl handle kept for several requests: its connections stay open between them, so requests to one server
+/// log in once (an SFTP request on a handle of its own is an SSH handshake and login each). One request at a time.
+// Sound because the handle is made in init, cleaned up only in deinit, and used by `Curl.perform` alone meanwhile.
+@safe package final class CurlSession {
+    fileprivate let handle: UnsafeMutableRawPointer?
+
+    package init() { unsafe handle = unsafe Curl.initializedHandle() }
+
+    deinit {
+        // Sound because nothing uses the handle after its session is gone.
+        if let handle = unsafe handle { unsafe curl_easy_cleanup(handle) }
     }
 }
 

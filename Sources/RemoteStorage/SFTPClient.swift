@@ -3,11 +3,14 @@ package struct SFTPClient {
     package var target: String
     package var location: SFTPLocation
     package var maxRate: UInt64?
+    /// Where requests keep one SSH connection between them (nil: a connection, and a login, for each).
+    package var session: CurlSession?
 
-    package init(target: String, location: SFTPLocation, maxRate: UInt64? = nil) {
+    package init(target: String, location: SFTPLocation, maxRate: UInt64? = nil, session: CurlSession? = nil) {
         self.target = target
         self.location = location
         self.maxRate = maxRate
+        self.session = session
     }
 
     /// What curl hands libssh2 at once (CURLOPT_UPLOAD_BUFFERSIZE; curl's default is 64 KiB): libssh2 puts one
@@ -77,7 +80,7 @@ package struct SFTPClient {
         request.sshPrivateKey = location.keyFile
         request.sshPublicKey = location.keyFile + ".pub"
         request.sshHostKeySHA256 = location.hostKeySHA256
-        do { return try Curl.perform(request) } catch {
+        do { return try Curl.perform(request, session: session) } catch {
             if error.isNotFound && missingIsNil { return nil }
             if error.isPeerVerification {
                 throw .transport(

@@ -126,7 +126,8 @@ public struct NetworkCaptureRecords {
                 let client = S3Client(target: target.name, location: location, credentials: credentials)
                 return (target, client, [location.prefix, machineID].filter { !$0.isEmpty }.joined(separator: "/"))
             case .sftp(let location):
-                return (target, SFTPClient(target: target.name, location: location), machineID)
+                // One SSH login for the listings and reads (or the writes) rather than one for each.
+                return (target, SFTPClient(target: target.name, location: location, session: CurlSession()), machineID)
             }
         } catch {
             log(.error, "cannot look for the dumps the capture kernel sent to \(wanted): \(error)")
