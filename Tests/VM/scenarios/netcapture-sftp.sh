@@ -9,6 +9,9 @@
 # writes the guest's RAM to a host file once the capture kernel's PID 1 runs. The host reads the drop box: every file
 # matches the manifest; drgn reads the flattened file as it is; makedumpfile -R rebuilds the kdump file, which drgn
 # reads and whose every kept page (zstd, decoded by libzstd) equals QEMU's copy.
+# Boot 2, with the disk: collection lists this machine's directory in the drop box, records boot 1's dump (small
+# files, manifest, shipped; its memory stays on the server), and stores its report beside it; `oopsctl list` shows it
+# complete and shipped; the guest powers off (no second crash: netcapture's later boots test the failures).
 # The guest of netcapture (static address, oopsd armed, sysrq panic); its scenario_main is replaced below.
 # shellcheck source=netcapture.sh
 source "$(dirname "${BASH_SOURCE[0]}")/netcapture.sh"
@@ -34,6 +37,7 @@ scenario_main() {
 
     local machine=5e1f0c0ffee000000000000000000043
     netcapture_guest_hook
+    touch "$VM_STAGE/etc/oopsd-vm/record-only"
     echo "$machine" >"$VM_STAGE/etc/machine-id"
     mkdir -p "$VM_STAGE/etc/oopsd/oopsd.conf.d"
     install -m 600 "$SSH_USER_KEY" "$VM_STAGE/etc/oopsd/sftp_key"
@@ -44,6 +48,9 @@ scenario_main() {
     printf '[Upload.dropbox]\nURL=%s\nKeyFile=/etc/oopsd/sftp_key\nHostKey=%s\n' "$url" "$SSH_HOST_FINGERPRINT" \
         >>"$VM_STAGE/etc/oopsd/oopsd.conf.d/50-network.conf"
     VM_NET=52:54:00:0d:0e:10
+    # Boot 1 cannot count itself (/var a tmpfs): the counter says 1 for boot 2, as in netcapture.
+    mkdir -p "$VM_STAGE/var/lib"
+    echo 1 >"$VM_STAGE/var/lib/netcapture-boots"
     vm_build_disk || return 1
 
     netcapture_boot_diskless crash || return 1
@@ -82,4 +89,31 @@ PY
     assert_eq "$(tail -n 1 "$VM_RUN_DIR/drgn-kdump.txt")" "$VM_RELEASE" "release read by drgn from the rebuilt file" ||
         return 1
     netcapture_compare_reference "$kdump" || return 1
+
+    local id=$NETCAPTURE_ID
+
+    # Boot 2: collection finds the dump in the drop box, records it and stores its report beside it.
+    vm_boot record || return 1
+    vm_figure "boot 2 (record, no crash)" "${VM_BOOT_SECONDS}s"
+    vm_expect_console "network capture: dump $id was sent to dropbox by the capture kernel" \
+        "collection finding the dump in the SFTP drop box and recording it" || return 1
+    vm_expect_console "network capture: dump $id: its report is stored beside it in dropbox" \
+        "the report stored beside the dump in the SFTP drop box" || return 1
+    vm_expect_console "^$id +[-0-9: ]+ +$(vm_regex_quote "$VM_RELEASE") +yes +.* dropbox:shipped " \
+        "oopsctl list on the next boot showing the dump as complete and shipped" || return 1
+    vm_figure "oopsctl list on the next boot" "$(grep -E "^[0-9.]+ $id " "$VM_CONSOLE" | head -n 1 | cut -d' ' -f2- |
+        tr -s ' ' | cut -c1-160)"
+    vm_extract /var/crash/ "$VM_RUN_DIR/disk-record" || return 1
+    local record=$VM_RUN_DIR/disk-record/$id
+    assert_cmd "the record's dmesg.txt equals the drop box's" cmp "$record/dmesg.txt" "$out/dmesg.txt" || return 1
+    assert_cmd "the record's manifest.json equals the drop box's" cmp "$record/manifest.json" "$out/manifest.json" ||
+        return 1
+    ! ls "$record" | grep -q '^vmcore' || vm_fail "the record of $id holds memory: $(ls "$record" | tr '\n' ' ')" ||
+        return 1
+    assert_contains "$record/upload-state.json" '"shipped" : true' "the record's upload state" || return 1
+    assert_file "$out/report.json" "report.json beside $id in the SFTP drop box after the next boot" || return 1
+    assert_cmd "the report in the drop box is the record's" cmp "$out/report.json" "$record/report.json" || return 1
+    assert_cmd "report.txt in the drop box is the record's" cmp "$out/report.txt" "$record/report.txt" || return 1
+    [[ ! -e $out/report.json.part && ! -e $out/report.txt.part ]] ||
+        vm_fail "a .part file of the report is left in the drop box" || return 1
 }
