@@ -16,14 +16,19 @@
 /// - 128M: ramfs ran out of memory while unpacking and the kernel panicked; tmpfs unpacked the head, and the
 ///   capture fell back to the local disk.
 ///
+/// The diskless image (no disk modules: 16.0 MiB compressed, 39.2 MiB unpacked) with ramfs sent the dump at 144M
+/// (MemFree 26.9 MiB at PID 1) and ran out of memory while unpacking at 136M, where the estimate below left 17.2 MiB
+/// beside it: unpacking takes more than the estimate says, so `headroom` must cover that too.
+///
 /// So ramfs is chosen only when tmpfs would cut the initramfs and the whole of it still leaves `headroom`.
 public enum CaptureRootFileSystem: String, Equatable, Sendable {
     case tmpfs
     case ramfs
 
-    /// Memory the capture needs once the initramfs is unpacked: PID 1, its child steps and the uploader with an
-    /// 8 MiB S3 part.
-    public static let headroom: UInt64 = 16 << 20
+    /// Memory the estimate of `freeWhileUnpacking` must leave beside the unpacked initramfs: what the kernel takes
+    /// while unpacking beyond the estimate, then PID 1, its child steps and the uploader with an 8 MiB S3 part.
+    /// 17.2 MiB was too little (the diskless image at 136M), 22.2 MiB enough (the image with disk modules at 144M).
+    public static let headroom: UInt64 = 20 << 20
 
     /// The kernel's free memory while it unpacks, estimated as the reservation less the kernel's `init_size` and
     /// the compressed initramfs (2.5 MiB under what Debian 6.1 reported at 128M, 144M and 160M: init_size counts

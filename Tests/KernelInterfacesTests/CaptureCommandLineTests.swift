@@ -63,6 +63,19 @@ import Testing
         #expect(chosen == expected)
     }
 
+    /// The diskless network initramfs of Debian 6.1 (no disk modules: 16,434 KiB compressed, 39.2 MiB unpacked):
+    /// ramfs sent the dump at 144M, ran out of memory while unpacking at 136M (where a 16 MiB headroom chose it);
+    /// tmpfs held it whole at 160M and cut it at 128M.
+    @Test(arguments: [
+        (UInt64(128), CaptureRootFileSystem.tmpfs), (136, .tmpfs), (144, .ramfs), (160, .tmpfs),
+    ])
+    func rootFileSystemOfTheDisklessNetworkInitramfs(reservedMiB: UInt64, expected: CaptureRootFileSystem) {
+        let chosen = CaptureRootFileSystem.choose(
+            reservedBytes: reservedMiB << 20, kernelInitSize: 65120 << 10, compressedBytes: 16434 << 10,
+            unpackedBytes: 41_100_000)
+        #expect(chosen == expected)
+    }
+
     @Test func aSmallInitramfsOrAnUnknownReservationKeepsTmpfs() {
         // The local-disk initramfs of Debian 6.1 (4.5 MiB, 12.5 MiB unpacked) at the smallest reservation, 104M.
         #expect(
