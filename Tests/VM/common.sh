@@ -30,12 +30,13 @@ kernel_archive_suite() {
     esac
 }
 # kernel_scenarios TAG: the scenarios that run on the kernel ("all": every one that does not limit its kernels
-# with SCENARIO_KERNELS). 6.1 and 6.12 run everything; 7.2 and 7.3 run panic, oops and filter (with the baseline
-# dump filter reads), which keeps the test command near its 60-minute target (each 7.x kernel adds ~5 min warm).
+# with SCENARIO_KERNELS). 6.1 and 6.12 run everything; 7.2 and 7.3 run panic, oops, filter (with the baseline
+# dump filter reads) and downtime, which keeps the test command near its 60-minute target (each 7.x kernel adds
+# ~7 min warm).
 kernel_scenarios() {
     case $1 in
         6.1|6.12) echo all ;;
-        7.2|7.3) echo "baseline panic oops filter" ;;
+        7.2|7.3) echo "baseline panic oops filter downtime" ;;
         *) die "no kernel tag '$1' (${KERNEL_TAGS[*]})" ;;
     esac
 }
