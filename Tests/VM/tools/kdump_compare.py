@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Check a kdump-compressed dump (zlib or uncompressed pages) against the ELF vmcore it was made from.
+"""Check a kdump-compressed dump (zlib, zstd or uncompressed pages) against the ELF vmcore it was made from.
 
 kdump_compare.py ORIGINAL KDUMP [--elf FILTERED_ELF] [--makedumpfile MDF_KDUMP]
 
@@ -12,11 +12,29 @@ kdump_compare.py ORIGINAL KDUMP [--elf FILTERED_ELF] [--makedumpfile MDF_KDUMP]
   (oopsd never leaves out the kernel image; x86 frees its text/rodata gaps to the buddy allocator).
 Prints one summary line; exits 1 with the first difference.
 """
+import ctypes
+import ctypes.util
 import struct
 import sys
 import zlib
 
 PAGE = 4096
+_zstd = None
+
+
+def zstd_page(data):
+    """One zstd-compressed page (kdump flag 0x20), through libzstd."""
+    global _zstd
+    if _zstd is None:
+        _zstd = ctypes.CDLL(ctypes.util.find_library("zstd") or "libzstd.so.1")
+        _zstd.ZSTD_decompress.restype = ctypes.c_size_t
+        _zstd.ZSTD_decompress.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p, ctypes.c_size_t]
+        _zstd.ZSTD_isError.argtypes = [ctypes.c_size_t]
+    out = ctypes.create_string_buffer(PAGE)
+    size = _zstd.ZSTD_decompress(out, PAGE, data, len(data))
+    if _zstd.ZSTD_isError(size) or size != PAGE:
+        raise ValueError(f"zstd page decompressed to {size}")
+    return out.raw
 
 
 def loads(path):
@@ -93,8 +111,10 @@ class Kdump:
             data = self.f.read(size)
             if flags & 0x1:
                 data = zlib.decompress(data)
-            elif flags & 0x3E:
-                sys.exit(f"{self.path}: pfn {pfn:#x} uses compression flags {flags:#x}; use zlib or none here")
+            elif flags & 0x20:
+                data = zstd_page(data)
+            elif flags:
+                sys.exit(f"{self.path}: pfn {pfn:#x} uses compression flags {flags:#x}; use zlib, zstd or none here")
             yield pfn, data
 
 

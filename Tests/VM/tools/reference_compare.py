@@ -11,48 +11,16 @@ out) or kdump-compressed (the second bitmap; pages zlib, zstd through libzstd, o
 --exclude START-END: physical byte range (hex; END exclusive, or its last byte as /proc/iomem prints it) not compared; its kept pages are counted apart.
 Prints one line of counts; exits 1 when a compared page differs or is missing from the reference.
 """
-import ctypes
-import ctypes.util
 import os
-import struct
 import sys
-import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from kdump_compare import PAGE, Kdump, frame_map  # noqa: E402
 
-_zstd = None
-
-
-def zstd_page(data):
-    global _zstd
-    if _zstd is None:
-        _zstd = ctypes.CDLL(ctypes.util.find_library("zstd") or "libzstd.so.1")
-        _zstd.ZSTD_decompress.restype = ctypes.c_size_t
-        _zstd.ZSTD_decompress.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p, ctypes.c_size_t]
-        _zstd.ZSTD_isError.argtypes = [ctypes.c_size_t]
-    out = ctypes.create_string_buffer(PAGE)
-    size = _zstd.ZSTD_decompress(out, PAGE, data, len(data))
-    if _zstd.ZSTD_isError(size) or size != PAGE:
-        raise ValueError(f"zstd page decompressed to {size}")
-    return out.raw
-
 
 def kdump_pages(path):
     """(pfn, bytes) of every page a kdump-compressed file holds."""
-    kdump = Kdump(path)
-    for index, pfn in enumerate(kdump.frames(kdump.second)):
-        kdump.f.seek(kdump.desc + 24 * index)
-        offset, size, flags, _ = struct.unpack("<QIIQ", kdump.f.read(24))
-        kdump.f.seek(offset)
-        data = kdump.f.read(size)
-        if flags & 0x1:
-            data = zlib.decompress(data)
-        elif flags & 0x20:
-            data = zstd_page(data)
-        elif flags:
-            sys.exit(f"{path}: pfn {pfn:#x} uses compression flags {flags:#x} this tool cannot read")
-        yield pfn, data
+    return Kdump(path).pages()
 
 
 def elf_pages(path):
