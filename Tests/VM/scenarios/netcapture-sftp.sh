@@ -95,14 +95,7 @@ PY
     # Boot 2: collection finds the dump in the drop box, records it and stores its report beside it.
     vm_boot record || return 1
     vm_figure "boot 2 (record, no crash)" "${VM_BOOT_SECONDS}s"
-    vm_expect_console "network capture: dump $id was sent to dropbox by the capture kernel" \
-        "collection finding the dump in the SFTP drop box and recording it" || return 1
-    vm_expect_console "network capture: dump $id: its report is stored beside it in dropbox" \
-        "the report stored beside the dump in the SFTP drop box" || return 1
-    vm_expect_console "^$id +[-0-9: ]+ +$(vm_regex_quote "$VM_RELEASE") +yes +.* dropbox:shipped " \
-        "oopsctl list on the next boot showing the dump as complete and shipped" || return 1
-    vm_figure "oopsctl list on the next boot" "$(grep -E "^[0-9.]+ $id " "$VM_CONSOLE" | head -n 1 | cut -d' ' -f2- |
-        tr -s ' ' | cut -c1-160)"
+    netcapture_expect_record "$id" dropbox || return 1
     vm_extract /var/crash/ "$VM_RUN_DIR/disk-record" || return 1
     local record=$VM_RUN_DIR/disk-record/$id
     assert_cmd "the record's dmesg.txt equals the drop box's" cmp "$record/dmesg.txt" "$out/dmesg.txt" || return 1

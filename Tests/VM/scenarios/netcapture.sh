@@ -182,6 +182,20 @@ netcapture_compare_reference() {
     rm -f "$NETCAPTURE_REFERENCE"
 }
 
+# netcapture_expect_record ID TARGET: the next boot's collection found dump ID in TARGET (the [Upload.NAME] name),
+# recorded it, stored its report beside it, and `oopsctl list` shows it complete and shipped there.
+netcapture_expect_record() {
+    local id=$1 target=$2
+    vm_expect_console "network capture: dump $id was sent to $target by the capture kernel" \
+        "collection finding the dump in $target and recording it" || return 1
+    vm_expect_console "network capture: dump $id: its report is stored beside it in $target" \
+        "the report stored beside the dump in $target" || return 1
+    vm_expect_console "^$id +[-0-9: ]+ +$(vm_regex_quote "$VM_RELEASE") +yes +.* $target:shipped " \
+        "oopsctl list on the next boot showing the dump as complete and shipped" || return 1
+    vm_figure "oopsctl list on the next boot" "$(grep -E "^[0-9.]+ $id " "$VM_CONSOLE" | head -n 1 | cut -d' ' -f2- |
+        tr -s ' ' | cut -c1-160)"
+}
+
 scenario_main() {
     # The network initramfs with the disk modules (41.6 MiB unpacked on Debian 6.1, boot 2) needs rootfs as ramfs
     # below ~170M: at 160M a tmpfs rootfs cut the uploader short; oopsd chooses ramfs from 144M
@@ -255,15 +269,8 @@ scenario_main() {
     kill "$watcher" 2>/dev/null
     rgw_kill
     ((booted == 0)) || return 1
-    vm_expect_console "network capture: dump $id was sent to rgw by the capture kernel" \
-        "collection finding the dump in radosgw and recording it" || return 1
-    vm_expect_console "network capture: dump $id: its report is stored beside it in rgw" \
-        "the report stored beside the dump in radosgw" || return 1
-    vm_expect_console "^$id +[-0-9: ]+ +$(vm_regex_quote "$VM_RELEASE") +yes +.* rgw:shipped " \
-        "oopsctl list on the next boot showing the dump as complete and shipped" || return 1
+    netcapture_expect_record "$id" rgw || return 1
     vm_expect_console 'OOPSD-VM: radosgw down after' "radosgw killed before the second capture" || return 1
-    vm_figure "oopsctl list on the next boot" "$(grep -E "^[0-9.]+ $id " "$VM_CONSOLE" | head -n 1 | cut -d' ' -f2- |
-        tr -s ' ' | cut -c1-160)"
     vm_expect_console 'oopsd-capture: network capture failed: ' "the failed upload and its reason" || return 1
     vm_expect_console 'oopsd-capture: dump complete in /mnt/target' "the fallback to the local disk" || return 1
     vm_figure "fallback reason" "$(grep -o 'network capture failed: .*' "$VM_CONSOLE" | head -n 1 | cut -c1-200)"
