@@ -70,6 +70,7 @@ extension ServiceStatus {
         image = outcome.image
         modules = outcome.modules
         dumpDirectory = outcome.dumpDirectory
+        localTargetMissing = outcome.localTargetMissing
         lastError = nil
         if outcome.loaded { lastArmTime = ServiceStatus.now() }
     }

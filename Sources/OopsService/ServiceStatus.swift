@@ -36,6 +36,9 @@ public struct ServiceStatus: Codable, Equatable, Sendable {
     public var image: Image?
     public var modules: [String]
     public var dumpDirectory: String?
+    /// Why the armed capture has no local target (`[Capture] Target=` on a machine without a dump disk): the dump goes
+    /// to the network only. Nil when it has one.
+    public var localTargetMissing: String?
     /// When the capture kernel was last loaded (ISO 8601, UTC).
     public var lastArmTime: String?
     public var lastError: String?
@@ -53,7 +56,7 @@ public struct ServiceStatus: Codable, Equatable, Sendable {
         armed: Bool, message: String, kernelImage: String? = nil, kernelRelease: String? = nil,
         commandLine: String? = nil, image: Image? = nil, modules: [String] = [], dumpDirectory: String? = nil,
         lastArmTime: String? = nil, lastError: String? = nil, configErrors: [String] = [], pid: Int32? = nil,
-        arming: String? = nil, sequence: UInt64? = nil
+        arming: String? = nil, sequence: UInt64? = nil, localTargetMissing: String? = nil
     ) {
         self.armed = armed
         self.message = message
@@ -69,6 +72,7 @@ public struct ServiceStatus: Codable, Equatable, Sendable {
         self.pid = pid
         self.arming = arming
         self.sequence = sequence
+        self.localTargetMissing = localTargetMissing
     }
 
     /// Where the status lives.

@@ -22,6 +22,8 @@ struct StatusReport: Codable {
     var modules: [String]
     var dumpDirectory: String
     var dumpDirectoryFreeBytes: UInt64?
+    /// Why the armed capture has no local target (network only); nil when it has one.
+    var localTargetMissing: String?
     var lastArmTime: String?
     var lastError: String?
     var configErrors: [String]
@@ -83,6 +85,7 @@ struct StatusCommand: ParsableCommand {
             kernelImage: recorded?.kernelImage, kernelRelease: recorded?.kernelRelease,
             commandLine: recorded?.commandLine, initramfs: recorded?.image, modules: recorded?.modules ?? [],
             dumpDirectory: directory, dumpDirectoryFreeBytes: freeBytes(root.path(directory)),
+            localTargetMissing: recorded?.localTargetMissing,
             lastArmTime: recorded?.lastArmTime, lastError: recorded?.lastError,
             configErrors: recorded?.configErrors ?? [],
             oopsModuleLoaded: FileSystem.exists(root.path("/sys/module/oopsd")), oopsModuleParameters: parameters,
@@ -116,8 +119,12 @@ struct StatusCommand: ParsableCommand {
         if !report.modules.isEmpty {
             rows.append(("Modules", report.modules.map { Path.lastComponent($0) }.joined(separator: " ")))
         }
-        let free = report.dumpDirectoryFreeBytes.map { "\(ByteSize.format($0)) free" } ?? "not reachable"
-        rows.append(("Dump target", "\(report.dumpDirectory) (\(free))"))
+        if let missing = report.localTargetMissing {
+            rows.append(("Dump target", "none on this machine, the network only (\(missing))"))
+        } else {
+            let free = report.dumpDirectoryFreeBytes.map { "\(ByteSize.format($0)) free" } ?? "not reachable"
+            rows.append(("Dump target", "\(report.dumpDirectory) (\(free))"))
+        }
         rows.append(("Last armed", report.lastArmTime ?? "never"))
         if let error = report.lastError { rows.append(("Last error", error)) }
         for error in report.configErrors { rows.append(("Config error", error)) }

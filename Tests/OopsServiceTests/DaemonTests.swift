@@ -61,15 +61,18 @@ func write(_ root: String, _ path: String, _ text: String) throws {
         let arming = FakeArming()
         let daemon = OopsDaemon(root: HostRoot(root), journal: RecordingLog(), arming: arming)
         daemon.reload(reason: "start")
-        #expect(
-            try #require(try ServiceStatus.read(root: HostRoot(root))).message
-                == "armed: test, initramfs 4 KiB, dumps to s3://dumps/vm, else /var/crash")
+        let withDisk = try #require(try ServiceStatus.read(root: HostRoot(root)))
+        #expect(withDisk.message == "armed: test, initramfs 4 KiB, dumps to s3://dumps/vm, else /var/crash")
+        #expect(withDisk.localTargetMissing == nil)
         arming.localTargetMissing = "dump target /var/crash: is on tmpfs (tmpfs), not a block device"
         daemon.reload(reason: "reload")
+        let diskless = try #require(try ServiceStatus.read(root: HostRoot(root)))
         #expect(
-            try #require(try ServiceStatus.read(root: HostRoot(root))).message
+            diskless.message
                 == "armed: test, initramfs 4 KiB, dumps to s3://dumps/vm only, a failed upload takes the failure "
                 + "action (dump target /var/crash: is on tmpfs (tmpfs), not a block device)")
+        // oopsctl status reads it to say there is no local dump target.
+        #expect(diskless.localTargetMissing == "dump target /var/crash: is on tmpfs (tmpfs), not a block device")
     }
 
     @Test func armsWithTheConfigurationAndRecordsTheStatus() throws {

@@ -66,6 +66,33 @@ final class KernelRoot {
         #expect(object["reservationBytes"] as? Int == 268_435_456)
     }
 
+    /// A machine armed for the network only has no local dump target: status says so instead of naming the
+    /// directory, which the capture kernel cannot reach.
+    @Test func statusOfANetworkOnlyArmingNamesNoLocalDumpTarget() throws {
+        let root = try KernelRoot()
+        root.kernel(reserved: 150_994_944, loaded: true)
+        root.write(
+            "/run/oopsd/status.json",
+            """
+            {"armed": true, "message": "armed: 6.1.0-57-amd64, initramfs 16426 KiB, dumps to s3://dumps/vm only",
+             "modules": [], "dumpDirectory": "/var/crash", "configErrors": [],
+             "localTargetMissing": "dump target /var/crash: is on tmpfs (tmpfs), not a block device"}
+            """)
+        let run = try OopsctlRun(["status", "--root", root.path])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(
+            run.stdout.contains(
+                "Dump target: none on this machine, the network only (dump target /var/crash: is on tmpfs (tmpfs), "
+                    + "not a block device)\n"))
+        // A status file written before the field existed still reads, with the directory as the target.
+        root.write(
+            "/run/oopsd/status.json",
+            #"{"armed": true, "message": "armed", "modules": [], "dumpDirectory": "/var/crash", "configErrors": []}"#)
+        let older = try OopsctlRun(["status", "--root", root.path])
+        #expect(older.status == 0, "\(older.stderr)")
+        #expect(older.stdout.contains("Dump target: /var/crash ("))
+    }
+
     @Test func statusDuringAReArmSaysReArmingNotUnloadedOutside() throws {
         // oopsd (this test process stands in for it) wrote "arming" and the kernel has unloaded the old capture
         // kernel while it loads the new one.
