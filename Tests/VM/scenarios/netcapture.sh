@@ -159,6 +159,8 @@ netcapture_boot_diskless() {
     vm_expect_console 'OOPSD-VM: oopsd armed' "oopsd arming with a network target" || return 1
     vm_expect_console 'dumps to [^ ]+ only, a failed upload takes the failure action [(]dump target /var/crash' \
         "oopsd arming for the network only, with no local fallback" || return 1
+    vm_expect_console 'Dump target: +none on this machine, the network only [(]dump target /var/crash' \
+        "oopsctl status naming no local dump target" || return 1
     vm_expect_console 'oopsd-capture: plan: .*no local target for /var/crash, the network only' \
         "the capture plan without a local target" || return 1
 }
