@@ -409,17 +409,13 @@ public struct DumpSaver {
             case .kdump:
                 let writer = KdumpWriter(compression: options.compression, threads: options.threads)
                 log("writing kdump-compressed (\(options.compression.rawValue)) with \(writer.threads) threads")
-                guard output.isStream else {
-                    try writer.write(
-                        core, selection: selection, excludeZeroPages: selection.level.excludesZeroPages,
-                        to: output, statistics: &statistics)
-                    return
-                }
-                let flattened = try FlattenedOutput(stream: output)
+                // A stream only moves forward: the page table, written after its pages, goes in flattened form.
+                let flattened = output.isStream ? try FlattenedOutput(stream: output) : nil
+                let destination: any DumpOutput = flattened ?? output
                 try writer.write(
                     core, selection: selection, excludeZeroPages: selection.level.excludesZeroPages,
-                    to: flattened, statistics: &statistics)
-                try flattened.finish()
+                    to: destination, statistics: &statistics)
+                try flattened?.finish()
             }
         }
         do {
