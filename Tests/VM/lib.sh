@@ -344,7 +344,7 @@ vm_boot() {
     local kernel=${VM_BOOT_KERNEL:-$(kernel_image "$VM_KERNEL")}
     local initrd=${VM_BOOT_INITRD:-$VM_RUN_DIR/initrd.cpio.gz}
     log "boot $name: $VM_KERNEL ($VM_RELEASE), $VM_MEM, crashkernel=${VM_CRASHKERNEL:-none}, console $VM_CONSOLE"
-    log "boot $name: -kernel $kernel -initrd $initrd -append '$append'"
+    log "boot $name: $(vm_accel_args) -kernel $kernel -initrd $initrd -append '$append'"
     local attempt
     for attempt in 1 2; do
         t0=${EPOCHREALTIME/./}
