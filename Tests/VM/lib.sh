@@ -29,6 +29,23 @@ vm_fail() {
     return 1
 }
 
+# vm_crash_run VMLINUX DUMP OUT CRASH-OPTION...: crash with the commands on stdin, its output in OUT; crash's exit
+# status. crash 9.0.2 predates 7.x's struct module (no module_num_gpl_syms) and stops at the module list: then it
+# runs again with --no_modules (its output says "no kernel module access").
+vm_crash_run() {
+    local vmlinux=$1 dump=$2 out=$3 commands rc=0
+    shift 3
+    commands=$(cat)
+    printf '%s\n' "$commands" | "$VM_CRASH" "$@" "$vmlinux" "$dump" >"$out" 2>&1 || rc=$?
+    if grep -q '^crash: invalid structure member offset: module_' "$out"; then
+        log "crash cannot read this kernel's modules ($(grep -m 1 -o 'invalid structure member offset: [a-z_]*' \
+            "$out")): again with --no_modules"
+        rc=0
+        printf '%s\n' "$commands" | "$VM_CRASH" --no_modules "$@" "$vmlinux" "$dump" >"$out" 2>&1 || rc=$?
+    fi
+    return "$rc"
+}
+
 # Record a measured figure; the driver prints them under the test's result line.
 vm_figure() {
     printf '%s: %s\n' "$1" "$2" >>"$VM_RUN_DIR/figures"

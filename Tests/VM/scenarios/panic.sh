@@ -5,8 +5,8 @@
 # Boot 2, in the same qemu (no firmware): the normal system again, with the whole memory map (MemTotal equal to
 # boot 1's); oopsd notes the return, collects the dump (report.txt) and `oopsctl info` shows its panic line, the
 # crashing CPU's registers and the stack scan, read from vmcore.kdump.
-# The host then reads the dump with tools nobody here wrote: drgn (libkdumpfile) reads the release, and crash 8.0.6
-# (tools/build-crash) the release, the panic string and the backtrace (makedumpfile 1.7.2 has no zstd reader,
+# The host then reads the dump with tools nobody here wrote: drgn (libkdumpfile) reads the release, and crash 9.0.2
+# (Debian sid's) the release, the panic string and the backtrace (makedumpfile 1.7.2 has no zstd reader,
 # vmcore-dmesg no kdump reader). The ELF path through PID 1 is covered by
 # disk-full, small-reservation, oops and report.
 
@@ -155,7 +155,7 @@ scenario_main() {
     kernel_crash_reads "$VM_KERNEL" || return 0
     local vmlinux=$OOPSD_VM_CACHE/dbg/usr/lib/debug/boot/vmlinux-$VM_RELEASE
     assert_file "$vmlinux" "the debug vmlinux (Tests/VM/prepare unpacks it)" || return 1
-    printf 'sys\nbt\nexit\n' | "$VM_CRASH" -s "$vmlinux" "$dump/vmcore.kdump" >"$dump/crash.txt" 2>&1 ||
+    printf 'sys\nbt\nexit\n' | vm_crash_run "$vmlinux" "$dump/vmcore.kdump" "$dump/crash.txt" -s ||
         vm_fail "crash could not read $dump/vmcore.kdump (crash -d1 tells why)" || return 1
     assert_contains "$dump/crash.txt" "^ +RELEASE: ${VM_RELEASE//+/\\+}\$" "crash sys on our kdump dump" || return 1
     assert_contains "$dump/crash.txt" '^ +PANIC: "Kernel panic - not syncing: sysrq triggered crash"' \
