@@ -6,11 +6,14 @@ scenario_main() {
     vm_guest_hook - <<'GUEST'
 guest_main() {
     [ "$OOPSD_VM_BOOT" = 1 ] || { vm_mark "unexpected boot $OOPSD_VM_BOOT"; return 1; }
-    vm_workload 320 320 40000
+    # BASELINE_WORKLOAD on the host: other sizes (page cache MiB, anonymous MiB, files), e.g. for a 6 GiB guest.
+    vm_workload $(cat /etc/oopsd-vm/workload 2>/dev/null || echo 320 320 40000)
     vm_arm_baseline || return 1
     vm_crash_sysrq
 }
 GUEST
+    mkdir -p "$VM_STAGE/etc/oopsd-vm"
+    [[ -z ${BASELINE_WORKLOAD:-} ]] || echo "$BASELINE_WORKLOAD" >"$VM_STAGE/etc/oopsd-vm/workload"
     vm_build_disk || return 1
     vm_boot crash || return 1
     vm_expect_console 'OOPSD-VM: workload: hugetlb ready: 8 huge pages in use, 8 freed' "the hugetlb workload" || return 1
