@@ -157,11 +157,11 @@ def main(argv):
         only_ours = ours - theirs
         image = kernel_image_frames(original)
         if only_theirs:
-            sys.exit(f"{len(only_theirs)} frames kept by makedumpfile are left out by oopsd, first "
+            sys.exit(f"{line}; {len(only_theirs)} frames kept by makedumpfile are left out by oopsd, first "
                      f"{sorted(only_theirs)[:8]}")
         outside = only_ours - image
         if outside:
-            sys.exit(f"{len(outside)} frames kept only by oopsd lie outside the kernel image, first "
+            sys.exit(f"{line}; {len(outside)} frames kept only by oopsd lie outside the kernel image, first "
                      f"{[hex(p) for p in sorted(outside)[:8]]}")
         line += (f"; makedumpfile keeps {len(theirs)}, oopsd {len(ours)}: {len(only_ours)} more, all in the "
                  f"kernel image")
