@@ -7,14 +7,17 @@ import SystemCalls
 /// takes no room in the file and reading it fails instead of returning made-up bytes (as in makedumpfile's `-E`
 /// files).
 ///
-/// `Layout.packed` (the default) stores zero pages of kept runs as data, so the file has no holes: its apparent size
-/// is its size on disk, which every copy, archive and upload without hole support pays for; more than 65,534
-/// segments are counted with `PN_XNUM` (section header 0's `sh_info`), as crash, drgn, gdb, readelf and makedumpfile
-/// read it. Zero pages are not left out of its address space: crash reads zero kernel data (the `mem_section` root
-/// table) and stops where it is missing, and makedumpfile misreads memory past a segment's file data. To leave zero
-/// pages out, the kdump format stores them as one shared page. `Layout.sparse` (for readers without `PN_XNUM`): at
-/// most `maximumLoads` segments, runs joined across gaps, zero and left-out pages inside them holes of a sparse
-/// file.
+/// `Layout.packed` (the default) has no holes: its apparent size is its size on disk, which every copy, archive and
+/// upload without hole support pays for; more than 65,534 segments are counted with `PN_XNUM` (section header 0's
+/// `sh_info`), as crash, drgn, gdb, readelf and makedumpfile read it. When zero pages are left out, a run of at
+/// least `zeroRunPages` zero pages becomes a PT_LOAD of its own with no file data (`p_filesz` 0, `p_offset` 0),
+/// which readers return as zeros; shorter zero runs are stored as data. Zero pages never leave the address space:
+/// crash reads zero kernel data (the `mem_section` root table) and stops where it is missing. Zero runs are not
+/// memory past a data segment's file data, as in makedumpfile's `-E` files: makedumpfile's mmap reader takes
+/// `p_offset + p_memsz` as the end of a segment's file bytes and reads the next segment's data (or past the end of
+/// the file, SIGBUS) for pages that follow; the zero-run headers come after every data header, where its search for
+/// the segment holding a file offset finds the data segment first. `Layout.sparse` (for readers without `PN_XNUM`): at most
+/// `maximumLoads` segments, runs joined across gaps, zero and left-out pages inside them holes of a sparse file.
 ///
 /// The header is written first with `e_flags` = `DUMP_ELF_INCOMPLETE` and cleared only after every byte is
 /// written, so an interrupted dump says so to makedumpfile and crash.
@@ -27,6 +30,9 @@ public struct ELFCoreWriter {
     public var pageSize: Int
     /// How stored pages are laid out in the file.
     public var layout: Layout
+    /// The shortest run of zero pages the packed layout keeps as memory past a segment's file data (when zero pages
+    /// are left out); a shorter run costs less as data than its program header and the readers' segment search.
+    public var zeroRunPages: UInt64 = 1024
 
     /// How the writer lays out what it stores.
     public enum Layout: Equatable, Sendable {
@@ -125,7 +131,9 @@ public struct ELFCoreWriter {
         let page = UInt64(pageSize)
         // Direct-map loads first, in order, then the text loads that no direct-map load stores.
         var directMap: [Int] = []
-        for index in placed.indices where !placed[index].header.mapsKernelText {
+        // Loads without file data (zero runs) stay at offset 0 and take no room.
+        let stored = placed.indices.filter { placed[$0].header.fileSize > 0 }
+        for index in stored where !placed[index].header.mapsKernelText {
             let load = placed[index].header
             placed[index].header.offset = (cursor + page - 1) / page * page + load.physicalAddress % page
             cursor = placed[index].header.offset + load.fileSize
@@ -133,7 +141,7 @@ public struct ELFCoreWriter {
         }
         let byStart = directMap.sorted { placed[$0].header.physicalAddress < placed[$1].header.physicalAddress }
         let starts = byStart.map { placed[$0].header.physicalAddress }
-        for index in placed.indices where placed[index].header.mapsKernelText {
+        for index in stored where placed[index].header.mapsKernelText {
             let load = placed[index].header
             let low = starts.partitionPoint { $0 > load.physicalAddress }
             if low > 0 {
@@ -164,10 +172,15 @@ public struct ELFCoreWriter {
         statistics: inout WriteStatistics
     ) throws {
         let notes = core.notes.flatMap { $0.encoded() }
-        // The packed layout stores zero pages as data: crash reads zero kernel data (the mem_section root table
-        // on 6.1) and must find it, and makedumpfile misreads memory past file data.
-        let storesZeroPages = layout == .packed
-        let (headers, loads, dataEnd) = place(self.loads(of: core, keep: keep), noteSize: notes.count)
+        var reader = WindowReader(core: core, windowSize: windowSize, readBufferSize: readBufferSize)
+        defer { reader.release() }
+        var planned = self.loads(of: core, keep: keep)
+        // The packed layout keeps long zero runs as memory past file data and stores shorter ones as data.
+        let packed = layout == .packed
+        if excludeZeroPages && packed {
+            planned = try cuttingZeroRuns(planned, reader: &reader, statistics: &statistics)
+        }
+        let (headers, loads, dataEnd) = place(planned, noteSize: notes.count)
         // More than PN_XNUM - 1 headers: e_phnum is PN_XNUM and section header 0, after the data, holds the count.
         let extended = headers.count >= Int(ELFHeader.extendedNumbering)
         let sectionOffset = (dataEnd + 7) / 8 * 8
@@ -198,15 +211,13 @@ public struct ELFCoreWriter {
             inputFrames += range.upperBound - max(range.lowerBound, frameEnd)
             frameEnd = range.upperBound
         }
-        var reader = WindowReader(core: core, windowSize: windowSize, readBufferSize: readBufferSize)
-        defer { reader.release() }
         // In file order (kernel text loads are placed after the direct map), so that a stream only moves forward.
         for load in loads.filter({ !$0.isAlias }).sorted(by: { $0.header.offset < $1.header.offset }) {
             // Sound because the windows are lent by `visit` and used only inside its body.
             try unsafe visit(load, reader: &reader) { window, position in
                 try unsafe writeWindow(
                     window, segmentPosition: position, load: load.header, output: output,
-                    excludeZeroPages: excludeZeroPages && !storesZeroPages, keep: keep, statistics: &statistics)
+                    excludeZeroPages: excludeZeroPages && !packed, keep: keep, statistics: &statistics)
             }
         }
         if inputFrames > statistics.totalPages {
@@ -225,11 +236,87 @@ public struct ELFCoreWriter {
         try output.sync()
     }
 
+    /// Cuts runs of at least `zeroRunPages` whole zero pages out of each load's file data: the data around a run
+    /// stays in pieces of the load, and the run becomes a load with no file data, listed after every data load, so
+    /// every address stays readable, as zeros, and the file stores none of the run. Reads every stored byte once and
+    /// counts the zero pages it leaves out (of direct-map loads: text loads repeat their frames). Cuts stop when
+    /// the header count would pass the layout's bound; a truncated input is reported by the write that follows.
+    func cuttingZeroRuns(
+        _ loads: [PlacedLoad], reader: inout WindowReader, statistics: inout WriteStatistics
+    ) throws -> [PlacedLoad] {
+        let page = UInt64(pageSize)
+        let shortest = zeroRunPages * page
+        var budget = (maximumLoads - loads.count) / 2  // a cut adds at most two loads
+        var result: [PlacedLoad] = []
+        var zeroRuns: [PlacedLoad] = []
+        result.reserveCapacity(loads.count)
+        for load in loads {
+            var runs: [Range<UInt64>] = []  // in positions of the load's file data
+            var zeroStart: UInt64?
+            func close(at end: UInt64) {
+                if let start = zeroStart, end - start >= shortest, budget > 0 {
+                    runs.append(start..<end)
+                    budget -= 1
+                }
+                zeroStart = nil
+            }
+            try unsafe visit(load, reader: &reader, reportsTruncation: false) { window, position in
+                var index = 0
+                while index < window.count {
+                    let address = load.header.physicalAddress + position + UInt64(index)
+                    let pageEnd = min(window.count, index + Int(page - address % page))
+                    // Sound because `index < pageEnd <= window.count`.
+                    if unsafe pageEnd - index == pageSize
+                        && isZero(UnsafeRawBufferPointer(rebasing: window[index..<pageEnd]))
+                    {
+                        if zeroStart == nil { zeroStart = position + UInt64(index) }
+                    } else {
+                        close(at: position + UInt64(index))
+                    }
+                    index = pageEnd
+                }
+            }
+            close(at: min(load.header.fileSize, reader.core.fileSize - min(reader.core.fileSize, load.inputOffset)))
+            guard !runs.isEmpty else {
+                result.append(load)
+                continue
+            }
+            func piece(from start: UInt64, dataEnd: UInt64, memoryEnd: UInt64) -> PlacedLoad {
+                var header = load.header
+                header.virtualAddress = load.header.virtualAddress &+ start
+                header.physicalAddress = load.header.physicalAddress + start
+                header.offset = dataEnd > start ? load.header.offset + start : 0
+                header.fileSize = dataEnd - start
+                header.memorySize = memoryEnd - start
+                return PlacedLoad(header: header, input: load.input, inputOffset: load.inputOffset + start)
+            }
+            var cursor: UInt64 = 0
+            for run in runs {
+                if run.lowerBound > cursor {
+                    result.append(piece(from: cursor, dataEnd: run.lowerBound, memoryEnd: run.lowerBound))
+                }
+                cursor = run.upperBound
+                // The input's memory past its file data stays with the last piece.
+                let memoryEnd = cursor == load.header.fileSize ? load.header.memorySize : cursor
+                zeroRuns.append(piece(from: run.lowerBound, dataEnd: run.lowerBound, memoryEnd: memoryEnd))
+                if !load.header.mapsKernelText {
+                    let pages = (run.upperBound - run.lowerBound) / page
+                    statistics.totalPages += pages
+                    statistics.excludedZeroPages += pages
+                }
+            }
+            if cursor < load.header.fileSize {
+                result.append(piece(from: cursor, dataEnd: load.header.fileSize, memoryEnd: load.header.memorySize))
+            }
+        }
+        return result + zeroRuns
+    }
+
     /// Hands one output segment's input bytes to `body`, window by window, with each window's position in the
     /// segment; windows end on page boundaries of the physical address space. A truncated input is an error
-    /// naming the segment, after the bytes that are there.
+    /// naming the segment, after the bytes that are there (unless `reportsTruncation` is false).
     private func visit(
-        _ load: PlacedLoad, reader: inout WindowReader,
+        _ load: PlacedLoad, reader: inout WindowReader, reportsTruncation: Bool = true,
         _ body: (UnsafeRawBufferPointer, _ segmentPosition: UInt64) throws -> Void
     ) throws {
         let page = UInt64(pageSize)
@@ -249,7 +336,7 @@ public struct ELFCoreWriter {
             }
             position = windowEnd
         }
-        if available < wanted {
+        if available < wanted && reportsTruncation {
             throw ELFCoreError(
                 path: reader.core.path,
                 .truncated(
