@@ -5,9 +5,11 @@
 FLEET_PIDS=()
 
 # Starts the Ceph monitor and OSD, then radosgw on 127.0.0.1:$RGW_PORT, then creates the S3 user
-# $S3_ACCESS_KEY/$S3_SECRET_KEY. Sets CEPH_CONF. A cluster whose OSD does not come up (2 of 3 runs here one day;
-# twice in a row on 2026-12-03, each time with the monitor answering the OSD "wrong fsid") is stopped, and a new
-# one is made, on another port, up to three clusters in all.
+# $S3_ACCESS_KEY/$S3_SECRET_KEY. Sets CEPH_CONF. A cluster whose OSD does not come up is stopped, and a new one is
+# made, on another port, up to three clusters in all. (Until 2026-12-05 the OSD placed itself in the CRUSH map when
+# it started; on a loaded host its command could leave before it had the monitor map, with fsid 0, and the monitor
+# refused it, "wrong fsid", so the OSD never came up: 3 clusters in a row that day. The CRUSH entry is now made by
+# the ceph CLI before the OSD starts.)
 ceph_start() {
     local attempt
     for attempt in 1 2 3; do
@@ -62,6 +64,8 @@ osd_data = $dir/osd/ceph-\$id
 osd_objectstore = memstore
 memstore_device_bytes = ${MEMSTORE_BYTES:-6442450944}
 osd_max_object_size = 1073741824
+osd_crush_update_on_start = false
+osd_class_update_on_start = false
 [client.rgw.fleet]
 rgw_frontends = beast endpoint=127.0.0.1:$RGW_PORT
 rgw_data = $dir/rgw
@@ -76,6 +80,7 @@ CONF
     local osd_uuid
     osd_uuid=$(cat /proc/sys/kernel/random/uuid)
     timeout -k 5 60 ceph -c "$CEPH_CONF" osd create "$osd_uuid" >/dev/null
+    timeout -k 5 60 ceph -c "$CEPH_CONF" osd crush add osd.0 1.0 root=default host=fleet >/dev/null 2>&1
     ceph-osd -i 0 --mkfs --osd-uuid "$osd_uuid" -c "$CEPH_CONF" >"$dir/log/mkfs-osd.out" 2>&1
     ceph-osd -f -i 0 -c "$CEPH_CONF" >"$dir/log/osd.out" 2>&1 &
     CEPH_CLUSTER_PIDS+=($!)
