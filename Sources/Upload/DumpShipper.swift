@@ -49,6 +49,8 @@ public struct DumpShipper {
     /// How many parts of one multipart upload are in flight at once: enough to hide the server's per-part
     /// latency, few enough that a fleet rebooting together does not open dozens of connections per machine.
     public static let parallelParts = 4
+    /// Files this large are hashed while they upload rather than before.
+    public static let backgroundHashSize: UInt64 = 16 << 20
     /// The name of the manifest, written last.
     public static let manifestName = "manifest.json"
 
@@ -101,18 +103,27 @@ public struct DumpShipper {
         if state.url != target.url || state.remoteDirectory != remote || state.partSize != target.partSize {
             state = TargetState(url: target.url, remoteDirectory: remote, partSize: target.partSize)
         }
-        // Hash what changed since the state was written (normally: everything, once).
+        // Hash what changed since the state was written (normally: everything, once). Files of
+        // `backgroundHashSize` or more are hashed on a second thread while the files upload (their hash is needed
+        // only by the manifest, which goes last): the upload does not wait for a pass over the vmcore.
         var files: [TargetState.FileState] = []
+        var pending: [Int] = []
         for file in try Self.plan(entry) {
-            if let known = state.files.first(where: { $0.name == file.name }), known.size == file.size,
-                known.modified == file.modified
-            {
-                files.append(known)
-            } else {
-                let sha = try FileDigest.sha256(path: entry.file(file.name))
-                files.append(.init(name: file.name, size: file.size, modified: file.modified, sha256: sha))
-                state.manifestStored = false
+            let known = state.files.first {
+                $0.name == file.name && $0.size == file.size && $0.modified == file.modified
             }
+            if let known, !known.sha256.isEmpty {
+                files.append(known)
+                continue
+            }
+            var fresh = known ?? .init(name: file.name, size: file.size, modified: file.modified, sha256: "")
+            if file.size >= Self.backgroundHashSize {
+                pending.append(files.count)
+            } else {
+                fresh.sha256 = try FileDigest.sha256(path: entry.file(file.name))
+            }
+            files.append(fresh)
+            state.manifestStored = false
         }
         if files.map(\.name) != state.files.map(\.name) { state.manifestStored = false }
         state.files = files
@@ -133,7 +144,58 @@ public struct DumpShipper {
                 .warning,
                 "\(error); try \(attempt + 1) of \(attempts) in \(Int(wait * 10) / 10 == 0 ? "<1" : "\(Int(wait))")s")
         }
-        var finished: UInt64 = files.filter(\.done).reduce(0) { $0 + $1.size }
+        // Worker 0 (this thread) uploads, worker 1 hashes; each writes only its own variables until both are joined.
+        var hashes: [Int: String] = [:]
+        var hashFailure: UploadError?
+        var uploadFailure: UploadError?
+        let paths = pending.map { entry.file(files[$0].name) }
+        ParallelWorkers.run(count: pending.isEmpty ? 1 : 2) { worker in
+            if worker == 1 {
+                for (index, path) in zip(pending, paths) where hashFailure == nil {
+                    do throws(UploadError) { hashes[index] = try FileDigest.sha256(path: path) } catch { hashFailure = error }
+                }
+                return
+            }
+            do throws(UploadError) {
+                try uploadFiles(
+                    entry, state: &state, statePath: statePath, transport: transport, backoff: backoff, total: total)
+            } catch { uploadFailure = error }
+        }
+        // A hash taken is kept for the next attempt even when this one failed.
+        for (index, sha) in hashes { state.files[index].sha256 = sha }
+        if !hashes.isEmpty { try state.write(statePath) }
+        if let uploadFailure { throw uploadFailure }
+        if let hashFailure { throw hashFailure }
+
+        let manifest = Manifest(
+            machineID: machineID, dumpID: entry.id,
+            files: state.files.map { Manifest.File(name: $0.name, size: $0.size, sha256: $0.sha256) })
+        let key = remote + "/" + Self.manifestName
+        switch transport {
+        case .sftp(let client):
+            try backoff.run { () throws(UploadError) in try client.put(key, body: .bytes(manifest.encoded())) }
+        case .s3(let client):
+            _ = try backoff.run { () throws(UploadError) in
+                try client.putObject(key: key, body: .bytes(manifest.encoded()))
+            }
+        }
+        state.manifestStored = true
+        try state.write(statePath)
+        try UploadState.update(dump: entry.path, target: target.name) {
+            $0.shipped = true
+            $0.bytesSent = total
+            $0.error = nil
+            $0.shippedAt = UTCTime.nowISO8601()
+        }
+    }
+
+    /// Sends every file of `entry` that `state` does not mark done, recording progress in `state` and its file.
+    private func uploadFiles(
+        _ entry: DumpEntry, state: inout TargetState, statePath: String, transport: Transport, backoff: Backoff,
+        total: UInt64
+    ) throws(UploadError) {
+        let remote = remoteDirectory(entry.id)
+        var finished: UInt64 = state.files.filter(\.done).reduce(0) { $0 + $1.size }
         for index in state.files.indices where !state.files[index].done {
             if stop.isRequested { throw .stopped(target: target.name) }
             let file = state.files[index]
@@ -174,27 +236,6 @@ public struct DumpShipper {
             finished += file.size
             report(0)
             try UploadState.update(dump: entry.path, target: target.name) { $0.bytesSent = finished }
-        }
-
-        let manifest = Manifest(
-            machineID: machineID, dumpID: entry.id,
-            files: state.files.map { Manifest.File(name: $0.name, size: $0.size, sha256: $0.sha256) })
-        let key = remote + "/" + Self.manifestName
-        switch transport {
-        case .sftp(let client):
-            try backoff.run { () throws(UploadError) in try client.put(key, body: .bytes(manifest.encoded())) }
-        case .s3(let client):
-            _ = try backoff.run { () throws(UploadError) in
-                try client.putObject(key: key, body: .bytes(manifest.encoded()))
-            }
-        }
-        state.manifestStored = true
-        try state.write(statePath)
-        try UploadState.update(dump: entry.path, target: target.name) {
-            $0.shipped = true
-            $0.bytesSent = total
-            $0.error = nil
-            $0.shippedAt = UTCTime.nowISO8601()
         }
     }
 
