@@ -41,7 +41,7 @@ public final class FlattenedOutput: DumpOutput {
 
     public func writeAll(_ buffer: UnsafeRawBufferPointer, atOffset offset: UInt64) throws {
         guard !ended else { throw Failure(description: "flattened stream: a write after its end mark") }
-        let count = UInt64(unsafe buffer.count)
+        let count = UInt64(buffer.count)
         guard count > 0 else { return }
         guard offset < UInt64(Int64.max) - count else {
             throw Failure(description: "flattened stream: offset \(offset) out of range")
