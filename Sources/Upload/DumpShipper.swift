@@ -152,7 +152,11 @@ public struct DumpShipper {
         ParallelWorkers.run(count: pending.isEmpty ? 1 : 2) { worker in
             if worker == 1 {
                 for (index, path) in zip(pending, paths) where hashFailure == nil {
-                    do throws(UploadError) { hashes[index] = try FileDigest.sha256(path: path) } catch { hashFailure = error }
+                    do throws(UploadError) {
+                        hashes[index] = try FileDigest.sha256(path: path)
+                    } catch {
+                        hashFailure = error
+                    }
                 }
                 return
             }

@@ -46,7 +46,8 @@ struct DumpCommand: ParsableCommand {
     @Flag(
         help: """
             With --format elf: for readers without PN_XNUM, at most 65,000 segments with zero pages as holes of \
-            a sparse file (the default has no holes and stores zero pages).
+            a sparse file (the default has no holes: zero runs under 4 MiB are stored, longer ones are segments \
+            without file data).
             """)
     var sparse = false
 

@@ -22,8 +22,9 @@ struct CaptureArguments {
           --output DIR       the dump directory to create (must not exist)
           --dump-level N     makedumpfile's bits, added up: 1 zero pages, 2 page cache, 4 page cache with
                              private data, 8 user pages, 16 free pages (default 1; 31 leaves out all)
-          --format F         elf (default: left-out pages take no room, zero pages are stored, no holes,
-                             PN_XNUM past 65,534 segments) or kdump (compressed, per page)
+          --format F         elf (default: left-out pages take no room, zero runs of 4 MiB or more are
+                             segments without file data, shorter ones stored, no holes, PN_XNUM past
+                             65,534 segments) or kdump (compressed, per page)
           --sparse-elf       ELF for readers without PN_XNUM: at most 65,000 segments, zero pages holes
           --compression C    kdump page compression: zstd (default), zlib (for old readers) or none
           --threads N        kdump compression threads (default: every online CPU)

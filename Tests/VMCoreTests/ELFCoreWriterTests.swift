@@ -78,7 +78,7 @@ import VMCore
         #expect(status.permissions == 0o600)
     }
 
-    /// The default layout: zero pages are stored, so every input segment is one output
+    /// The default layout: zero runs shorter than `zeroRunPages` are stored, so every input segment is one output
     /// segment with the same bytes, and the file has no holes.
     @Test(arguments: [4096, 8192, 64 << 20])
     func packedLayoutStoresZeroPagesAndHasNoHoles(windowSize: Int) throws {
