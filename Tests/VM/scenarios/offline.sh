@@ -5,7 +5,8 @@
 #     vmcore-dmesg prints the same log from it as from the original; makedumpfile -d 31 keeps every non-zero page
 #     from it that it keeps from the original, with the same bytes (tools/kdump_keeps_as_much.py);
 #   - every PT_LOAD byte of our vmcore equals the original (Tests/VM/tools/vmcore_compare.py), at levels 1 and 0;
-#   - level 1 has no holes (allocated >= size: the default ELF layout stores zero pages), files 0600, directory
+#   - level 1 has no holes (allocated >= size: the default ELF layout stores short zero runs as data and makes
+#     runs of 4 MiB or more segments without file data), files 0600, directory
 #     0700, metadata complete;
 #   - figures: capture time and throughput vs dd of the same file, peak RSS.
 
