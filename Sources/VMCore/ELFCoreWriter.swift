@@ -16,8 +16,9 @@ import SystemCalls
 /// memory past a data segment's file data, as in makedumpfile's `-E` files: makedumpfile's mmap reader takes
 /// `p_offset + p_memsz` as the end of a segment's file bytes and reads the next segment's data (or past the end of
 /// the file, SIGBUS) for pages that follow; the zero-run headers come after every data header, where its search for
-/// the segment holding a file offset finds the data segment first. `Layout.sparse` (for readers without `PN_XNUM`): at most
-/// `maximumLoads` segments, runs joined across gaps, zero and left-out pages inside them holes of a sparse file.
+/// the segment holding a file offset finds the data segment first. `Layout.sparse` (for readers without
+/// `PN_XNUM`): at most `maximumLoads` segments, runs joined across gaps, zero and left-out pages inside them holes
+/// of a sparse file.
 ///
 /// The header is written first with `e_flags` = `DUMP_ELF_INCOMPLETE` and cleared only after every byte is
 /// written, so an interrupted dump says so to makedumpfile and crash.
@@ -30,8 +31,9 @@ public struct ELFCoreWriter {
     public var pageSize: Int
     /// How stored pages are laid out in the file.
     public var layout: Layout
-    /// The shortest run of zero pages the packed layout keeps as memory past a segment's file data (when zero pages
-    /// are left out); a shorter run costs less as data than its program header and the readers' segment search.
+    /// The shortest run of zero pages the packed layout makes a load without file data (when zero pages are left
+    /// out); shorter runs are stored as data. With runs of 64 pages, makedumpfile's `--dump-dmesg` crashed on our
+    /// files (it read an mmap window it had already unmapped, once many pages came through `read()`; 2026-12-05).
     public var zeroRunPages: UInt64 = 1024
 
     /// How the writer lays out what it stores.
@@ -175,7 +177,7 @@ public struct ELFCoreWriter {
         var reader = WindowReader(core: core, windowSize: windowSize, readBufferSize: readBufferSize)
         defer { reader.release() }
         var planned = self.loads(of: core, keep: keep)
-        // The packed layout keeps long zero runs as memory past file data and stores shorter ones as data.
+        // The packed layout makes long zero runs loads without file data and stores shorter ones as data.
         let packed = layout == .packed
         if excludeZeroPages && packed {
             planned = try cuttingZeroRuns(planned, reader: &reader, statistics: &statistics)
