@@ -214,12 +214,20 @@ public struct ELFCoreWriter {
             frameEnd = range.upperBound
         }
         // In file order (kernel text loads are placed after the direct map), so that a stream only moves forward.
+        // The whole pages written so far go to the device while the next windows are read, so the final sync waits
+        // only for the last window.
+        var writebackCursor: UInt64 = 0
         for load in loads.filter({ !$0.isAlias }).sorted(by: { $0.header.offset < $1.header.offset }) {
             // Sound because the windows are lent by `visit` and used only inside its body.
             try unsafe visit(load, reader: &reader) { window, position in
                 try unsafe writeWindow(
                     window, segmentPosition: position, load: load.header, output: output,
                     excludeZeroPages: excludeZeroPages && !packed, keep: keep, statistics: &statistics)
+                let written = (load.header.offset + position + UInt64(window.count)) / page * page
+                if written > writebackCursor {
+                    output.startWriteback(atOffset: writebackCursor, count: written - writebackCursor)
+                    writebackCursor = written
+                }
             }
         }
         if inputFrames > statistics.totalPages {
