@@ -3,6 +3,7 @@
 #include "CShim.h"
 
 #include <fcntl.h>
+#include <stdio.h>
 #include <sys/ioctl.h>
 #include <sys/klog.h>
 #include <sys/reboot.h>
@@ -95,4 +96,10 @@ int oops_fstat(int fd, oops_stat_t *out) {
 
 int oops_start_writeback(int fd, int64_t offset, int64_t count) {
     return sync_file_range(fd, offset, count, SYNC_FILE_RANGE_WRITE);
+}
+
+int oops_reopen_direct(int fd) {
+    char path[32];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    return open(path, O_WRONLY | O_DIRECT | O_CLOEXEC);
 }

@@ -24,6 +24,9 @@ public struct DumpSaver {
         /// How an ELF vmcore lays out its pages: packed (the default: no holes, zero pages stored, `PN_XNUM` past
         /// 65,534 segments) or sparse (for readers without `PN_XNUM`: zero pages are holes).
         public var elfLayout: ELFCoreWriter.Layout
+        /// Write an ELF vmcore's pages with `O_DIRECT`, past the page cache, where the file system allows it
+        /// (`DirectFileOutput`); false: through the page cache.
+        public var directWrites = true
         /// Run the log and each memory attempt in a child process (nil: in this process, without fallbacks, for
         /// callers with threads of their own such as `oopsctl`).
         public var isolation: Isolation?
@@ -430,9 +433,16 @@ public struct DumpSaver {
                 // The manifest is made by the capture's PID 1, which did not see this step.
                 try directory.replaceFile(CaptureUploader.storedRecord(fileName), Array(stored.manifestLine.utf8))
             } else {
-                let output = try directory.createFile(fileName)
-                defer { try? output.close() }
-                try write(to: output)
+                let file = try directory.createFile(fileName)
+                defer { try? file.close() }
+                if attempt.format == .elf && options.directWrites {
+                    // An ELF file's data are whole pages at page-aligned offsets: written past the page cache.
+                    let output = DirectFileOutput(file)
+                    try write(to: output)
+                    statistics.writeMethod = output.writeMethod
+                } else {
+                    try write(to: file)
+                }
             }
         } catch {
             metadata.statistics = statistics
@@ -443,6 +453,7 @@ public struct DumpSaver {
             "saved \(statistics.writtenPages) of \(statistics.totalPages) pages "
                 + "(\(statistics.excludedZeroPages) zero pages, \(statistics.excludedFilteredPages) "
                 + "filtered pages left out) to "
-                + (options.uploader == nil ? directory.path(fileName) : "the network as \(fileName)"))
+                + (options.uploader == nil ? directory.path(fileName) : "the network as \(fileName)")
+                + (statistics.writeMethod.map { ", written \($0)" } ?? ""))
     }
 }

@@ -39,6 +39,7 @@ public struct DumpMetadata: Sendable {
         public static let format = "format"
         public static let compression = "compression"
         public static let readMethod = "read_method"
+        public static let writeMethod = "write_method"
         public static let source = "source"
         public static let tool = "tool"
         public static let toolVersion = "tool_version"
@@ -144,6 +145,7 @@ public struct DumpMetadata: Sendable {
             (Key.format, .optional(format?.rawValue)),
             (Key.compression, .optional(compression?.rawValue)),
             (Key.readMethod, .string(statistics.readMethod)),
+            (Key.writeMethod, .optional(statistics.writeMethod)),
             (Key.source, .optional(source)),
             (Key.tool, .string(DumpMetadata.tool)),
             (Key.toolVersion, .optional(toolVersion)),
@@ -192,6 +194,7 @@ public struct DumpMetadata: Sendable {
         statistics.bytesWritten = count(object[Key.bytesWritten])
         statistics.outputSize = count(object[Key.vmcoreSize])
         statistics.readMethod = object[Key.readMethod]?.stringValue ?? statistics.readMethod
+        statistics.writeMethod = object[Key.writeMethod]?.stringValue
         excludedByCategory = (object[Key.filteredPages]?.objectMembers ?? []).map { ($0.0, count($0.1)) }
         durationMilliseconds = object[Key.durationMilliseconds]?.int64Value.flatMap { UInt64(exactly: $0) }
         dumpLevelRequested = object[Key.dumpLevel]?[Key.requested]?.int64Value.flatMap { Int(exactly: $0) }

@@ -14,6 +14,9 @@ public struct WriteStatistics: Equatable, Sendable {
     public var outputSize: UInt64 = 0
     /// How the input was read: `mmap` or `read`.
     public var readMethod: String = "mmap"
+    /// How the output was written, when the writer says: `direct`, `direct with a copy` (from a buffer, for
+    /// memory direct I/O cannot pin), both, or `page cache`.
+    public var writeMethod: String?
 
     public init() {}
 }

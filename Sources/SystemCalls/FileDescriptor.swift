@@ -198,6 +198,28 @@ public struct FileDescriptor: Sendable {
         }
     }
 
+    /// Writes `buffer` at `offset` with one pwrite(2): the bytes written, or the errno (EIO for a write of none).
+    /// For callers that handle particular errors themselves (direct I/O's EFAULT and EINVAL).
+    public func writeOnce(_ buffer: UnsafeRawBufferPointer, atOffset offset: UInt64) -> Result<Int, SystemError> {
+        guard let position = off_t(exactly: offset) else {
+            return .failure(SystemError("pwrite", path: path, errno: EFBIG))
+        }
+        while true {
+            // Sound because pwrite(2) only reads the caller's `buffer`, within its count.
+            let wrote = unsafe pwrite(rawValue, buffer.baseAddress, buffer.count, position)
+            if wrote > 0 { return .success(wrote) }
+            let error = wrote < 0 ? errno : EIO
+            if error != EINTR { return .failure(SystemError("pwrite", path: path, errno: error)) }
+        }
+    }
+
+    /// The same file opened once more, write-only with `O_DIRECT`, through /proc/self/fd; nil when that fails (a
+    /// file system without direct I/O, or no /proc).
+    public func reopenedForDirectWrites() -> FileDescriptor? {
+        let fd = oops_reopen_direct(rawValue)
+        return fd >= 0 ? FileDescriptor(rawValue: fd, path: path) : nil
+    }
+
     /// Starts writing the dirty pages of `count` bytes at `offset` to the device and returns without waiting for them
     /// (`sync_file_range(SYNC_FILE_RANGE_WRITE)`), so that a later `sync()` has less left to wait for. A hint: a
     /// failure is said by `sync()`.

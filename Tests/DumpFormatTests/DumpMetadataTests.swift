@@ -18,6 +18,7 @@ import Testing
         metadata.statistics.excludedFilteredPages = 5
         metadata.statistics.bytesWritten = 9000
         metadata.statistics.outputSize = 12000
+        metadata.statistics.writeMethod = "direct with a copy"
         metadata.excludedByCategory = [("cache", 3), ("user", 2)]
         metadata.durationMilliseconds = 1234
         metadata.peakResidentKiB = 5000
@@ -75,6 +76,7 @@ import Testing
           "format": "kdump",
           "compression": "zstd",
           "read_method": "mmap",
+          "write_method": "direct with a copy",
           "source": "/proc/vmcore",
           "tool": "oopsd-capture",
           "tool_version": "9.9",

@@ -45,6 +45,11 @@ enum {
 /// without waiting (glibc declares it only with _GNU_SOURCE). 0 or -1 with errno.
 int oops_start_writeback(int fd, int64_t offset, int64_t count);
 
+/// Opens the file behind `fd` once more, write-only with O_DIRECT (and O_CLOEXEC), through /proc/self/fd (glibc
+/// declares O_DIRECT only with _GNU_SOURCE). The new descriptor, or -1 with errno (a file system without direct I/O
+/// says EINVAL).
+int oops_reopen_direct(int fd);
+
 /// reboot(2) with one of the OOPS_RB_* commands below.
 int oops_reboot(int command);
 enum {

@@ -1,7 +1,9 @@
 # small-reservation: oopsd's whole cycle (the panic scenario's guest) with the smallest crashkernel= the README
 # claims. The capture kernel must boot in it, oopsd-capture must save a complete dump and reboot; the second boot
-# collects it and the host reads it with vmcore-dmesg, makedumpfile and drgn. Figures: the reservation, the memory
-# the capture kernel had (oopsd-capture's "memory:" line) and the capture's peak RSS (metadata.json).
+# collects it and the host reads it with vmcore-dmesg, makedumpfile and drgn; the vmcore was written with O_DIRECT
+# (metadata.json's write_method: through the aligned copy, as /proc/vmcore's mmap cannot be pinned). Figures: the
+# reservation, the memory the capture kernel had (oopsd-capture's "memory:" line) and the capture's peak RSS
+# (metadata.json).
 # SMALL_RESERVATION=96M Tests/VM/run --kernel 6.1 small-reservation tries another size.
 
 source "$(dirname "${BASH_SOURCE[0]}")/panic.sh"  # panic_guest_hook
@@ -77,6 +79,9 @@ print(f'peak RSS {m["peak_rss_kib"]} KiB, MemAvailable at the end {m.get("mem_av
 PY
         vm_fail "metadata.json memory figures: $(tail -n 1 "$VM_RUN_DIR/memory.txt")" || return 1
     vm_figure "capture memory (metadata.json)" "$(cat "$VM_RUN_DIR/memory.txt")"
+    # The ELF vmcore's pages went to the disk with O_DIRECT, through the aligned copy: direct I/O cannot pin an
+    # mmap of /proc/vmcore (a PFN mapping), and this reader of it must then still be complete and exact.
+    assert_contains "$dump/metadata.json" '"write_method": ?"direct with a copy"' "the dump's write method" || return 1
     vm_check_dump_readers "$dump/vmcore" "$VM_RELEASE" || return 1
     cmp -s "$dump/dmesg.txt" "$dump/vmcore-dmesg.txt" ||
         vm_fail "dmesg.txt differs from vmcore-dmesg of the vmcore: $(diff "$dump/dmesg.txt" "$dump/vmcore-dmesg.txt" | head -n 3 | tr '\n' ' ')"
