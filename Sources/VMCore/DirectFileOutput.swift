@@ -29,10 +29,11 @@ import SystemCalls
     public private(set) var copiedBytes: UInt64 = 0
     public private(set) var cachedBytes: UInt64 = 0
 
-    /// Wraps `file` (open for writing) and opens it once more with `O_DIRECT`.
+    /// Wraps `file` (open for writing) and opens it once more with `O_DIRECT` if it is a regular file; anything
+    /// else is written as it is.
     public init(_ file: FileDescriptor) {
         self.file = file
-        direct = file.reopenedForDirectWrites()
+        direct = (try? file.status())?.kind == .regular ? file.reopenedForDirectWrites() : nil
     }
 
     deinit {
