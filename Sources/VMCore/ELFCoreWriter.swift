@@ -248,24 +248,41 @@ public struct ELFCoreWriter {
 
     /// Cuts runs of at least `zeroRunPages` whole zero pages out of each load's file data: the data around a run
     /// stays in pieces of the load, and the run becomes a load with no file data, listed after every data load, so
-    /// every address stays readable, as zeros, and the file stores none of the run. Reads every stored byte once and
-    /// counts the zero pages it leaves out (of direct-map loads: text loads repeat their frames). Cuts stop when
-    /// the header count would pass the layout's bound; a truncated input is reported by the write that follows.
+    /// every address stays readable, as zeros, and the file stores none of the run. Reads every byte of the
+    /// direct-map loads once and counts the zero pages it leaves out. A kernel text load whose frames one
+    /// direct-map load holds is not read: it takes that load's runs (clipped to its own frames), so its pieces are
+    /// the direct map's and `place` points them at the same bytes; other text loads are read. Cuts stop when the
+    /// header count would pass the layout's bound; a truncated input is reported by the write that follows.
     func cuttingZeroRuns(
         _ loads: [PlacedLoad], reader: inout WindowReader, statistics: inout WriteStatistics
     ) throws -> [PlacedLoad] {
         let page = UInt64(pageSize)
         let shortest = zeroRunPages * page
         var budget = (maximumLoads - loads.count) / 2  // a cut adds at most two loads
-        var result: [PlacedLoad] = []
-        var zeroRuns: [PlacedLoad] = []
-        result.reserveCapacity(loads.count)
-        for load in loads {
-            var runs: [Range<UInt64>] = []  // in positions of the load's file data
+        // Zero runs of each load, in positions of its file data: direct-map loads first, as text loads take theirs.
+        var runsOf = [[Range<UInt64>]](repeating: [], count: loads.count)
+        let order =
+            loads.indices.filter { !loads[$0].header.mapsKernelText }
+            + loads.indices.filter { loads[$0].header.mapsKernelText }
+        for index in order {
+            let load = loads[index]
+            if load.header.mapsKernelText, let twin = order.first(where: { covers(loads[$0], load) }) {
+                // The twin's runs in physical addresses, clipped to this load's frames.
+                let start = load.header.physicalAddress
+                let end = start + load.header.fileSize
+                for run in runsOf[twin] where budget > 0 {
+                    let low = max(start, loads[twin].header.physicalAddress + run.lowerBound)
+                    let high = min(end, loads[twin].header.physicalAddress + run.upperBound)
+                    guard high > low, high - low >= shortest else { continue }
+                    runsOf[index].append((low - start)..<(high - start))
+                    budget -= 1
+                }
+                continue
+            }
             var zeroStart: UInt64?
             func close(at end: UInt64) {
                 if let start = zeroStart, end - start >= shortest, budget > 0 {
-                    runs.append(start..<end)
+                    runsOf[index].append(start..<end)
                     budget -= 1
                 }
                 zeroStart = nil
@@ -287,6 +304,11 @@ public struct ELFCoreWriter {
                 }
             }
             close(at: min(load.header.fileSize, reader.core.fileSize - min(reader.core.fileSize, load.inputOffset)))
+        }
+        var result: [PlacedLoad] = []
+        var zeroRuns: [PlacedLoad] = []
+        result.reserveCapacity(loads.count)
+        for (load, runs) in zip(loads, runsOf) {
             guard !runs.isEmpty else {
                 result.append(load)
                 continue
@@ -320,6 +342,13 @@ public struct ELFCoreWriter {
             }
         }
         return result + zeroRuns
+    }
+
+    /// Whether direct-map load `twin` holds every frame of text load `text`'s file data.
+    private func covers(_ twin: PlacedLoad, _ text: PlacedLoad) -> Bool {
+        !twin.header.mapsKernelText && twin.header.physicalAddress <= text.header.physicalAddress
+            && text.header.physicalAddress + text.header.fileSize
+                <= twin.header.physicalAddress + twin.header.fileSize
     }
 
     /// Hands one output segment's input bytes to `body`, window by window, with each window's position in the

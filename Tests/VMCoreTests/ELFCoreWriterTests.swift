@@ -339,6 +339,51 @@ import VMCore
         #expect(output.fileSize == 9 * 4096)
     }
 
+    /// The kernel text mapping's zero runs are the direct map's, clipped to its frames: the text load is not read
+    /// again (its own input bytes here differ, and are never stored), its pieces point at the direct map's bytes,
+    /// and its run reads back as zeros.
+    @Test func kernelTextTakesItsZeroRunsFromTheDirectMap() throws {
+        var synthetic = PrintkRingFixture.core()
+        var memory = [UInt8](repeating: 0, count: 40 * 4096)
+        for index in 0..<(4 * 4096) { memory[index] = UInt8(truncatingIfNeeded: index / 5 + 1) }
+        for index in (30 * 4096)..<memory.count { memory[index] = UInt8(truncatingIfNeeded: index / 3 + 2) }
+        synthetic.segments.append(
+            .init(virtualAddress: SyntheticCore.pageOffset + 0x0100_0000, physicalAddress: 0x0100_0000, data: memory))
+        // The text mapping over direct-map frames 0x1002 to 0x1020: the zero run of frames 0x1004 to 0x101d inside.
+        // Its own bytes are not zero: read, they would leave no run, and the load would be stored on its own.
+        synthetic.segments.append(
+            .init(
+                virtualAddress: 0xffff_ffff_8200_0000, physicalAddress: 0x0100_2000,
+                data: [UInt8](repeating: 0x5a, count: 30 * 4096)))
+        let scratch = try TemporaryDirectory("vmcore")
+        let input = try ELFCore.open(try scratch.write("input", synthetic.bytes()))
+        defer { try? input.close() }
+        let outputPath = scratch.path + "/vmcore"
+        let file = try FileDescriptor.open(outputPath, [.readWrite, .create, .exclusive, .noFollow], mode: 0o600)
+        var statistics = WriteStatistics()
+        var writer = ELFCoreWriter(windowSize: 8192, readBufferSize: 4096)
+        writer.zeroRunPages = 16
+        try writer.write(input, to: file, excludeZeroPages: true, statistics: &statistics)
+        try file.close()
+        let output = try ELFCore.open(outputPath)
+        defer { try? output.close() }
+        let text = output.loadSegments.map(\.header).filter(\.mapsKernelText)
+            .filter { (0x0100_0000..<0x0200_0000).contains($0.physicalAddress) }
+        let page: UInt64 = 4096
+        #expect(
+            text.map { [$0.physicalAddress, $0.fileSize, $0.memorySize] } == [
+                [0x0100_2000, 2 * page, 2 * page], [0x0101_E000, 2 * page, 2 * page], [0x0100_4000, 0, 26 * page],
+            ])
+        let direct = try #require(output.loadSegments.map(\.header).first { $0.physicalAddress == 0x0100_0000 })
+        #expect(text[0].offset == direct.offset + 2 * page)
+        #expect(
+            try output.readVirtual(0xffff_ffff_8200_0000, count: 30 * 4096, what: "text")
+                == Array(memory[(2 * 4096)..<(32 * 4096)]))
+        #expect(statistics.excludedZeroPages == 26)
+        // The header page, the fixture's 4 pages, the direct map's 4 + 10 data pages: no text page of its own.
+        #expect(output.fileSize == 19 * page)
+    }
+
     @Test func truncatedInputKeepsTheIncompleteFlagAndNamesTheSegment() throws {
         let full = Self.sparseCore().bytes()
         let scratch = try TemporaryDirectory("vmcore")
