@@ -22,7 +22,7 @@ import VMCore
 
     func write(
         _ synthetic: SyntheticCore, excludeZeroPages: Bool, windowSize: Int = 8192,
-        layout: ELFCoreWriter.Layout = .packed
+        layout: ELFCoreWriter.Layout = .packed, zeroRunPages: UInt64? = nil
     )
         throws -> (TemporaryDirectory, input: ELFCore, output: String, WriteStatistics)
     {
@@ -32,8 +32,9 @@ import VMCore
         let output = try FileDescriptor.open(outputPath, [.readWrite, .create, .exclusive, .noFollow], mode: 0o600)
         defer { try? output.close() }
         var statistics = WriteStatistics()
-        try ELFCoreWriter(windowSize: windowSize, readBufferSize: 4096, layout: layout)
-            .write(input, to: output, excludeZeroPages: excludeZeroPages, statistics: &statistics)
+        var writer = ELFCoreWriter(windowSize: windowSize, readBufferSize: 4096, layout: layout)
+        if let zeroRunPages { writer.zeroRunPages = zeroRunPages }
+        try writer.write(input, to: output, excludeZeroPages: excludeZeroPages, statistics: &statistics)
         return (scratch, input, outputPath, statistics)
     }
 
@@ -136,16 +137,10 @@ import VMCore
         tail[20 * 4096 + 7] = 9
         synthetic.segments.append(
             .init(virtualAddress: SyntheticCore.pageOffset + 0x0300_0000, physicalAddress: 0x0300_0000, data: tail))
-        let scratch = try TemporaryDirectory("vmcore")
-        let input = try ELFCore.open(try scratch.write("input", synthetic.bytes()))
+        let (scratch, input, outputPath, statistics) = try write(
+            synthetic, excludeZeroPages: true, windowSize: windowSize, zeroRunPages: 16)
+        _ = scratch
         defer { try? input.close() }
-        let outputPath = scratch.path + "/vmcore"
-        let file = try FileDescriptor.open(outputPath, [.readWrite, .create, .exclusive, .noFollow], mode: 0o600)
-        var statistics = WriteStatistics()
-        var writer = ELFCoreWriter(windowSize: windowSize, readBufferSize: 4096)
-        writer.zeroRunPages = 16
-        try writer.write(input, to: file, excludeZeroPages: true, statistics: &statistics)
-        try file.close()
         let output = try ELFCore.open(outputPath)
         defer { try? output.close() }
         let added: [Range<UInt64>] = [0x0100_0000..<0x0112_E000, 0x0300_0000..<0x0301_D000]
@@ -355,16 +350,10 @@ import VMCore
             .init(
                 virtualAddress: 0xffff_ffff_8200_0000, physicalAddress: 0x0100_2000,
                 data: [UInt8](repeating: 0x5a, count: 30 * 4096)))
-        let scratch = try TemporaryDirectory("vmcore")
-        let input = try ELFCore.open(try scratch.write("input", synthetic.bytes()))
+        let (scratch, input, outputPath, statistics) = try write(
+            synthetic, excludeZeroPages: true, windowSize: 8192, zeroRunPages: 16)
+        _ = scratch
         defer { try? input.close() }
-        let outputPath = scratch.path + "/vmcore"
-        let file = try FileDescriptor.open(outputPath, [.readWrite, .create, .exclusive, .noFollow], mode: 0o600)
-        var statistics = WriteStatistics()
-        var writer = ELFCoreWriter(windowSize: 8192, readBufferSize: 4096)
-        writer.zeroRunPages = 16
-        try writer.write(input, to: file, excludeZeroPages: true, statistics: &statistics)
-        try file.close()
         let output = try ELFCore.open(outputPath)
         defer { try? output.close() }
         let text = output.loadSegments.map(\.header).filter(\.mapsKernelText)
