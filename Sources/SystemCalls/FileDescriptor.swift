@@ -204,12 +204,14 @@ public struct FileDescriptor: Sendable {
         guard let position = off_t(exactly: offset) else {
             return .failure(SystemError("pwrite", path: path, errno: EFBIG))
         }
-        while true {
+        do {
             // Sound because pwrite(2) only reads the caller's `buffer`, within its count.
-            let wrote = unsafe pwrite(rawValue, buffer.baseAddress, buffer.count, position)
-            if wrote > 0 { return .success(wrote) }
-            let error = wrote < 0 ? errno : EIO
-            if error != EINTR { return .failure(SystemError("pwrite", path: path, errno: error)) }
+            let wrote = try valueOrErrno("pwrite", path: path) {
+                unsafe pwrite(rawValue, buffer.baseAddress, buffer.count, position)
+            }
+            return wrote > 0 ? .success(wrote) : .failure(SystemError("pwrite", path: path, errno: EIO))
+        } catch {
+            return .failure(SystemError(caught: error))
         }
     }
 
