@@ -99,10 +99,12 @@ scenario_main() {
     memtotal_after=$(grep -o 'OOPSD-VM: meminfo MemTotal:[0-9]*' "$VM_CONSOLE" | tail -n 1 | grep -o '[0-9]*$')
     [[ -n $memtotal_before && $(grep -c 'OOPSD-VM: meminfo MemTotal:' "$VM_CONSOLE") -ge 2 ]] ||
         vm_fail "no MemTotal lines of both boots in $VM_CONSOLE" || return 1
-    # Equal, or a page more: on 7.2 and 7.3 the return had 4 kB more (7.3: 1234360 kB before, 1234364 kB after),
-    # most likely the page of the setup_data that qemu's loader passes and the kernel keeps reserved (the return
-    # passes none; not confirmed). A return with the capture kernel's own map would have ~200 MB.
-    ((memtotal_after >= memtotal_before && memtotal_after - memtotal_before <= 64)) ||
+    # Equal within 64 kB. Runs differ by a page either way: 7.2 and 7.3 returned with 4 kB more (7.3: 1234360 kB
+    # before, 1234364 kB after), and a CI run of 6.12 with 4 kB less (1240900 kB / 1240896 kB) where local runs
+    # were equal. The kernel's own reservations move with KASLR; the cause of each page is not confirmed. What this
+    # guards against is a return with the capture kernel's memory map, which would have ~200 MB.
+    local memtotal_diff=$((memtotal_after - memtotal_before))
+    ((memtotal_diff >= -64 && memtotal_diff <= 64)) ||
         vm_fail "MemTotal after the kexec return is $memtotal_after kB, before the crash $memtotal_before kB" || return 1
     vm_figure "MemTotal before the crash / after the kexec return" "$memtotal_before kB / $memtotal_after kB"
     local panic end
