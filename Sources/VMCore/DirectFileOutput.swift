@@ -71,54 +71,55 @@ import SystemCalls
     /// Writes whole aligned blocks directly: from the caller's memory while it is aligned and the kernel can pin it,
     /// else through the bounce buffer; through the page cache once the file system refused a direct write.
     private func writeDirect(_ blocks: UnsafeRawBufferPointer, atOffset offset: UInt64) throws {
-        var done = 0
         let aligned = Int(bitPattern: blocks.baseAddress) % Self.alignment == 0
-        while aligned && pinsCallerMemory && done < blocks.count, let direct {
+        var done = 0
+        while done < blocks.count {
             // Sound because `done < blocks.count` keeps the rest inside the caller's buffer.
             let rest = unsafe UnsafeRawBufferPointer(rebasing: blocks[done...])
-            switch unsafe direct.writeOnce(rest, atOffset: offset + UInt64(done)) {
+            let at = offset + UInt64(done)
+            if direct == nil {
+                try unsafe file.writeAll(rest, atOffset: at)
+                cachedBytes += UInt64(rest.count)
+                return
+            }
+            if aligned && pinsCallerMemory {
+                done += try unsafe writeDirectly(rest, at: at, copied: false)
+            } else {
+                let bounce = unsafe allocateBounce()
+                let count = min(rest.count, Self.bounceSize)
+                // Sound because the bounce buffer holds `bounceSize` bytes and `count` is at most that and
+                // `rest.count`.
+                unsafe bounce.copyMemory(from: rest.baseAddress!, byteCount: count)
+                done += try unsafe writeDirectly(
+                    UnsafeRawBufferPointer(start: bounce, count: count), at: at, copied: true)
+            }
+        }
+    }
+
+    /// Writes `bytes` with `O_DIRECT`, looping over short writes, and returns how many were written: all of them, or
+    /// fewer when the kernel could not pin the caller's memory (`EFAULT`; the caller copies the rest) or the file
+    /// system refused the write (`EINVAL`; direct writes stop). Any other error is thrown. `copied`: `bytes` is the
+    /// bounce buffer.
+    private func writeDirectly(_ bytes: UnsafeRawBufferPointer, at offset: UInt64, copied: Bool) throws -> Int {
+        var done = 0
+        writing: while done < bytes.count, let direct {
+            // Sound because `done < bytes.count` keeps the slice inside `bytes`.
+            switch unsafe direct.writeOnce(
+                UnsafeRawBufferPointer(rebasing: bytes[done...]), atOffset: offset + UInt64(done))
+            {
             case .success(let wrote):
                 done += wrote
-                directBytes += UInt64(wrote)
-            case .failure(let error) where error.errno == .badAddress:
+            case .failure(let error) where error.errno == .badAddress && !copied:
                 pinsCallerMemory = false
+                break writing
             case .failure(let error) where error.errno == .invalidArgument:
                 giveUpDirect()
             case .failure(let error):
                 throw error
             }
         }
-        while done < blocks.count {
-            // Sound because `done < blocks.count` keeps the rest inside the caller's buffer.
-            let rest = unsafe UnsafeRawBufferPointer(rebasing: blocks[done...])
-            guard let direct else {
-                try unsafe file.writeAll(rest, atOffset: offset + UInt64(done))
-                cachedBytes += UInt64(rest.count)
-                return
-            }
-            let bounce = unsafe allocateBounce()
-            let count = min(rest.count, Self.bounceSize)
-            // Sound because the bounce buffer holds `bounceSize` bytes and `count` is at most that and `rest.count`.
-            unsafe bounce.copyMemory(from: rest.baseAddress!, byteCount: count)
-            let chunk = unsafe UnsafeRawBufferPointer(start: bounce, count: count)
-            var copied = 0
-            writing: while copied < count {
-                // Sound because `copied < count` keeps the slice inside the bounce buffer's `count` bytes.
-                switch unsafe direct.writeOnce(
-                    UnsafeRawBufferPointer(rebasing: chunk[copied...]), atOffset: offset + UInt64(done + copied))
-                {
-                case .success(let wrote):
-                    copied += wrote
-                case .failure(let error) where error.errno == .invalidArgument:
-                    giveUpDirect()  // what is left goes through the page cache
-                    break writing
-                case .failure(let error):
-                    throw error
-                }
-            }
-            done += copied
-            copiedBytes += UInt64(copied)
-        }
+        if copied { copiedBytes += UInt64(done) } else { directBytes += UInt64(done) }
+        return done
     }
 
     /// The bounce buffer, made on first use.
