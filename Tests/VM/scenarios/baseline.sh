@@ -1,6 +1,23 @@
 # baseline: a busy guest (page cache, anonymous memory, slab, 16 huge pages of which 8 in use; see vm_workload), a
 # busybox-only capture (kexec -p + dd of /proc/vmcore), the floor every capture is compared against. Leaves the dump
-# at $OOPSD_VM_WORK/dumps/<kernel>/baseline/{vmcore,vmcore-dmesg.txt}.
+# at $OOPSD_VM_WORK/dumps/<kernel>/baseline/{vmcore,vmcore-dmesg.txt}. The guest has kernel_numa_nodes NUMA nodes
+# (BASELINE_NUMA_NODES on the host: another count).
+
+# baseline_numa_args NODES: qemu options that split VM_MEM evenly into NODES nodes, CPU c on node c % NODES.
+baseline_numa_args() {
+    local nodes=$1 mib node cpu args=""
+    case $VM_MEM in
+        *G) mib=$((${VM_MEM%G} * 1024)) ;;
+        *M) mib=${VM_MEM%M} ;;
+        *) vm_fail "VM_MEM '$VM_MEM': expected <n>M or <n>G to split into NUMA nodes"; return 1 ;;
+    esac
+    ((mib % nodes == 0)) || { vm_fail "VM_MEM $VM_MEM does not split into $nodes equal NUMA nodes"; return 1; }
+    for ((node = 0; node < nodes; node++)); do
+        args+=" -object memory-backend-ram,id=numa$node,size=$((mib / nodes))M -numa node,memdev=numa$node,nodeid=$node"
+        for ((cpu = node; cpu < VM_SMP; cpu += nodes)); do args+=",cpus=$cpu"; done
+    done
+    echo "$args"
+}
 
 scenario_main() {
     vm_guest_hook - <<'GUEST'
@@ -15,7 +32,13 @@ GUEST
     mkdir -p "$VM_STAGE/etc/oopsd-vm"
     [[ -z ${BASELINE_WORKLOAD:-} ]] || echo "$BASELINE_WORKLOAD" >"$VM_STAGE/etc/oopsd-vm/workload"
     vm_build_disk || return 1
-    vm_boot crash || return 1
+    local nodes=${BASELINE_NUMA_NODES:-$(kernel_numa_nodes "$VM_KERNEL")} numa=""
+    ((nodes <= 1)) || numa=$(baseline_numa_args "$nodes") || return 1
+    VM_QEMU_EXTRA=$numa vm_boot crash || return 1
+    if ((nodes > 1)); then
+        vm_expect_console "Initmem setup node $((nodes - 1)) " "the guest's NUMA node $((nodes - 1))" || return 1
+    fi
+    vm_figure "NUMA nodes" "$nodes"
     vm_expect_console 'OOPSD-VM: workload: hugetlb ready: 8 huge pages in use, 8 freed' "the hugetlb workload" || return 1
     vm_expect_console 'OOPSD-VM: capture kernel loaded: kexec_crash_loaded=1' "arming with kexec -p" || return 1
     vm_expect_console 'sysrq: Trigger a crash' "the sysrq crash" || return 1
