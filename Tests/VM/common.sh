@@ -42,12 +42,14 @@ kernel_scenarios() {
         *) die "no kernel tag '$1' (${KERNEL_TAGS[*]})" ;;
     esac
 }
-# kernel_numa_nodes TAG: the NUMA nodes of the tag's baseline guest. 7.3's has two (half the memory and one CPU
-# each), so filter checks level-31 dumps of a memory map split over nodes too; the others have one.
-kernel_numa_nodes() {
+# kernel_baseline_shape TAG: how the tag's baseline guest differs from the plain busy guest, so that filter reads
+# more than one kind of dump: "numa" (7.3: two NUMA nodes, half the memory and one CPU each), "wrapped-log" (7.2:
+# boot options that print more than the printk ring holds, so the oldest records are overwritten), or "plain".
+kernel_baseline_shape() {
     case $1 in
-        7.3) echo 2 ;;
-        *) echo 1 ;;
+        7.2) echo wrapped-log ;;
+        7.3) echo numa ;;
+        *) echo plain ;;
     esac
 }
 # kernel_toolchain_suite TAG: where Kernel/ is built against the kernel's headers: nothing for this machine's gcc

@@ -1,7 +1,7 @@
 # baseline: a busy guest (page cache, anonymous memory, slab, 16 huge pages of which 8 in use; see vm_workload), a
 # busybox-only capture (kexec -p + dd of /proc/vmcore), the floor every capture is compared against. Leaves the dump
-# at $OOPSD_VM_WORK/dumps/<kernel>/baseline/{vmcore,vmcore-dmesg.txt}. The guest has kernel_numa_nodes NUMA nodes
-# (BASELINE_NUMA_NODES on the host: another count).
+# at $OOPSD_VM_WORK/dumps/<kernel>/baseline/{vmcore,vmcore-dmesg.txt}. The guest's shape is kernel_baseline_shape's
+# (BASELINE_NUMA_NODES on the host: that many NUMA nodes on any kernel).
 
 # baseline_numa_args NODES: qemu options that split VM_MEM evenly into NODES nodes, CPU c on node c % NODES.
 baseline_numa_args() {
@@ -32,9 +32,14 @@ GUEST
     mkdir -p "$VM_STAGE/etc/oopsd-vm"
     [[ -z ${BASELINE_WORKLOAD:-} ]] || echo "$BASELINE_WORKLOAD" >"$VM_STAGE/etc/oopsd-vm/workload"
     vm_build_disk || return 1
-    local nodes=${BASELINE_NUMA_NODES:-$(kernel_numa_nodes "$VM_KERNEL")} numa=""
+    local shape nodes=1 numa="" cmdline=$VM_CMDLINE_EXTRA
+    shape=$(kernel_baseline_shape "$VM_KERNEL")
+    [[ $shape != numa ]] || nodes=2
+    nodes=${BASELINE_NUMA_NODES:-$nodes}
     ((nodes <= 1)) || numa=$(baseline_numa_args "$nodes") || return 1
-    VM_QEMU_EXTRA=$numa vm_boot crash || return 1
+    # initcall_debug and memblock=debug print ~2,000 records at boot, more than Debian's 128 KiB ring holds.
+    [[ $shape != wrapped-log ]] || cmdline+=" initcall_debug memblock=debug"
+    VM_QEMU_EXTRA=$numa VM_CMDLINE_EXTRA=$cmdline vm_boot crash || return 1
     if ((nodes > 1)); then
         vm_expect_console "Initmem setup node $((nodes - 1)) " "the guest's NUMA node $((nodes - 1))" || return 1
     fi
@@ -63,5 +68,13 @@ GUEST
     assert_eq "$(stat -c %s "$out/vmcore")" "$(cat "$out/proc-vmcore.size")" "size of the copied vmcore vs /proc/vmcore" ||
         return 1
     vm_figure "vmcore size" "$(stat -c %s "$out/vmcore") bytes"
-    vm_check_dump_readers "$out/vmcore" "$VM_RELEASE"
+    vm_check_dump_readers "$out/vmcore" "$VM_RELEASE" || return 1
+    if [[ $shape == wrapped-log ]]; then
+        # The ring wrapped when the oldest record vmcore-dmesg finds is no longer the kernel's first line.
+        local first
+        first=$(head -n 1 "$out/vmcore-dmesg.txt")
+        [[ $first != *"Linux version"* ]] ||
+            vm_fail "the printk ring did not wrap: vmcore-dmesg's first record is '$first'" || return 1
+        vm_figure "printk ring wrapped: oldest record kept" "${first:0:60}"
+    fi
 }

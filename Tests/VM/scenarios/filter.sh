@@ -1,6 +1,7 @@
 # filter: dump levels and the kdump-compressed format on the baseline dump of each kernel (run `Tests/VM/run
 # baseline` first). No VM boot: host-side checks with oopsd-capture offline.
-#   - level 31 kdump (zlib): makedumpfile --dump-dmesg reads it and prints the same log as from the original;
+#   - level 31 kdump (zlib): makedumpfile --dump-dmesg reads it and prints the same log as from the original, and
+#     oopsd-capture's dmesg.txt equals vmcore-dmesg's reading of the original (7.2's ring wrapped: see baseline);
 #     every kept page equals the original (tools/kdump_compare.py); on 6.1 the kept set equals makedumpfile -d 31's
 #     except frames of the kernel image, which oopsd never leaves out (makedumpfile 1.7.2 cannot read 6.12's free
 #     pages, so the comparison is 6.1 only); free pages are left out on both kernels;
@@ -101,6 +102,8 @@ scenario_main() {
         makedumpfile --dump-dmesg "$zlib/vmcore.kdump" "$zlib/makedumpfile-dmesg.txt" || return 1
     assert_cmd "makedumpfile's log from our kdump file equals its log from the original" \
         cmp "$zlib/makedumpfile-dmesg.txt" "$BASE/makedumpfile-dmesg.txt" || return 1
+    assert_cmd "oopsd-capture's dmesg.txt equals vmcore-dmesg's reading of the original" \
+        cmp "$zlib/dmesg.txt" "$BASE/vmcore-dmesg.txt" || return 1
 
     filter_capture "$elf" --dump-level 31 --format elf || return 1
     vm_check_dump_readers "$elf/vmcore" "$VM_RELEASE" || return 1
