@@ -116,8 +116,11 @@ ima_kexec_cmdline ima_add_kexec_buffer ima_post_read_file security_kernel_post_r
 
 # kexec_floor: what the kernel itself spends in kexec_file_load(KEXEC_FILE_ON_CRASH) of the kernel oopsd arms, in
 # this boot: with no initramfs and with oopsd's cached one, each on a dropped page cache (as at boot: the files come
-# from the disk) and again with the files cached; then once more under ftrace's function_graph to show where the
-# time goes. oopsd is stopped meanwhile (disarmed) and started again after: its re-arm on a warm page cache.
+# from the disk) and again with the files cached; then, with the timing comparison (BENCH=1), once more under
+# ftrace's function_graph to show where the time goes. Not by default: under multi-threaded TCG, switching the
+# tracer back (live code patching with int3) once made another CPU hit a stray int3 in __schedule, an oops that
+# crashed the guest into its capture kernel (package [6.12], 2026-12-05). oopsd is stopped meanwhile (disarmed) and
+# started again after: its re-arm on a warm page cache.
 kexec_floor() {
     local kernel image cmdline bare_cold bare_warm own_cold own_warm tracing=/sys/kernel/tracing
     kernel=/boot/vmlinuz-$(uname -r)
@@ -138,7 +141,7 @@ kexec_floor() {
     vm_mark "kexec floor: sha256 drivers: $(awk '/^name/ { n = $3 } /^driver/ { d = $3 } /^priority/ {
         if (n == "sha256") printf "%s(%s) ", d, $3 }' /proc/crypto)"
     [[ -d $tracing/events ]] || mount -t tracefs tracefs "$tracing" 2>/dev/null
-    if [[ -w $tracing/set_ftrace_filter ]]; then
+    if [[ $BENCH == 1 && -w $tracing/set_ftrace_filter ]]; then
         tr -s ' ' '\n' <<<"$KEXEC_TRACED" | grep -xF -f - "$tracing/available_filter_functions" \
             >"$tracing/set_ftrace_filter" 2>/dev/null
         echo function_graph >"$tracing/current_tracer"
