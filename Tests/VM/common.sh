@@ -44,7 +44,7 @@ kernel_scenarios() {
 }
 # kernel_baseline_shape TAG: how the tag's baseline guest differs from the plain busy guest, so that filter reads
 # more than one kind of dump: "numa" (7.3: two NUMA nodes, half the memory and one CPU each), "wrapped-log" (7.2:
-# boot options that print more than the printk ring holds, so the oldest records are overwritten), or "plain".
+# 3,000 records written to /dev/kmsg, more than the printk ring holds, so the oldest are overwritten), or "plain".
 kernel_baseline_shape() {
     case $1 in
         7.2) echo wrapped-log ;;

@@ -43,7 +43,7 @@ guest_main() {
 GUEST
     mkdir -p "$VM_STAGE/etc/oopsd-vm"
     [[ -z ${BASELINE_WORKLOAD:-} ]] || echo "$BASELINE_WORKLOAD" >"$VM_STAGE/etc/oopsd-vm/workload"
-    local shape nodes=1 numa="" cmdline=$VM_CMDLINE_EXTRA
+    local shape nodes=1 numa="" cmdline=$VM_CMDLINE_EXTRA records=3000
     shape=$(kernel_baseline_shape "$VM_KERNEL")
     [[ $shape != numa ]] || nodes=2
     nodes=${BASELINE_NUMA_NODES:-$nodes}
@@ -51,7 +51,7 @@ GUEST
     # 3,000 records of ~90 bytes from userspace, twice what Debian's 128 KiB ring holds. (initcall_debug and
     # memblock=debug alone wrapped 7.2's ring by only a few records.)
     if [[ $shape == wrapped-log ]]; then
-        echo 3000 >"$VM_STAGE/etc/oopsd-vm/kmsg-records"
+        echo "$records" >"$VM_STAGE/etc/oopsd-vm/kmsg-records"
         cmdline+=" printk.devkmsg=on"
     fi
     vm_build_disk || return 1
@@ -61,7 +61,7 @@ GUEST
     fi
     vm_figure "NUMA nodes" "$nodes"
     [[ $shape != wrapped-log ]] ||
-        vm_expect_console 'OOPSD-VM: kmsg: wrote 3000 records' "the records that wrap the printk ring" || return 1
+        vm_expect_console "OOPSD-VM: kmsg: wrote $records records" "the records that wrap the printk ring" || return 1
     vm_expect_console 'OOPSD-VM: workload: hugetlb ready: 8 huge pages in use, 8 freed' "the hugetlb workload" || return 1
     vm_expect_console 'OOPSD-VM: capture kernel loaded: kexec_crash_loaded=1' "arming with kexec -p" || return 1
     vm_expect_console 'sysrq: Trigger a crash' "the sysrq crash" || return 1
