@@ -65,11 +65,7 @@ GUEST
             "'$kernel_b', panic B '$panic_b', armed C '$armed_c' ($console_a, $VM_CONSOLE)" || return 1
     awk -v a="$armed_b" -v p="$panic_b" 'BEGIN { exit !(p > a) }' ||
         vm_fail "the second panic's time ($panic_b s) is not after boot 2's first arm ($armed_b s)" || return 1
-    local before after
-    before=$(grep -o 'OOPSD-VM: meminfo MemTotal:[0-9]*' "$VM_CONSOLE" | head -n 1 | grep -o '[0-9]*$')
-    after=$(grep -o 'OOPSD-VM: meminfo MemTotal:[0-9]*' "$VM_CONSOLE" | tail -n 1 | grep -o '[0-9]*$')
-    ((after - before >= -64 && after - before <= 64)) ||  # within 64 kB, as in panic.sh
-        vm_fail "MemTotal after the kexec return is $after kB, before the crash $before kB" || return 1
+    vm_check_memtotal_return || return 1
 
     awk -v pa="$panic_a" -v ea="$exit_a" -v ka="$kernel_a" -v ab="$armed_b" -v kb="$kernel_b" -v pb="$panic_b" \
         -v ac="$armed_c" -v splash="$DOWNTIME_SPLASH_MS" 'BEGIN {
@@ -82,5 +78,5 @@ GUEST
     vm_figure "panic to armed again, FinalAction=reboot (firmware delay taken out: ${firmware}s)" "${bare}s"
     vm_figure "panic to armed again, FinalAction=kexec" "${kexec}s"
     vm_figure "kexec / reboot" "$ratio with the firmware delay, $ratio_bare without"
-    vm_figure "MemTotal before / after the kexec return" "$before kB / $after kB"
+    vm_figure "MemTotal before / after the kexec return" "$MEMTOTAL_BEFORE kB / $MEMTOTAL_AFTER kB"
 }

@@ -94,19 +94,8 @@ scenario_main() {
     vm_expect_console 'Command line: .* oopsd[.]after-crash=[0-9]+T[0-9]+Z-[0-9a-f]+' \
         "the return kernel's command line with oopsd.after-crash=<dump>" || return 1
     vm_expect_console "kexec return after a crash" "oopsd noting the return in its log" || return 1
-    local memtotal_before memtotal_after
-    memtotal_before=$(grep -o 'OOPSD-VM: meminfo MemTotal:[0-9]*' "$VM_CONSOLE" | head -n 1 | grep -o '[0-9]*$')
-    memtotal_after=$(grep -o 'OOPSD-VM: meminfo MemTotal:[0-9]*' "$VM_CONSOLE" | tail -n 1 | grep -o '[0-9]*$')
-    [[ -n $memtotal_before && $(grep -c 'OOPSD-VM: meminfo MemTotal:' "$VM_CONSOLE") -ge 2 ]] ||
-        vm_fail "no MemTotal lines of both boots in $VM_CONSOLE" || return 1
-    # Equal within 64 kB. Runs differ by a page either way: 7.2 and 7.3 returned with 4 kB more (7.3: 1234360 kB
-    # before, 1234364 kB after), and a CI run of 6.12 with 4 kB less (1240900 kB / 1240896 kB) where local runs
-    # were equal. The kernel's own reservations move with KASLR; the cause of each page is not confirmed. What this
-    # guards against is a return with the capture kernel's memory map, which would have ~200 MB.
-    local memtotal_diff=$((memtotal_after - memtotal_before))
-    ((memtotal_diff >= -64 && memtotal_diff <= 64)) ||
-        vm_fail "MemTotal after the kexec return is $memtotal_after kB, before the crash $memtotal_before kB" || return 1
-    vm_figure "MemTotal before the crash / after the kexec return" "$memtotal_before kB / $memtotal_after kB"
+    vm_check_memtotal_return || return 1
+    vm_figure "MemTotal before the crash / after the kexec return" "$MEMTOTAL_BEFORE kB / $MEMTOTAL_AFTER kB"
     local panic end
     panic=$(vm_console_time 'Kernel panic - not syncing')
     end=$(vm_console_time 'OOPSD-VM: oopsd armed' <(grep -A100000 'OOPSD-VM: boot 2 kernel' "$VM_CONSOLE"))
