@@ -142,33 +142,43 @@ vm_hugetlb_marker() {
     install -D -m 0755 "$bin" "$1"
 }
 
-# The tiny first-stage initramfs: busybox, the modules needed for virtio + ext4 (uncompressed), stage1-init.
-vm_build_initramfs() {
-    local out=$1 dir=$VM_RUN_DIR/initramfs m line path n=0
-    rm -rf "$dir"
-    mkdir -p "$dir/bin" "$dir/modules"
-    cp /usr/bin/busybox "$dir/bin/busybox"
-    install -m 0755 "$OOPSD_VM_DIR/guest/stage1-init" "$dir/init"
-    : >"$dir/modules/order"
-    for m in virtio_pci virtio_blk ext4; do
+# vm_uncompressed_modules DIR MODULE...: the guest kernel's MODULEs and what they depend on, uncompressed (busybox
+# insmod reads no .xz or .zst), as DIR/NN-name.ko in load order, each named once in DIR/order.
+vm_uncompressed_modules() {
+    local dir=$1 m line path name n
+    shift
+    mkdir -p "$dir"
+    touch "$dir/order"
+    n=$(wc -l <"$dir/order")
+    for m in "$@"; do
         while read -r line; do
             [[ $line == insmod* ]] || continue
             path=${line#insmod }
             path=${path%% *}
-            local name
             name=$(basename "$path")
             name=${name%.xz}
             name=${name%.zst}
-            grep -qx "[0-9]*-$name" "$dir/modules/order" && continue
-            name=$(printf '%02d-%s' $((n++)) "$name")
+            grep -qx "[0-9]*-$name" "$dir/order" && continue
+            printf -v name '%02d-%s' "$n" "$name"
+            n=$((n + 1))
             case $path in
-                *.xz) xz -dc "$path" >"$dir/modules/$name" ;;
-                *.zst) zstd -qdc "$path" >"$dir/modules/$name" ;;
-                *) cp "$path" "$dir/modules/$name" ;;
+                *.xz) xz -dc "$path" >"$dir/$name" ;;
+                *.zst) zstd -qdc "$path" >"$dir/$name" ;;
+                *) cp "$path" "$dir/$name" ;;
             esac
-            echo "$name" >>"$dir/modules/order"
+            echo "$name" >>"$dir/order"
         done < <(modprobe -d "$VM_KROOT" -S "$VM_RELEASE" --show-depends "$m")
     done
+}
+
+# The tiny first-stage initramfs: busybox, the modules needed for virtio + ext4 (uncompressed), stage1-init.
+vm_build_initramfs() {
+    local out=$1 dir=$VM_RUN_DIR/initramfs
+    rm -rf "$dir"
+    mkdir -p "$dir/bin"
+    cp /usr/bin/busybox "$dir/bin/busybox"
+    install -m 0755 "$OOPSD_VM_DIR/guest/stage1-init" "$dir/init"
+    vm_uncompressed_modules "$dir/modules" virtio_pci virtio_blk ext4
     (cd "$dir" && find . | cpio -o -H newc --quiet | gzip -1) >"$out"
 }
 
@@ -425,6 +435,41 @@ command("stop")
 command("dump-guest-memory", paging=False, protocol="file:" + out)
 command("cont")
 print(f"{time.monotonic() - t0:.1f}s")
+PY
+}
+
+# vm_qmp_balloon SOCKET MIB: asks the virtio balloon of each QEMU that opens the QMP socket SOCKET (a vm_boot with
+# VM_QMP and `-device virtio-balloon-pci`) to take MIB MiB from the guest, until VM_BOOT_TIMEOUT has passed or it is
+# killed: run it in the background before vm_boot (a boot made again gets a new QEMU). The guest's driver inflates
+# once it is loaded; the pages it takes are PageOffline.
+vm_qmp_balloon() {
+    python3 - "$1" "$2" "$VM_MEM" "$VM_BOOT_TIMEOUT" <<'PY'
+import json, socket, sys, time
+sock_path, mib, mem, limit = sys.argv[1], int(sys.argv[2]), sys.argv[3], float(sys.argv[4])
+total = int(mem[:-1]) * (1024 if mem.endswith("G") else 1) * 2**20
+deadline = time.monotonic() + limit
+while time.monotonic() < deadline:
+    s = socket.socket(socket.AF_UNIX)
+    try:
+        s.connect(sock_path)
+    except OSError:
+        s.close()
+        time.sleep(0.1)
+        continue
+    f = s.makefile("rw")
+    f.readline()  # the greeting
+    for command in ({"execute": "qmp_capabilities"},
+                    {"execute": "balloon", "arguments": {"value": total - mib * 2**20}}):
+        f.write(json.dumps(command) + "\n")
+        f.flush()
+        reply = json.loads(f.readline())
+        while "return" not in reply and "error" not in reply:
+            reply = json.loads(f.readline())
+        if "error" in reply:
+            sys.exit(f"QMP {command['execute']}: {reply['error']}")
+    while f.readline():  # events, until QEMU exits
+        pass
+    s.close()
 PY
 }
 

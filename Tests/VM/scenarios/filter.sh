@@ -5,6 +5,8 @@
 #     every kept page equals the original (tools/kdump_compare.py); on 6.1 the kept set equals makedumpfile -d 31's
 #     except frames of the kernel image, which oopsd never leaves out (makedumpfile 1.7.2 cannot read 6.12's free
 #     pages, so the comparison is 6.1 only); free pages are left out on both kernels;
+#   - offline pages: the baseline guest's balloon held BASELINE_BALLOON_MB (PageOffline); level 31 leaves out exactly
+#     that many frames as offline;
 #   - level 31 kdump (zstd): drgn (libkdumpfile) reads init_uts_ns from it (this makedumpfile has no zstd);
 #   - level 31 ELF: vmcore-dmesg, makedumpfile and drgn read it, and its kept pages equal the original;
 #   - `oopsctl dump ID --format kdump` converts a saved full dump later: makedumpfile reads the same log from it.
@@ -97,6 +99,10 @@ scenario_main() {
     ((user >= 2 * huge)) || vm_fail "level 31 counts only $user user pages, fewer than the $((2 * huge)) hugetlb frames" ||
         return 1
     filter_markers "$zlib/vmcore.kdump" 0 0 "level 31 kdump" || return 1
+    if [[ -f $BASE/balloon-pages ]]; then
+        assert_eq "$(grep -o '"offline": [0-9]*' "$zlib/metadata.json" | grep -o '[0-9]*$')" \
+            "$(cat "$BASE/balloon-pages")" "offline pages left out at level 31, against the pages in the balloon" || return 1
+    fi
     ((with_crash)) && { filter_crash "$zlib/vmcore.kdump" "our level 31 kdump zlib file" || return 1; }
     assert_cmd "makedumpfile --dump-dmesg reads our kdump file" \
         makedumpfile --dump-dmesg "$zlib/vmcore.kdump" "$zlib/makedumpfile-dmesg.txt" || return 1
