@@ -4,8 +4,9 @@ import DumpFormat
 /// out, with makedumpfile's meaning of the level bits (zero pages are decided later, from the page contents).
 ///
 /// Free (buddy) blocks are left out `2^order` frames at a time, compound pages (THP, hugetlb) by the head's
-/// order; tail pages are never judged alone. Slab pages, and frames in `protected` ranges (the kernel image),
-/// are always kept. A run that continues past the end of one array is finished by the next `scan`.
+/// order; tail pages are never judged alone. Slab pages, and frames in `protected` ranges (the kernel image) unless
+/// poisoned or offline, are always kept. A run that continues past the end of one array is finished by the next
+/// `scan`.
 public struct PageClassifier: Sendable {
     /// Why a page frame was left out.
     public enum Category: Int, CaseIterable, Sendable {
@@ -161,12 +162,16 @@ public struct PageClassifier: Sendable {
         exclude(range.lowerBound..<min(range.upperBound, pendingEnd), pendingCategory, from: &bitmap, base: 0)
     }
 
-    /// Clears the frames of `range` (but protected ones) in `bitmap`, whose bit 0 is frame `base`.
+    /// Clears the frames of `range` in `bitmap`, whose bit 0 is frame `base`: protected ones only when they are
+    /// poisoned or offline. The kernel image's range also holds the init memory the kernel freed after boot, in
+    /// use as any other memory; a poisoned frame there would stop the capture with a machine check when read, and
+    /// an offline one belongs to the hypervisor.
     private mutating func exclude(
         _ range: Range<UInt64>, _ category: Category, from bitmap: inout PageBitmap,
         base: UInt64
     ) {
-        for pfn in range where !protected.contains(where: { $0.contains(pfn) }) {
+        let always = category == .hwPoison || category == .offline
+        for pfn in range where always || !protected.contains(where: { $0.contains(pfn) }) {
             if pfn >= base && bitmap.remove(pfn - base) { excluded[category.rawValue] += 1 }
         }
     }

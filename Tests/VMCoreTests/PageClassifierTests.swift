@@ -179,8 +179,9 @@ import VMCore
         return bytes
     }
 
+    /// Classifies `pages(g)`, with frame `poisoned` (if any) marked PG_hwpoison.
     func classify(
-        _ g: Generation, level: Int, protected: [Range<UInt64>] = [], split: Int = 16
+        _ g: Generation, level: Int, protected: [Range<UInt64>] = [], split: Int = 16, poisoned: Int? = nil
     )
         throws -> (kept: [UInt64], classifier: PageClassifier)
     {
@@ -188,7 +189,10 @@ import VMCore
         var classifier = PageClassifier(layout: layout, level: level, protected: protected)
         var bitmap = PageBitmap(count: 16)
         bitmap.insert(0..<16)
-        let bytes = Self.pages(g)
+        var bytes = Self.pages(g)
+        if let poisoned, let bit = layout.hwPoisonBit {
+            SyntheticCore.put(&bytes, UInt64(1) << UInt64(bit), at: poisoned * 64)
+        }
         bytes[0..<(split * 64)].withUnsafeBytes { classifier.scan($0, firstPfn: 0, into: &bitmap) }
         bytes[(split * 64)...].withUnsafeBytes { classifier.scan($0, firstPfn: UInt64(split), into: &bitmap) }
         return ((0..<16).filter { bitmap.contains($0) }, classifier)
@@ -223,10 +227,15 @@ import VMCore
     }
 
     @Test(arguments: generations)
-    func protectedFramesAreNeverLeftOut(_ g: Generation) throws {
-        let (kept, classifier) = try classify(g, level: 31, protected: [1..<3, 7..<8])
+    func protectedFramesAreKeptUnlessOfflineOrPoisoned(_ g: Generation) throws {
+        let (kept, classifier) = try classify(g, level: 31, protected: [1..<3, 7..<8, 15..<16])
         #expect(kept == [1, 2, 4, 7, 14])
         #expect(classifier.count(.free) == 2)
+        #expect(classifier.count(.offline) == 1)
+        // Frame 14, a kernel page, poisoned: left out even though protected (reading it would stop the capture).
+        let poisoned = try classify(g, level: 31, protected: [14..<15], poisoned: 14)
+        #expect(poisoned.kept == [4])
+        #expect(poisoned.classifier.count(.hwPoison) == 1)
     }
 
     @Test func compoundInfoIsReadWhereCompoundHeadIsNotExported() throws {
