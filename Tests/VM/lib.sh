@@ -14,7 +14,7 @@ VM_CMDLINE_EXTRA=${VM_CMDLINE_EXTRA:-}
 # VM_DISK_READONLY=1: the next boots see the disk read-only (qemu readonly=on), root mounted ro and /var a tmpfs:
 # a machine with nowhere local to write (guest/stage1-init and guest/init read oopsd_vm.root=ro).
 VM_DISK_READONLY=${VM_DISK_READONLY:-}
-# VM_QMP=PATH: the next boots listen for QMP on the unix socket PATH (vm_qmp_dump_memory).
+# VM_QMP=PATH: the next boots listen for QMP on the unix socket PATH (vm_qmp_dump_memory, vm_qmp_balloon).
 VM_QMP=${VM_QMP:-}
 # Set by vm_systemd_guest (empty: the busybox guest): the kernel and initramfs vm_boot boots, and the arguments
 # put before the common ones on its command line.
@@ -408,34 +408,20 @@ vm_boot() {
     log "boot $name: qemu exited after ${VM_BOOT_SECONDS}s"
 }
 
+# vm_mem_mib: VM_MEM in MiB.
+vm_mem_mib() {
+    case $VM_MEM in
+        *G) echo $((${VM_MEM%G} * 1024)) ;;
+        *M) echo "${VM_MEM%M}" ;;
+        *) vm_fail "VM_MEM '$VM_MEM': expected <n>M or <n>G"; return 1 ;;
+    esac
+}
+
 # vm_qmp_dump_memory SOCKET OUT: QEMU writes the guest's whole RAM as an ELF core (dump-guest-memory, paging off:
 # one PT_LOAD per RAM block, physical addresses) to OUT through the QMP socket of a running vm_boot (VM_QMP). The
 # guest is stopped while QEMU writes and resumed after. Prints how long it took.
 vm_qmp_dump_memory() {
-    python3 - "$1" "$2" <<'PY'
-import json, socket, sys, time
-sock_path, out = sys.argv[1:]
-s = socket.socket(socket.AF_UNIX)
-s.settimeout(600)
-s.connect(sock_path)
-f = s.makefile("rw")
-def command(name, **arguments):
-    f.write(json.dumps({"execute": name, "arguments": arguments} if arguments else {"execute": name}) + "\n")
-    f.flush()
-    while True:
-        reply = json.loads(f.readline())
-        if "return" in reply:
-            return reply["return"]
-        if "error" in reply:
-            sys.exit(f"QMP {name}: {reply['error']}")
-json.loads(f.readline())  # the greeting
-command("qmp_capabilities")
-t0 = time.monotonic()
-command("stop")
-command("dump-guest-memory", paging=False, protocol="file:" + out)
-command("cont")
-print(f"{time.monotonic() - t0:.1f}s")
-PY
+    python3 "$OOPSD_VM_DIR/tools/qmp.py" dump-memory "$1" "$2"
 }
 
 # vm_qmp_balloon SOCKET MIB: asks the virtio balloon of each QEMU that opens the QMP socket SOCKET (a vm_boot with
@@ -443,34 +429,9 @@ PY
 # killed: run it in the background before vm_boot (a boot made again gets a new QEMU). The guest's driver inflates
 # once it is loaded; the pages it takes are PageOffline.
 vm_qmp_balloon() {
-    python3 - "$1" "$2" "$VM_MEM" "$VM_BOOT_TIMEOUT" <<'PY'
-import json, socket, sys, time
-sock_path, mib, mem, limit = sys.argv[1], int(sys.argv[2]), sys.argv[3], float(sys.argv[4])
-total = int(mem[:-1]) * (1024 if mem.endswith("G") else 1) * 2**20
-deadline = time.monotonic() + limit
-while time.monotonic() < deadline:
-    s = socket.socket(socket.AF_UNIX)
-    try:
-        s.connect(sock_path)
-    except OSError:
-        s.close()
-        time.sleep(0.1)
-        continue
-    f = s.makefile("rw")
-    f.readline()  # the greeting
-    for command in ({"execute": "qmp_capabilities"},
-                    {"execute": "balloon", "arguments": {"value": total - mib * 2**20}}):
-        f.write(json.dumps(command) + "\n")
-        f.flush()
-        reply = json.loads(f.readline())
-        while "return" not in reply and "error" not in reply:
-            reply = json.loads(f.readline())
-        if "error" in reply:
-            sys.exit(f"QMP {command['execute']}: {reply['error']}")
-    while f.readline():  # events, until QEMU exits
-        pass
-    s.close()
-PY
+    local mib
+    mib=$(vm_mem_mib) || return 1
+    python3 "$OOPSD_VM_DIR/tools/qmp.py" balloon "$1" $(((mib - $2) * 1048576)) "$VM_BOOT_TIMEOUT"
 }
 
 # vm_console_time REGEX [LOG]: host seconds (since boot start) of the first console line matching REGEX.

@@ -1,17 +1,13 @@
 # baseline: a busy guest (page cache, anonymous memory, slab, 16 huge pages of which 8 in use, see vm_workload; and a
 # virtio balloon holding BASELINE_BALLOON_MB, default 64 MiB, of PageOffline pages), a busybox-only capture (kexec -p
 # + dd of /proc/vmcore), the floor every capture is compared against. Leaves the dump at
-# $OOPSD_VM_WORK/dumps/<kernel>/baseline/{vmcore,vmcore-dmesg.txt,balloon-pages}. The guest's shape is kernel_baseline_shape's
-# (BASELINE_NUMA_NODES on the host: that many NUMA nodes on any kernel).
+# $OOPSD_VM_WORK/dumps/<kernel>/baseline/{vmcore,vmcore-dmesg.txt,balloon-pages}. The guest's shape is
+# kernel_baseline_shape's (BASELINE_NUMA_NODES on the host: that many NUMA nodes on any kernel).
 
 # baseline_numa_args NODES: qemu options that split VM_MEM evenly into NODES nodes, CPU c on node c % NODES.
 baseline_numa_args() {
     local nodes=$1 mib node cpu args=""
-    case $VM_MEM in
-        *G) mib=$((${VM_MEM%G} * 1024)) ;;
-        *M) mib=${VM_MEM%M} ;;
-        *) vm_fail "VM_MEM '$VM_MEM': expected <n>M or <n>G to split into NUMA nodes"; return 1 ;;
-    esac
+    mib=$(vm_mem_mib) || return 1
     ((mib % nodes == 0)) || { vm_fail "VM_MEM $VM_MEM does not split into $nodes equal NUMA nodes"; return 1; }
     for ((node = 0; node < nodes; node++)); do
         args+=" -object memory-backend-ram,id=numa$node,size=$((mib / nodes))M -numa node,memdev=numa$node,nodeid=$node"
