@@ -13,7 +13,6 @@
 # fails when a boot, the return or the MemTotal check fails.
 source "$(dirname "${BASH_SOURCE[0]}")/panic.sh"  # panic_guest_hook: oopsd_start, oopsd_wait_armed, oopsd_stop
 
-SCENARIO_KERNELS="6.1 6.12 7.2 7.3"
 : "${DOWNTIME_SPLASH_MS:=30000}"
 
 scenario_main() {

@@ -15,7 +15,6 @@
 # The guest of netcapture (static address, oopsd armed, sysrq panic); its scenario_main is replaced below.
 # shellcheck source=netcapture.sh
 source "$(dirname "${BASH_SOURCE[0]}")/netcapture.sh"
-SCENARIO_KERNELS="6.1"
 
 scenario_main() {
     FLEET_TMP=$VM_RUN_DIR/fleet

@@ -16,7 +16,6 @@
 # the guest's disk, whose metadata.json records the reason.
 # Boot 3, diskless again with radosgw down: the capture says why the upload failed and that there is no local target
 # to fall back to, and takes the failure action (FailureAction=poweroff).
-SCENARIO_KERNELS="6.1"
 
 netcapture_guest_hook() {
     vm_guest_hook - <<'GUEST'
