@@ -1,8 +1,16 @@
 # Loopback servers for the fleet tests: a single-node Ceph (one monitor, one memstore OSD, pool size 1)
-# with radosgw, and an sshd with its own host key and user key. Sourced by Tests/Fleet/run.
+# with radosgw, and an sshd with its own host key and user key. Sourced by Tests/Fleet/run and by the VM
+# harness's netcapture scenarios.
 # Everything lives under $FLEET_TMP; fleet_stop_all kills what was started (call it from a trap).
 
 FLEET_PIDS=()
+
+# fleet_install: installs the Debian packages of these servers and of the checks made against them, when missing
+# (Tests/Fleet/run, and the VM harness's network capture scenarios, which may run first).
+fleet_install() {
+    "$(dirname "${BASH_SOURCE[0]}")/../../scripts/install-deps" ceph-mon ceph-osd radosgw ceph-common openssh-server \
+        curl python3 libcurl4-openssl-dev uuid-runtime
+}
 
 # Starts the Ceph monitor and OSD, then radosgw on 127.0.0.1:$RGW_PORT, then creates the S3 user
 # $S3_ACCESS_KEY/$S3_SECRET_KEY. Sets CEPH_CONF. A cluster whose OSD does not come up is stopped, and a new one is

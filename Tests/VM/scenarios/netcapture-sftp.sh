@@ -29,6 +29,7 @@ scenario_main() {
     # shellcheck source=../../Fleet/servers.sh
     source "$OOPSD_REPO/Tests/Fleet/servers.sh"
     trap fleet_stop_all EXIT
+    fleet_install || vm_fail "cannot install the fleet's servers (Tests/Fleet/servers.sh)" || return 1
     sshd_start >"$VM_RUN_DIR/sshd-start.log" 2>&1 ||
         vm_fail "sshd did not start: $(tail -n 3 "$VM_RUN_DIR/sshd-start.log" | tr '\n' ' ')" || return 1
     local dropbox=$FLEET_TMP/dropbox

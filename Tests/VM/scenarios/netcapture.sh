@@ -218,6 +218,7 @@ scenario_main() {
     # shellcheck source=../../Fleet/servers.sh
     source "$OOPSD_REPO/Tests/Fleet/servers.sh"
     trap fleet_stop_all EXIT
+    fleet_install || vm_fail "cannot install the fleet's servers (Tests/Fleet/servers.sh)" || return 1
     local t0=$SECONDS
     ceph_start >"$VM_RUN_DIR/ceph-start.log" 2>&1 ||
         vm_fail "radosgw did not start: $(tail -n 3 "$VM_RUN_DIR/ceph-start.log" | tr '\n' ' ')" || return 1
