@@ -67,7 +67,6 @@ def main(argv):
 
     readable = {"oopsd": 0, "makedumpfile": 0}
     differing = 0
-    reference = program(original)
     for label, path in (("oopsd", ours), ("makedumpfile", theirs)):
         dump = program(path)
         for pfn in frames:
@@ -76,7 +75,7 @@ def main(argv):
             except drgn.FaultError:
                 continue
             readable[label] += 1
-            if label == "oopsd" and data != reference.read(pfn * PAGE, PAGE, True):
+            if label == "oopsd" and data != prog.read(pfn * PAGE, PAGE, True):
                 differing += 1
 
     print(f"{len(frames)} frames only oopsd keeps outside the kernel image; by what drgn says they are:")
