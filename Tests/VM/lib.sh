@@ -187,8 +187,8 @@ vm_build_initramfs() {
 # vm_systemd_guest SUITE [PACKAGE...]: the guest becomes Debian SUITE booting systemd from its own kernel and
 # initramfs: the staging tree is replaced by the rootfs of tools/debian-rootfs (built once per suite and package
 # list, cached; its path in VM_ROOTFS), the guest driver and /usr/bin/hugetlb-marker are installed (no kexec-tools,
-# no oopsd binaries: a scenario installs its package), VM_RELEASE is the guest kernel's release and VM_KROOT the
-# staging tree (its /boot and /lib/modules). Call it first: whatever was added to the staging tree before is gone.
+# no oopsd binaries: a scenario installs its package), VM_RELEASE is the guest kernel's release, VM_GUEST_IMAGE
+# where its image is in the guest, and VM_KROOT the staging tree (its /boot and /lib/modules). Call it first: whatever was added to the staging tree before is gone.
 # Figures: the rootfs build (or "cached") and its unpacking.
 vm_systemd_guest() {
     local suite=$1 t0 tarball logf=$VM_RUN_DIR/debian-rootfs.log
@@ -213,9 +213,13 @@ vm_systemd_guest() {
     VM_KROOT=$VM_STAGE
     VM_BOOT_KERNEL=$VM_RUN_DIR/vmlinuz-$VM_RELEASE
     VM_BOOT_INITRD=$VM_RUN_DIR/initrd.img-$VM_RELEASE
-    cp "$VM_STAGE/boot/vmlinuz-$VM_RELEASE" "$VM_BOOT_KERNEL" &&
+    # The image where the suite's package put it: /boot, or /usr/lib/modules/<release>/vmlinuz (Debian's split 7.x
+    # packages); the host boots it as GRUB would.
+    VM_GUEST_IMAGE=/boot/vmlinuz-$VM_RELEASE
+    [[ -e $VM_STAGE$VM_GUEST_IMAGE ]] || VM_GUEST_IMAGE=/usr/lib/modules/$VM_RELEASE/vmlinuz
+    cp "$VM_STAGE$VM_GUEST_IMAGE" "$VM_BOOT_KERNEL" &&
         cp "$VM_STAGE/boot/initrd.img-$VM_RELEASE" "$VM_BOOT_INITRD" ||
-        vm_fail "the $suite rootfs has no /boot/vmlinuz-$VM_RELEASE or /boot/initrd.img-$VM_RELEASE" || return 1
+        vm_fail "the $suite rootfs has no kernel image ($VM_GUEST_IMAGE) or /boot/initrd.img-$VM_RELEASE" || return 1
     VM_BOOT_ARGS="root=/dev/vda rw"
     ((VM_BOOT_TIMEOUT >= VM_SYSTEMD_BOOT_TIMEOUT)) || VM_BOOT_TIMEOUT=$VM_SYSTEMD_BOOT_TIMEOUT
     vm_stage_systemd_driver || return 1

@@ -293,7 +293,8 @@ new_kernel() {
 guest_main() {
     local role
     role=$(tr -s ' ' '\n' <<<"$BOOTS" | sed -n "${OOPSD_VM_BOOT}p")
-    case $SUITE:$role in
+    # trixie-backports is Debian 13 with the backports kernel: its boots are trixie's.
+    case ${SUITE%-backports}:$role in
     bookworm:kdump-cold)
         kdump_tools_marker
         ;;
@@ -325,6 +326,8 @@ guest_main() {
         ;;
     trixie:crash)
         oopsd_armed_marker || return 1
+        oopsctl status >/tmp/status.txt 2>&1
+        vm_mark "crash: oopsctl status exit $?, $(grep -m 1 '^Kernel' /tmp/status.txt | tr -s ' ')"
         crash_now
         ;;
     trixie:collect)
