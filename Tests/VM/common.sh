@@ -127,13 +127,14 @@ kernel_headers_root() { echo "$OOPSD_VM_CACHE/headers/$1"; }
 kernel_headers_dir() { echo "$(kernel_headers_root "$1")/usr/src/linux-headers-$1"; }
 
 # kernel_suite TAG: the Debian suite whose stock kernel is of that tag, for the systemd guest (vm_systemd_guest):
-# 6.1 is bookworm's (Debian 12), 6.12 trixie's (Debian 13), 7.3 trixie-backports' (Debian 13 with the backports
-# kernel, Debian's split 7.x packages). That guest boots the suite's kernel, not the tag's.
+# 6.1 is bookworm's (Debian 12), 6.12 trixie's (Debian 13), 7.2 sid's, 7.3 trixie-backports' (Debian 13 with the
+# backports kernel). 7.x are Debian's split packages. That guest boots the suite's kernel, not the tag's.
 kernel_suite() {
     case $1 in
         6.1) echo bookworm ;;
         6.12) echo trixie ;;
+        7.2) echo sid ;;
         7.3) echo trixie-backports ;;
-        *) die "no Debian suite for kernel tag '$1' (6.1: bookworm, 6.12: trixie, 7.3: trixie-backports)" ;;
+        *) die "no Debian suite for kernel tag '$1' (6.1: bookworm, 6.12: trixie, 7.2: sid, 7.3: trixie-backports)" ;;
     esac
 }

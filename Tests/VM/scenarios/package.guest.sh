@@ -293,8 +293,11 @@ new_kernel() {
 guest_main() {
     local role
     role=$(tr -s ' ' '\n' <<<"$BOOTS" | sed -n "${OOPSD_VM_BOOT}p")
-    # trixie-backports is Debian 13 with the backports kernel: its boots are trixie's.
-    case ${SUITE%-backports}:$role in
+    # Debian 12 (bookworm) has boots of its own; trixie, trixie-backports (Debian 13 with the backports kernel) and
+    # sid (Debian's next release) all have trixie's.
+    local family=trixie
+    [[ $SUITE == bookworm ]] && family=bookworm
+    case $family:$role in
     bookworm:kdump-cold)
         kdump_tools_marker
         ;;

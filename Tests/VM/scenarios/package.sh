@@ -1,14 +1,14 @@
 # package: the Debian package on a real Debian system booting systemd (6.1: Debian 12 bookworm, 6.12: Debian 13
-# trixie, 7.3: Debian 13 with trixie-backports' kernel, whose split packages put the image in
-# /usr/lib/modules/<release>/vmlinuz and none in /boot; see kernel_suite), installed with apt inside the guest, never
-# by copying files.
+# trixie, 7.2: sid, whose split 7.x packages put the image in /usr/lib/modules/<release>/vmlinuz and linux-base's
+# hook links it into /boot, 7.3: Debian 13 with trixie-backports' kernel and that hook overridden, no image in /boot;
+# see kernel_suite), installed with apt inside the guest, never by copying files.
 #   Debian 12: kdump-tools is installed (crashkernel=256M) and `apt install ./oopsd_*.deb` replaces it (Conflicts:):
 #     the service starts at once and arms cold, timed from the unit's start to the journal's "armed" line. The install
 #     says that kdump-tools' kernel hook stays (a conffile) and keeps its crashkernel= in oopsd's own drop-in.
 #     kdump-tools' unit is masked, so it never arms (its first arming is minutes of mkinitramfs); with
 #     OOPSD_VM_BENCH=1 it arms instead and is timed on a first boot (cold: mkinitramfs) and on the install's boot
 #     (warm), for the arming ratios oopsd / kdump-tools in the same guest and run.
-#   Debian 13 (both): no crashkernel= at all: the install writes /etc/default/grub.d/oopsd.cfg with the value oopsctl
+#   Debian 13 and sid: no crashkernel= at all: the install writes /etc/default/grub.d/oopsd.cfg with the value oopsctl
 #     estimate recommends and says a reboot is needed; the service runs unarmed and oopsctl status exits 3. The host
 #     stands in for GRUB (no boot loader in the guest): the next boot gets that file's crashkernel=, and oopsd arms
 #     at boot, cold, the image where the kernel's package put it (oopsctl status's Kernel: line).
@@ -26,7 +26,7 @@
 # Figures: arming times (and, with OOPSD_VM_BENCH=1, oopsd vs kdump-tools on Debian 12: ratios, same guest and run),
 # boot and capture times, the kernel install.
 
-SCENARIO_KERNELS="6.1 6.12 7.3"
+SCENARIO_KERNELS="6.1 6.12 7.2 7.3"
 
 # package_debs: the .debs of this build (scripts/package, reused when newer than the release binaries) and a copy
 # of oopsd's with a higher version for the upgrade; sets PKG_DEB, PKG_DEB_NEXT, PKG_VERSION, PKG_DEPENDS.
