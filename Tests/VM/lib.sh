@@ -188,7 +188,8 @@ vm_build_initramfs() {
 # initramfs: the staging tree is replaced by the rootfs of tools/debian-rootfs (built once per suite and package
 # list, cached; its path in VM_ROOTFS), the guest driver and /usr/bin/hugetlb-marker are installed (no kexec-tools,
 # no oopsd binaries: a scenario installs its package), VM_RELEASE is the guest kernel's release, VM_GUEST_IMAGE
-# where its image is in the guest, and VM_KROOT the staging tree (its /boot and /lib/modules). Call it first: whatever was added to the staging tree before is gone.
+# where its image is in the guest, and VM_KROOT the staging tree (its /boot and /lib/modules). Call it first:
+# whatever was added to the staging tree before is gone.
 # Figures: the rootfs build (or "cached") and its unpacking.
 vm_systemd_guest() {
     local suite=$1 t0 tarball logf=$VM_RUN_DIR/debian-rootfs.log
