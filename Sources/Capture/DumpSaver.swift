@@ -451,6 +451,7 @@ public struct DumpSaver {
         metadata.statistics = statistics
         log(
             "saved \(statistics.writtenPages) of \(statistics.totalPages) pages "
+                + (statistics.duplicatePages > 0 ? "(\(statistics.duplicatePages) of them stored once before) " : "")
                 + "(\(statistics.excludedZeroPages) zero pages, \(statistics.excludedFilteredPages) "
                 + "filtered pages left out) to "
                 + (options.uploader == nil ? directory.path(fileName) : "the network as \(fileName)")

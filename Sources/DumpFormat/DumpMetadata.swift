@@ -27,6 +27,7 @@ public struct DumpMetadata: Sendable {
         public static let pageSize = "page_size"
         public static let total = "total"
         public static let written = "written"
+        public static let duplicates = "duplicates"
         public static let excludedZero = "excluded_zero"
         public static let excludedFiltered = "excluded_filtered"
         public static let filteredPages = "filtered_pages"
@@ -128,6 +129,7 @@ public struct DumpMetadata: Sendable {
                     (Key.pageSize, .int(4096)),
                     (Key.total, .int(Int64(statistics.totalPages))),
                     (Key.written, .int(Int64(statistics.writtenPages))),
+                    (Key.duplicates, .int(Int64(statistics.duplicatePages))),
                     (Key.excludedZero, .int(Int64(statistics.excludedZeroPages))),
                     (Key.excludedFiltered, .int(Int64(statistics.excludedFilteredPages))),
                 ])
@@ -189,6 +191,7 @@ public struct DumpMetadata: Sendable {
         let pages = object[Key.pages]
         statistics.totalPages = count(pages?[Key.total])
         statistics.writtenPages = count(pages?[Key.written])
+        statistics.duplicatePages = count(pages?[Key.duplicates])
         statistics.excludedZeroPages = count(pages?[Key.excludedZero])
         statistics.excludedFilteredPages = count(pages?[Key.excludedFiltered])
         statistics.bytesWritten = count(object[Key.bytesWritten])

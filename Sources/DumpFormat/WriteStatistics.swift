@@ -4,6 +4,9 @@ public struct WriteStatistics: Equatable, Sendable {
     public var totalPages: UInt64 = 0
     /// Pages written to the output.
     public var writtenPages: UInt64 = 0
+    /// Written pages that point at an earlier written page with the same bytes instead of a copy of their own
+    /// (kdump files).
+    public var duplicatePages: UInt64 = 0
     /// Pages left out because every byte was zero (holes in the output).
     public var excludedZeroPages: UInt64 = 0
     /// Pages left out by the dump level's struct page filter (cache, user, free pages).

@@ -1,14 +1,23 @@
+import Glibc
+
 /// One batch of kept frames: where each is in the input window, then how compression stored it.
-// Sound because the object owns its four allocations (freed in deinit) and every use of them is marked itself.
+// Sound because the object owns its six allocations (freed in deinit) and every use of them is marked itself.
 @safe final class KdumpBatch: @unchecked Sendable {
     // Threads write disjoint slots of `sizes`, `flags`, `words` and `buffer` between the batch's start and the
     // join that ends it; only then does one thread read them.
     /// Page index in the window of each kept frame.
     var frames: [Int] = []
-    /// Per slot: the stored size; 0 for a zero page left out; -1 for a page repeating `words[slot]`.
+    /// The window's offset in the input, and the place of the batch's first frame among all kept frames.
+    var fileOffset: UInt64 = 0
+    var firstOrdinal = 0
+    /// Per slot: the stored size; 0 for a zero page left out; -1 for a page repeating `words[slot]`; -2 for a page
+    /// with the bytes of the stored page `duplicates[slot]`.
     let sizes: UnsafeMutableBufferPointer<Int>
     let flags: UnsafeMutableBufferPointer<UInt32>
     let words: UnsafeMutableBufferPointer<UInt64>
+    /// Per slot: the hash of a compressed or raw page (`pageHash`), or where the stored page a duplicate points at is.
+    let hashes: UnsafeMutableBufferPointer<UInt64>
+    let duplicates: UnsafeMutableBufferPointer<StoredPageIndex.Entry>
     /// Slot `i`'s stored bytes start at `i * bound`.
     let buffer: UnsafeMutableRawBufferPointer
     let bound: Int
@@ -20,6 +29,8 @@
         unsafe sizes = .allocate(capacity: capacity)
         unsafe flags = .allocate(capacity: capacity)
         unsafe words = .allocate(capacity: capacity)
+        unsafe hashes = .allocate(capacity: capacity)
+        unsafe duplicates = .allocate(capacity: capacity)
         unsafe buffer = .allocate(byteCount: capacity * bound, alignment: 64)
     }
 
@@ -28,18 +39,28 @@
         unsafe sizes.deallocate()
         unsafe flags.deallocate()
         unsafe words.deallocate()
+        unsafe hashes.deallocate()
+        unsafe duplicates.deallocate()
         unsafe buffer.deallocate()
     }
 
-    /// Compresses `page` into slot `slot`, or notes it as a zero or one-word page.
+    /// Compresses `page` into slot `slot`, or notes it as a zero or one-word page, or as a duplicate of a page that
+    /// `finder` finds stored.
     func compress(
         _ page: UnsafeRawBufferPointer, slot: Int, with compressor: PageCompressor, flag: UInt32,
-        excludeZeroPages: Bool
+        excludeZeroPages: Bool, finder: DuplicateFinder?
     ) {
         // Sound because `slot < capacity` (a kept frame of the batch); slot `i` owns `bound` bytes at `i * bound`.
         if let word = unsafe repeatedWord(page) {
             unsafe words[slot] = word
             unsafe sizes[slot] = word == 0 && excludeZeroPages ? 0 : -1
+            return
+        }
+        let hash = unsafe pageHash(page)
+        unsafe hashes[slot] = hash
+        if let finder, let stored = unsafe finder.stored(matching: page, hash: hash, ordinal: firstOrdinal + slot) {
+            unsafe duplicates[slot] = stored
+            unsafe sizes[slot] = -2
             return
         }
         let target = unsafe buffer.baseAddress! + slot * bound
@@ -51,6 +72,24 @@
             unsafe sizes[slot] = page.count
             unsafe flags[slot] = 0
         }
+    }
+}
+
+/// One thread's way to find a page's bytes among the pages already stored: the index, and a buffer of its own to
+/// read the stored page's bytes back from the input and compare them.
+// Sound because `scratch` is the thread's own page-sized buffer, allocated and freed by the thread that owns it.
+@safe struct DuplicateFinder {
+    let index: StoredPageIndex
+    let reader: WindowReader
+    let scratch: UnsafeMutableRawBufferPointer
+
+    /// The stored page whose bytes equal `page`'s (the frame at `ordinal`), if the index knows one. A page that
+    /// cannot be read back is no match (the frame is then stored itself).
+    func stored(matching page: UnsafeRawBufferPointer, hash: UInt64, ordinal: Int) -> StoredPageIndex.Entry? {
+        guard unsafe scratch.count == page.count, let entry = index.lookup(hash, ordinal: ordinal) else { return nil }
+        guard (try? unsafe reader.readFully(into: scratch, atFileOffset: entry.inputOffset)) != nil else { return nil }
+        // Sound because both buffers hold `page.count` bytes (checked above).
+        return unsafe memcmp(scratch.baseAddress!, page.baseAddress!, page.count) == 0 ? entry : nil
     }
 }
 

@@ -18,12 +18,16 @@ final class KdumpPageStore: @unchecked Sendable {
     private var copies: [UInt64: (offset: UInt64, size: UInt32, flags: UInt32)] = [:]
     /// Most distinct repeated words remembered (a bound on memory; later ones are stored per frame).
     private let maximumCopies = 4096
+    /// The stored pages later frames may point at, told about each batch once it is stored.
+    private let index: StoredPageIndex?
+    private var indexed: [StoredPageIndex.Entry] = []
 
     init(
         output: any DumpOutput, compressor: PageCompressor, pageSize: Int, descriptorOffset: UInt64,
-        dataOffset: UInt64, excludeZeroPages: Bool, statistics: WriteStatistics
+        dataOffset: UInt64, excludeZeroPages: Bool, statistics: WriteStatistics, index: StoredPageIndex?
     ) throws {
         self.output = output
+        self.index = index
         self.compressor = compressor
         self.pageSize = pageSize
         self.excludeZeroPages = excludeZeroPages
@@ -67,6 +71,7 @@ final class KdumpPageStore: @unchecked Sendable {
     /// Appends `batch`'s descriptors and stored pages.
     func store(_ batch: KdumpBatch) throws {
         descriptors.removeAll(keepingCapacity: true)
+        indexed.removeAll(keepingCapacity: true)
         func describe(_ offset: UInt64, _ size: UInt32, _ flags: UInt32) {
             descriptors.appendLittleEndian(offset)
             descriptors.appendLittleEndian(size)
@@ -85,6 +90,12 @@ final class KdumpPageStore: @unchecked Sendable {
                 continue
             }
             statistics.writtenPages += 1
+            if size == -2 {
+                let stored = unsafe batch.duplicates[slot]
+                describe(stored.outputOffset, UInt32(stored.size), UInt32(stored.flags))
+                statistics.duplicatePages += 1
+                continue
+            }
             if size < 0 {
                 let word = unsafe batch.words[slot]
                 if let copy = copies[word] {
@@ -97,6 +108,15 @@ final class KdumpPageStore: @unchecked Sendable {
                 if copies.count < maximumCopies { copies[word] = (dataCursor + UInt64(packed), copy.size, copy.flags) }
                 packed += Int(copy.size)
                 continue
+            }
+            let ordinal = batch.firstOrdinal + slot
+            if index != nil, ordinal < Int(UInt32.max), size <= Int(UInt16.max) {
+                let inputOffset = batch.fileOffset + UInt64(batch.frames[slot] * pageSize)
+                unsafe indexed.append(
+                    .init(
+                        hash: batch.hashes[slot], inputOffset: inputOffset, outputOffset: dataCursor + UInt64(packed),
+                        ordinal: UInt32(ordinal), size: UInt16(size),
+                        flags: UInt16(truncatingIfNeeded: batch.flags[slot])))
             }
             // Pack the stored page right after the previous one (slots are `bound` apart).
             if packed != slot * batch.bound {
@@ -119,5 +139,6 @@ final class KdumpPageStore: @unchecked Sendable {
         }
         descriptorCursor += UInt64(descriptors.count)
         statistics.bytesWritten += UInt64(packed + descriptors.count)
+        index?.record(indexed, storedFrames: batch.firstOrdinal + batch.frames.count)
     }
 }

@@ -8,6 +8,10 @@ import SystemCalls
 /// moves on to the next batch while another finishes the last pages of the previous one, and the file is written
 /// in the same order, with the same bytes, as one thread would write it.
 ///
+/// A frame with the bytes of a page stored at least the index's lag earlier points at it (`StoredPageIndex`); the
+/// plan's batches are never longer than that lag, so a thread that waits for those pages to be stored never waits
+/// for a batch that needs it.
+///
 /// Memory: `slots` batches' output buffers and input windows, whatever the size of the dumped machine.
 // Sound because every stored property but the constants is read and written with `condition`'s lock held, except a
 // slot's batch and window, which only the thread that planned the slot touches until it is `.compressing`, then only
@@ -42,15 +46,17 @@ final class KdumpPipeline: @unchecked Sendable {
     private let flag: UInt32
     private let excludeZeroPages: Bool
     private let pageSize: Int
+    private let index: StoredPageIndex?
     private var planned = false
     private var nextSequence = 0
+    private var nextOrdinal = 0
     private var nextToStore = 0
     private var storing = false
     private var failure: (any Error)?
 
     init(
         plan: KdumpBatchPlan, slots: Int, bound: Int, reader: WindowReader, store: KdumpPageStore,
-        compressors: [PageCompressor], flag: UInt32, excludeZeroPages: Bool
+        compressors: [PageCompressor], flag: UInt32, excludeZeroPages: Bool, index: StoredPageIndex?
     ) {
         self.plan = plan
         self.slots = (0..<slots).map { _ in Slot(KdumpBatch(capacity: plan.batchPages, bound: bound)) }
@@ -60,17 +66,24 @@ final class KdumpPipeline: @unchecked Sendable {
         self.flag = flag
         self.excludeZeroPages = excludeZeroPages
         pageSize = plan.pageSize
+        self.index = index
     }
 
     /// Compresses and stores every batch of the plan on one thread per compressor; rethrows the first failure.
     func run() throws {
-        ParallelWorkers.run(count: compressors.count) { worker in self.work(with: self.compressors[worker]) }
+        ParallelWorkers.run(count: compressors.count) { worker in
+            // Sound because the scratch page is this thread's own, freed after its last use in `work`.
+            let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: self.pageSize, alignment: 64)
+            defer { unsafe scratch.deallocate() }
+            let finder = self.index.map { unsafe DuplicateFinder(index: $0, reader: self.reader, scratch: scratch) }
+            self.work(with: self.compressors[worker], finder: finder)
+        }
         for slot in slots { slot.window.release() }
         if let failure { throw failure }
     }
 
     /// One thread's loop: compress, else plan and load, else wait, until every batch is stored or something failed.
-    private func work(with compressor: PageCompressor) {
+    private func work(with compressor: PageCompressor, finder: DuplicateFinder?) {
         condition.lock()
         while failure == nil {
             let open = slots.filter {
@@ -81,7 +94,7 @@ final class KdumpPipeline: @unchecked Sendable {
                 let first = slot.claimed.wrappingAdd(32, ordering: .relaxed).oldValue
                 let count = slot.batch.frames.count
                 condition.unlock()
-                if first < count { compress(slot, from: first, of: count, with: compressor) }
+                if first < count { compress(slot, from: first, of: count, with: compressor, finder: finder) }
                 condition.lock()
                 continue
             }
@@ -94,6 +107,9 @@ final class KdumpPipeline: @unchecked Sendable {
                 slot.state = .loading
                 slot.sequence = nextSequence
                 nextSequence += 1
+                slot.batch.fileOffset = range.fileOffset
+                slot.batch.firstOrdinal = nextOrdinal
+                nextOrdinal += slot.batch.frames.count
                 condition.unlock()
                 var loadFailure: (any Error)?
                 do {
@@ -106,7 +122,7 @@ final class KdumpPipeline: @unchecked Sendable {
                 slot.completed.store(0, ordering: .relaxed)
                 slot.state = .compressing
                 if let loadFailure {
-                    failure = failure ?? loadFailure
+                    fail(loadFailure)
                     slot.state = .free
                 }
                 condition.broadcast()
@@ -121,7 +137,9 @@ final class KdumpPipeline: @unchecked Sendable {
     /// Compresses the 32 pages of `slot` (of `count`) from `first` on, then more 32 at a time while it has some to hand out; the
     /// thread that compresses its last page finishes it. A thread claims its next pages before it counts the ones
     /// it compressed, so the slot cannot be finished and planned again while the thread still uses it.
-    private func compress(_ slot: Slot, from first: Int, of count: Int, with compressor: PageCompressor) {
+    private func compress(
+        _ slot: Slot, from first: Int, of count: Int, with compressor: PageCompressor, finder: DuplicateFinder?
+    ) {
         let batch = slot.batch
         let size = pageSize
         // Sound because the window stays loaded until the slot is finished, which happens after this thread counted
@@ -134,7 +152,8 @@ final class KdumpPipeline: @unchecked Sendable {
                 let start = batch.frames[index] * size
                 let source = unsafe UnsafeRawBufferPointer(rebasing: window[start..<(start + size)])
                 unsafe batch.compress(
-                    source, slot: index, with: compressor, flag: flag, excludeZeroPages: excludeZeroPages)
+                    source, slot: index, with: compressor, flag: flag, excludeZeroPages: excludeZeroPages,
+                    finder: finder)
             }
             let next = slot.claimed.wrappingAdd(32, ordering: .relaxed).oldValue
             if slot.completed.wrappingAdd(end - first, ordering: .acquiringAndReleasing).newValue == count {
@@ -162,7 +181,7 @@ final class KdumpPipeline: @unchecked Sendable {
                 var storeFailure: (any Error)?
                 do { try store.store(next.batch) } catch { storeFailure = error }
                 condition.lock()
-                if let storeFailure, failure == nil { failure = storeFailure }
+                if let storeFailure { fail(storeFailure) }
                 next.state = .free
                 nextToStore += 1
                 condition.broadcast()
@@ -170,6 +189,12 @@ final class KdumpPipeline: @unchecked Sendable {
             storing = false
         }
         condition.unlock()
+    }
+
+    /// With the lock held: keeps the first failure and releases threads waiting for stored pages.
+    private func fail(_ error: any Error) {
+        if failure == nil { failure = error }
+        index?.abandon()
     }
 }
 

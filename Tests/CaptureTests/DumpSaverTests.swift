@@ -66,7 +66,8 @@ import VMCore
         #expect(
             pages == [
                 // Zero pages are stored in the default ELF layout.
-                "page_size": 4096, "total": 1 + 3 + 8, "written": 12, "excluded_zero": 0, "excluded_filtered": 0,
+                "page_size": 4096, "total": 1 + 3 + 8, "written": 12, "duplicates": 0, "excluded_zero": 0,
+                "excluded_filtered": 0,
             ])
         #expect(
             json["filtered_pages"] as? [String: Int] == [

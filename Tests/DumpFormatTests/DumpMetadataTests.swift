@@ -14,6 +14,7 @@ import Testing
         metadata.cpuCount = 2
         metadata.statistics.totalPages = 10
         metadata.statistics.writtenPages = 4
+        metadata.statistics.duplicatePages = 2
         metadata.statistics.excludedZeroPages = 1
         metadata.statistics.excludedFilteredPages = 5
         metadata.statistics.bytesWritten = 9000
@@ -59,6 +60,7 @@ import Testing
             "page_size": 4096,
             "total": 10,
             "written": 4,
+            "duplicates": 2,
             "excluded_zero": 1,
             "excluded_filtered": 5
           },

@@ -33,7 +33,8 @@ import VMCore
     }
 
     func write(
-        level: Int, compression: PageCompression, threads: Int = 2, batchPages: Int = 4, pages: [[UInt8]]? = nil
+        level: Int, compression: PageCompression, threads: Int = 2, batchPages: Int = 4, duplicateLag: Int = 2048,
+        pages: [[UInt8]]? = nil
     )
         throws -> (TemporaryDirectory, ELFCore, PageSelection, KdumpReader, WriteStatistics)
     {
@@ -45,7 +46,7 @@ import VMCore
         let path = scratch.path + "/vmcore.kdump"
         let output = try FileDescriptor.open(path, [.readWrite, .create, .exclusive], mode: 0o600)
         var statistics = WriteStatistics()
-        try KdumpWriter(compression: compression, threads: threads, batchPages: batchPages)
+        try KdumpWriter(compression: compression, threads: threads, batchPages: batchPages, duplicateLag: duplicateLag)
             .write(
                 input, selection: selection, excludeZeroPages: selection.level.excludesZeroPages, to: output,
                 statistics: &statistics)
@@ -115,6 +116,45 @@ import VMCore
         }
         // Uncompressed: the repeated words are stored once, 3 pages fewer than with six different pages.
         #expect(sizes[1] - sizes[0] == 3 * 4096)
+    }
+
+    /// A frame with the bytes of a page stored at least the lag (8 here) kept frames before it points at that copy;
+    /// closer repeats are stored again. The file is the same whatever the threads and batches, since which pages a
+    /// frame may point at depends on the frames alone.
+    @Test func framesWithTheBytesOfAPageStoredEarlierPointAtIt() throws {
+        func distinct(_ seed: Int) -> [UInt8] {
+            (0..<4096).map { UInt8(truncatingIfNeeded: ($0 &* (2 * seed + 3)) >> 2 ^ seed &+ $0 / 7) }
+        }
+        let first = (0..<10).map(distinct)
+        let second = (10..<20).map(distinct)
+        // 20-29 repeat 0-9 (20 frames later), 30-32 repeat 17-19 (13 later), 34 repeats 33 (1 later: stored).
+        let pages = first + second + first + second[7...] + [distinct(50), distinct(50)]
+        let unrepeated = first + second + (20..<35).map(distinct)
+        var files: [[UInt8]] = []
+        var sizes: [UInt64] = []
+        for (pages, runs) in [(pages, [(1, 8), (2, 3), (3, 1), (2, 8)]), (unrepeated, [(2, 8)])] {
+            for (threads, batchPages) in runs {
+                let (scratch, input, _, reader, statistics) = try write(
+                    level: 0, compression: .none, threads: threads, batchPages: batchPages, duplicateLag: 8,
+                    pages: pages)
+                defer {
+                    try? input.close()
+                    try? reader.close()
+                }
+                for (index, page) in pages.enumerated() {
+                    #expect(try reader.page(0x1000 + UInt64(index)) == page, "page \(index)")
+                }
+                #expect(statistics.writtenPages == 35)
+                #expect(statistics.duplicatePages == (pages == unrepeated ? 0 : 13))
+                let file = try FileDescriptor.open(scratch.path + "/vmcore.kdump", .readOnly)
+                defer { try? file.close() }
+                files.append(try file.readToEnd())
+                sizes.append(UInt64(files.last!.count))
+            }
+        }
+        for file in files.dropFirst().dropLast() { #expect(file == files[0]) }
+        // Uncompressed: 13 pages fewer stored than with 35 different pages.
+        #expect(sizes.last! - sizes[0] == 13 * 4096)
     }
 
     /// The pipeline hands pages to threads in any order and stores batches as they finish: the file must be the
