@@ -451,9 +451,11 @@ public struct DumpSaver {
         metadata.statistics = statistics
         log(
             "saved \(statistics.writtenPages) of \(statistics.totalPages) pages "
-                + (statistics.duplicatePages > 0 ? "(\(statistics.duplicatePages) of them stored once before) " : "")
                 + "(\(statistics.excludedZeroPages) zero pages, \(statistics.excludedFilteredPages) "
-                + "filtered pages left out) to "
+                + "filtered pages left out"
+                + (statistics.duplicatePages > 0
+                    ? "; \(statistics.duplicatePages) point at an earlier page with the same bytes" : "")
+                + ") to "
                 + (options.uploader == nil ? directory.path(fileName) : "the network as \(fileName)")
                 + (statistics.writeMethod.map { ", written \($0)" } ?? ""))
     }
