@@ -15,7 +15,8 @@ import Glibc
     let sizes: UnsafeMutableBufferPointer<Int>
     let flags: UnsafeMutableBufferPointer<UInt32>
     let words: UnsafeMutableBufferPointer<UInt64>
-    /// Per slot: the hash of a compressed or raw page (`pageHash`), or where the stored page a duplicate points at is.
+    /// Per slot: the hash (`pageHash`) of a page stored in more than half its size, or where the stored page a
+    /// duplicate points at is.
     let hashes: UnsafeMutableBufferPointer<UInt64>
     let duplicates: UnsafeMutableBufferPointer<StoredPageIndex.Entry>
     /// Slot `i`'s stored bytes start at `i * bound`.
@@ -44,8 +45,10 @@ import Glibc
         unsafe buffer.deallocate()
     }
 
-    /// Compresses `page` into slot `slot`, or notes it as a zero or one-word page, or as a duplicate of a page that
-    /// `finder` finds stored.
+    /// Compresses `page` into slot `slot`, or notes it as a zero or one-word page. A page stored in more than half
+    /// its size (`indexes(size:)`) is then looked for among the pages `finder` knows, and noted as a duplicate of
+    /// the one it finds: repeats of such pages cost the most room, they are a minority, and they are hashed while
+    /// still in the cache, so looking costs little beside compression.
     func compress(
         _ page: UnsafeRawBufferPointer, slot: Int, with compressor: PageCompressor, flag: UInt32,
         excludeZeroPages: Bool, finder: DuplicateFinder?
@@ -54,13 +57,6 @@ import Glibc
         if let word = unsafe repeatedWord(page) {
             unsafe words[slot] = word
             unsafe sizes[slot] = word == 0 && excludeZeroPages ? 0 : -1
-            return
-        }
-        let hash = unsafe pageHash(page)
-        unsafe hashes[slot] = hash
-        if let finder, let stored = unsafe finder.stored(matching: page, hash: hash, ordinal: firstOrdinal + slot) {
-            unsafe duplicates[slot] = stored
-            unsafe sizes[slot] = -2
             return
         }
         let target = unsafe buffer.baseAddress! + slot * bound
@@ -72,7 +68,17 @@ import Glibc
             unsafe sizes[slot] = page.count
             unsafe flags[slot] = 0
         }
+        guard let finder, unsafe Self.indexes(size: sizes[slot], pageSize: page.count) else { return }
+        let hash = unsafe pageHash(page)
+        unsafe hashes[slot] = hash
+        if let stored = unsafe finder.stored(matching: page, hash: hash, ordinal: firstOrdinal + slot) {
+            unsafe duplicates[slot] = stored
+            unsafe sizes[slot] = -2
+        }
     }
+
+    /// Whether a page stored in `size` bytes is hashed, looked for and indexed: more than half a page.
+    static func indexes(size: Int, pageSize: Int) -> Bool { size > pageSize / 2 }
 }
 
 /// One thread's way to find a page's bytes among the pages already stored: the index, and a buffer of its own to

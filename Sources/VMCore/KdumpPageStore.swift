@@ -110,7 +110,9 @@ final class KdumpPageStore: @unchecked Sendable {
                 continue
             }
             let ordinal = batch.firstOrdinal + slot
-            if index != nil, ordinal < Int(UInt32.max), size <= Int(UInt16.max) {
+            if index != nil, KdumpBatch.indexes(size: size, pageSize: pageSize), ordinal < Int(UInt32.max),
+                size <= Int(UInt16.max)
+            {
                 let inputOffset = batch.fileOffset + UInt64(batch.frames[slot] * pageSize)
                 unsafe indexed.append(
                     .init(

@@ -1,10 +1,11 @@
 import SystemCalls
 
 /// The pages a kdump write has stored, by a hash of their bytes, so a later kept frame holding the same bytes points
-/// at the stored copy instead of being compressed and stored again (a kdump `page_desc` may share its data with
-/// others; makedumpfile's files do so for zero pages). Crashed kernels repeat whole pages: on the 7.3 harness dump,
-/// 4,416 of 41,495 kept pages that are not one repeated word had the bytes of an earlier one, 19 % of the
-/// compressed data.
+/// at the stored copy instead of being stored again (a kdump `page_desc` may share its data with others;
+/// makedumpfile's files do so for zero pages). Crashed kernels repeat whole pages: on the 7.3 harness dump, 4,416 of
+/// 41,495 kept pages that are not one repeated word had the bytes of an earlier one, 19 % of the compressed data,
+/// nearly all of it in pages that compress to more than half their size (18 %), the only ones indexed
+/// (`KdumpBatch.indexes(size:pageSize:)`).
 ///
 /// The file must not depend on the threads or the batch size, yet threads look pages up while batches are still
 /// being stored. So a frame only sees pages stored at least `lag` kept frames before it (it waits until they are,
