@@ -9,8 +9,8 @@ import SystemCalls
 /// other, and batches are written in frame order as they are done (`KdumpPipeline`); memory stays bounded by a few
 /// batches' output buffers and input windows, whatever the size of the dumped machine, beyond the two bitmaps and the
 /// index of stored pages (at most 2 MiB). A page that repeats one 64-bit word (zero, poison or fill patterns) is stored
-/// once and every frame holding it points at that copy; so does a frame with the bytes of a page stored at least
-/// `duplicateLag` kept frames before it (`StoredPageIndex`). The descriptor table
+/// once and every frame holding it points at that copy; so does a frame with the bytes of a page stored in more than
+/// half a page at least `duplicateLag` kept frames before it (`StoredPageIndex`). The descriptor table
 /// holds every kept frame; zero pages (with level bit 1) all point at one shared copy of a zero page, as in
 /// makedumpfile's files, so readers that refuse excluded frames still read them.
 /// The header says `DUMP_DH_COMPRESSED_INCOMPLETE` until the last byte is written.
