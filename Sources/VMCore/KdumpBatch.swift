@@ -1,10 +1,8 @@
-import Glibc
-
 /// One batch of kept frames: where each is in the input window, then how compression stored it.
 // Sound because the object owns its six allocations (freed in deinit) and every use of them is marked itself.
 @safe final class KdumpBatch: @unchecked Sendable {
-    // Threads write disjoint slots of `sizes`, `flags`, `words` and `buffer` between the batch's start and the
-    // join that ends it; only then does one thread read them.
+    // Threads write disjoint slots of `sizes`, `flags`, `words`, `hashes`, `duplicates` and `buffer` between the
+    // batch's start and the join that ends it; only then does one thread read them.
     /// Page index in the window of each kept frame.
     var frames: [Int] = []
     /// The window's offset in the input, and the place of the batch's first frame among all kept frames.
@@ -46,7 +44,7 @@ import Glibc
     }
 
     /// Compresses `page` into slot `slot`, or notes it as a zero or one-word page. A page stored in more than half
-    /// its size (`indexes(size:)`) is then looked for among the pages `finder` knows, and noted as a duplicate of
+    /// its size (`indexes(size:pageSize:)`) is then looked for among the pages `finder` knows, and noted as a duplicate of
     /// the one it finds: repeats of such pages cost the most room, they are a minority, and they are hashed while
     /// still in the cache, so looking costs little beside compression.
     func compress(
@@ -79,24 +77,6 @@ import Glibc
 
     /// Whether a page stored in `size` bytes is hashed, looked for and indexed: more than half a page.
     static func indexes(size: Int, pageSize: Int) -> Bool { size > pageSize / 2 }
-}
-
-/// One thread's way to find a page's bytes among the pages already stored: the index, and a buffer of its own to
-/// read the stored page's bytes back from the input and compare them.
-// Sound because `scratch` is the thread's own page-sized buffer, allocated and freed by the thread that owns it.
-@safe struct DuplicateFinder {
-    let index: StoredPageIndex
-    let reader: WindowReader
-    let scratch: UnsafeMutableRawBufferPointer
-
-    /// The stored page whose bytes equal `page`'s (the frame at `ordinal`), if the index knows one. A page that
-    /// cannot be read back is no match (the frame is then stored itself).
-    func stored(matching page: UnsafeRawBufferPointer, hash: UInt64, ordinal: Int) -> StoredPageIndex.Entry? {
-        guard unsafe scratch.count == page.count, let entry = index.lookup(hash, ordinal: ordinal) else { return nil }
-        guard (try? unsafe reader.readFully(into: scratch, atFileOffset: entry.inputOffset)) != nil else { return nil }
-        // Sound because both buffers hold `page.count` bytes (checked above).
-        return unsafe memcmp(scratch.baseAddress!, page.baseAddress!, page.count) == 0 ? entry : nil
-    }
 }
 
 /// The 64-bit word a page repeats from its first byte to its last, if it does (checked 64 bytes at a time).

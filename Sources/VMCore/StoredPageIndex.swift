@@ -1,3 +1,4 @@
+import Glibc
 import SystemCalls
 
 /// The pages a kdump write has stored, by a hash of their bytes, so a later kept frame holding the same bytes points
@@ -97,6 +98,24 @@ import SystemCalls
         abandoned = true
         condition.broadcast()
         condition.unlock()
+    }
+}
+
+/// One thread's way to find a page's bytes among the pages already stored: the index, and a buffer of its own to
+/// read the stored page's bytes back from the input and compare them.
+// Sound because `scratch` is the thread's own page-sized buffer, allocated and freed by the thread that owns it.
+@safe struct DuplicateFinder {
+    let index: StoredPageIndex
+    let reader: WindowReader
+    let scratch: UnsafeMutableRawBufferPointer
+
+    /// The stored page whose bytes equal `page`'s (the frame at `ordinal`), if the index knows one. A page that
+    /// cannot be read back is no match (the frame is then stored itself).
+    func stored(matching page: UnsafeRawBufferPointer, hash: UInt64, ordinal: Int) -> StoredPageIndex.Entry? {
+        guard unsafe scratch.count == page.count, let entry = index.lookup(hash, ordinal: ordinal) else { return nil }
+        guard (try? unsafe reader.readFully(into: scratch, atFileOffset: entry.inputOffset)) != nil else { return nil }
+        // Sound because both buffers hold `page.count` bytes (checked above).
+        return unsafe memcmp(scratch.baseAddress!, page.baseAddress!, page.count) == 0 ? entry : nil
     }
 }
 
