@@ -1,4 +1,3 @@
-import Glibc
 import SystemCalls
 
 /// The pages a kdump write has stored, by a hash of their bytes, so a later kept frame holding the same bytes points
@@ -114,8 +113,7 @@ import SystemCalls
     func stored(matching page: UnsafeRawBufferPointer, hash: UInt64, ordinal: Int) -> StoredPageIndex.Entry? {
         guard unsafe scratch.count == page.count, let entry = index.lookup(hash, ordinal: ordinal) else { return nil }
         guard (try? unsafe reader.readFully(into: scratch, atFileOffset: entry.inputOffset)) != nil else { return nil }
-        // Sound because both buffers hold `page.count` bytes (checked above).
-        return unsafe memcmp(scratch.baseAddress!, page.baseAddress!, page.count) == 0 ? entry : nil
+        return unsafe sameBytes(UnsafeRawBufferPointer(scratch), page) ? entry : nil
     }
 }
 
@@ -150,4 +148,22 @@ func pageHash(_ page: UnsafeRawBufferPointer) -> UInt64 {
         offset += 1
     }
     return hash ^ hash >> 29
+}
+
+/// Whether two buffers hold the same bytes (compared 8 at a time, then byte by byte).
+func sameBytes(_ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer) -> Bool {
+    guard first.count == second.count else { return false }
+    var offset = 0
+    // Sound because each 8-byte load ends at `offset + 8 <= count` in both buffers, each byte read is below count.
+    while offset + 8 <= first.count {
+        let left = unsafe first.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+        let right = unsafe second.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+        if left != right { return false }
+        offset += 8
+    }
+    while offset < first.count {
+        if unsafe first[offset] != second[offset] { return false }
+        offset += 1
+    }
+    return true
 }

@@ -81,4 +81,16 @@ import Testing
             #expect(Self.hash(changed) != hash, "byte \(position)")
         }
     }
+
+    /// The byte comparison sees a difference in the last byte, past the last whole 8-byte word, and in the length.
+    @Test func bytesCompareToTheLastOne() {
+        let bytes = (0..<4095).map { UInt8(truncatingIfNeeded: $0) }
+        var last = bytes
+        last[4094] ^= 1
+        bytes.withUnsafeBytes { base in
+            #expect(Array(bytes).withUnsafeBytes { sameBytes(base, $0) })
+            #expect(!last.withUnsafeBytes { sameBytes(base, $0) })
+            #expect(!bytes.dropLast().withUnsafeBytes { sameBytes(base, $0) })
+        }
+    }
 }
