@@ -44,12 +44,12 @@
     }
 
     /// Compresses `page` into slot `slot`, or notes it as a zero or one-word page. A page stored in more than half
-    /// its size (`indexes(size:pageSize:)`) is then looked for among the pages `finder` knows, and noted as a duplicate of
-    /// the one it finds: repeats of such pages cost the most room, they are a minority, and they are hashed while
-    /// still in the cache, so looking costs little beside compression.
+    /// its size (`indexes(size:pageSize:)`) is then looked for among the pages `finder` knows, and noted as a
+    /// duplicate of the one it finds: repeats of such pages cost the most room, they are a minority, and they are
+    /// hashed while still in the cache, so looking costs little beside compression.
     func compress(
         _ page: UnsafeRawBufferPointer, slot: Int, with compressor: PageCompressor, flag: UInt32,
-        excludeZeroPages: Bool, finder: DuplicateFinder?
+        excludeZeroPages: Bool, finder: DuplicateFinder
     ) {
         // Sound because `slot < capacity` (a kept frame of the batch); slot `i` owns `bound` bytes at `i * bound`.
         if let word = unsafe repeatedWord(page) {
@@ -66,7 +66,7 @@
             unsafe sizes[slot] = page.count
             unsafe flags[slot] = 0
         }
-        guard let finder, unsafe Self.indexes(size: sizes[slot], pageSize: page.count) else { return }
+        guard unsafe Self.indexes(size: sizes[slot], pageSize: page.count) else { return }
         let hash = unsafe pageHash(page)
         unsafe hashes[slot] = hash
         if let stored = unsafe finder.stored(matching: page, hash: hash, ordinal: firstOrdinal + slot) {

@@ -19,12 +19,12 @@ final class KdumpPageStore: @unchecked Sendable {
     /// Most distinct repeated words remembered (a bound on memory; later ones are stored per frame).
     private let maximumCopies = 4096
     /// The stored pages later frames may point at, told about each batch once it is stored.
-    private let index: StoredPageIndex?
+    private let index: StoredPageIndex
     private var indexed: [StoredPageIndex.Entry] = []
 
     init(
         output: any DumpOutput, compressor: PageCompressor, pageSize: Int, descriptorOffset: UInt64,
-        dataOffset: UInt64, excludeZeroPages: Bool, statistics: WriteStatistics, index: StoredPageIndex?
+        dataOffset: UInt64, excludeZeroPages: Bool, statistics: WriteStatistics, index: StoredPageIndex
     ) throws {
         self.output = output
         self.index = index
@@ -110,9 +110,7 @@ final class KdumpPageStore: @unchecked Sendable {
                 continue
             }
             let ordinal = batch.firstOrdinal + slot
-            if index != nil, KdumpBatch.indexes(size: size, pageSize: pageSize), ordinal < Int(UInt32.max),
-                size <= Int(UInt16.max)
-            {
+            if KdumpBatch.indexes(size: size, pageSize: pageSize), ordinal < Int(UInt32.max), size <= Int(UInt16.max) {
                 let inputOffset = batch.fileOffset + UInt64(batch.frames[slot] * pageSize)
                 unsafe indexed.append(
                     .init(
@@ -141,6 +139,6 @@ final class KdumpPageStore: @unchecked Sendable {
         }
         descriptorCursor += UInt64(descriptors.count)
         statistics.bytesWritten += UInt64(packed + descriptors.count)
-        index?.record(indexed, storedFrames: batch.firstOrdinal + batch.frames.count)
+        index.record(indexed, storedFrames: batch.firstOrdinal + batch.frames.count)
     }
 }

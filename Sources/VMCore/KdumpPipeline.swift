@@ -46,7 +46,7 @@ final class KdumpPipeline: @unchecked Sendable {
     private let flag: UInt32
     private let excludeZeroPages: Bool
     private let pageSize: Int
-    private let index: StoredPageIndex?
+    private let index: StoredPageIndex
     private var planned = false
     private var nextSequence = 0
     private var nextOrdinal = 0
@@ -56,7 +56,7 @@ final class KdumpPipeline: @unchecked Sendable {
 
     init(
         plan: KdumpBatchPlan, slots: Int, bound: Int, reader: WindowReader, store: KdumpPageStore,
-        compressors: [PageCompressor], flag: UInt32, excludeZeroPages: Bool, index: StoredPageIndex?
+        compressors: [PageCompressor], flag: UInt32, excludeZeroPages: Bool, index: StoredPageIndex
     ) {
         self.plan = plan
         self.slots = (0..<slots).map { _ in Slot(KdumpBatch(capacity: plan.batchPages, bound: bound)) }
@@ -75,7 +75,7 @@ final class KdumpPipeline: @unchecked Sendable {
             // Sound because the scratch page is this thread's own, freed after its last use in `work`.
             let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: self.pageSize, alignment: 64)
             defer { unsafe scratch.deallocate() }
-            let finder = self.index.map { unsafe DuplicateFinder(index: $0, reader: self.reader, scratch: scratch) }
+            let finder = unsafe DuplicateFinder(index: self.index, reader: self.reader, scratch: scratch)
             self.work(with: self.compressors[worker], finder: finder)
         }
         for slot in slots { slot.window.release() }
@@ -83,7 +83,7 @@ final class KdumpPipeline: @unchecked Sendable {
     }
 
     /// One thread's loop: compress, else plan and load, else wait, until every batch is stored or something failed.
-    private func work(with compressor: PageCompressor, finder: DuplicateFinder?) {
+    private func work(with compressor: PageCompressor, finder: DuplicateFinder) {
         condition.lock()
         while failure == nil {
             let open = slots.filter {
@@ -138,7 +138,7 @@ final class KdumpPipeline: @unchecked Sendable {
     /// thread that compresses its last page finishes it. A thread claims its next pages before it counts the ones
     /// it compressed, so the slot cannot be finished and planned again while the thread still uses it.
     private func compress(
-        _ slot: Slot, from first: Int, of count: Int, with compressor: PageCompressor, finder: DuplicateFinder?
+        _ slot: Slot, from first: Int, of count: Int, with compressor: PageCompressor, finder: DuplicateFinder
     ) {
         let batch = slot.batch
         let size = pageSize
@@ -194,7 +194,7 @@ final class KdumpPipeline: @unchecked Sendable {
     /// With the lock held: keeps the first failure and releases threads waiting for stored pages.
     private func fail(_ error: any Error) {
         if failure == nil { failure = error }
-        index?.abandon()
+        index.abandon()
     }
 }
 

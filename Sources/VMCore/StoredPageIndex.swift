@@ -137,11 +137,11 @@ func pageHash(_ page: UnsafeRawBufferPointer) -> UInt64 {
         unsafe lanes.3 = round(lanes.3, page.loadUnaligned(fromByteOffset: offset + 24, as: UInt64.self))
         offset += 32
     }
-    var hash = UInt64(page.count)
-    for lane in [lanes.0, lanes.1, lanes.2, lanes.3] {
-        hash = (hash ^ lane) &* multiplier
-        hash ^= hash >> 32
+    func fold(_ hash: UInt64, _ lane: UInt64) -> UInt64 {
+        let mixed = (hash ^ lane) &* multiplier
+        return mixed ^ mixed >> 32
     }
+    var hash = fold(fold(fold(fold(UInt64(page.count), lanes.0), lanes.1), lanes.2), lanes.3)
     // Sound because each byte read is below `page.count`.
     while offset < page.count {
         hash = (hash ^ UInt64(unsafe page[offset])) &* multiplier
