@@ -54,6 +54,16 @@ import VMCore
         return (scratch, input, selection, try KdumpReader.open(path), statistics)
     }
 
+    /// Every page of `pages` (frame 0x1000 on) that `include` takes reads back from `reader` unchanged.
+    static func expectPages(
+        _ pages: [[UInt8]], readBackFrom reader: KdumpReader, where include: (Int) -> Bool = { _ in true },
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
+        for (index, page) in pages.enumerated() where include(index) {
+            #expect(try reader.page(0x1000 + UInt64(index)) == page, "page \(index)", sourceLocation: sourceLocation)
+        }
+    }
+
     /// KASLR can place the kernel image's virtual offset above its physical one: phys_base is then negative.
     @Test func kernelImageAddressesReadThroughANegativePhysBase() throws {
         var synthetic = SyntheticCore()
@@ -108,9 +118,7 @@ import VMCore
                 try? input.close()
                 try? reader.close()
             }
-            for (index, page) in pages.enumerated() {
-                #expect(try reader.page(0x1000 + UInt64(index)) == page, "page \(index)")
-            }
+            try Self.expectPages(pages, readBackFrom: reader)
             #expect(statistics.writtenPages == 6)
             sizes.append(try #require(try FileSystem.status(scratch.path + "/vmcore.kdump")).size)
         }
@@ -141,9 +149,7 @@ import VMCore
                     try? input.close()
                     try? reader.close()
                 }
-                for (index, page) in pages.enumerated() {
-                    #expect(try reader.page(0x1000 + UInt64(index)) == page, "page \(index)")
-                }
+                try Self.expectPages(pages, readBackFrom: reader)
                 #expect(statistics.writtenPages == 35)
                 #expect(statistics.duplicatePages == (pages == unrepeated ? 0 : 13))
                 let file = try FileDescriptor.open(scratch.path + "/vmcore.kdump", .readOnly)
@@ -180,9 +186,7 @@ import VMCore
             let file = try FileDescriptor.open(scratch.path + "/vmcore.kdump", .readOnly)
             defer { try? file.close() }
             files.append(try file.readToEnd())
-            for (index, page) in pages.enumerated() where index % 7 != 0 {
-                #expect(try reader.page(0x1000 + UInt64(index)) == page, "page \(index)")
-            }
+            try Self.expectPages(pages, readBackFrom: reader, where: { $0 % 7 != 0 })
         }
         for file in files.dropFirst() { #expect(file == files[0]) }
     }
@@ -202,9 +206,7 @@ import VMCore
         #expect(reader.dumpLevel == 1)
         #expect(reader.present == selection.present)
         #expect(reader.dumped == selection.present)  // zero pages stay dumped, pointing at one stored zero page
-        for (index, page) in pages.enumerated() {
-            #expect(try reader.page(0x1000 + UInt64(index)) == page, "page \(index)")
-        }
+        try Self.expectPages(pages, readBackFrom: reader)
         #expect(try reader.page(0x1006) == nil)
         #expect(statistics.excludedZeroPages == 2)
         #expect(statistics.writtenPages == 4)
