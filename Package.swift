@@ -149,7 +149,8 @@ let package = Package(
             dependencies: [
                 "OopsService", "OopsConfig", "KernelInterfaces", "SystemCalls", "TestSupport", "VMCore", "DumpFormat",
             ]),
-        .testTarget(name: "VMCoreTests", dependencies: ["VMCore", "DumpFormat", "SystemCalls", "TestSupport"]),
+        .testTarget(
+            name: "VMCoreTests", dependencies: ["VMCore", "CZstd", "DumpFormat", "SystemCalls", "TestSupport"]),
         .testTarget(name: "KernelInterfacesTests", dependencies: ["KernelInterfaces", "SystemCalls", "TestSupport"]),
         .testTarget(name: "PortableDigestTests", dependencies: ["PortableDigest", "Digest"]),
         .testTarget(

@@ -1,0 +1,77 @@
+import CZstd
+import Testing
+
+@testable import VMCore
+
+@Suite struct PageCompressorTests {
+    /// A page of kernel-like data: `fraction` of its 8-byte words zero, the others distinct pointer-like values.
+    static func page(zeroWordsPer16 zeros: Int, seed: UInt64 = 1) -> [UInt8] {
+        var bytes: [UInt8] = []
+        var state = seed
+        for index in 0..<512 {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            let word: UInt64 = index % 16 < zeros ? 0 : 0xffff_8880_0000_0000 | (state >> 40) << 3
+            withUnsafeBytes(of: word.littleEndian) { bytes.append(contentsOf: $0) }
+        }
+        return bytes
+    }
+
+    static func compress(_ page: [UInt8]) -> [UInt8]? {
+        let compressor = PageCompressor(.zstd)
+        var output = [UInt8](repeating: 0, count: PageCompressor.bound(pageSize: page.count))
+        let size = page.withUnsafeBytes { source in
+            output.withUnsafeMutableBytes {
+                unsafe compressor.compress(source, into: $0.baseAddress!, capacity: $0.count)
+            }
+        }
+        return size.map { Array(output[..<$0]) }
+    }
+
+    static func decompress(_ frame: [UInt8]) -> [UInt8] {
+        var page = [UInt8](repeating: 0, count: 4096)
+        let size = page.withUnsafeMutableBytes { out in
+            frame.withUnsafeBytes { unsafe ZSTD_decompress(out.baseAddress, out.count, $0.baseAddress, $0.count) }
+        }
+        return ZSTD_isError(size) == 0 && size == 4096 ? page : []
+    }
+
+    /// The literals section's type in a one-block zstd frame: 0 stored as they are, 2 Huffman-coded.
+    static func literalsType(_ frame: [UInt8]) -> Int? {
+        guard frame.count > 8, frame[0..<4] == [0x28, 0xb5, 0x2f, 0xfd] else { return nil }
+        let descriptor = frame[4]
+        let singleSegment = descriptor >> 5 & 1 == 1
+        let contentSizeBytes = [singleSegment ? 1 : 0, 2, 4, 8][Int(descriptor >> 6)]
+        let dictionaryBytes = [0, 1, 2, 4][Int(descriptor & 3)]
+        let block = 5 + (singleSegment ? 0 : 1) + dictionaryBytes + contentSizeBytes
+        guard frame.count > block + 3, frame[block] >> 1 & 3 == 2 else { return nil }  // a compressed block
+        return Int(frame[block + 3] & 3)
+    }
+
+    /// A page with at least 7/16 of its words zero keeps its literals as they are, a denser one Huffman-codes
+    /// them; both come back byte for byte, and the sparse one still compresses.
+    @Test func sparsePagesStoreTheirLiteralsRawAndDensePagesCodeThem() throws {
+        for zeros in [7, 10] {
+            let page = Self.page(zeroWordsPer16: zeros)
+            #expect(page.withUnsafeBytes { PageCompressor.isSparse($0) })
+            let frame = try #require(Self.compress(page))
+            #expect(Self.literalsType(frame) == 0, "\(zeros)/16 zero words")
+            #expect(frame.count < page.count * 3 / 4)
+            #expect(Self.decompress(frame) == page)
+        }
+        for zeros in [0, 6] {
+            let page = Self.page(zeroWordsPer16: zeros)
+            #expect(!page.withUnsafeBytes { PageCompressor.isSparse($0) })
+            let frame = try #require(Self.compress(page))
+            #expect(Self.literalsType(frame) == 2, "\(zeros)/16 zero words")
+            #expect(Self.decompress(frame) == page)
+        }
+    }
+
+    /// The threshold is counted in words, not bytes: a page whose zero bytes are spread one per word is dense.
+    @Test func zeroBytesInsideWordsDoNotMakeAPageSparse() {
+        let page = (0..<4096).map { (index: Int) -> UInt8 in index % 8 == 0 ? 0 : UInt8(0x41 + index % 23) }
+        #expect(!page.withUnsafeBytes { PageCompressor.isSparse($0) })
+        let zeroPage = [UInt8](repeating: 0, count: 4096)
+        #expect(zeroPage.withUnsafeBytes { PageCompressor.isSparse($0) })
+    }
+}
