@@ -67,8 +67,18 @@ import Testing
         }
     }
 
-    /// The threshold is counted in words, not bytes: a page whose zero bytes are spread one per word is dense.
+    /// The threshold is counted in words, not bytes: a page whose zero bytes are spread one per word is dense. A
+    /// page whose sampled words (one in 32) are not zero is dense without a count, however many zero words it has.
     @Test func zeroBytesInsideWordsDoNotMakeAPageSparse() {
+        var unsampled = Self.page(zeroWordsPer16: 0)
+        for word in 0..<512 where word % 32 != 0 && word % 2 == 1 {
+            unsampled.replaceSubrange((word * 8)..<(word * 8 + 8), with: repeatElement(0, count: 8))
+        }
+        #expect(!unsampled.withUnsafeBytes { PageCompressor.isSparse($0) })
+        unsampled.replaceSubrange(0..<8, with: repeatElement(0, count: 8))
+        unsampled.replaceSubrange(256..<264, with: repeatElement(0, count: 8))
+        unsampled.replaceSubrange(512..<520, with: repeatElement(0, count: 8))
+        #expect(unsampled.withUnsafeBytes { PageCompressor.isSparse($0) })
         let page = (0..<4096).map { (index: Int) -> UInt8 in index % 8 == 0 ? 0 : UInt8(0x41 + index % 23) }
         #expect(!page.withUnsafeBytes { PageCompressor.isSparse($0) })
         let zeroPage = [UInt8](repeating: 0, count: 4096)
