@@ -19,11 +19,18 @@ static double seconds(void) {
     return (double)now.tv_sec + (double)now.tv_nsec / 1e9;
 }
 
-// Whether at least 7/16 of the page's 8-byte words are zero: oopsd-capture stores such a page's literals raw.
+// Whether at least 7/16 of the page's 8-byte words are zero, as oopsd-capture decides it (PageCompressor.isSparse):
+// one word in 32 first, and a page with fewer than 3 of those 16 zero is dense without a count. oopsd-capture stores
+// a sparse page's literals raw.
 static int sparse(const char *page) {
-    int zero = 0;
+    uint64_t word;
+    int sampled = 0, zero = 0;
+    for (size_t i = 0; i < PAGE; i += PAGE / 16) {
+        memcpy(&word, page + i, 8);
+        sampled += word == 0;
+    }
+    if (sampled < 3) return 0;
     for (size_t i = 0; i < PAGE; i += 8) {
-        uint64_t word;
         memcpy(&word, page + i, 8);
         zero += word == 0;
     }
