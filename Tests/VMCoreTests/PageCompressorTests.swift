@@ -4,7 +4,8 @@ import Testing
 @testable import VMCore
 
 @Suite struct PageCompressorTests {
-    /// A page of kernel-like data: `fraction` of its 8-byte words zero, the others distinct pointer-like values.
+    /// A page of kernel-like data: `zeros` of every 16 8-byte words zero (the first ones of each 16, so every word
+    /// `isSparse` samples is zero when `zeros` > 0), the others distinct pointer-like values.
     static func page(zeroWordsPer16 zeros: Int, seed: UInt64 = 1) -> [UInt8] {
         var bytes: [UInt8] = []
         var state = seed
@@ -67,21 +68,26 @@ import Testing
         }
     }
 
-    /// The threshold is counted in words, not bytes: a page whose zero bytes are spread one per word is dense. A
-    /// page whose sampled words (one in 32) are not zero is dense without a count, however many zero words it has.
+    /// The threshold is counted in words, not bytes: a page whose zero bytes are spread one per word is dense; a
+    /// page of zeros is sparse.
     @Test func zeroBytesInsideWordsDoNotMakeAPageSparse() {
-        var unsampled = Self.page(zeroWordsPer16: 0)
-        for word in 0..<512 where word % 32 != 0 && word % 2 == 1 {
-            unsampled.replaceSubrange((word * 8)..<(word * 8 + 8), with: repeatElement(0, count: 8))
-        }
-        #expect(!unsampled.withUnsafeBytes { PageCompressor.isSparse($0) })
-        unsampled.replaceSubrange(0..<8, with: repeatElement(0, count: 8))
-        unsampled.replaceSubrange(256..<264, with: repeatElement(0, count: 8))
-        unsampled.replaceSubrange(512..<520, with: repeatElement(0, count: 8))
-        #expect(unsampled.withUnsafeBytes { PageCompressor.isSparse($0) })
         let page = (0..<4096).map { (index: Int) -> UInt8 in index % 8 == 0 ? 0 : UInt8(0x41 + index % 23) }
         #expect(!page.withUnsafeBytes { PageCompressor.isSparse($0) })
         let zeroPage = [UInt8](repeating: 0, count: 4096)
         #expect(zeroPage.withUnsafeBytes { PageCompressor.isSparse($0) })
+    }
+
+    /// One word in 32 is sampled first: a page with fewer than 3 zero samples is dense however many zero words it
+    /// has, and with 3 the words are counted.
+    @Test func aPageWhoseSampledWordsAreNotZeroIsDense() {
+        var page = Self.page(zeroWordsPer16: 0)
+        for word in 0..<512 where word % 32 != 0 && word % 2 == 1 {
+            page.replaceSubrange((word * 8)..<(word * 8 + 8), with: repeatElement(0, count: 8))
+        }
+        #expect(!page.withUnsafeBytes { PageCompressor.isSparse($0) })  // 256 zero words, none sampled
+        for sampled in [0, 32, 64] {
+            page.replaceSubrange((sampled * 8)..<(sampled * 8 + 8), with: repeatElement(0, count: 8))
+        }
+        #expect(page.withUnsafeBytes { PageCompressor.isSparse($0) })  // 259 zero words, 3 sampled
     }
 }
