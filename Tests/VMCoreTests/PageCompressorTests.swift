@@ -90,4 +90,38 @@ import Testing
         }
         #expect(page.withUnsafeBytes { PageCompressor.isSparse($0) })  // 259 zero words, 3 sampled
     }
+
+    /// `count` bytes that look random (SplitMix64), as compressed or encrypted data does.
+    static func randomBytes(_ count: Int, seed: UInt64) -> [UInt8] {
+        var state = seed
+        return (0..<count).map { _ in
+            state &+= 0x9e37_79b9_7f4a_7c15
+            var mixed = (state ^ state >> 30) &* 0xbf58_476d_1ce4_e5b9
+            mixed = (mixed ^ mixed >> 27) &* 0x94d0_49bb_1331_11eb
+            return UInt8(truncatingIfNeeded: (mixed ^ mixed >> 31) >> 56)
+        }
+    }
+
+    /// A page of random bytes is stored raw without compressing it; pages that compress are not taken for one:
+    /// kernel data, a random half page written twice (zstd halves it), and an array of 64-byte records each with
+    /// a random 8-byte key at its start (which a sample of every line's first 8 bytes would take for random data).
+    @Test func onlyPagesAsVariedAsRandomBytesLookIncompressible() throws {
+        for seed: UInt64 in 1...8 {
+            let random = Self.randomBytes(4096, seed: seed)
+            #expect(random.withUnsafeBytes { PageCompressor.looksIncompressible($0) }, "seed \(seed)")
+            #expect(Self.compress(random) == nil)
+        }
+        let kernelData = Self.page(zeroWordsPer16: 0)
+        let halfTwice = Array(repeating: Self.randomBytes(2048, seed: 9), count: 2).flatMap { $0 }
+        let filler = Array(String(repeating: "oopsd record filler ", count: 3).utf8)
+        let records = (0..<64).flatMap { record in Self.randomBytes(8, seed: UInt64(100 + record)) + filler[..<56] }
+        for (name, page) in [("kernel data", kernelData), ("a half page twice", halfTwice), ("records", records)] {
+            #expect(page.count == 4096)
+            #expect(!page.withUnsafeBytes { PageCompressor.looksIncompressible($0) }, "\(name)")
+            let compressed = Self.compress(page)
+            let frame = try #require(compressed, "\(name) was stored raw")
+            #expect(frame.count < 3 * 1024, "\(name)")
+            #expect(Self.decompress(frame) == page, "\(name)")
+        }
+    }
 }
