@@ -10,8 +10,9 @@ import DumpFormat
 /// as they are. A sparse page has few literals, and Huffman-coding them saves about 20 bytes while building the
 /// table costs about as much as the match search. On the baseline dumps of 6.1, 6.12, 7.2 and 7.3, level-31 files
 /// came out 0.38, 0.33, 0.45 and 0.38 % smaller, for up to 5 % less CPU time (`perf stat -e task-clock`, 24 runs
-/// each, within the host's noise of about 5 %); level 1 of 6.12 0.09 % smaller for the same time. Frames stay
-/// ordinary zstd frames, which every reader decodes.
+/// each, within the host's noise of about 5 %); level 1 of 6.12 0.09 % smaller for the same time. A dense page whose
+/// bytes look random (`looksIncompressible`) is not given to zstd at all and is stored raw. Frames stay ordinary
+/// zstd frames, which every reader decodes.
 // Sound because the zstd contexts are created in init, freed only in deinit and never leave the object.
 @safe final class PageCompressor {
     let compression: PageCompression
