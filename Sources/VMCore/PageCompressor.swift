@@ -14,10 +14,16 @@ import DumpFormat
 /// bytes look random (`looksIncompressible`) is not given to zstd at all and is stored raw. Frames stay ordinary
 /// zstd frames, which every reader decodes.
 // Sound because the zstd contexts are created in init, freed only in deinit and never leave the object.
-@safe final class PageCompressor {
+@safe public final class PageCompressor {
     let compression: PageCompression
     private var context: OpaquePointer?
     private var sparseContext: OpaquePointer?
+
+    /// The compression libraries linked, with their versions ("libzstd 1.5.7, zlib 1.2.13").
+    public static var libraryVersions: String {
+        // Sound because both return static NUL-terminated strings.
+        unsafe "libzstd \(String(cString: ZSTD_versionString())), zlib \(String(cString: zlibVersion()))"
+    }
 
     /// The most bytes one compressed page of `pageSize` bytes can take.
     static func bound(pageSize: Int) -> Int {

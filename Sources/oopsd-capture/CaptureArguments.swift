@@ -7,6 +7,7 @@ struct CaptureArguments {
     /// What the command line asks for.
     enum Command {
         case help
+        case version
         case offline(DumpSaver.Options)
     }
 
@@ -32,6 +33,7 @@ struct CaptureArguments {
           --timeout S        seconds the save may take (default 1800); the log and each way of saving the memory
                              run in a child process with a share of it and a memory limit from MemAvailable, and
                              a step that dies or runs out of time falls back to a less filtered way
+          --version          show the compression libraries linked, with their versions
           -h, --help         show this help
 
         Exit status: 0 complete, 1 incomplete (what was saved is kept in DIR.incomplete), 2 usage error.
@@ -70,6 +72,7 @@ struct CaptureArguments {
             }
             switch argument {
             case "-h", "--help": return .help
+            case "--version": return .version
             case "--vmcore": vmcore = try take()
             case "--sparse-elf": elfLayout = .sparse
             case "--output": output = try take()

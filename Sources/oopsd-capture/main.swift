@@ -1,5 +1,6 @@
 import CCaptureInit
 import Capture
+import VMCore
 
 #if canImport(Glibc)
 import Glibc
@@ -24,6 +25,9 @@ do {
     switch try CaptureArguments.parse(arguments) {
     case .help:
         print(CaptureArguments.usage)
+        exit(0)
+    case .version:
+        print("oopsd-capture: " + PageCompressor.libraryVersions)
         exit(0)
     case .offline(let options):
         let outcome = DumpSaver(options: options) { printError("oopsd-capture: " + $0) }.run()
