@@ -135,9 +135,10 @@ vm_stage_base() {
 vm_hugetlb_marker() {
     local src=$OOPSD_VM_DIR/guest/hugetlb-marker.c bin=$OOPSD_VM_WORK/hugetlb-marker
     if [[ ! -x $bin || $src -nt $bin ]]; then
-        gcc -static -O2 -Wall -o "$bin.tmp" "$src" >"$VM_RUN_DIR/gcc-hugetlb-marker.log" 2>&1 ||
+        # A file of this process's own, renamed into place: two tests (Tests/VM/run's lanes) may build it at once.
+        gcc -static -O2 -Wall -o "$bin.$BASHPID.tmp" "$src" >"$VM_RUN_DIR/gcc-hugetlb-marker.log" 2>&1 ||
             { vm_fail "gcc -static $src failed: $(tail -n 3 "$VM_RUN_DIR/gcc-hugetlb-marker.log" | tr '\n' ' ')"; return 1; }
-        mv "$bin.tmp" "$bin"
+        mv "$bin.$BASHPID.tmp" "$bin"
     fi
     install -D -m 0755 "$bin" "$1"
 }
@@ -271,7 +272,7 @@ vm_guest_hook() {
 # oopsd.ko under /lib/modules/<release>/updates, as DKMS would; a build that prints a warning fails. Kernels whose
 # headers name a newer compiler than the host's (kernel_toolchain_suite: 7.x) are built in their build root.
 vm_add_oopsd_module() {
-    local kmod=$VM_RUN_DIR/kmod t0 headers build_root inside=/tmp/oopsd-kmod-$$
+    local kmod=$VM_RUN_DIR/kmod t0 headers build_root inside=/tmp/oopsd-kmod-$BASHPID
     t0=$(now)
     mkdir -p "$kmod"
     if [[ -n $(kernel_toolchain_suite "$VM_KERNEL") ]]; then

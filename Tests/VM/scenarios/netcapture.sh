@@ -17,6 +17,9 @@
 # Boot 3, diskless again with radosgw down: the capture says why the upload failed and that there is no local target
 # to fall back to, and takes the failure action (FailureAction=poweroff).
 
+# Two diskless captures and radosgw: Tests/VM/run starts it early.
+SCENARIO_SLOW=1
+
 netcapture_guest_hook() {
     vm_guest_hook - <<'GUEST'
 guest_main() {

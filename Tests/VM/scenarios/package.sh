@@ -27,6 +27,8 @@
 # boot and capture times, the kernel install.
 
 SCENARIO_KERNELS="6.1 6.12 7.2 7.3"
+# Minutes of apt and a kernel install under TCG: Tests/VM/run starts it first.
+SCENARIO_SLOW=1
 
 # package_debs: the .debs of this build (scripts/package, reused when newer than the release binaries) and a copy
 # of oopsd's with a higher version for the upgrade; sets PKG_DEB, PKG_DEB_NEXT, PKG_VERSION, PKG_DEPENDS.
@@ -34,11 +36,16 @@ package_debs() {
     local dir=${OOPSD_DEB_DIR:-$OOPSD_REPO/.build-debs} version bin=${OOPSD_VM_BIN_DIR:-$OOPSD_REPO/.build/release}
     version=$(dpkg-parsechangelog -l "$OOPSD_REPO/debian/changelog" -S Version)
     PKG_DEB=$dir/oopsd_${version}_amd64.deb
-    if [[ ! -f $PKG_DEB || $bin/oopsd -nt $PKG_DEB || $bin/oopsctl -nt $PKG_DEB || $bin/oopsd-capture -nt $PKG_DEB ]]; then
-        { "$OOPSD_REPO/scripts/install-deps" --package && OOPSD_DEB_DIR=$dir "$OOPSD_REPO/scripts/package"; } \
-            >"$VM_RUN_DIR/package.log" 2>&1 ||
-            vm_fail "scripts/package failed: $(tail -n 2 "$VM_RUN_DIR/package.log" | tr '\n' ' ')" || return 1
-    fi
+    # One build at a time: the package scenarios of two kernels may start together (Tests/VM/run's lanes).
+    mkdir -p "$dir"
+    (
+        flock 9
+        if [[ ! -f $PKG_DEB || $bin/oopsd -nt $PKG_DEB || $bin/oopsctl -nt $PKG_DEB || $bin/oopsd-capture -nt $PKG_DEB ]]
+        then
+            "$OOPSD_REPO/scripts/install-deps" --package && OOPSD_DEB_DIR=$dir "$OOPSD_REPO/scripts/package"
+        fi
+    ) 9>"$dir/.lock" >"$VM_RUN_DIR/package.log" 2>&1 ||
+        vm_fail "scripts/package failed: $(tail -n 2 "$VM_RUN_DIR/package.log" | tr '\n' ' ')" || return 1
     PKG_VERSION=$version
     # The upgrade: the same files under a higher version, as a rebuilt package would carry.
     local unpacked=$VM_RUN_DIR/next
