@@ -4,7 +4,7 @@
 slab-tails.py ORIGINAL OOPSD_KDUMP MDF_KDUMP VMLINUX
 
 ORIGINAL is the unfiltered ELF vmcore, OOPSD_KDUMP and MDF_KDUMP the level-31 kdump files oopsd and makedumpfile
-made of it, VMLINUX the kernel's debug image. For the frames only OOPSD_KDUMP holds, outside the kernel image,
+made of it, VMLINUX the kernel's debug image. For the frames only OOPSD_KDUMP holds,
 drgn on ORIGINAL (with VMLINUX) says which slab cache each belongs to, and counts the allocated objects with bytes
 in them (slab_cache_for_each_allocated_object); a frame of no slab (a large kmalloc folio) is counted as such.
 Then every one of those frames is read from both kdump files (physical addresses, through drgn and libkdumpfile):
@@ -40,7 +40,7 @@ def main(argv):
     original, ours, theirs, vmlinux = argv[1:]
     more, fewer = kdump_compare.Kdump(ours), kdump_compare.Kdump(theirs)
     only = set(more.frames(more.second)) - set(fewer.frames(fewer.second))
-    frames = sorted(only - kdump_compare.kernel_image_frames(original))
+    frames = sorted(only)
     prog = program(original, vmlinux)
 
     caches, frame_kinds = {}, Counter()
@@ -78,7 +78,7 @@ def main(argv):
             if label == "oopsd" and data != prog.read(pfn * PAGE, PAGE, True):
                 differing += 1
 
-    print(f"{len(frames)} frames only oopsd keeps outside the kernel image; by what drgn says they are:")
+    print(f"{len(frames)} frames only oopsd keeps; by what drgn says they are:")
     for what, count in frame_kinds.most_common(8):
         print(f"{count:8d}  {what}")
     if len(frame_kinds) > 8:

@@ -4,9 +4,12 @@ import DumpFormat
 /// out, with makedumpfile's meaning of the level bits (zero pages are decided later, from the page contents).
 ///
 /// Free (buddy) blocks are left out `2^order` frames at a time, compound pages (THP, hugetlb) by the head's
-/// order; tail pages are never judged alone. Slab pages, and frames in `protected` ranges (the kernel image) unless
-/// poisoned or offline, are always kept. A run that continues past the end of one array is finished by the next
-/// `scan`.
+/// order; tail pages are never judged alone. Slab pages are always kept. A run that continues past the end of one
+/// array is finished by the next `scan`.
+///
+/// Frames of the kernel image get no exception: its text, data and bss are reserved pages, which no bit leaves out,
+/// and what the kernel frees of it after boot (init memory, the gaps between text, rodata and data) is free memory
+/// like any other, soon page cache or user pages, and is judged as such, as makedumpfile does.
 public struct PageClassifier: Sendable {
     /// Why a page frame was left out.
     public enum Category: Int, CaseIterable, Sendable {
@@ -28,8 +31,6 @@ public struct PageClassifier: Sendable {
     public let layout: PageLayout
     /// The applied dump level.
     public let level: Int
-    /// Page frames never left out (the kernel image).
-    public let protected: [Range<UInt64>]
     /// Frames left out so far, per category (only frames that were in the bitmap).
     public private(set) var excluded = [UInt64](repeating: 0, count: Category.allCases.count)
     /// Buddy blocks whose order was out of range (kept, as makedumpfile does).
@@ -40,10 +41,9 @@ public struct PageClassifier: Sendable {
     /// classifiers share the work).
     public var bitmapBase: UInt64 = 0
 
-    public init(layout: PageLayout, level: Int, protected: [Range<UInt64>] = []) {
+    public init(layout: PageLayout, level: Int) {
         self.layout = layout
         self.level = level
-        self.protected = protected
     }
 
     /// Frames left out in `category`.
@@ -162,17 +162,11 @@ public struct PageClassifier: Sendable {
         exclude(range.lowerBound..<min(range.upperBound, pendingEnd), pendingCategory, from: &bitmap, base: 0)
     }
 
-    /// Clears the frames of `range` in `bitmap`, whose bit 0 is frame `base`: protected ones only when they are
-    /// poisoned or offline. The kernel image's range also holds the init memory the kernel freed after boot, in
-    /// use as any other memory; a poisoned frame there would stop the capture with a machine check when read, and
-    /// an offline one belongs to the hypervisor.
+    /// Clears the frames of `range` in `bitmap`, whose bit 0 is frame `base`.
     private mutating func exclude(
         _ range: Range<UInt64>, _ category: Category, from bitmap: inout PageBitmap,
         base: UInt64
     ) {
-        let always = category == .hwPoison || category == .offline
-        for pfn in range where always || !protected.contains(where: { $0.contains(pfn) }) {
-            if pfn >= base && bitmap.remove(pfn - base) { excluded[category.rawValue] += 1 }
-        }
+        for pfn in range where pfn >= base && bitmap.remove(pfn - base) { excluded[category.rawValue] += 1 }
     }
 }

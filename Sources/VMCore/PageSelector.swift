@@ -36,14 +36,6 @@ public enum PageSelector {
         return bitmap
     }
 
-    /// The frames of the kernel image (the PT_LOAD of the kernel text mapping), never left out.
-    public static func kernelImageFrames(of core: ELFCore, pageSize: UInt64 = 4096) -> [Range<UInt64>] {
-        core.loadSegments.filter { $0.header.mapsKernelText }.map {
-            ($0.header.physicalAddress / pageSize)..<(($0.header.physicalAddress + $0.header.memorySize + pageSize - 1)
-                / pageSize)
-        }
-    }
-
     /// Selects the pages of `core` for `level`. Never throws: when the layout cannot be read, the struct-page bits
     /// are dropped from the applied level (a less filtered, never a wrong dump) and the reason is in `warnings`.
     /// The walk is shared by `threads` threads (0: one per online CPU).
@@ -59,7 +51,7 @@ public enum PageSelector {
             }
             let layout = try PageLayout(info)
             let sections = try MemSection.all(in: core, below: present.count).filter { $0.firstPfn < present.count }
-            let template = PageClassifier(layout: layout, level: level.applied, protected: kernelImageFrames(of: core))
+            let template = PageClassifier(layout: layout, level: level.applied)
             // Contiguous shares of the sections, one per thread, each starting on a section (a multiple of 64).
             let shares = split(
                 sections, frames: present.count, into: threads > 0 ? threads : ParallelWorkers.availableCPUs)

@@ -334,6 +334,37 @@ import VMCore
         #expect(output.fileSize == 9 * 4096)
     }
 
+    /// A frame of the kernel text mapping that the selection leaves out (init memory the kernel freed and reused) is
+    /// left out of the text mapping too: the mapping keeps only its kept frames, pointing at the direct map's bytes.
+    @Test func kernelTextFramesLeftOutAreLeftOutOfTheTextMapping() throws {
+        var synthetic = PrintkRingFixture.core()
+        var memory = [UInt8](repeating: 0, count: 4 * 4096)
+        for index in memory.indices { memory[index] = UInt8(truncatingIfNeeded: index / 7 + 1) }
+        synthetic.segments.append(
+            .init(
+                virtualAddress: SyntheticCore.pageOffset + 0x0100_0000, physicalAddress: 0x0100_0000,
+                data: memory))
+        synthetic.segments.append(
+            .init(
+                virtualAddress: 0xffff_ffff_8200_0000, physicalAddress: 0x0100_1000,
+                data: Array(memory[4096..<(3 * 4096)])))
+        let kept: [UInt64] = [0x2000, 0x100, 0x101, 0x102, 0x1000, 0x1002, 0x1003]
+        let (scratch, input, output, _) = try writeFiltered(synthetic, keeping: kept)
+        _ = scratch
+        defer {
+            try? input.close()
+            try? output.close()
+        }
+        let loads = output.loadSegments.map(\.header)
+        let text = loads.filter(\.mapsKernelText).filter { $0.virtualAddress >= 0xffff_ffff_8200_0000 }
+        #expect(text.map { [$0.physicalAddress, $0.fileSize] } == [[0x0100_2000, 4096]])
+        let direct = try #require(loads.first { $0.physicalAddress == 0x0100_2000 && !$0.mapsKernelText })
+        #expect(text.first?.offset == direct.offset)
+        #expect(
+            try output.readVirtual(0xffff_ffff_8200_1000, count: 4096, what: "text")
+                == Array(memory[(2 * 4096)..<(3 * 4096)]))
+    }
+
     /// The kernel text mapping's zero runs are the direct map's, clipped to its frames: the text load is not read
     /// again (its own input bytes here differ, and are never stored), its pieces point at the direct map's bytes,
     /// and its run reads back as zeros.

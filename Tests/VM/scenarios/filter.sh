@@ -2,8 +2,8 @@
 # baseline` first). No VM boot: host-side checks with oopsd-capture offline.
 #   - level 31 kdump (zlib): makedumpfile --dump-dmesg reads it and prints the same log as from the original, and
 #     oopsd-capture's dmesg.txt equals vmcore-dmesg's reading of the original (7.2's ring wrapped: see baseline);
-#     every kept page equals the original (tools/kdump_compare.py); on 6.1 the kept set equals makedumpfile -d 31's
-#     except frames of the kernel image, which oopsd never leaves out (makedumpfile 1.7.2 cannot read 6.12's free
+#     every kept page equals the original (tools/kdump_compare.py); on 6.1 the kept set equals makedumpfile -d 31's,
+#     the kernel image's frames included (makedumpfile 1.7.2 cannot read 6.12's free
 #     pages, so the comparison is 6.1 only); free pages are left out on both kernels;
 #   - offline pages: the baseline guest's balloon held BASELINE_BALLOON_MB (PageOffline); level 31 leaves out exactly
 #     that many frames as offline;

@@ -4,8 +4,7 @@
 kept_only_census.py ORIGINAL KEEPS_MORE LEAVES_OUT
 
 ORIGINAL is the unfiltered ELF vmcore; KEEPS_MORE and LEAVES_OUT are kdump-compressed dumps of it (e.g. oopsd's and
-makedumpfile's at the same level). For every frame only KEEPS_MORE holds, outside the kernel image, the struct page
-is read from ORIGINAL (vmemmap translated through the page tables from init_top_pgt) and the frame is counted by
+makedumpfile's at the same level). For every frame only KEEPS_MORE holds, the struct page is read from ORIGINAL (vmemmap translated through the page tables from init_top_pgt) and the frame is counted by
 what it is: a tail page (and then its head's page type and flags) or not (its own flags and page type). Prints the
 counts, largest first. Written to explain differences from makedumpfile per category (issue 15).
 """
@@ -103,9 +102,8 @@ def main(argv):
     memory = Memory(argv[1])
     more, fewer = kdump_compare.Kdump(argv[2]), kdump_compare.Kdump(argv[3])
     only = set(more.frames(more.second)) - set(fewer.frames(fewer.second))
-    outside = sorted(only - kdump_compare.kernel_image_frames(argv[1]))
     census = Counter()
-    for pfn in outside:
+    for pfn in sorted(only):
         page = memory.page(pfn)
         if page is None:
             census["struct page not mapped"] += 1
@@ -116,7 +114,7 @@ def main(argv):
             census[f"tail page; head {kind(head[2])}, flags {head[0] & 0xFFFFF:#x}" if head else "tail page; head unreadable"] += 1
         else:
             census[f"not a tail; {kind(mapcount)}, flags {flags & 0xFFFFF:#x}"] += 1
-    print(f"{len(only)} frames kept only by {argv[2]}; {len(outside)} outside the kernel image:")
+    print(f"{len(only)} frames kept only by {argv[2]}:")
     for what, count in census.most_common():
         print(f"{count:8d}  {what}")
 
