@@ -303,7 +303,11 @@ import VMCore
         #expect(statistics.writtenPages == 4)
     }
 
-    @Test func kernelTextFramesInTheDirectMapAreStoredOnce() throws {
+    /// Writes the fixture's core, with 4 direct-map frames from 0x1000 and a second kernel text mapping over frames
+    /// 0x1001 and 0x1002, keeping `kept`; hands `check` the output, its loads and the direct map's bytes.
+    func writeDirectMapWithText(
+        keeping kept: [UInt64], _ check: (ELFCore, [ProgramHeader], [UInt8]) throws -> Void
+    ) throws {
         var synthetic = PrintkRingFixture.core()
         var memory = [UInt8](repeating: 0, count: 4 * 4096)
         for index in memory.indices { memory[index] = UInt8(truncatingIfNeeded: index / 7 + 1) }
@@ -311,58 +315,47 @@ import VMCore
             .init(
                 virtualAddress: SyntheticCore.pageOffset + 0x0100_0000, physicalAddress: 0x0100_0000,
                 data: memory))
-        // A second text mapping over direct-map frames 0x1001 and 0x1002.
         synthetic.segments.append(
             .init(
                 virtualAddress: 0xffff_ffff_8200_0000, physicalAddress: 0x0100_1000,
                 data: Array(memory[4096..<(3 * 4096)])))
-        let kept: [UInt64] = [0x2000, 0x100, 0x101, 0x102, 0x1000, 0x1001, 0x1002, 0x1003]
         let (scratch, input, output, _) = try writeFiltered(synthetic, keeping: kept)
         _ = scratch
         defer {
             try? input.close()
             try? output.close()
         }
-        let loads = output.loadSegments.map(\.header)
-        let direct = try #require(loads.first { $0.physicalAddress == 0x0100_0000 })
-        let text = try #require(loads.first { $0.virtualAddress == 0xffff_ffff_8200_0000 })
-        #expect(text.offset == direct.offset + 4096)
-        #expect(
-            try output.readVirtual(0xffff_ffff_8200_0000, count: 2 * 4096, what: "text")
-                == Array(memory[4096..<(3 * 4096)]))
-        // The header page, the fixture's 3 direct-map pages and text page, the 4 new pages: 2 text pages not again.
-        #expect(output.fileSize == 9 * 4096)
+        try check(output, output.loadSegments.map(\.header), memory)
+    }
+
+    @Test func kernelTextFramesInTheDirectMapAreStoredOnce() throws {
+        try writeDirectMapWithText(keeping: [0x2000, 0x100, 0x101, 0x102, 0x1000, 0x1001, 0x1002, 0x1003]) {
+            output, loads, memory in
+            let direct = try #require(loads.first { $0.physicalAddress == 0x0100_0000 })
+            let text = try #require(loads.first { $0.virtualAddress == 0xffff_ffff_8200_0000 })
+            #expect(text.offset == direct.offset + 4096)
+            #expect(
+                try output.readVirtual(0xffff_ffff_8200_0000, count: 2 * 4096, what: "text")
+                    == Array(memory[4096..<(3 * 4096)]))
+            // The header page, the fixture's 3 direct-map pages and text page, the 4 new pages: 2 text pages not
+            // again.
+            #expect(output.fileSize == 9 * 4096)
+        }
     }
 
     /// A frame of the kernel text mapping that the selection leaves out (init memory the kernel freed and reused) is
     /// left out of the text mapping too: the mapping keeps only its kept frames, pointing at the direct map's bytes.
     @Test func kernelTextFramesLeftOutAreLeftOutOfTheTextMapping() throws {
-        var synthetic = PrintkRingFixture.core()
-        var memory = [UInt8](repeating: 0, count: 4 * 4096)
-        for index in memory.indices { memory[index] = UInt8(truncatingIfNeeded: index / 7 + 1) }
-        synthetic.segments.append(
-            .init(
-                virtualAddress: SyntheticCore.pageOffset + 0x0100_0000, physicalAddress: 0x0100_0000,
-                data: memory))
-        synthetic.segments.append(
-            .init(
-                virtualAddress: 0xffff_ffff_8200_0000, physicalAddress: 0x0100_1000,
-                data: Array(memory[4096..<(3 * 4096)])))
-        let kept: [UInt64] = [0x2000, 0x100, 0x101, 0x102, 0x1000, 0x1002, 0x1003]
-        let (scratch, input, output, _) = try writeFiltered(synthetic, keeping: kept)
-        _ = scratch
-        defer {
-            try? input.close()
-            try? output.close()
+        try writeDirectMapWithText(keeping: [0x2000, 0x100, 0x101, 0x102, 0x1000, 0x1002, 0x1003]) {
+            output, loads, memory in
+            let text = loads.filter(\.mapsKernelText).filter { $0.virtualAddress >= 0xffff_ffff_8200_0000 }
+            #expect(text.map { [$0.physicalAddress, $0.fileSize] } == [[0x0100_2000, 4096]])
+            let direct = try #require(loads.first { $0.physicalAddress == 0x0100_2000 && !$0.mapsKernelText })
+            #expect(text.first?.offset == direct.offset)
+            #expect(
+                try output.readVirtual(0xffff_ffff_8200_1000, count: 4096, what: "text")
+                    == Array(memory[(2 * 4096)..<(3 * 4096)]))
         }
-        let loads = output.loadSegments.map(\.header)
-        let text = loads.filter(\.mapsKernelText).filter { $0.virtualAddress >= 0xffff_ffff_8200_0000 }
-        #expect(text.map { [$0.physicalAddress, $0.fileSize] } == [[0x0100_2000, 4096]])
-        let direct = try #require(loads.first { $0.physicalAddress == 0x0100_2000 && !$0.mapsKernelText })
-        #expect(text.first?.offset == direct.offset)
-        #expect(
-            try output.readVirtual(0xffff_ffff_8200_1000, count: 4096, what: "text")
-                == Array(memory[(2 * 4096)..<(3 * 4096)]))
     }
 
     /// The kernel text mapping's zero runs are the direct map's, clipped to its frames: the text load is not read
