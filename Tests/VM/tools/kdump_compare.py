@@ -69,7 +69,6 @@ def frame_map(path):
     return frames
 
 
-
 class Kdump:
     def __init__(self, path):
         self.f = open(path, "rb")
