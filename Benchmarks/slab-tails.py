@@ -4,9 +4,9 @@
 slab-tails.py ORIGINAL OOPSD_KDUMP MDF_KDUMP VMLINUX
 
 ORIGINAL is the unfiltered ELF vmcore, OOPSD_KDUMP and MDF_KDUMP the level-31 kdump files oopsd and makedumpfile
-made of it, VMLINUX the kernel's debug image. For the frames only OOPSD_KDUMP holds,
-drgn on ORIGINAL (with VMLINUX) says which slab cache each belongs to, and counts the allocated objects with bytes
-in them (slab_cache_for_each_allocated_object); a frame of no slab (a large kmalloc folio) is counted as such.
+made of it, VMLINUX the kernel's debug image. For the frames only OOPSD_KDUMP holds, drgn on ORIGINAL (with
+VMLINUX) says which slab cache each belongs to, and counts the allocated objects with bytes in them
+(slab_cache_for_each_allocated_object); a frame of no slab (a large kmalloc folio) is counted as such.
 Then every one of those frames is read from both kdump files (physical addresses, through drgn and libkdumpfile):
 oopsd's must give ORIGINAL's bytes, makedumpfile's cannot give them. Written for makedumpfile 1.7.8 on 7.x
 kernels, which leaves out tail pages of slab folios (issue 15). Run with the VM harness's drgn venv; exit status 1

@@ -4,9 +4,10 @@
 kept_only_census.py ORIGINAL KEEPS_MORE LEAVES_OUT
 
 ORIGINAL is the unfiltered ELF vmcore; KEEPS_MORE and LEAVES_OUT are kdump-compressed dumps of it (e.g. oopsd's and
-makedumpfile's at the same level). For every frame only KEEPS_MORE holds, the struct page is read from ORIGINAL (vmemmap translated through the page tables from init_top_pgt) and the frame is counted by
-what it is: a tail page (and then its head's page type and flags) or not (its own flags and page type). Prints the
-counts, largest first. Written to explain differences from makedumpfile per category (issue 15).
+makedumpfile's at the same level). For every frame only KEEPS_MORE holds, the struct page is read from ORIGINAL
+(vmemmap translated through the page tables from init_top_pgt) and the frame is counted by what it is: a tail page
+(and then its head's page type and flags) or not (its own flags and page type). Prints the counts, largest first.
+Written to explain differences from makedumpfile per category (issue 15).
 """
 import os
 import re
