@@ -4,7 +4,7 @@
 // headers are a few blocks of tens of thousands). Each codec runs ROUNDS times (default 5), taking turns, and its
 // time is the least CPU time of its rounds: on a shared host every disturbance only adds. The last two lines give
 // the ratios of compression alone, oopsd's level-31 zstd on two cores (half its one-core time) against makedumpfile's
-// -z and -l on one: the floor of oopsd's ratios, before reading, the page walk and writing, which both tools add.
+// -z and -l on one. A whole capture adds reading, the page walk and writing, which oopsd spreads over its threads.
 // Built and run by Benchmarks/page-codecs.
 #define ZSTD_STATIC_LINKING_ONLY  // ZSTD_c_literalCompressionMode
 #include <lzo/lzo1x.h>
