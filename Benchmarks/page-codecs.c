@@ -23,10 +23,10 @@ static double seconds(void) {
     return (double)now.tv_sec + (double)now.tv_nsec / 1e9;
 }
 
-// Whether at least 7/16 of the page's 8-byte words are zero, as oopsd-capture decides it (PageCompressor.isSparse):
-// one word in 32 first, and a page with fewer than 3 of those 16 zero is dense without a count. oopsd-capture stores
-// a sparse page's literals raw.
-static int sparse(const char *page) {
+// Whether at least `sixteenths`/16 of the page's 8-byte words are zero, as oopsd-capture decides it with 5
+// (PageCompressor.isSparse; 7 before 2026-12-07): one word in 32 first, and a page with fewer than 3 of those 16 zero
+// is dense without a count. oopsd-capture stores a sparse page's literals raw and searches it as zstd level 3 does.
+static int sparse(const char *page, int sixteenths) {
     uint64_t word;
     int sampled = 0, zero = 0;
     for (size_t i = 0; i < PAGE; i += PAGE / 16) {
@@ -38,7 +38,7 @@ static int sparse(const char *page) {
         memcpy(&word, page + i, 8);
         zero += word == 0;
     }
-    return zero >= PAGE / 8 * 7 / 16;
+    return zero >= PAGE / 8 * sixteenths / 16;
 }
 
 // How many different byte values the page holds in 8 bytes of every `stride` bytes, the i-th 8 from byte 8 * (i % 8)
@@ -68,21 +68,24 @@ typedef size_t (*Pass)(const char *pages, size_t count, int variant);
 
 struct Variant {
     const char *name;
-    int level, minMatch, rawLiterals, untried;
+    int level, minMatch, rawLiterals, untried, sparseLevel, sparseSixteenths;
 };
 
 // rawLiterals: 0 Huffman-coded, 1 stored raw, 2 stored raw on sparse pages only (the zero-word count timed too).
 // untried: a dense page as varied as random bytes is stored raw without compressing it (the sample timed too).
+// sparseLevel: the level of a sparse page's context (with rawLiterals 2), else `level`; sparseSixteenths: which
+// pages are sparse (with rawLiterals 2).
 static const struct Variant variants[] = {
     {"zstd level 1 (makedumpfile -z)", 1, 0, 0, 0},
     {"zstd level 1, 4-byte matches", 1, 4, 0, 0},
-    {"the same, sparse pages' literals raw", 1, 4, 2, 0},
-    {"the same, random-looking pages untried (oopsd)", 1, 4, 2, 1},
+    {"the same, literals raw with 7/16 zero words", 1, 4, 2, 0, 0, 7},
+    {"the same, random-looking pages untried", 1, 4, 2, 1, 0, 7},
+    {"sparse: 5/16 zero words, level 3 (oopsd)", 1, 4, 2, 1, 3, 5},
     {"zstd level 1, literals not Huffman-coded", 1, 0, 1, 0},
     {"zstd level -1", -1, 0, 0, 0},
     {"zstd level 3", 3, 0, 0, 0},
 };
-enum { VARIANTS = sizeof variants / sizeof variants[0], MAKEDUMPFILE_Z = 0, OOPSD = 3 };
+enum { VARIANTS = sizeof variants / sizeof variants[0], MAKEDUMPFILE_Z = 0, OOPSD = 4 };
 
 static char out[2 * PAGE];
 
@@ -90,14 +93,16 @@ static size_t zstdPass(const char *pages, size_t count, int v) {
     ZSTD_CCtx *contexts[2];
     for (int raw = 0; raw < 2; raw++) {
         contexts[raw] = ZSTD_createCCtx();
-        ZSTD_CCtx_setParameter(contexts[raw], ZSTD_c_compressionLevel, variants[v].level);
+        int level = raw && variants[v].rawLiterals == 2 && variants[v].sparseLevel ? variants[v].sparseLevel
+                                                                                 : variants[v].level;
+        ZSTD_CCtx_setParameter(contexts[raw], ZSTD_c_compressionLevel, level);
         if (variants[v].minMatch) ZSTD_CCtx_setParameter(contexts[raw], ZSTD_c_minMatch, variants[v].minMatch);
         if (raw) ZSTD_CCtx_setParameter(contexts[raw], ZSTD_c_literalCompressionMode, ZSTD_ps_disable);
     }
     size_t total = 0;
     for (size_t i = 0; i < count; i++) {
         const char *page = pages + i * PAGE;
-        int raw = variants[v].rawLiterals == 2 ? sparse(page) : variants[v].rawLiterals;
+        int raw = variants[v].rawLiterals == 2 ? sparse(page, variants[v].sparseSixteenths) : variants[v].rawLiterals;
         if (variants[v].untried && !raw && incompressible(page)) {
             total += PAGE;
             continue;

@@ -4,15 +4,17 @@ import DumpFormat
 
 /// Compresses one page at a time into a caller's buffer; one per thread (it owns its zstd contexts).
 ///
-/// zstd runs at level 1, as makedumpfile's `-z` does, with two changes: matches of 4 bytes instead of 5, which
-/// makes the pages about 0.5 % smaller (`Benchmarks/page-codecs`); and, for a sparse page (at least 7/16 of its
-/// 8-byte words zero, `isSparse`: 25 to 33 % of the non-zero pages of the level-31 baseline dumps), literals stored
-/// as they are. A sparse page has few literals, and Huffman-coding them saves about 20 bytes while building the
-/// table costs about as much as the match search. On the baseline dumps of 6.1, 6.12, 7.2 and 7.3, level-31 files
-/// came out 0.38, 0.33, 0.45 and 0.38 % smaller, for up to 5 % less CPU time (`perf stat -e task-clock`, 24 runs
-/// each, within the host's noise of about 5 %); level 1 of 6.12 0.09 % smaller for the same time. A dense page whose
-/// bytes look random (`looksIncompressible`) is not given to zstd at all and is stored raw. Frames stay ordinary
-/// zstd frames, which every reader decodes.
+/// zstd runs at level 1, as makedumpfile's `-z` does, with these changes: matches of 4 bytes instead of 5, which
+/// makes the pages about 0.5 % smaller (`Benchmarks/page-codecs`); and, for a sparse page (at least 5/16 of its
+/// 8-byte words zero, `isSparse`: 34 to 41 % of the non-zero pages of the level-31 baseline dumps of 2026-12-07),
+/// literals stored as they are and level 3's match search. A sparse page has few literals, and Huffman-coding them
+/// saves a few bytes while building the table costs about as much as the match search; level 3's search (zstd's
+/// double hash, `dfast`) spends that time again on finding more matches. On those dumps of 6.1, 6.12, 7.2 and 7.3,
+/// compressing the kept pages one at a time on one core (`OOPSD_CODEC_ROUNDS=15 Benchmarks/page-codecs`), this
+/// made them 0.75 to 1.08 % smaller than level 1 with 4-byte matches and raw literals only on pages with 7/16 zero
+/// words (the rule before), in the same CPU time (-1 to +1 %); level 3 on every page would take about 10 % more
+/// time for 1.6 to 1.9 %. A dense page whose bytes look random (`looksIncompressible`) is not given to zstd at all
+/// and is stored raw. Frames stay ordinary zstd frames, which every reader decodes.
 // Sound because the zstd contexts are created in init, freed only in deinit and never leave the object.
 @safe public final class PageCompressor {
     let compression: PageCompression
@@ -34,8 +36,8 @@ import DumpFormat
         self.compression = compression
         // Sound because the context is made here and freed once, in deinit.
         if compression == .zstd {
-            unsafe context = Self.zstdContext(literalsRaw: false)
-            unsafe sparseContext = Self.zstdContext(literalsRaw: true)
+            unsafe context = Self.zstdContext(level: 1, literalsRaw: false)
+            unsafe sparseContext = Self.zstdContext(level: 3, literalsRaw: true)
         }
     }
 
@@ -45,11 +47,11 @@ import DumpFormat
         if let context = unsafe sparseContext { unsafe ZSTD_freeCCtx(context) }
     }
 
-    /// A level-1 zstd context with 4-byte matches; `literalsRaw`: literals stored without Huffman coding.
-    private static func zstdContext(literalsRaw: Bool) -> OpaquePointer? {
+    /// A zstd context at `level` with 4-byte matches; `literalsRaw`: literals stored without Huffman coding.
+    private static func zstdContext(level: Int32, literalsRaw: Bool) -> OpaquePointer? {
         // Sound because the context is new and the parameters are plain values.
         guard let context = unsafe ZSTD_createCCtx() else { return nil }
-        unsafe ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, 1)
+        unsafe ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, level)
         unsafe ZSTD_CCtx_setParameter(context, ZSTD_c_minMatch, 4)
         if literalsRaw {
             unsafe ZSTD_CCtx_setParameter(
@@ -58,7 +60,7 @@ import DumpFormat
         return unsafe context
     }
 
-    /// Whether at least 7/16 of `page`'s 8-byte words are zero. One word in 32 is looked at first: with fewer than
+    /// Whether at least 5/16 of `page`'s 8-byte words are zero. One word in 32 is looked at first: with fewer than
     /// 3 of those 16 zero, the page is taken as dense without counting the rest (most pages of a level-1 dump, page
     /// cache and user data, end there).
     static func isSparse(_ page: UnsafeRawBufferPointer) -> Bool {
@@ -71,7 +73,7 @@ import DumpFormat
         guard sampled >= 3 else { return false }
         var zero = 0
         for index in 0..<count { zero &+= unsafe words[index] == 0 ? 1 : 0 }
-        return zero >= count * 7 / 16
+        return zero >= count * 5 / 16
     }
 
     /// Whether `page` looks as if no compressor could shrink it (compressed or encrypted data): its bytes are as
