@@ -47,8 +47,9 @@ import DumpFormat
         if let context = unsafe sparseContext { unsafe ZSTD_freeCCtx(context) }
     }
 
-    /// A zstd context at `level` with 4-byte matches; `literalsRaw`: literals stored without Huffman coding.
-    private static func zstdContext(level: Int32, literalsRaw: Bool) -> OpaquePointer? {
+    /// A zstd context at `level` with 4-byte matches; `literalsRaw`: literals stored without Huffman coding. The
+    /// caller frees it (`ZSTD_freeCCtx`).
+    static func zstdContext(level: Int32, literalsRaw: Bool) -> OpaquePointer? {
         // Sound because the context is new and the parameters are plain values.
         guard let context = unsafe ZSTD_createCCtx() else { return nil }
         unsafe ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, level)
