@@ -33,13 +33,19 @@ import VMCore
         defer { aligned.deallocate() }
         let big = pattern(aligned.count, 7)
         aligned.copyBytes(from: big)
+        // Memory 16 bytes past a page boundary, never aligned: an array's elements can be, by chance (about one
+        // heap block in 256), and would then go out directly, uncopied.
+        let unaligned = UnsafeMutableRawBufferPointer.allocate(byteCount: (64 << 10) + 16, alignment: 4096)
+        defer { unaligned.deallocate() }
         do {
             let output = DirectFileOutput(file)
             func write(_ bytes: [UInt8], at offset: Int) throws {
-                try output.writeAll(bytes, atOffset: UInt64(offset))
+                let view = UnsafeMutableRawBufferPointer(rebasing: unaligned[16..<16 + bytes.count])
+                view.copyBytes(from: bytes)
+                try output.writeAll(UnsafeRawBufferPointer(view), atOffset: UInt64(offset))
                 expected.replaceSubrange(offset..<offset + bytes.count, with: bytes)
             }
-            try write(pattern(11196, 1), at: 0)  // array memory: whole blocks copied, the rest cached
+            try write(pattern(11196, 1), at: 0)  // unaligned memory: whole blocks copied, the rest cached
             try output.writeAll(UnsafeRawBufferPointer(aligned), atOffset: 16384)  // page-aligned memory: direct
             expected.replaceSubrange(16384..<16384 + big.count, with: big)
             try write(pattern(5000, 2), at: (2 << 20) + 40000)  // an unaligned offset: cached
