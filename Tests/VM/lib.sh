@@ -339,20 +339,17 @@ vm_accel_args() {
     fi
 }
 
-# TCG threading: one host thread per vCPU (multi), or all vCPUs on one thread (single). Debian's 7.x kernels
-# under multi-threaded TCG (QEMU 7.2) now and then execute an int3 that the kernel's text patching has already
-# replaced, and die of "Oops: int3" in the patched function (sched_clock_cpu as sched_clock is marked stable,
-# __schedule as a static key flips). That killed the return boot of panic [7.3] in two CI runs. A guest that
-# flips a static key 20,000 times died so in 3 of 4 boots multi-threaded and in none of 3 single-threaded
-# (2026-12-05). So 7.x guests run single-threaded unless OOPSD_VM_TCG_THREAD=single|multi says otherwise.
+# TCG threading: one host thread per vCPU (multi), or all vCPUs on one thread (single). Under multi-threaded TCG
+# (QEMU 7.2) a vCPU now and then executes an int3 that the kernel's text patching has already replaced, and the
+# kernel dies of "Oops: int3" in the patched function (sched_clock_cpu as sched_clock is marked stable, __schedule
+# as a static key flips, enqueue_timer). A guest that flips a static key 20,000 times died so in 3 of 4 boots
+# multi-threaded and in none of 3 single-threaded (2026-12-05, 7.x). It killed the return boot of panic [7.3] in two
+# CI runs, after which 7.x guests ran single-threaded; then the return boot of panic [6.12] (kexec back from the
+# capture, inside one qemu, where vm_boot cannot boot again) on 2026-12-07. So every TCG guest runs single-threaded
+# unless OOPSD_VM_TCG_THREAD=single|multi says otherwise; it costs little, as the two lanes keep both host cores
+# busy anyway (panic [7.x] single-threaded took 63 to 67 s where panic [6.x] took 55 to 60 s multi-threaded).
 vm_tcg_threads() {
-    if [[ -n ${OOPSD_VM_TCG_THREAD:-} ]]; then
-        echo "$OOPSD_VM_TCG_THREAD"
-    elif [[ ${VM_KERNEL:-} == 7.* ]]; then
-        echo single
-    else
-        echo multi
-    fi
+    echo "${OOPSD_VM_TCG_THREAD:-single}"
 }
 
 # Timestamp each console line with seconds since the boot started (host clock).
@@ -396,8 +393,8 @@ vm_boot() {
         rc=${PIPESTATUS[0]}
         # A kernel that panics before it starts any init has not run a line of oopsd, and has not touched the
         # disk: under multi-threaded TCG, Debian's 7.2 kernel sometimes died of an int3 while patching its own
-        # text during boot (once in 8 boots on 2026-12-03; see vm_tcg_threads). Such a boot is made again, once,
-        # and says so.
+        # text during boot (once in 8 boots on 2026-12-03; see vm_tcg_threads, now single-threaded by default).
+        # Such a boot is made again, once, and says so.
         if ((attempt == 1)) && grep -q 'Kernel panic - not syncing' "$VM_CONSOLE" &&
             ! grep -qE 'Run [^ ]+ as init process' "$VM_CONSOLE"; then
             mv "$VM_CONSOLE" "${VM_CONSOLE%.log}.died-before-init.log"
