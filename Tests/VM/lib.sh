@@ -335,8 +335,19 @@ vm_accel_args() {
         # arch-capabilities off: nested KVM hosts refuse MSR 0x10a and qemu aborts.
         echo "-enable-kvm -cpu ${OOPSD_VM_CPU:-host,-arch-capabilities}"
     else
-        echo "-accel tcg,thread=$(vm_tcg_threads) -cpu ${OOPSD_VM_CPU:-max}"
+        echo "-accel tcg,thread=$(vm_tcg_threads) -cpu ${OOPSD_VM_CPU:-$(vm_tcg_cpu)}"
     fi
+}
+
+# The TCG guest's CPU: QEMU's "max" model, whose la57 gives the kernel 5-level page tables. Most servers, and the
+# KVM guests on them, have 4 levels, and the capture walks the crashed kernel's page tables to find its struct pages,
+# so each paging mode runs on an old and a new kernel: 4 levels (la57=off) on 6.1 and 7.3, 5 on 6.12 and 7.2.
+# OOPSD_VM_CPU=MODEL overrides it for every kernel.
+vm_tcg_cpu() {
+    case ${VM_KERNEL:-} in
+        6.12 | 7.2) echo max ;;
+        *) echo max,la57=off ;;
+    esac
 }
 
 # TCG threading: one host thread per vCPU (multi), or all vCPUs on one thread (single). Under multi-threaded TCG

@@ -117,6 +117,15 @@ GUEST
     assert_eq "$(stat -c %s "$out/vmcore")" "$(cat "$out/proc-vmcore.size")" "size of the copied vmcore vs /proc/vmcore" ||
         return 1
     vm_figure "vmcore size" "$(stat -c %s "$out/vmcore") bytes"
+    # The crashed kernel's page-table levels (vm_tcg_cpu), which the filter scenario's captures walk: VMCOREINFO is
+    # in the notes, within the file's first 64 KiB.
+    local l5
+    l5=$(head -c 65536 "$out/vmcore" | tr -c '[:print:]' '\n' | sed -n 's/^NUMBER(pgtable_l5_enabled)=//p' | head -n 1)
+    vm_figure "page tables" "$([[ $l5 == 1 ]] && echo 5 || echo 4) levels (pgtable_l5_enabled=${l5:-absent})"
+    if [[ -z ${OOPSD_VM_CPU:-} && $OOPSD_VM_ACCEL == tcg ]]; then
+        assert_eq "$l5" "$([[ $(vm_tcg_cpu) == *la57=off* ]] && echo 0 || echo 1)" \
+            "the crashed kernel's pgtable_l5_enabled (-cpu $(vm_tcg_cpu))" || return 1
+    fi
     vm_check_dump_readers "$out/vmcore" "$VM_RELEASE" || return 1
     if [[ $shape == wrapped-log ]]; then
         # The ring wrapped when the oldest record vmcore-dmesg finds is no longer the kernel's first line.
