@@ -56,6 +56,17 @@ extension ELFCore {
         locate(physical: address).flatMap(fileOffset(of:))
     }
 
+    /// The file offset of the `count` bytes at physical address `address`, when one segment stores every one of them
+    /// in the file (its `p_filesz` and the file's size both reach the last), so that they can be mapped at once.
+    public func fileOffset(physical address: UInt64, count: UInt64) -> UInt64? {
+        guard count > 0, let (index, offset) = locate(physical: address) else { return nil }
+        let segment = programHeaders[index]
+        guard offset <= segment.fileSize, count <= segment.fileSize - offset else { return nil }
+        let (start, overflow) = segment.offset.addingReportingOverflow(offset)
+        guard !overflow, start <= fileSize, count <= fileSize - start else { return nil }
+        return start
+    }
+
     private func fileOffset(of location: (segment: Int, offset: UInt64)) -> UInt64? {
         let segment = programHeaders[location.segment]
         return location.offset < segment.fileSize ? segment.offset + location.offset : nil

@@ -152,10 +152,17 @@ public enum PageSelector {
         classifier.bitmapBase = range.lowerBound
         var result = SelectionShare(kept: present.part(range), classifier: classifier)
         var buffer = [UInt8]()
+        var maps = true
         do {
             for section in sections {
                 let frames = min(section.pageCount, range.upperBound - section.firstPfn)
                 let byteCount = Int(frames) * layout.size
+                // Sound because the map lies inside the file (checked) and is unmapped only after the scan.
+                if maps, let map = unsafe mapStructPages(core, at: section.memMap, count: byteCount, canMap: &maps) {
+                    defer { unsafe map.unmap() }
+                    unsafe result.classifier.scan(map.bytes, firstPfn: section.firstPfn, into: &result.kept)
+                    continue
+                }
                 if buffer.count != byteCount { buffer = [UInt8](repeating: 0, count: byteCount) }
                 result.unreadable += try readStructPages(core, at: section.memMap, into: &buffer)
                 // Sound because the bytes are borrowed from `buffer` only for the scan.
@@ -167,6 +174,23 @@ public enum PageSelector {
             result.error = error
         }
         return result
+    }
+
+    /// The `count` bytes of struct pages at vmemmap address `address` mapped straight from the file, when one leaf of
+    /// the page tables maps them all (vmemmap uses 2 MiB leaves, and a section's array, 2 MiB with 64-byte struct
+    /// pages, starts on one) and one segment stores them all in the file; nil otherwise, or when the file cannot be
+    /// mapped (`canMap` is then cleared), and `readStructPages` reads them piece by piece. No copy, and no read of
+    /// /proc/vmcore one old-memory page at a time.
+    static func mapStructPages(_ core: ELFCore, at address: UInt64, count: Int, canMap: inout Bool) -> MemoryMap? {
+        guard count > 0, let leaf = try? core.pageTableMapping(address), leaf.contiguousBytes >= UInt64(count),
+            let offset = core.fileOffset(physical: leaf.physical, count: UInt64(count))
+        else { return nil }
+        // Sound because the range is inside the file (checked above), so no byte of the view raises SIGBUS.
+        guard let map = unsafe try? MemoryMap.map(core.file, offset: offset, count: count) else {
+            canMap = false
+            return nil
+        }
+        return unsafe map
     }
 
     /// Reads the struct pages at vmemmap address `address` into `buffer` through the page tables: each 4 KiB piece

@@ -72,4 +72,38 @@ import Testing
         #expect(unreadable == expectedUnreadable)
         #expect(buffer == expected)
     }
+
+    /// Mapping a section's struct pages straight from the file: only when one leaf maps them all and the file holds
+    /// every byte of them (else the caller reads them piece by piece, and nothing past the end of the file is
+    /// touched).
+    @Test func structPagesAreMappedOnlyWhenOneLeafAndTheFileHoldThemAll() throws {
+        let synthetic = Self.core()
+        let scratch = try TemporaryDirectory("mapped-leaves")
+        let bytes = try synthetic.bytes()
+        let memory = synthetic.segments[0].data
+        let core = try ELFCore.open(try scratch.write("vmcore", bytes))
+        defer { try? core.close() }
+        func mapped(_ core: ELFCore, _ address: UInt64, _ count: Int) -> [UInt8]? {
+            var canMap = true
+            guard let map = unsafe PageSelector.mapStructPages(core, at: address, count: count, canMap: &canMap) else {
+                #expect(canMap)
+                return nil
+            }
+            defer { unsafe map.unmap() }
+            return unsafe Array(map.bytes)
+        }
+        // The whole 2 MiB leaf, and 64 KiB from 64 bytes into it: the bytes at physical 2 MiB on.
+        #expect(mapped(core, Self.vmemmap, 0x20_0000) == Array(memory[0x20_0000..<0x40_0000]))
+        #expect(mapped(core, Self.vmemmap + 64, 0x1_0000) == Array(memory[(0x20_0000 + 64)..<(0x21_0000 + 64)]))
+        // Past the leaf's end (the next 4 KiB leaf is elsewhere), a 4 KiB leaf no segment holds, an unmapped piece.
+        #expect(mapped(core, Self.vmemmap + 0x20_0000 - 4096, 8192) == nil)
+        #expect(mapped(core, Self.vmemmap + 0x20_0000 + 4 * 4096, 64) == nil)
+        #expect(mapped(core, Self.vmemmap + 0x20_0000 + 2 * 4096, 64) == nil)
+        #expect(mapped(core, Self.vmemmap + 0x20_0000, 4096) == Array(memory[0x10000..<0x11000]))
+        // A file cut 4 KiB short of the segment's end: the leaf's last page is not in it, so the leaf is not mapped.
+        let cut = try ELFCore.open(try scratch.write("cut", Array(bytes.dropLast(4096))))
+        defer { try? cut.close() }
+        #expect(mapped(cut, Self.vmemmap, 0x20_0000) == nil)
+        #expect(mapped(cut, Self.vmemmap, 0x20_0000 - 4096) == Array(memory[0x20_0000..<(0x40_0000 - 4096)]))
+    }
 }
