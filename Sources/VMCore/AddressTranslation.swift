@@ -57,14 +57,14 @@ extension ELFCore {
     }
 
     /// The file offset of the `count` bytes at physical address `address`, when one segment stores every one of them
-    /// in the file (its `p_filesz` and the file's size both reach the last), so that they can be mapped at once.
+    /// in the file (its `fileRange`, cut at the file's end, reaches the last), so that they can be mapped at once.
     public func fileOffset(physical address: UInt64, count: UInt64) -> UInt64? {
         guard count > 0, let (index, offset) = locate(physical: address) else { return nil }
-        let segment = programHeaders[index]
-        guard offset <= segment.fileSize, count <= segment.fileSize - offset else { return nil }
-        let (start, overflow) = segment.offset.addingReportingOverflow(offset)
-        guard !overflow, start <= fileSize, count <= fileSize - start else { return nil }
-        return start
+        let stored = programHeaders[index].fileRange
+        let end = min(stored.upperBound, fileSize)
+        guard stored.lowerBound <= end, offset <= end - stored.lowerBound, count <= end - stored.lowerBound - offset
+        else { return nil }
+        return stored.lowerBound + offset
     }
 
     private func fileOffset(of location: (segment: Int, offset: UInt64)) -> UInt64? {
