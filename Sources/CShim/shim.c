@@ -3,6 +3,7 @@
 #include "CShim.h"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <sys/ioctl.h>
 #include <sys/klog.h>
@@ -41,6 +42,12 @@ long oops_finit_module(int fd, const char *params, int flags) {
 int oops_open(const char *path, int flags, mode_t mode) { return open(path, flags, mode); }
 int oops_openat(int dirfd, const char *path, int flags, mode_t mode) { return openat(dirfd, path, flags, mode); }
 int oops_ioctl_ptr(int fd, unsigned long request, void *arg) { return ioctl(fd, request, arg); }
+
+int oops_thread_affinity(void *mask, size_t size) { return sched_getaffinity(0, size, (cpu_set_t *)mask); }
+
+int oops_set_thread_affinity(const void *mask, size_t size) {
+    return sched_setaffinity(0, size, (const cpu_set_t *)mask);
+}
 
 int oops_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
 int oops_fork(void) { return fork(); }

@@ -16,7 +16,7 @@ public struct DumpSaver {
         public var format: MemoryFormat
         /// Page compression of the kdump format.
         public var compression: PageCompression
-        /// Compression threads; 0 uses every online CPU.
+        /// Compression threads; 0: one per CPU it may run on (`ParallelWorkers.availableCPUs`).
         public var threads: Int
         public var windowSize: Int
         /// Physical address of the oopsd module's breadcrumb (`oopsd.breadcrumb=` on the capture command line).
@@ -411,7 +411,8 @@ public struct DumpSaver {
                     keep: selection.level.needsPageWalk ? selection.kept : nil, statistics: &statistics)
             case .kdump:
                 let writer = KdumpWriter(compression: options.compression, threads: options.threads)
-                log("writing kdump-compressed (\(options.compression.rawValue)) with \(writer.threads) threads")
+                let threads = writer.threads == 1 ? "1 thread" : "\(writer.threads) threads"
+                log("writing kdump-compressed (\(options.compression.rawValue)) with \(threads)")
                 // A stream only moves forward: the page table, written after its pages, goes in flattened form.
                 let flattened = output.isStream ? try FlattenedOutput(stream: output) : nil
                 let destination: any DumpOutput = flattened ?? output

@@ -1,3 +1,5 @@
+import CShim
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -72,10 +74,14 @@ public enum ParallelWorkers {
         for thread in threads { pthread_join(thread, nil) }
     }
 
-    /// The online CPUs (`sysconf(_SC_NPROCESSORS_ONLN)`; in a capture kernel, what `nr_cpus=` left), at least 1.
+    /// The CPUs this thread may run on: the online ones (`sysconf(_SC_NPROCESSORS_ONLN)`; in a capture kernel, what
+    /// `nr_cpus=` left), or fewer when its affinity mask (`sched_getaffinity`: `taskset`, a cpuset, systemd's
+    /// `CPUAffinity=`) allows fewer; at least 1. More threads than that would only take turns on the same CPUs, each
+    /// with its own buffers.
     public static var availableCPUs: Int {
-        let count = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
-        return max(1, count)
+        let online = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        guard let allowed = ThreadAffinity.current?.count, allowed > 0 else { return online }
+        return min(online, allowed)
     }
 }
 
@@ -112,4 +118,31 @@ public enum ParallelWorkers {
 
     /// Wakes every thread in `wait`.
     public func broadcast() { unsafe pthread_cond_broadcast(condition) }
+}
+
+/// The CPUs a thread may run on (`sched_getaffinity`), as a mask of bits: bit i of byte j is CPU 8j + i.
+public struct ThreadAffinity: Equatable, Sendable {
+    /// 128 bytes from `current`: 1,024 CPUs. On a machine with more possible CPUs the kernel refuses so small a mask
+    /// (EINVAL), and `availableCPUs` goes by the online count.
+    public var mask: [UInt8]
+
+    public init(mask: [UInt8]) { self.mask = mask }
+
+    /// The calling thread's mask, or nil when the kernel refuses to say.
+    public static var current: ThreadAffinity? {
+        var mask = [UInt8](repeating: 0, count: 128)
+        // Sound because the kernel writes at most `mask.count` bytes into the array's storage.
+        let status = unsafe mask.withUnsafeMutableBytes { unsafe oops_thread_affinity($0.baseAddress, $0.count) }
+        return status == 0 ? ThreadAffinity(mask: mask) : nil
+    }
+
+    /// How many CPUs the mask allows.
+    public var count: Int { mask.reduce(0) { $0 + $1.nonzeroBitCount } }
+
+    /// Makes this the calling thread's mask (`sched_setaffinity`).
+    public func apply() throws(SystemError) {
+        // Sound because the kernel reads at most `mask.count` bytes of the array's storage.
+        let status = unsafe mask.withUnsafeBytes { unsafe oops_set_thread_affinity($0.baseAddress, $0.count) }
+        if status != 0 { throw SystemError.last("sched_setaffinity") }
+    }
 }

@@ -38,7 +38,7 @@ public enum PageSelector {
 
     /// Selects the pages of `core` for `level`. Never throws: when the layout cannot be read, the struct-page bits
     /// are dropped from the applied level (a less filtered, never a wrong dump) and the reason is in `warnings`.
-    /// The walk is shared by `threads` threads (0: one per online CPU).
+    /// The walk is shared by `threads` threads (0: one per CPU it may run on).
     public static func select(_ core: ELFCore, level: DumpLevel, threads: Int = 0) -> PageSelection {
         let present = presentFrames(of: core)
         var selection = PageSelection(

@@ -28,7 +28,7 @@ struct CaptureArguments {
                              65,534 segments) or kdump (compressed, per page)
           --sparse-elf       ELF for readers without PN_XNUM: at most 65,000 segments, zero pages holes
           --compression C    kdump page compression: zstd (default), zlib (for old readers) or none
-          --threads N        kdump compression threads (default: every online CPU)
+          --threads N        kdump compression threads (default: one per CPU it may run on)
           --breadcrumb ADDR  physical address (hex) of the oopsd module's breadcrumb, saved in metadata.json
           --timeout S        seconds the save may take (default 1800); the log and each way of saving the memory
                              run in a child process with a share of it and a memory limit from MemAvailable, and

@@ -82,6 +82,11 @@ int oops_ioctl_ptr(int fd, unsigned long request, void *arg);
 
 /// pipe2(2) with O_CLOEXEC (glibc declares pipe2 only with _GNU_SOURCE).
 int oops_pipe_cloexec(int fds[2]);
+/// sched_getaffinity(2) and sched_setaffinity(2) of the calling thread, with the mask as `size` plain bytes (bit i of
+/// byte j: CPU 8j + i), since Swift cannot import cpu_set_t's macros (glibc declares both only with _GNU_SOURCE).
+/// 0 or -1 with errno.
+int oops_thread_affinity(void *mask, size_t size);
+int oops_set_thread_affinity(const void *mask, size_t size);
 /// fork(2), for the capture's child processes (the capture binary is static and single-threaded when it forks).
 int oops_fork(void);
 /// How a wait(2) status ended: sets *exit_code (WEXITSTATUS) and returns 1 for a normal exit; sets *signal

@@ -101,7 +101,7 @@ scenario_main() {
     end=$(vm_console_time 'OOPSD-VM: oopsd armed' <(grep -A100000 'OOPSD-VM: boot 2 kernel' "$VM_CONSOLE"))
     vm_figure "panic to armed again (kexec, same qemu)" "$(awk -v a="$panic" -v b="$end" 'BEGIN { printf "%.1f", b - a }')s"
     vm_figure "arm time (oopsd start to armed)" "$(grep -o 'oopsd armed after [0-9.]*s' "$VM_CONSOLE" | head -n 1 | sed 's/oopsd armed after //')"
-    vm_expect_console "oopsd-capture: writing kdump-compressed [(]zstd[)] with $VM_SMP threads" \
+    vm_expect_console "oopsd-capture: writing kdump-compressed [(]zstd[)] with $VM_SMP threads?" \
         "oopsd-capture compressing on $VM_SMP CPUs" || return 1
     local started writing saved done
     started=$(vm_console_time 'oopsd-capture: oopsd-capture .* as PID 1')
