@@ -163,7 +163,8 @@ let package = Package(
         .testTarget(name: "PortableDigestTests", dependencies: ["PortableDigest", "Digest"]),
         .testTarget(
             name: "InitramfsTests",
-            dependencies: ["Initramfs", "Digest", "DumpFormat", "KernelInterfaces", "SystemCalls", "TestSupport"]),
+            dependencies: ["Initramfs", "Digest", "DumpFormat", "KernelInterfaces", "SystemCalls", "TestSupport"],
+            exclude: ["prepare-module-tree.sh"]),  // run by ModuleTree.swift from the source tree
         .testTarget(
             name: "CaptureTests", dependencies: ["Capture", "DumpFormat", "VMCore", "SystemCalls", "TestSupport"]),
         .testTarget(

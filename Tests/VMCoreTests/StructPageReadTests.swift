@@ -79,7 +79,7 @@ import Testing
     @Test func structPagesAreMappedOnlyWhenOneLeafAndTheFileHoldThemAll() throws {
         let synthetic = Self.core()
         let scratch = try TemporaryDirectory("mapped-leaves")
-        let bytes = try synthetic.bytes()
+        let bytes = synthetic.bytes()
         let memory = synthetic.segments[0].data
         let core = try ELFCore.open(try scratch.write("vmcore", bytes))
         defer { try? core.close() }
