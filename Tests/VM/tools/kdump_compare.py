@@ -93,6 +93,15 @@ class Kdump:
                     if byte >> bit & 1:
                         yield byte_index * 8 + bit
 
+    def descriptors(self):
+        """(pfn, offset, size, flags) of every dumped frame, in order, from its page descriptor."""
+        pfns = list(self.frames(self.second))
+        self.f.seek(self.desc)
+        table = self.f.read(24 * len(pfns))
+        for index, pfn in enumerate(pfns):
+            offset, size, flags, _ = struct.unpack_from("<QIIQ", table, 24 * index)
+            yield pfn, offset, size, flags
+
     def pages(self):
         """(pfn, bytes) for every dumped frame, in order."""
         for index, pfn in enumerate(self.frames(self.second)):

@@ -6,7 +6,9 @@ kept_only_census.py ORIGINAL KEEPS_MORE LEAVES_OUT
 ORIGINAL is the unfiltered ELF vmcore; KEEPS_MORE and LEAVES_OUT are kdump-compressed dumps of it (e.g. oopsd's and
 makedumpfile's at the same level). For every frame only KEEPS_MORE holds, the struct page is read from ORIGINAL
 (vmemmap translated through the page tables from init_top_pgt) and the frame is counted by what it is: a tail page
-(and then its head's page type and flags) or not (its own flags and page type). Prints the counts, largest first.
+(and then its head's page type and flags) or not (its own flags and page type). Prints the counts, largest first,
+then what those frames cost in KEEPS_MORE's file (their page descriptors and the data no other frame points at) and
+how large the file would be without them, against LEAVES_OUT's size.
 Written to explain differences from makedumpfile per category (issue 15).
 """
 import os
@@ -118,6 +120,23 @@ def main(argv):
     print(f"{len(only)} frames kept only by {argv[2]}:")
     for what, count in census.most_common():
         print(f"{count:8d}  {what}")
+    if only:
+        print(cost(more, only, os.path.getsize(argv[2]), os.path.getsize(argv[3])))
+
+
+def cost(kdump, only, size, other_size):
+    """A sentence: the bytes the frames `only` take in `kdump` (a file of `size` bytes), and the file without them."""
+    shared, own = set(), {}
+    for pfn, offset, stored, _ in kdump.descriptors():
+        if pfn in only:
+            own[offset] = stored
+        else:
+            shared.add(offset)
+    data = sum(stored for offset, stored in own.items() if offset not in shared)
+    descriptors = 24 * len(only)
+    rest = size - data - descriptors
+    return (f"they take {data + descriptors:,} bytes of its {size:,} ({data:,} of page data, {descriptors:,} of page "
+            f"descriptors); without them {rest:,} bytes, {rest / other_size:.3f} of the other file's {other_size:,}")
 
 
 if __name__ == "__main__":
