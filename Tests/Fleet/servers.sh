@@ -64,6 +64,11 @@ osd_pool_default_pg_autoscale_mode = off
 mon_allow_pool_size_one = true
 mon_max_pg_per_osd = 1000
 mon_warn_on_pool_no_redundancy = false
+# The monitor refuses to start when the file system under its data has 5 % or less free (its default), and then
+# every command and daemon after it waited 300 s for it (2026-12-08: a 252 GB disk with 13 GB free, the fleet
+# tests stuck after the VM suite). Its data here are a few MB (the OSD keeps objects in memory).
+mon_data_avail_crit = 0
+mon_data_avail_warn = 0
 osd_crush_chooseleaf_type = 0
 [mon]
 mon_data = $dir/mon/ceph-\$id
@@ -82,8 +87,21 @@ CONF
     monmaptool --create --fsid "$fsid" --addv a "[v1:127.0.0.1:$MON_PORT]" "$dir/monmap" >/dev/null
     ceph-mon --mkfs -i a --monmap "$dir/monmap" -c "$CEPH_CONF" >"$dir/log/mkfs-mon.out" 2>&1
     ceph-mon -f -i a -c "$CEPH_CONF" >"$dir/log/mon.out" 2>&1 &
-    CEPH_CLUSTER_PIDS=($!)
-    FLEET_PIDS+=($!)
+    local mon_pid=$!
+    CEPH_CLUSTER_PIDS=($mon_pid)
+    FLEET_PIDS+=($mon_pid)
+    # Each ceph command below waits for the monitor up to 300 s (client_mount_timeout): first make sure it runs
+    # and answers, with a command cut at 10 s.
+    local tries=0
+    until timeout -k 5 10 ceph -c "$CEPH_CONF" mon stat >/dev/null 2>&1; do
+        if ! kill -0 "$mon_pid" 2>/dev/null || ((++tries > 30)); then
+            echo "ceph: the monitor $(kill -0 "$mon_pid" 2>/dev/null && echo "did not answer" || echo "exited");" \
+                "the file system under it: $(df -h --output=avail,pcent "$dir" | tail -n 1); its last lines:"
+            tail -n 5 "$dir/log/mon.out" "$dir/log/mon.a.log" 2>&1
+            return 1
+        fi
+        sleep 0.5
+    done
     # The OSD's own uuid is given to both: an osd.0 created without one can refuse the OSD at boot ("wrong fsid").
     local osd_uuid
     osd_uuid=$(cat /proc/sys/kernel/random/uuid)
@@ -91,11 +109,12 @@ CONF
     timeout -k 5 60 ceph -c "$CEPH_CONF" osd crush add osd.0 1.0 root=default host=fleet >/dev/null 2>&1
     ceph-osd -i 0 --mkfs --osd-uuid "$osd_uuid" -c "$CEPH_CONF" >"$dir/log/mkfs-osd.out" 2>&1
     ceph-osd -f -i 0 -c "$CEPH_CONF" >"$dir/log/osd.out" 2>&1 &
-    CEPH_CLUSTER_PIDS+=($!)
-    FLEET_PIDS+=($!)
-    local tries=0
-    until ceph -c "$CEPH_CONF" osd stat 2>/dev/null | grep -q '1 up'; do
-        if ((++tries > 240)); then
+    local osd_pid=$!
+    CEPH_CLUSTER_PIDS+=($osd_pid)
+    FLEET_PIDS+=($osd_pid)
+    tries=0
+    until timeout -k 5 10 ceph -c "$CEPH_CONF" osd stat 2>/dev/null | grep -q '1 up'; do
+        if ((++tries > 240)) || ! kill -0 "$osd_pid" 2>/dev/null || ! kill -0 "$mon_pid" 2>/dev/null; then
             echo "ceph: the OSD did not come up after $tries checks; the last lines of its log and the monitor's:"
             tail -n 15 "$dir/log/osd.out" "$dir/log/mon.out" 2>&1
             echo "ceph: what the monitor logged about OSD creation and fsids:"
