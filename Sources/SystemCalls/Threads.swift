@@ -122,21 +122,18 @@ public enum ParallelWorkers {
 
 /// The CPUs a thread may run on (`sched_getaffinity`), as a mask of bits: bit i of byte j is CPU 8j + i.
 public struct ThreadAffinity: Equatable, Sendable {
-    /// From `current`: 128 bytes (1,024 CPUs), or 1,024 bytes (8,192, Debian's `CONFIG_NR_CPUS`) on a machine with
-    /// more possible CPUs, for which the kernel refuses the smaller mask (EINVAL).
+    /// 128 bytes from `current`: 1,024 CPUs. On a machine with more possible CPUs the kernel refuses so small a mask
+    /// (EINVAL), and `availableCPUs` goes by the online count.
     public var mask: [UInt8]
 
     public init(mask: [UInt8]) { self.mask = mask }
 
     /// The calling thread's mask, or nil when the kernel refuses to say.
     public static var current: ThreadAffinity? {
-        for size in [128, 1024] {
-            var mask = [UInt8](repeating: 0, count: size)
-            // Sound because the kernel writes at most `mask.count` bytes into the array's storage.
-            let status = unsafe mask.withUnsafeMutableBytes { unsafe oops_thread_affinity($0.baseAddress, $0.count) }
-            if status == 0 { return ThreadAffinity(mask: mask) }
-        }
-        return nil
+        var mask = [UInt8](repeating: 0, count: 128)
+        // Sound because the kernel writes at most `mask.count` bytes into the array's storage.
+        let status = unsafe mask.withUnsafeMutableBytes { unsafe oops_thread_affinity($0.baseAddress, $0.count) }
+        return status == 0 ? ThreadAffinity(mask: mask) : nil
     }
 
     /// How many CPUs the mask allows.
