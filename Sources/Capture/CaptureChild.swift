@@ -19,10 +19,15 @@ public enum CaptureChild {
         public var dataBytes: UInt64?
         /// Seconds until the child is killed.
         public var seconds: UInt64
+        /// Seconds without progress (no CPU time, no I/O, no report line) after which the child is stuck: where its
+        /// threads wait is logged and it is killed (nil: only `seconds` ends it). While it is silent but working,
+        /// a progress line is logged every half of this.
+        public var stallSeconds: UInt64?
 
-        public init(dataBytes: UInt64?, seconds: UInt64) {
+        public init(dataBytes: UInt64?, seconds: UInt64, stallSeconds: UInt64? = nil) {
             self.dataBytes = dataBytes
             self.seconds = seconds
+            self.stallSeconds = stallSeconds
         }
     }
 
@@ -34,6 +39,8 @@ public enum CaptureChild {
         case signaled(Int32)
         /// It was still running at its deadline and was killed.
         case timedOut(seconds: UInt64)
+        /// It made no progress for this long and was killed.
+        case stalled(seconds: UInt64)
         /// fork(2) failed.
         case notStarted(String)
 
@@ -44,6 +51,8 @@ public enum CaptureChild {
             case .exited(let status): return "exited with status \(status)"
             case .signaled(let signal): return "killed by signal \(signal) (\(CaptureChild.signalName(signal)))"
             case .timedOut(let seconds): return "still running after its time limit of \(seconds) s, killed"
+            case .stalled(let seconds):
+                return "made no progress for \(seconds) s (no CPU time, no I/O, nothing reported), killed"
             case .notStarted(let reason): return "could not be started: \(reason)"
             }
         }
@@ -55,8 +64,12 @@ public enum CaptureChild {
     /// Runs `body` in a child process under `limits`. `body` reports by writing lines to the descriptor it is given
     /// (`report(_:to:)`) and returns the exit status; the parent hands each line to `onLine` as it arrives, so what
     /// a child said before it died is not lost. Returns when the child is gone (exited, killed by a signal, or
-    /// killed at its deadline) and reaped.
-    public static func run(limits: Limits, onLine: (String) -> Void, _ body: (FileDescriptor) -> Int32) -> Ending {
+    /// killed at its deadline) and reaped. `onNotice` gets the parent's own lines about the child: its progress while
+    /// it is silent, where its threads wait when it is stuck.
+    public static func run(
+        limits: Limits, onLine: (String) -> Void, onNotice: (String) -> Void = { _ in },
+        _ body: (FileDescriptor) -> Int32
+    ) -> Ending {
         var ends: [Int32] = [-1, -1]
         // Sound because pipe2 fills the two-element local `ends`.
         guard unsafe oops_pipe_cloexec(&ends) == 0 else {
@@ -83,7 +96,7 @@ public enum CaptureChild {
             nanoseconds.overflow ? UInt64.max : nanoseconds.partialValue)
         return wait(
             for: pid, reading: ends[0], deadline: deadline.overflow ? UInt64.max : deadline.partialValue,
-            limits: limits, onLine: onLine)
+            limits: limits, onLine: onLine, onNotice: onNotice)
     }
 
     /// Writes one report line (newlines in `text` become spaces) to `fd`, in the child.
@@ -115,10 +128,12 @@ public enum CaptureChild {
         }
     }
 
-    /// Hands the report's lines to `onLine` while waiting; kills the child at `deadline`.
+    /// Hands the report's lines to `onLine` while waiting; kills the child at `deadline`, or when it is stuck.
     private static func wait(
-        for pid: pid_t, reading fd: Int32, deadline: UInt64, limits: Limits, onLine: (String) -> Void
+        for pid: pid_t, reading fd: Int32, deadline: UInt64, limits: Limits, onLine: (String) -> Void,
+        onNotice: (String) -> Void
     ) -> Ending {
+        var watch = limits.stallSeconds.map { StallWatch(pid: pid, stallSeconds: $0) }
         var pending: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
         var pipeOpen = true
@@ -132,6 +147,7 @@ public enum CaptureChild {
             if got == 0 { return false }
             pending.append(contentsOf: chunk[0..<got])
             while let newline = pending.firstIndex(of: 0x0a) {
+                watch?.heard()
                 onLine(String(decoding: pending[..<newline], as: UTF8.self))
                 pending.removeSubrange(...newline)
             }
@@ -139,7 +155,7 @@ public enum CaptureChild {
             return true
         }
         var status: Int32 = 0
-        var timedOut = false
+        var killedAs: Ending?
         // After the pipe's end of file the child is exiting: it is looked for again soon, then less often.
         var pause: UInt32 = 500
         while true {
@@ -147,10 +163,14 @@ public enum CaptureChild {
             let reaped = unsafe waitpid(pid, &status, WNOHANG)
             if reaped == pid { break }
             if reaped < 0 && errno != EINTR { break }
-            if CaptureClock.monotonicNanoseconds() >= deadline {
+            let now = CaptureClock.monotonicNanoseconds()
+            let timedOut = now >= deadline
+            if timedOut || watch?.isStuck(at: now, notice: onNotice) == true {
+                killedAs = timedOut ? .timedOut(seconds: limits.seconds) : .stalled(seconds: limits.stallSeconds ?? 0)
                 kill(pid, SIGKILL)
-                while unsafe waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-                timedOut = true
+                if !reap(pid, status: &status, within: 10) {
+                    onNotice("the child \(pid) did not end within 10 s of SIGKILL; going on without it")
+                }
                 break
             }
             if pipeOpen {
@@ -166,13 +186,79 @@ public enum CaptureChild {
             pipeOpen = drain(waiting: 0)
             rounds += 1
         }
-        if timedOut { return .timedOut(seconds: limits.seconds) }
+        if let killedAs { return killedAs }
         var code: Int32 = 0
         var signal: Int32 = 0
         switch unsafe oops_wait_status(status, &code, &signal) {
         case 1: return .exited(code)
         case 2: return .signaled(signal)
         default: return .exited(-1)
+        }
+    }
+
+    /// Waits up to `seconds` for `pid` to end (a thread stuck in the kernel may not die at once); whether it did.
+    private static func reap(_ pid: pid_t, status: inout Int32, within seconds: UInt64) -> Bool {
+        let end = CaptureClock.monotonicNanoseconds() &+ seconds * 1_000_000_000
+        while true {
+            // Sound because waitpid only fills `status`, borrowed for the call.
+            let reaped = unsafe waitpid(pid, &status, WNOHANG)
+            if reaped == pid || (reaped < 0 && errno != EINTR) { return true }
+            if CaptureClock.monotonicNanoseconds() >= end { return false }
+            usleep(20_000)
+        }
+    }
+
+    /// The parent's watch on a silent child: samples its progress, logs it every half stall period of silence, and
+    /// says when it made none for a whole stall period (after logging where its threads wait).
+    struct StallWatch {
+        let pid: pid_t
+        let stallNanoseconds: UInt64
+        let sampleNanoseconds: UInt64
+        let ticksPerSecond = max(1, Int(sysconf(Int32(_SC_CLK_TCK))))
+        let started = CaptureClock.monotonicNanoseconds()
+        var lastSample: ChildProgress?
+        var nextSampleAt: UInt64
+        var progressAt: UInt64
+        var silentSince: UInt64
+        var noticeAt: UInt64
+
+        init(pid: pid_t, stallSeconds: UInt64) {
+            self.pid = pid
+            stallNanoseconds = max(1, stallSeconds) * 1_000_000_000
+            sampleNanoseconds = min(5_000_000_000, stallNanoseconds / 4)
+            nextSampleAt = started &+ sampleNanoseconds
+            progressAt = started
+            silentSince = started
+            noticeAt = started &+ stallNanoseconds / 2
+        }
+
+        /// The child reported a line: that is progress, and it is not silent.
+        mutating func heard() {
+            let now = CaptureClock.monotonicNanoseconds()
+            progressAt = now
+            silentSince = now
+            noticeAt = now &+ stallNanoseconds / 2
+        }
+
+        /// Samples the child when due; true when it has made no progress for the stall period.
+        mutating func isStuck(at now: UInt64, notice: (String) -> Void) -> Bool {
+            guard now >= nextSampleAt else { return false }
+            nextSampleAt = now &+ sampleNanoseconds
+            guard let sample = ChildProgress.sample(of: pid) else { return false }
+            if lastSample.map({ $0.advanced(to: sample) }) ?? true { progressAt = now }
+            lastSample = sample
+            if now >= noticeAt {
+                noticeAt = now &+ stallNanoseconds / 2
+                notice(
+                    "still running, silent for \((now - silentSince) / 1_000_000_000) s: "
+                        + sample.summary(ticksPerSecond: ticksPerSecond))
+            }
+            guard now - progressAt >= stallNanoseconds else { return false }
+            notice(
+                "no progress for \((now - progressAt) / 1_000_000_000) s: "
+                    + sample.summary(ticksPerSecond: ticksPerSecond))
+            for line in ChildProgress.whereThreadsWait(of: pid) { notice("  " + line) }
+            return true
         }
     }
 

@@ -70,6 +70,9 @@ public struct DumpSaver {
         public var memoryLimit: MemoryLimit
         /// Kept back from every step's time for what PID 1 does after it.
         public var marginSeconds: UInt64 = 10
+        /// Seconds a step may go without progress (CPU time, I/O, a report) before it is taken for stuck and killed
+        /// (`CaptureChild.Limits.stallSeconds`); a memory attempt stuck on several threads is tried again on one.
+        public var stallSeconds: UInt64? = 120
 
         public init(seconds: UInt64, memoryLimit: MemoryLimit = .available) {
             self.seconds = seconds
@@ -199,16 +202,18 @@ public struct DumpSaver {
         // A stream only moves forward: the kdump format, which fills its page table after the pages, is sent in
         // makedumpfile's flattened format (`MemoryFormat.streamedFileName`).
         let format = options.format
-        let attempts =
+        var attempts =
             options.isolation == nil
             ? [MemoryAttempt(level: options.dumpLevel, format: format, isPlainCopy: false)]
             : MemoryAttempt.chain(level: options.dumpLevel, format: format)
         var saved = false
-        for (index, attempt) in attempts.enumerated() {
-            let next = index + 1 < attempts.count ? attempts[index + 1] : nil
+        var index = 0
+        while index < attempts.count {
+            let attempt = attempts[index]
+            index += 1
             var result = metadata
             let failure = runStep(
-                "saving the memory as \(attempt.summary)", share: next == nil ? 1 : 2,
+                "saving the memory as \(attempt.summary)", share: index < attempts.count ? 2 : 1,
                 deadline: deadline, metadata: &result
             ) { metadata, step, log in
                 try saveMemory(core, attempt: attempt, into: directory, metadata: &metadata, step: step, log: log)
@@ -218,14 +223,21 @@ public struct DumpSaver {
                 saved = true
                 break
             }
-            guard case .died(let why) = failure else {
+            if case .error = failure {
                 // An error the code reported (no space, an unreadable PT_LOAD): another way would meet it too.
                 metadata = result
                 fail("cannot save the memory: \(failure)")
                 break
             }
+            // A step stuck on several threads may be stuck on them (threads waiting for each other): one more try
+            // on one, before a less filtered way.
+            if case .stalled = failure, let retry = attempt.onOneThread(after: threads(of: attempt)) {
+                attempts.insert(retry, at: index)
+            }
+            let next = index < attempts.count ? attempts[index] : nil
             // The step died, was killed or timed out: what it wrote is not to be trusted.
             directory.removeFile(attempt.format.fileName)
+            let why = failure.description
             let warning =
                 "\(attempt.summary) failed: \(why); "
                 + (next.map { "falling back to \($0.summary)" } ?? "no way of saving the memory is left")
@@ -249,12 +261,19 @@ public struct DumpSaver {
         case error(String)
         /// The step's process died, was killed or ran out of time: it said nothing more.
         case died(String)
+        /// The step's process made no progress for `Isolation.stallSeconds` and was killed.
+        case stalled(String)
 
         var description: String {
             switch self {
-            case .error(let text), .died(let text): text
+            case .error(let text), .died(let text), .stalled(let text): text
             }
         }
+    }
+
+    /// The threads `attempt` runs on.
+    func threads(of attempt: MemoryAttempt) -> Int {
+        attempt.threads > 0 ? attempt.threads : options.threads > 0 ? options.threads : ParallelWorkers.availableCPUs
     }
 
     /// A step: `(metadata, step, log)`: fills `metadata`, names what it is doing through `step` (the last name is
@@ -287,7 +306,8 @@ public struct DumpSaver {
         var lastStep = name
         var reported: DumpMetadata?
         var reportedError: String?
-        let ending = CaptureChild.run(limits: CaptureChild.Limits(dataBytes: dataBytes, seconds: seconds)) { line in
+        let limits = CaptureChild.Limits(dataBytes: dataBytes, seconds: seconds, stallSeconds: isolation.stallSeconds)
+        let ending = CaptureChild.run(limits: limits) { line in
             if line.hasPrefix("log ") {
                 log(String(line.dropFirst(4)))
             } else if line.hasPrefix("step ") {
@@ -297,6 +317,8 @@ public struct DumpSaver {
             } else if line.hasPrefix("metadata ") {
                 reported = try? DumpMetadata(json: Array(line.utf8.dropFirst(9)), path: "the report of '\(name)'")
             }
+        } onNotice: { notice in
+            log("step '\(lastStep)': \(notice)")
         } _: { [metadata] pipe in
             var copy = metadata
             let report = { (line: String) in CaptureChild.report(line, to: pipe) }
@@ -314,6 +336,7 @@ public struct DumpSaver {
         if let reported { metadata = reported }
         if let failure = ending.failure {
             if case .exited(1) = ending, let reportedError { return .error(reportedError) }
+            if case .stalled = ending { return .stalled("the step '\(lastStep)' \(failure)") }
             return .died("the step '\(lastStep)' \(failure)")
         }
         guard reported != nil else { return .died("the step '\(lastStep)' sent no report") }
@@ -384,7 +407,8 @@ public struct DumpSaver {
                 "selecting pages at dump level \(level.applied) (SIZE(page)=\(info?["SIZE(page)"] ?? "?"), "
                     + "SECTION_SIZE_BITS=\(info?["NUMBER(SECTION_SIZE_BITS)"] ?? "?"))")
         }
-        let selection = PageSelector.select(core, level: level)
+        let threadCount = threads(of: attempt)
+        let selection = PageSelector.select(core, level: level, threads: threadCount)
         metadata.dumpLevelApplied = selection.level.applied
         metadata.excludedByCategory = PageClassifier.Category.allCases.map { ("\($0)", selection.count($0)) }
         for warning in selection.warnings {
@@ -410,7 +434,7 @@ public struct DumpSaver {
                     core, to: output, excludeZeroPages: selection.level.excludesZeroPages,
                     keep: selection.level.needsPageWalk ? selection.kept : nil, statistics: &statistics)
             case .kdump:
-                let writer = KdumpWriter(compression: options.compression, threads: options.threads)
+                let writer = KdumpWriter(compression: options.compression, threads: threadCount)
                 let threads = writer.threads == 1 ? "1 thread" : "\(writer.threads) threads"
                 log("writing kdump-compressed (\(options.compression.rawValue)) with \(threads)")
                 // A stream only moves forward: the page table, written after its pages, goes in flattened form.

@@ -10,14 +10,26 @@ public struct MemoryAttempt: Equatable, Sendable {
     public var format: MemoryFormat
     /// A copy of every byte of every PT_LOAD: no page walk, no zero-page check, ELF.
     public var isPlainCopy: Bool
+    /// Threads for the page walk and the compression (0: the saver's setting, by default one per CPU).
+    public var threads = 0
 
     /// What this attempt saves, for warnings: `dump level 31`, `dump level 1 without the struct page walk (zero
     /// pages only)`, `a plain copy of every PT_LOAD (ELF, dump level 0)`.
     public var summary: String {
         if isPlainCopy { return "a plain copy of every PT_LOAD (ELF, dump level 0)" }
-        if level.applied == level.requested { return "dump level \(level.requested)" }
+        let thread = threads == 1 ? " on one thread" : ""
+        if level.applied == level.requested { return "dump level \(level.requested)\(thread)" }
         return "dump level \(level.applied) without the struct page walk"
-            + (level.excludesZeroPages ? " (zero pages only)" : "")
+            + (level.excludesZeroPages ? " (zero pages only)" : "") + thread
+    }
+
+    /// The attempt to make after this one made no progress on `threads` threads: the same on one thread (threads
+    /// waiting for each other, or for each other's CPU, are then out of the picture), or nil when it ran on one.
+    public func onOneThread(after threads: Int) -> MemoryAttempt? {
+        guard !isPlainCopy, self.threads != 1, threads > 1 else { return nil }
+        var attempt = self
+        attempt.threads = 1
+        return attempt
     }
 
     /// The attempts for `level` in `format`, most filtered first, without repeating one.

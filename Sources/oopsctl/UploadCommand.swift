@@ -1,5 +1,6 @@
 import ArgumentParser
 import Collection
+import DumpFormat
 import FoundationEssentials
 import OopsConfig
 import SystemCalls

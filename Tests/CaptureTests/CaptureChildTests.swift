@@ -1,7 +1,8 @@
-import Capture
 import DumpFormat
 import SystemCalls
 import Testing
+
+@testable import Capture
 
 #if canImport(Glibc)
 import Glibc
@@ -79,6 +80,84 @@ import Glibc
         #expect(ending == .timedOut(seconds: 1))
         #expect(ending.failure == "still running after its time limit of 1 s, killed")
         #expect(CaptureClock.monotonicNanoseconds() - start < 10_000_000_000)
+    }
+
+    @Test func aChildThatMakesNoProgressIsKilledAndWhereItWaitsIsSaid() {
+        let notices = Lines()
+        let start = CaptureClock.monotonicNanoseconds()
+        let ending = CaptureChild.run(
+            limits: .init(dataBytes: nil, seconds: 30, stallSeconds: 2), onLine: Lines.ignore,
+            onNotice: notices.record
+        ) { pipe in
+            CaptureChild.report("step waiting for nothing", to: pipe)
+            while true { sleep(1) }
+        }
+        let elapsed = CaptureClock.monotonicNanoseconds() - start
+        #expect(ending == .stalled(seconds: 2))
+        #expect(ending.failure == "made no progress for 2 s (no CPU time, no I/O, nothing reported), killed")
+        #expect(elapsed >= 2_000_000_000 && elapsed < 10_000_000_000, "\(elapsed) ns")
+        let stuck = notices.all.first { $0.hasPrefix("no progress for ") }
+        #expect(stuck?.contains("1 thread (S), CPU 0.") == true, "\(notices.all)")
+        // Where the one thread waits: asleep in the kernel, in the sleep call.
+        let thread = notices.all.first { $0.hasPrefix("  thread ") }
+        #expect(thread?.contains(", state S, in system call ") == true, "\(notices.all)")
+        #if arch(x86_64)
+        #expect(thread?.contains("(clock_nanosleep)") == true || thread?.contains("(nanosleep)") == true)
+        #endif
+    }
+
+    @Test func aSilentChildThatWorksIsNotStuck() {
+        let notices = Lines()
+        let ending = CaptureChild.run(
+            limits: .init(dataBytes: nil, seconds: 30, stallSeconds: 1), onLine: Lines.ignore,
+            onNotice: notices.record
+        ) { _ in
+            // Three seconds of CPU time and no word: progress the parent sees in /proc only.
+            let end = CaptureClock.monotonicNanoseconds() + 3_000_000_000
+            var spins: UInt64 = 0
+            while CaptureClock.monotonicNanoseconds() < end { spins &+= 1 }
+            return spins > 0 ? 0 : 1
+        }
+        #expect(ending == .exited(0), "\(notices.all)")
+        #expect(notices.all.contains { $0.hasPrefix("still running, silent for ") && $0.contains("1 thread (R)") })
+        #expect(!notices.all.contains { $0.hasPrefix("no progress") })
+    }
+
+    @Test func procfsLinesAreRead() {
+        // A command with spaces and parentheses: fields count from the last ')'.
+        let stat = "4242 (a) (b) c) D 1 4242 4242 0 -1 4194560 100 0 0 0 250 75 0 0 20 0 2 0 99 0 0"
+        #expect(ChildProgress.parseStat(stat, id: 4242) == .init(id: 4242, state: "D", cpuTicks: 325))
+        #expect(ChildProgress.parseStat("4242 (x) R 1", id: 4242) == nil)
+        #expect(ChildProgress.describeSyscall("running\n") == "running")
+        #expect(ChildProgress.describeSyscall("-1 0x7ffd 0x4012\n") == "in no system call")
+        #if arch(x86_64)
+        #expect(
+            ChildProgress.describeSyscall("202 0x1 0x80 0x0 0x0 0x0 0x0 0x7f 0x7f\n") == "in system call 202 (futex)")
+        #endif
+        #expect(ChildProgress.describeSyscall("9999 0x1\n") == "in system call 9999")
+        let stack = "[<0>] futex_wait_queue+0x60/0x90\n[<0>] __futex_wait+0x148/0x1c0\n[<0>] do_syscall_64+0x82/0x190\n"
+        #expect(ChildProgress.kernelFrames(stack) == ["futex_wait_queue", "__futex_wait", "do_syscall_64"])
+        let sample = ChildProgress(
+            threads: [.init(id: 1, state: "R", cpuTicks: 1240), .init(id: 2, state: "S", cpuTicks: 0)],
+            readBytes: 1 << 30 + 1 << 29, writtenBytes: 310 << 20)
+        #expect(sample.summary(ticksPerSecond: 100) == "2 threads (R, S), CPU 12.40 s, read 1.5 GiB, written 310.0 MiB")
+        var later = sample
+        #expect(!sample.advanced(to: later))
+        later.writtenBytes += 1
+        #expect(sample.advanced(to: later))
+    }
+
+    @Test func aStuckAttemptIsTriedAgainOnOneThread() {
+        let chain = MemoryAttempt.chain(level: DumpLevel(31)!, format: .kdump)
+        let retry = chain[0].onOneThread(after: 2)
+        #expect(retry?.summary == "dump level 31 on one thread")
+        #expect(retry?.level.applied == 31)
+        #expect(retry?.onOneThread(after: 1) == nil)  // stuck on one thread too: next in the chain
+        #expect(chain[0].onOneThread(after: 1) == nil)
+        #expect(
+            chain[1].onOneThread(after: 4)?.summary
+                == "dump level 1 without the struct page walk (zero pages only) on one thread")
+        #expect(chain[2].onOneThread(after: 4) == nil)  // a plain copy has no threads to give up
     }
 
     @Test func theFallbackChainGoesFromFilteredToPlain() {

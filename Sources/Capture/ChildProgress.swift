@@ -1,0 +1,137 @@
+import DumpFormat
+import SystemCalls
+
+/// What procfs says about a capture step's child process: its threads, their states and CPU time, the bytes it has
+/// read and written. The parent samples it while the child is silent, to tell a long step from a stuck one, and
+/// says where a stuck one's threads wait.
+public struct ChildProgress: Equatable, Sendable {
+    /// One thread of the child (`/proc/PID/task/TID/stat`).
+    public struct Thread: Equatable, Sendable {
+        public var id: Int32
+        /// `R` running, `S` sleeping, `D` uninterruptible (in the kernel, waiting on a device or a lock), ...
+        public var state: Character
+        /// User and system time in clock ticks.
+        public var cpuTicks: UInt64
+    }
+
+    public var threads: [Thread]
+    /// Bytes passed through read(2)/write(2) family calls (`rchar`, `wchar` of `/proc/PID/io`); 0 when unknown.
+    /// Mapped input is not counted: CPU time is the progress of a step that reads through mmap.
+    public var readBytes: UInt64
+    public var writtenBytes: UInt64
+
+    /// The threads' CPU time in clock ticks, added up.
+    public var cpuTicks: UInt64 { threads.reduce(0) { $0 &+ $1.cpuTicks } }
+
+    /// Whether `later` shows work done since this sample: CPU time or I/O.
+    public func advanced(to later: ChildProgress) -> Bool {
+        later.cpuTicks != cpuTicks || later.readBytes != readBytes || later.writtenBytes != writtenBytes
+    }
+
+    /// The sample of process `pid` (below `procRoot`), or nil when it is gone or procfs cannot be read.
+    public static func sample(of pid: Int32, procRoot: String = "/proc") -> ChildProgress? {
+        let base = "\(procRoot)/\(pid)"
+        guard let tasks = try? FileSystem.listDirectory(base + "/task") else { return nil }
+        var threads: [Thread] = []
+        for name in tasks {
+            guard let id = Int32(name), let stat = try? FileSystem.readText("\(base)/task/\(name)/stat"),
+                let thread = parseStat(stat, id: id)
+            else { continue }
+            threads.append(thread)
+        }
+        guard !threads.isEmpty else { return nil }
+        var sample = ChildProgress(threads: threads, readBytes: 0, writtenBytes: 0)
+        if let io = try? FileSystem.readText(base + "/io") {
+            for line in io.split(separator: "\n") {
+                let parts = line.split(separator: " ", omittingEmptySubsequences: true)
+                guard parts.count == 2, let value = UInt64(parts[1]) else { continue }
+                if parts[0] == "rchar:" { sample.readBytes = value }
+                if parts[0] == "wchar:" { sample.writtenBytes = value }
+            }
+        }
+        return sample
+    }
+
+    /// A thread from its stat line: `TID (comm) S ppid ...`, utime and stime being fields 14 and 15. The command
+    /// may hold spaces and parentheses: the fields are counted from the last `)`.
+    static func parseStat(_ text: String, id: Int32) -> Thread? {
+        guard let close = text.lastIndex(of: ")") else { return nil }
+        let fields = text[text.index(after: close)...].split(separator: " ", omittingEmptySubsequences: true)
+        guard fields.count > 12, let state = fields[0].first, let user = UInt64(fields[11]),
+            let system = UInt64(fields[12])
+        else { return nil }
+        return Thread(id: id, state: state, cpuTicks: user &+ system)
+    }
+
+    /// One line: `2 threads (R, S), CPU 12.40 s, read 1.2 GiB, written 310.0 MiB`.
+    public func summary(ticksPerSecond: Int) -> String {
+        let states = threads.map { String($0.state) }.joined(separator: ", ")
+        let seconds = Double(cpuTicks) / Double(max(1, ticksPerSecond))
+        return "\(threads.count) thread\(threads.count == 1 ? "" : "s") (\(states)), CPU \(Self.fixed(seconds)) s, "
+            + "read \(ByteCount.text(readBytes)), written \(ByteCount.text(writtenBytes))"
+    }
+
+    /// Where each thread of `pid` is, one line per thread: its state, the system call it is in
+    /// (`/proc/PID/task/TID/syscall`), and the kernel functions it waits in (`wchan`, and the top of `stack`, which
+    /// only root can read).
+    public static func whereThreadsWait(of pid: Int32, procRoot: String = "/proc") -> [String] {
+        let base = "\(procRoot)/\(pid)/task"
+        guard let tasks = try? FileSystem.listDirectory(base) else { return ["process \(pid) is gone"] }
+        return tasks.compactMap { name in
+            guard let id = Int32(name) else { return nil }
+            let task = "\(base)/\(name)"
+            var parts = ["thread \(id)"]
+            if let stat = try? FileSystem.readText(task + "/stat"), let thread = parseStat(stat, id: id) {
+                parts.append("state \(thread.state)")
+            }
+            if let syscall = try? FileSystem.readText(task + "/syscall") {
+                parts.append(describeSyscall(syscall))
+            }
+            if let wchan = try? FileSystem.readText(task + "/wchan"), !wchan.isEmpty, wchan != "0" {
+                parts.append("wchan \(wchan)")
+            }
+            if let stack = try? FileSystem.readText(task + "/stack") {
+                let frames = kernelFrames(stack)
+                if !frames.isEmpty { parts.append("kernel stack " + frames.prefix(8).joined(separator: " < ")) }
+            }
+            return parts.joined(separator: ", ")
+        }
+    }
+
+    /// `/proc/PID/task/TID/syscall` in words: `running`, `in no system call`, or `in system call 202 (futex)`.
+    static func describeSyscall(_ text: String) -> String {
+        let first = text.split(whereSeparator: { $0 == " " || $0 == "\n" }).first.map(String.init) ?? ""
+        if first == "running" { return "running" }
+        guard let number = Int(first) else { return "system call unknown" }
+        if number < 0 { return "in no system call" }
+        return "in system call \(number)" + (syscallName(number).map { " (\($0))" } ?? "")
+    }
+
+    /// The names of the calls a capture step waits in (x86_64 numbers).
+    static func syscallName(_ number: Int) -> String? {
+        #if arch(x86_64)
+        let names: [Int: String] = [
+            0: "read", 1: "write", 7: "poll", 9: "mmap", 11: "munmap", 17: "pread64", 18: "pwrite64",
+            20: "writev", 28: "madvise", 35: "nanosleep", 61: "wait4", 74: "fsync", 75: "fdatasync",
+            202: "futex", 230: "clock_nanosleep", 277: "sync_file_range", 295: "preadv", 296: "pwritev",
+        ]
+        return names[number]
+        #else
+        return nil
+        #endif
+    }
+
+    /// The function names of a kernel stack (`[<0>] futex_wait_queue+0x60/0x90` gives `futex_wait_queue`).
+    static func kernelFrames(_ text: String) -> [String] {
+        text.split(separator: "\n").compactMap { line in
+            let symbol = line.split(separator: " ").last.map { $0.prefix { $0 != "+" } } ?? ""
+            return symbol.isEmpty ? nil : String(symbol)
+        }
+    }
+
+    static func fixed(_ value: Double) -> String {
+        let hundredths = Int((value * 100).rounded())
+        let fraction = hundredths % 100
+        return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"
+    }
+}
