@@ -35,6 +35,10 @@ public struct PageClassifier: Sendable {
     public private(set) var excluded = [UInt64](repeating: 0, count: Category.allCases.count)
     /// Buddy blocks whose order was out of range (kept, as makedumpfile does).
     public private(set) var invalidBuddyOrders: UInt64 = 0
+    /// The largest compound page order a kernel makes: 18, a 1 GiB hugetlb page in 4 KiB frames (x86-64 and arm64
+    /// with 4 KiB pages; 64 KiB pages make 512 MiB at order 13). A larger order in a dump is garbage: the head is
+    /// judged alone, not with up to 2^63 frames after it (at frame 0 every order is aligned).
+    public static let largestCompoundOrder: UInt64 = 18
     private var pendingEnd: UInt64 = 0
     private var pendingCategory = Category.free
     /// The frame number of bit 0 of the bitmaps `scan` is given (a part of a larger bitmap when several
@@ -91,7 +95,7 @@ public struct PageClassifier: Sendable {
                         hugetlb = unsafe Int64(pages[tail + offset]) == dtor
                     }
                 }
-                if order >= 64 || pfn & ((1 << order) - 1) != 0 { order = 0 }
+                if order > Self.largestCompoundOrder || pfn & ((1 << order) - 1) != 0 { order = 0 }
             }
             var frames: UInt64 = 1 << order
             let category: Category

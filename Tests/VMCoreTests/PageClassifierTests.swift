@@ -179,9 +179,9 @@ import VMCore
         return bytes
     }
 
-    /// Classifies `pages(g)`, with frame `poisoned` (if any) marked PG_hwpoison.
+    /// Classifies `pages(g)` as `change` leaves them, with frame `poisoned` (if any) marked PG_hwpoison.
     func classify(
-        _ g: Generation, level: Int, split: Int = 16, poisoned: Int? = nil
+        _ g: Generation, level: Int, split: Int = 16, poisoned: Int? = nil, change: (inout [UInt8]) -> Void = { _ in }
     )
         throws -> (kept: [UInt64], classifier: PageClassifier)
     {
@@ -190,6 +190,7 @@ import VMCore
         var bitmap = PageBitmap(count: 16)
         bitmap.insert(0..<16)
         var bytes = Self.pages(g)
+        change(&bytes)
         if let poisoned, let bit = layout.hwPoisonBit {
             SyntheticCore.put(&bytes, UInt64(1) << UInt64(bit), at: poisoned * 64)
         }
@@ -232,6 +233,39 @@ import VMCore
         let poisoned = try classify(g, level: 31, poisoned: 14)
         #expect(poisoned.kept == [4])
         #expect(poisoned.classifier.count(.hwPoison) == 1)
+    }
+
+    @Test(arguments: generations)
+    func anOrderNoKernelMakesCoversOnlyItsHead(_ g: Generation) throws {
+        // Frame 0 made the head of an anonymous compound page whose first tail says order 40 (frame 0 is aligned
+        // to any order): judged alone, not with every frame after it. Frames 1-3 keep their anonymous-looking
+        // garbage; frame 1 is a tail, never judged alone.
+        let garbage = try classify(g, level: 31) { bytes in
+            SyntheticCore.put(&bytes, UInt64(1) << UInt64(g.lru) | g.headMask, at: 0)
+            SyntheticCore.put(&bytes, UInt64(0xffff_8880_0def_0001), at: 24)
+            SyntheticCore.put(&bytes, UInt32(0), at: 48)
+            SyntheticCore.put(&bytes, UInt64(0xffff_ea00_0000_0001), at: 64 + 8)
+            if g.hugetlb == nil {
+                SyntheticCore.put(&bytes, UInt8(40), at: 64 + 17)
+            } else {
+                SyntheticCore.put(&bytes, UInt64(40), at: 64)
+            }
+        }
+        #expect(garbage.kept == [1, 4, 14])
+        #expect(garbage.classifier.count(.user) == 2 + 1 + 7)
+        // The largest order a kernel makes (18, 1 GiB) is still followed.
+        let largest = try classify(g, level: 31) { bytes in
+            SyntheticCore.put(&bytes, UInt64(1) << UInt64(g.lru) | g.headMask, at: 0)
+            SyntheticCore.put(&bytes, UInt64(0xffff_8880_0def_0001), at: 24)
+            SyntheticCore.put(&bytes, UInt32(0), at: 48)
+            SyntheticCore.put(&bytes, UInt64(0xffff_ea00_0000_0001), at: 64 + 8)
+            if g.hugetlb == nil {
+                SyntheticCore.put(&bytes, UInt8(18), at: 64 + 17)
+            } else {
+                SyntheticCore.put(&bytes, UInt64(18), at: 64)
+            }
+        }
+        #expect(largest.kept == [])
     }
 
     @Test func compoundInfoIsReadWhereCompoundHeadIsNotExported() throws {
