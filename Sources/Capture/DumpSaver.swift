@@ -72,6 +72,7 @@ public struct DumpSaver {
         public var marginSeconds: UInt64 = 10
         /// Seconds a step may go without progress (CPU time, I/O, a report) before it is taken for stuck and killed
         /// (`CaptureChild.Limits.stallSeconds`); a memory attempt stuck on several threads is tried again on one.
+        /// Not for a capture that streams to the network, whose steps wait for the upload.
         public var stallSeconds: UInt64? = 120
 
         public init(seconds: UInt64, memoryLimit: MemoryLimit = .available) {
@@ -306,7 +307,11 @@ public struct DumpSaver {
         var lastStep = name
         var reported: DumpMetadata?
         var reportedError: String?
-        let limits = CaptureChild.Limits(dataBytes: dataBytes, seconds: seconds, stallSeconds: isolation.stallSeconds)
+        // A step that streams to the network waits, legitimately, while the upload helper sends a part over a slow
+        // link (minutes for a part at 100 KB/s): there only the time limit ends it.
+        let limits = CaptureChild.Limits(
+            dataBytes: dataBytes, seconds: seconds, stallSeconds: options.uploader == nil ? isolation.stallSeconds : nil
+        )
         let ending = CaptureChild.run(limits: limits) { line in
             if line.hasPrefix("log ") {
                 log(String(line.dropFirst(4)))
