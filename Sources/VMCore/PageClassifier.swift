@@ -33,8 +33,9 @@ public struct PageClassifier: Sendable {
     public let level: Int
     /// Frames left out so far, per category (only frames that were in the bitmap).
     public private(set) var excluded = [UInt64](repeating: 0, count: Category.allCases.count)
-    /// Buddy blocks whose order was out of range (kept, as makedumpfile does).
-    public private(set) var invalidBuddyOrders: UInt64 = 0
+    /// Free blocks whose order was out of range (kept, as makedumpfile does), or whose first frame was not aligned
+    /// to their size, which the buddy allocator's blocks always are (kept: a stray page type is not a free block).
+    public private(set) var invalidFreeBlocks: UInt64 = 0
     /// The largest compound page order a kernel makes: 18, a 1 GiB hugetlb page in 4 KiB frames (x86-64 and arm64
     /// with 4 KiB pages; 64 KiB pages make 512 MiB at order 13). A larger order in a dump is garbage: the head is
     /// judged alone, not with up to 2^63 frames after it (at frame 0 every order is aligned).
@@ -107,8 +108,8 @@ public struct PageClassifier: Sendable {
             } else if level & DumpLevel.freeBit != 0
                 && layout.typeEncoding.matches(mapcount, typeValue: layout.buddyValue)
             {
-                guard privateData < UInt64(layout.freeAreaLength) else {
-                    invalidBuddyOrders += 1
+                guard privateData < UInt64(layout.freeAreaLength), pfn & ((1 << privateData) - 1) == 0 else {
+                    invalidFreeBlocks += 1
                     index += 1
                     continue
                 }
@@ -118,6 +119,11 @@ public struct PageClassifier: Sendable {
                 layout.typeEncoding.matches(mapcount, typeValue: value)
             {
                 frames = 1 << UInt64(layout.freeAreaLength - 1)
+                guard pfn & (frames - 1) == 0 else {
+                    invalidFreeBlocks += 1
+                    index += 1
+                    continue
+                }
                 category = .free
             } else if level & DumpLevel.cacheBit != 0 && isCache(flags) && !bit(flags, layout.privateBit) && !anonymous
             {

@@ -85,16 +85,16 @@ public enum PageSelector {
             selection.excluded = PageClassifier.Category.allCases.map { category in
                 classifiers.reduce(0) { $0 + $1.count(category) }
             }
-            let invalidBuddyOrders = classifiers.reduce(0) { $0 + $1.invalidBuddyOrders }
+            let invalidFreeBlocks = classifiers.reduce(0) { $0 + $1.invalidFreeBlocks }
             if unreadable > 0 {
                 selection.warnings.append(
                     "\(unreadable) pages of struct page array were not mapped by the kernel's "
                         + "page tables; the frames they describe were kept")
             }
-            if invalidBuddyOrders > 0 {
+            if invalidFreeBlocks > 0 {
                 selection.warnings.append(
-                    "\(invalidBuddyOrders) free pages had an order beyond "
-                        + "LENGTH(zone.free_area) and were kept")
+                    "\(invalidFreeBlocks) free pages had an order beyond LENGTH(zone.free_area) or were not "
+                        + "aligned to their block's size, and were kept")
             }
         } catch {
             selection.level = level.lowered(

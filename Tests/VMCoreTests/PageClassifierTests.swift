@@ -268,6 +268,19 @@ import VMCore
         #expect(largest.kept == [])
     }
 
+    @Test(arguments: generations)
+    func aFreeBlockNotAlignedToItsSizeIsNoFreeBlock(_ g: Generation) throws {
+        // Frame 5 (page cache) typed as a free block of order 1: buddy blocks start on a multiple of their size, so
+        // it and frame 6 after it are not left out as free memory (a stray type in a corrupt array).
+        let stray = try classify(g, level: 16) { bytes in
+            SyntheticCore.put(&bytes, UInt32(truncatingIfNeeded: g.buddy), at: 5 * 64 + 48)
+            SyntheticCore.put(&bytes, UInt64(1), at: 5 * 64 + 40)
+        }
+        #expect(stray.kept == Array(4...14))
+        #expect(stray.classifier.invalidFreeBlocks == 1)
+        #expect(stray.classifier.count(.free) == 4)
+    }
+
     @Test func compoundInfoIsReadWhereCompoundHeadIsNotExported() throws {
         let layout = try PageLayout(VMCoreInfo(Array(Self.linux73.vmcoreinfo.utf8)))
         #expect(layout.compoundHeadOffset == 8)
