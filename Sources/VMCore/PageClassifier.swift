@@ -97,6 +97,18 @@ public struct PageClassifier: Sendable {
                     }
                 }
                 if order > Self.largestCompoundOrder || pfn & ((1 << order) - 1) != 0 { order = 0 }
+                // Every tail of a compound page says it is one (bit 0 of compound_head or compound_info, in every
+                // generation): the first, and the last where this array holds it. A head whose tails do not is a
+                // stray PG_head in a corrupt array, judged alone.
+                if order > 0 {
+                    // Sound because both indexes are checked below `count`.
+                    func isTail(_ index: Int) -> Bool {
+                        unsafe pages.loadUnaligned(
+                            fromByteOffset: index * size + layout.compoundHeadOffset, as: UInt64.self) & 1 != 0
+                    }
+                    let last = index + (1 << Int(order)) - 1
+                    if !isTail(index + 1) || (last < count && !isTail(last)) { order = 0 }
+                }
             }
             var frames: UInt64 = 1 << order
             let category: Category

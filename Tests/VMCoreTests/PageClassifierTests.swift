@@ -269,6 +269,15 @@ import VMCore
     }
 
     @Test(arguments: generations)
+    func aHeadWhoseLastFrameIsNoTailIsJudgedAlone(_ g: Generation) throws {
+        // The THP at 8-11 with frame 11 no longer a tail (compound_head 0): not a compound page of 4 frames. Head 8
+        // goes alone as a user page, 9 and 10 still say they are tails (kept: never judged alone), 11 is kernel data.
+        let stray = try classify(g, level: 31) { bytes in SyntheticCore.put(&bytes, UInt64(0), at: 11 * 64 + 8) }
+        #expect(stray.kept == [4, 9, 10, 11, 14])
+        #expect(stray.classifier.count(.user) == 1 + 1 + 2)
+    }
+
+    @Test(arguments: generations)
     func aFreeBlockNotAlignedToItsSizeIsNoFreeBlock(_ g: Generation) throws {
         // Frame 5 (page cache) typed as a free block of order 1: buddy blocks start on a multiple of their size, so
         // it and frame 6 after it are not left out as free memory (a stray type in a corrupt array).
