@@ -73,11 +73,12 @@ public struct DumpSaver {
         /// Seconds a step may go without progress (CPU time, I/O, a report) before it is taken for stuck and killed
         /// (`CaptureChild.Limits.stallSeconds`); a memory attempt stuck on several threads is tried again on one.
         /// Not for a capture that streams to the network, whose steps wait for the upload.
-        public var stallSeconds: UInt64? = 120
+        public var stallSeconds: UInt64?
 
-        public init(seconds: UInt64, memoryLimit: MemoryLimit = .available) {
+        public init(seconds: UInt64, memoryLimit: MemoryLimit = .available, stallSeconds: UInt64? = 120) {
             self.seconds = seconds
             self.memoryLimit = memoryLimit
+            self.stallSeconds = stallSeconds
         }
     }
 
@@ -232,8 +233,10 @@ public struct DumpSaver {
             }
             // A step stuck on several threads may be stuck on them (threads waiting for each other): one more try
             // on one, before a less filtered way.
+            var retrying = false
             if case .stalled = failure, let retry = attempt.onOneThread(after: threads(of: attempt)) {
                 attempts.insert(retry, at: index)
+                retrying = true
             }
             let next = index < attempts.count ? attempts[index] : nil
             // The step died, was killed or timed out: what it wrote is not to be trusted.
@@ -241,7 +244,9 @@ public struct DumpSaver {
             let why = failure.description
             let warning =
                 "\(attempt.summary) failed: \(why); "
-                + (next.map { "falling back to \($0.summary)" } ?? "no way of saving the memory is left")
+                + (retrying
+                    ? "trying it again on one thread"
+                    : next.map { "falling back to \($0.summary)" } ?? "no way of saving the memory is left")
             log("warning: " + warning)
             metadata.warnings.append(warning)
             if next == nil { fail("no memory saved: every way of saving it failed (see warnings)") }

@@ -13,7 +13,8 @@ struct CaptureArguments {
 
     static let usage = """
         usage: oopsd-capture --vmcore FILE --output DIR [--dump-level N] [--format elf|kdump]
-                             [--compression zstd|zlib|none] [--threads N] [--timeout S] [--sparse-elf]
+                             [--compression zstd|zlib|none] [--threads N] [--timeout S] [--stall S]
+                             [--sparse-elf]
 
         Saves a crashed kernel's memory, log and metadata from an ELF vmcore (offline mode).
         Writes DIR/dmesg.txt first, then DIR/vmcore (elf) or DIR/vmcore.kdump (kdump), then
@@ -28,11 +29,14 @@ struct CaptureArguments {
                              65,534 segments) or kdump (compressed, per page)
           --sparse-elf       ELF for readers without PN_XNUM: at most 65,000 segments, zero pages holes
           --compression C    kdump page compression: zstd (default), zlib (for old readers) or none
-          --threads N        kdump compression threads (default: one per CPU it may run on)
+          --threads N        page walk and compression threads (default: one per CPU it may run on)
           --breadcrumb ADDR  physical address (hex) of the oopsd module's breadcrumb, saved in metadata.json
           --timeout S        seconds the save may take (default 1800); the log and each way of saving the memory
                              run in a child process with a share of it and a memory limit from MemAvailable, and
                              a step that dies or runs out of time falls back to a less filtered way
+          --stall S          seconds a step may make no progress (no CPU time, no I/O, no word) before
+                             its threads are described and it is killed (default 120); a memory step on
+                             several threads is then tried again on one
           --version          show the compression libraries linked, with their versions
           -h, --help         show this help
 
@@ -52,6 +56,7 @@ struct CaptureArguments {
         var compression = PageCompression.zstd
         var threads = 0
         var timeout: UInt64 = 1800
+        var stall: UInt64 = 120
         var elfLayout: ELFCoreWriter.Layout = .packed
         var index = 0
         func value(_ option: String) throws(UsageError) -> String {
@@ -111,6 +116,12 @@ struct CaptureArguments {
                     throw UsageError(message: "--timeout must be a number of seconds from 1 to 604800, not '\(text)'")
                 }
                 timeout = number
+            case "--stall":
+                let text = try take()
+                guard let number = UInt64(text), (1...86_400 * 7).contains(number) else {
+                    throw UsageError(message: "--stall must be a number of seconds from 1 to 604800, not '\(text)'")
+                }
+                stall = number
             default:
                 throw UsageError(message: "unknown argument '\(arguments[index])'")
             }
@@ -122,6 +133,7 @@ struct CaptureArguments {
             DumpSaver.Options(
                 vmcorePath: vmcore, outputDirectory: output,
                 dumpLevel: DumpLevel(level)!, format: format, compression: compression, threads: threads,
-                breadcrumbAddress: breadcrumb, isolation: DumpSaver.Isolation(seconds: timeout), elfLayout: elfLayout))
+                breadcrumbAddress: breadcrumb, isolation: DumpSaver.Isolation(seconds: timeout, stallSeconds: stall),
+                elfLayout: elfLayout))
     }
 }

@@ -8,6 +8,8 @@
 #   - level 1 has no holes (allocated >= size: the default ELF layout stores short zero runs as data and makes
 #     runs of 4 MiB or more segments without file data), files 0600, directory
 #     0700, metadata complete;
+#   - a memory step that makes no progress (stopped with SIGSTOP once it runs) is described, killed after --stall
+#     seconds and tried again on one thread, and that file equals the one a capture without the stop writes;
 #   - figures: capture time and throughput vs dd of the same file, peak RSS.
 
 # offline_capture LEVEL OUT: runs oopsd-capture under /usr/bin/time -v; leaves OUT and OUT.time.
@@ -17,6 +19,44 @@ offline_capture() {
         >"$out.log" 2>"$out.time" ||
         { vm_fail "oopsd-capture --dump-level $level exited $?: $(grep oopsd-capture "$out.time" | tail -n 2 | tr '\n' ' ')"; return 1; }
     grep -q '"status": "complete"' "$out/metadata.json" || vm_fail "metadata of level $level is not complete"
+}
+
+# offline_stalled_capture OUT: a level-1 kdump capture on two threads whose memory step is stopped (SIGSTOP) as soon
+# as it starts: after --stall 2 it must describe the step's threads (state T), kill it, write the memory again on one
+# thread, and complete (--timeout 60 bounds a capture that would not notice). Compared with one that was not stopped.
+offline_stalled_capture() {
+    local out=$1 pid child stopped="" i t0 secs
+    "$CAPTURE" --vmcore "$BASE/vmcore" --output "$out.free" --dump-level 1 --format kdump --threads 2 \
+        >"$out.free.log" 2>&1 || vm_fail "the capture without a stop exited $?" || return 1
+    t0=$(now)
+    "$CAPTURE" --vmcore "$BASE/vmcore" --output "$out" --dump-level 1 --format kdump --threads 2 --stall 2 \
+        --timeout 60 >"$out.log" 2>&1 &
+    pid=$!
+    # The step's child is forked right after its line: stopped at once, a few milliseconds into a write of seconds.
+    for ((i = 0; i < 2000; i++)); do
+        if grep -q 'step saving the memory as dump level 1: ' "$out.log"; then
+            for child in $(cat /proc/"$pid"/task/*/children 2>/dev/null); do kill -STOP "$child" && stopped=$child; done
+            [[ -n $stopped ]] && break
+        fi
+        sleep 0.005
+    done
+    wait "$pid" || vm_fail "the stopped capture exited $?: $(tail -n 3 "$out.log" | tr '\n' ' ')" || return 1
+    secs=$(elapsed "$t0")
+    [[ -n $stopped ]] || vm_fail "the memory step's process was not found to stop" || return 1
+    vm_figure "memory step stopped (SIGSTOP): killed and written again on one thread" \
+        "${secs}s in all; $(grep -o 'no progress for .*' "$out.log" | head -n 1)"
+    vm_figure "its threads as logged" "$(grep -o '  thread [0-9]*, state .*' "$out.log" | head -n 1 | sed 's/^  //')"
+    assert_cmd "the stopped step's threads are described (state T)" grep -q ': *thread [0-9]*, state T, ' "$out.log" ||
+        return 1
+    assert_cmd "the memory is written again on one thread" \
+        grep -q 'oopsd-capture: writing kdump-compressed (zstd) with 1 thread$' "$out.log" || return 1
+    assert_cmd "the warning says why" grep -q "made no progress for 2 s (no CPU time, no I/O, nothing reported), \
+killed; trying it again on one thread" "$out/metadata.json" || return 1
+    grep -q '"status": "complete"' "$out/metadata.json" || vm_fail "the stopped capture's metadata is not complete" ||
+        return 1
+    assert_cmd "the one-thread file equals the file of a capture that was not stopped" \
+        cmp "$out/vmcore.kdump" "$out.free/vmcore.kdump" || return 1
+    rm -rf "$out" "$out.free"
 }
 
 # Reads the baseline dump: `run` makes one first when none of this kernel release is there.
@@ -70,6 +110,8 @@ scenario_main() {
     assert_cmd "every byte of our level-0 vmcore equals the original" \
         python3 "$OOPSD_VM_DIR/tools/vmcore_compare.py" "$BASE/vmcore" "$VM_RUN_DIR/dump0/vmcore" || return 1
     rm -f "$VM_RUN_DIR/dump0/vmcore"
+
+    offline_stalled_capture "$VM_RUN_DIR/stalled" || return 1
 
     t0=$(now)
     dd if="$BASE/vmcore" of="$VM_RUN_DIR/dd.vmcore" bs=64M conv=fsync status=none || vm_fail "dd failed" || return 1
