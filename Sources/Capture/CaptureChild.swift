@@ -19,9 +19,9 @@ public enum CaptureChild {
         public var dataBytes: UInt64?
         /// Seconds until the child is killed.
         public var seconds: UInt64
-        /// Seconds without progress (no CPU time, no I/O, no report line) after which the child is stuck: where its
-        /// threads wait is logged and it is killed (nil: only `seconds` ends it). While it is silent but working,
-        /// a progress line is logged every half of this.
+        /// Seconds without progress (no CPU time in user space, no I/O, no report line: `ChildProgress`) after which
+        /// the child is stuck: where its threads wait is logged and it is killed (nil: only `seconds` ends it). While
+        /// it is silent but working, a progress line is logged every half of this.
         public var stallSeconds: UInt64?
 
         public init(dataBytes: UInt64?, seconds: UInt64, stallSeconds: UInt64? = nil) {
@@ -52,7 +52,7 @@ public enum CaptureChild {
             case .signaled(let signal): return "killed by signal \(signal) (\(CaptureChild.signalName(signal)))"
             case .timedOut(let seconds): return "still running after its time limit of \(seconds) s, killed"
             case .stalled(let seconds):
-                return "made no progress for \(seconds) s (no CPU time, no I/O, nothing reported), killed"
+                return "made no progress for \(seconds) s (no CPU time in user space, no I/O, nothing reported), killed"
             case .notStarted(let reason): return "could not be started: \(reason)"
             }
         }

@@ -3,15 +3,18 @@ import SystemCalls
 
 /// What procfs says about a capture step's child process: its threads, their states and CPU time, the bytes it has
 /// read and written. The parent samples it while the child is silent, to tell a long step from a stuck one, and
-/// says where a stuck one's threads wait.
+/// says where a stuck one's threads wait. Progress is CPU time in user space (compressing, scanning struct pages,
+/// reading mapped input) or I/O: time spent only in the kernel without I/O is a thread spinning or waiting there
+/// (on a lock, an interrupt, memory reclaim), which is no progress of the step's.
 public struct ChildProgress: Equatable, Sendable {
     /// One thread of the child (`/proc/PID/task/TID/stat`).
     public struct Thread: Equatable, Sendable {
         public var id: Int32
         /// `R` running, `S` sleeping, `D` uninterruptible (in the kernel, waiting on a device or a lock), ...
         public var state: Character
-        /// User and system time in clock ticks.
-        public var cpuTicks: UInt64
+        /// Time in user space and in the kernel, in clock ticks.
+        public var userTicks: UInt64
+        public var systemTicks: UInt64
     }
 
     public var threads: [Thread]
@@ -20,12 +23,13 @@ public struct ChildProgress: Equatable, Sendable {
     public var readBytes: UInt64
     public var writtenBytes: UInt64
 
-    /// The threads' CPU time in clock ticks, added up.
-    public var cpuTicks: UInt64 { threads.reduce(0) { $0 &+ $1.cpuTicks } }
+    /// The threads' time in user space and in the kernel in clock ticks, added up.
+    public var userTicks: UInt64 { threads.reduce(0) { $0 &+ $1.userTicks } }
+    public var systemTicks: UInt64 { threads.reduce(0) { $0 &+ $1.systemTicks } }
 
-    /// Whether `later` shows work done since this sample: CPU time or I/O.
+    /// Whether `later` shows work done since this sample: CPU time in user space, or I/O.
     public func advanced(to later: ChildProgress) -> Bool {
-        later.cpuTicks != cpuTicks || later.readBytes != readBytes || later.writtenBytes != writtenBytes
+        later.userTicks != userTicks || later.readBytes != readBytes || later.writtenBytes != writtenBytes
     }
 
     /// The sample of process `pid` (below `procRoot`), or nil when it is gone or procfs cannot be read.
@@ -60,14 +64,15 @@ public struct ChildProgress: Equatable, Sendable {
         guard fields.count > 12, let state = fields[0].first, let user = UInt64(fields[11]),
             let system = UInt64(fields[12])
         else { return nil }
-        return Thread(id: id, state: state, cpuTicks: user &+ system)
+        return Thread(id: id, state: state, userTicks: user, systemTicks: system)
     }
 
-    /// One line: `2 threads (R, S), CPU 12.40 s, read 1.2 GiB, written 310.0 MiB`.
+    /// One line: `2 threads (R, S), CPU 12.40 s user, 0.31 s kernel, read 1.2 GiB, written 310.0 MiB`.
     public func summary(ticksPerSecond: Int) -> String {
         let states = threads.map { String($0.state) }.joined(separator: ", ")
-        let seconds = Double(cpuTicks) / Double(max(1, ticksPerSecond))
-        return "\(threads.count) thread\(threads.count == 1 ? "" : "s") (\(states)), CPU \(Self.fixed(seconds)) s, "
+        func seconds(_ ticks: UInt64) -> String { Self.fixed(Double(ticks) / Double(max(1, ticksPerSecond))) }
+        return "\(threads.count) thread\(threads.count == 1 ? "" : "s") (\(states)), "
+            + "CPU \(seconds(userTicks)) s user, \(seconds(systemTicks)) s kernel, "
             + "read \(ByteCount.text(readBytes)), written \(ByteCount.text(writtenBytes))"
     }
 

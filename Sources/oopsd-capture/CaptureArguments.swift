@@ -34,9 +34,9 @@ struct CaptureArguments {
           --timeout S        seconds the save may take (default 1800); the log and each way of saving the memory
                              run in a child process with a share of it and a memory limit from MemAvailable, and
                              a step that dies or runs out of time falls back to a less filtered way
-          --stall S          seconds a step may make no progress (no CPU time, no I/O, no word) before
-                             its threads are described and it is killed (default 120); a memory step on
-                             several threads is then tried again on one
+          --stall S          seconds a step may make no progress (no CPU time in user space, no I/O, no
+                             word) before its threads are described and it is killed (default 120); a
+                             memory step on several threads is then tried again on one
           --version          show the compression libraries linked, with their versions
           -h, --help         show this help
 

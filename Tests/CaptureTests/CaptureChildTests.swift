@@ -94,10 +94,11 @@ import Glibc
         }
         let elapsed = CaptureClock.monotonicNanoseconds() - start
         #expect(ending == .stalled(seconds: 2))
-        #expect(ending.failure == "made no progress for 2 s (no CPU time, no I/O, nothing reported), killed")
+        #expect(
+            ending.failure == "made no progress for 2 s (no CPU time in user space, no I/O, nothing reported), killed")
         #expect(elapsed >= 2_000_000_000 && elapsed < 10_000_000_000, "\(elapsed) ns")
         let stuck = notices.all.first { $0.hasPrefix("no progress for ") }
-        #expect(stuck?.contains("1 thread (S), CPU 0.") == true, "\(notices.all)")
+        #expect(stuck?.contains("1 thread (S), CPU 0.00 s user, ") == true, "\(notices.all)")
         // Where the one thread waits: asleep in the kernel, in the sleep call.
         let thread = notices.all.first { $0.hasPrefix("  thread ") }
         #expect(thread?.contains(", state S, in system call ") == true, "\(notices.all)")
@@ -126,7 +127,7 @@ import Glibc
     @Test func procfsLinesAreRead() {
         // A command with spaces and parentheses: fields count from the last ')'.
         let stat = "4242 (a) (b) c) D 1 4242 4242 0 -1 4194560 100 0 0 0 250 75 0 0 20 0 2 0 99 0 0"
-        #expect(ChildProgress.parseStat(stat, id: 4242) == .init(id: 4242, state: "D", cpuTicks: 325))
+        #expect(ChildProgress.parseStat(stat, id: 4242) == .init(id: 4242, state: "D", userTicks: 250, systemTicks: 75))
         #expect(ChildProgress.parseStat("4242 (x) R 1", id: 4242) == nil)
         #expect(ChildProgress.describeSyscall("running\n") == "running")
         #expect(ChildProgress.describeSyscall("-1 0x7ffd 0x4012\n") == "in no system call")
@@ -138,11 +139,22 @@ import Glibc
         let stack = "[<0>] futex_wait_queue+0x60/0x90\n[<0>] __futex_wait+0x148/0x1c0\n[<0>] do_syscall_64+0x82/0x190\n"
         #expect(ChildProgress.kernelFrames(stack) == ["futex_wait_queue", "__futex_wait", "do_syscall_64"])
         let sample = ChildProgress(
-            threads: [.init(id: 1, state: "R", cpuTicks: 1240), .init(id: 2, state: "S", cpuTicks: 0)],
+            threads: [
+                .init(id: 1, state: "R", userTicks: 1240, systemTicks: 31),
+                .init(id: 2, state: "S", userTicks: 0, systemTicks: 0),
+            ],
             readBytes: 1 << 30 + 1 << 29, writtenBytes: 310 << 20)
-        #expect(sample.summary(ticksPerSecond: 100) == "2 threads (R, S), CPU 12.40 s, read 1.5 GiB, written 310.0 MiB")
+        #expect(
+            sample.summary(ticksPerSecond: 100)
+                == "2 threads (R, S), CPU 12.40 s user, 0.31 s kernel, read 1.5 GiB, written 310.0 MiB")
         var later = sample
         #expect(!sample.advanced(to: later))
+        // Time only in the kernel is a thread spinning or waiting there: no progress.
+        later.threads[0].systemTicks += 500
+        #expect(!sample.advanced(to: later))
+        later.threads[1].userTicks += 1
+        #expect(sample.advanced(to: later))
+        later = sample
         later.writtenBytes += 1
         #expect(sample.advanced(to: later))
     }

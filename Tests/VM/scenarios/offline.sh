@@ -50,8 +50,8 @@ offline_stalled_capture() {
         return 1
     assert_cmd "the memory is written again on one thread" \
         grep -q 'oopsd-capture: writing kdump-compressed (zstd) with 1 thread$' "$out.log" || return 1
-    assert_cmd "the warning says why" grep -q "made no progress for 2 s (no CPU time, no I/O, nothing reported), \
-killed; trying it again on one thread" "$out/metadata.json" || return 1
+    assert_cmd "the warning says why" grep -q "made no progress for 2 s (no CPU time in user space, no I/O, nothing \
+reported), killed; trying it again on one thread" "$out/metadata.json" || return 1
     grep -q '"status": "complete"' "$out/metadata.json" || vm_fail "the stopped capture's metadata is not complete" ||
         return 1
     assert_cmd "the one-thread file equals the file of a capture that was not stopped" \
