@@ -237,35 +237,28 @@ import VMCore
 
     @Test(arguments: generations)
     func anOrderNoKernelMakesCoversOnlyItsHead(_ g: Generation) throws {
-        // Frame 0 made the head of an anonymous compound page whose first tail says order 40 (frame 0 is aligned
-        // to any order): judged alone, not with every frame after it. Frames 1-3 keep their anonymous-looking
-        // garbage; frame 1 is a tail, never judged alone.
-        let garbage = try classify(g, level: 31) { bytes in
-            SyntheticCore.put(&bytes, UInt64(1) << UInt64(g.lru) | g.headMask, at: 0)
-            SyntheticCore.put(&bytes, UInt64(0xffff_8880_0def_0001), at: 24)
-            SyntheticCore.put(&bytes, UInt32(0), at: 48)
-            SyntheticCore.put(&bytes, UInt64(0xffff_ea00_0000_0001), at: 64 + 8)
-            if g.hugetlb == nil {
-                SyntheticCore.put(&bytes, UInt8(40), at: 64 + 17)
-            } else {
-                SyntheticCore.put(&bytes, UInt64(40), at: 64)
+        // Frame 0 made the head of an anonymous compound page whose first tail says `order` (frame 0 is aligned to
+        // any order).
+        func headAtZero(order: UInt8) -> (inout [UInt8]) -> Void {
+            { bytes in
+                SyntheticCore.put(&bytes, UInt64(1) << UInt64(g.lru) | g.headMask, at: 0)
+                SyntheticCore.put(&bytes, UInt64(0xffff_8880_0def_0001), at: 24)
+                SyntheticCore.put(&bytes, UInt32(0), at: 48)
+                SyntheticCore.put(&bytes, UInt64(0xffff_ea00_0000_0001), at: 64 + 8)
+                if g.hugetlb == nil {
+                    SyntheticCore.put(&bytes, order, at: 64 + 17)
+                } else {
+                    SyntheticCore.put(&bytes, UInt64(order), at: 64)
+                }
             }
         }
+        // Order 40: judged alone, not with every frame after it. Frames 2-3 keep their anonymous-looking garbage;
+        // frame 1 is a tail, never judged alone.
+        let garbage = try classify(g, level: 31, change: headAtZero(order: 40))
         #expect(garbage.kept == [1, 4, 14])
         #expect(garbage.classifier.count(.user) == 2 + 1 + 7)
         // The largest order a kernel makes (18, 1 GiB) is still followed.
-        let largest = try classify(g, level: 31) { bytes in
-            SyntheticCore.put(&bytes, UInt64(1) << UInt64(g.lru) | g.headMask, at: 0)
-            SyntheticCore.put(&bytes, UInt64(0xffff_8880_0def_0001), at: 24)
-            SyntheticCore.put(&bytes, UInt32(0), at: 48)
-            SyntheticCore.put(&bytes, UInt64(0xffff_ea00_0000_0001), at: 64 + 8)
-            if g.hugetlb == nil {
-                SyntheticCore.put(&bytes, UInt8(18), at: 64 + 17)
-            } else {
-                SyntheticCore.put(&bytes, UInt64(18), at: 64)
-            }
-        }
-        #expect(largest.kept == [])
+        #expect(try classify(g, level: 31, change: headAtZero(order: 18)).kept == [])
     }
 
     @Test(arguments: generations)
