@@ -23,11 +23,16 @@ public enum CaptureChild {
         /// the child is stuck: where its threads wait is logged and it is killed (nil: only `seconds` ends it). While
         /// it is silent but working, a progress line is logged every half of this.
         public var stallSeconds: UInt64?
+        /// Where to ask the kernel, when the child is stuck, to print its blocked tasks and every CPU's backtrace to
+        /// the console (`w`, then `l`): /proc/sysrq-trigger in a capture kernel, where the console is all there is
+        /// and a thread running in the kernel shows no stack in procfs; nil: not at all.
+        public var sysrqTrigger: String?
 
-        public init(dataBytes: UInt64?, seconds: UInt64, stallSeconds: UInt64? = nil) {
+        public init(dataBytes: UInt64?, seconds: UInt64, stallSeconds: UInt64? = nil, sysrqTrigger: String? = nil) {
             self.dataBytes = dataBytes
             self.seconds = seconds
             self.stallSeconds = stallSeconds
+            self.sysrqTrigger = sysrqTrigger
         }
     }
 
@@ -133,7 +138,9 @@ public enum CaptureChild {
         for pid: pid_t, reading fd: Int32, deadline: UInt64, limits: Limits, onLine: (String) -> Void,
         onNotice: (String) -> Void
     ) -> Ending {
-        var watch = limits.stallSeconds.map { StallWatch(pid: pid, stallSeconds: $0) }
+        var watch = limits.stallSeconds.map {
+            StallWatch(pid: pid, stallSeconds: $0, sysrqTrigger: limits.sysrqTrigger)
+        }
         var pending: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
         var pipeOpen = true
@@ -212,6 +219,7 @@ public enum CaptureChild {
     /// says when it made none for a whole stall period (after logging where its threads wait).
     struct StallWatch {
         let pid: pid_t
+        let sysrqTrigger: String?
         let stallNanoseconds: UInt64
         let sampleNanoseconds: UInt64
         let ticksPerSecond = max(1, Int(sysconf(Int32(_SC_CLK_TCK))))
@@ -222,8 +230,9 @@ public enum CaptureChild {
         var silentSince: UInt64
         var noticeAt: UInt64
 
-        init(pid: pid_t, stallSeconds: UInt64) {
+        init(pid: pid_t, stallSeconds: UInt64, sysrqTrigger: String? = nil) {
             self.pid = pid
+            self.sysrqTrigger = sysrqTrigger
             stallNanoseconds = max(1, stallSeconds) * 1_000_000_000
             sampleNanoseconds = min(5_000_000_000, stallNanoseconds / 4)
             nextSampleAt = started &+ sampleNanoseconds
@@ -258,6 +267,18 @@ public enum CaptureChild {
                 "no progress for \((now - progressAt) / 1_000_000_000) s: "
                     + sample.summary(ticksPerSecond: ticksPerSecond))
             for line in ChildProgress.whereThreadsWait(of: pid) { notice("  " + line) }
+            if let sysrqTrigger {
+                let written = ["w", "l"].filter { command in
+                    guard let fd = try? FileDescriptor.open(sysrqTrigger, [.writeOnly, .append]) else { return false }
+                    defer { try? fd.close() }
+                    return (try? fd.writeAll(Array(command.utf8))) != nil
+                }
+                notice(
+                    written.isEmpty
+                        ? "could not write to \(sysrqTrigger) for the kernel's view"
+                        : "the kernel's blocked tasks and CPU backtraces (sysrq \(written.joined(separator: ", "))) "
+                            + "are on the console above")
+            }
             return true
         }
     }

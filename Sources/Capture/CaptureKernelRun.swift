@@ -153,7 +153,7 @@ public struct CaptureKernelRun {
             vmcorePath: vmcorePath, outputDirectory: Path.join(directory, name), dumpLevel: plan.settings.dumpLevel,
             format: plan.settings.format, compression: plan.settings.compression,
             breadcrumbAddress: Breadcrumb.address(inCommandLine: (try? FileSystem.readText("/proc/cmdline")) ?? ""),
-            isolation: DumpSaver.Isolation(seconds: seconds))
+            isolation: DumpSaver.Isolation(seconds: seconds, sysrqTrigger: "/proc/sysrq-trigger"))
         options.uploader = uploader(name)
         options.warnings = warnings
         return DumpSaver(options: options, log: log.callAsFunction).run(opened)

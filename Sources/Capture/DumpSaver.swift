@@ -74,11 +74,19 @@ public struct DumpSaver {
         /// (`CaptureChild.Limits.stallSeconds`); a memory attempt stuck on several threads is tried again on one.
         /// Not for a capture that streams to the network, whose steps wait for the upload.
         public var stallSeconds: UInt64?
+        /// When a step is stuck, also have the kernel print its blocked tasks and CPU backtraces to the console
+        /// through this file (`CaptureChild.Limits.sysrqTrigger`): /proc/sysrq-trigger for PID 1 in the capture
+        /// kernel.
+        public var sysrqTrigger: String?
 
-        public init(seconds: UInt64, memoryLimit: MemoryLimit = .available, stallSeconds: UInt64? = 120) {
+        public init(
+            seconds: UInt64, memoryLimit: MemoryLimit = .available, stallSeconds: UInt64? = 120,
+            sysrqTrigger: String? = nil
+        ) {
             self.seconds = seconds
             self.memoryLimit = memoryLimit
             self.stallSeconds = stallSeconds
+            self.sysrqTrigger = sysrqTrigger
         }
     }
 
@@ -315,8 +323,9 @@ public struct DumpSaver {
         // A step that streams to the network waits, legitimately, while the upload helper sends a part over a slow
         // link (minutes for a part at 100 KB/s): there only the time limit ends it.
         let limits = CaptureChild.Limits(
-            dataBytes: dataBytes, seconds: seconds, stallSeconds: options.uploader == nil ? isolation.stallSeconds : nil
-        )
+            dataBytes: dataBytes, seconds: seconds,
+            stallSeconds: options.uploader == nil ? isolation.stallSeconds : nil,
+            sysrqTrigger: isolation.sysrqTrigger)
         let ending = CaptureChild.run(limits: limits) { line in
             if line.hasPrefix("log ") {
                 log(String(line.dropFirst(4)))

@@ -1,5 +1,6 @@
 import DumpFormat
 import SystemCalls
+import TestSupport
 import Testing
 
 @testable import Capture
@@ -105,6 +106,32 @@ import Glibc
         #if arch(x86_64)
         #expect(thread?.contains("(clock_nanosleep)") == true || thread?.contains("(nanosleep)") == true)
         #endif
+    }
+
+    @Test func aStuckChildHasTheKernelAskedForItsViewWhereThatIsWanted() throws {
+        // In the capture kernel the file is /proc/sysrq-trigger; here a plain file records what was written.
+        let scratch = try TemporaryDirectory("sysrq")
+        let trigger = try scratch.write("sysrq-trigger", [])
+        let notices = Lines()
+        let ending = CaptureChild.run(
+            limits: .init(dataBytes: nil, seconds: 30, stallSeconds: 1, sysrqTrigger: trigger), onLine: Lines.ignore,
+            onNotice: notices.record
+        ) { _ in
+            while true { sleep(1) }
+        }
+        #expect(ending == .stalled(seconds: 1))
+        #expect(try FileSystem.readText(trigger) == "wl")
+        #expect(
+            notices.all.last
+                == "the kernel's blocked tasks and CPU backtraces (sysrq w, l) are on the console above")
+        // Without the file: no such line.
+        let plain = Lines()
+        _ = CaptureChild.run(
+            limits: .init(dataBytes: nil, seconds: 30, stallSeconds: 1), onLine: Lines.ignore, onNotice: plain.record
+        ) { _ in
+            while true { sleep(1) }
+        }
+        #expect(!plain.all.contains { $0.contains("sysrq") })
     }
 
     @Test func aSilentChildThatWorksIsNotStuck() {
