@@ -118,7 +118,8 @@ public struct ChildProgress: Equatable, Sendable {
         let names: [Int: String] = [
             0: "read", 1: "write", 7: "poll", 9: "mmap", 11: "munmap", 17: "pread64", 18: "pwrite64",
             20: "writev", 28: "madvise", 35: "nanosleep", 61: "wait4", 74: "fsync", 75: "fdatasync",
-            202: "futex", 230: "clock_nanosleep", 277: "sync_file_range", 295: "preadv", 296: "pwritev",
+            202: "futex", 230: "clock_nanosleep", 234: "tgkill", 271: "ppoll", 277: "sync_file_range",
+            295: "preadv", 296: "pwritev",
         ]
         return names[number]
         #else

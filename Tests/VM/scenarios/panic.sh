@@ -104,8 +104,9 @@ scenario_main() {
     if grep -q "oopsd-capture: step '.*': no progress for " "$VM_CONSOLE"; then
         # A step stuck on several threads is killed, its threads described, and tried again on one: the dump is
         # still complete at level 31, and the figures show where the threads were.
-        vm_figure "capture step stuck, tried again on one thread" "$(grep -A$VM_SMP "no progress for " "$VM_CONSOLE" |
-            sed 's/^[0-9.]* //' | tr '\n' ' ')"
+        vm_figure "capture step stuck, tried again on one thread" "$(grep -E \
+            "oopsd-capture: step '[^']*': (no progress for |  thread [0-9]+, )" "$VM_CONSOLE" |
+            sed "s/^[0-9.]* oopsd-capture: step '[^']*': *//" | tr '\n' ';')"
         vm_expect_console "oopsd-capture: writing kdump-compressed [(]zstd[)] with 1 thread" \
             "oopsd-capture compressing on one thread after a stuck step" || return 1
     else
