@@ -70,8 +70,9 @@ public struct DumpSaver {
         public var memoryLimit: MemoryLimit
         /// Kept back from every step's time for what PID 1 does after it.
         public var marginSeconds: UInt64 = 10
-        /// Seconds a step may go without progress (CPU time, I/O, a report) before it is taken for stuck and killed
-        /// (`CaptureChild.Limits.stallSeconds`); a memory attempt stuck on several threads is tried again on one.
+        /// Seconds a step may go without progress (CPU time in user space, I/O, a report) before it is taken for stuck
+        /// and killed (`CaptureChild.Limits.stallSeconds`); a memory attempt stuck on several threads is tried again
+        /// on one.
         /// Not for a capture that streams to the network, whose steps wait for the upload.
         public var stallSeconds: UInt64?
         /// When a step is stuck, also have the kernel print its blocked tasks and CPU backtraces to the console
