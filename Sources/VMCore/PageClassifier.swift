@@ -36,9 +36,9 @@ public struct PageClassifier: Sendable {
     /// Free blocks whose order was out of range (kept, as makedumpfile does), or whose first frame was not aligned
     /// to their size, which the buddy allocator's blocks always are (kept: a stray page type is not a free block).
     public private(set) var invalidFreeBlocks: UInt64 = 0
-    /// The largest compound page order a kernel makes: 18, a 1 GiB hugetlb page in 4 KiB frames (x86-64 and arm64
-    /// with 4 KiB pages; 64 KiB pages make 512 MiB at order 13). A larger order in a dump is garbage: the head is
-    /// judged alone, not with up to 2^63 frames after it (at frame 0 every order is aligned).
+    /// The largest compound page order a kernel makes: 18, a 1 GiB hugetlb page in 4 KiB frames on x86-64 (and
+    /// arm64's 1 GiB pages in 4 KiB frames, 16 GiB ones in 64 KiB frames). A larger order in a dump is garbage: the
+    /// head is judged alone, not with up to 2^63 frames after it (at frame 0 every order is aligned).
     public static let largestCompoundOrder: UInt64 = 18
     private var pendingEnd: UInt64 = 0
     private var pendingCategory = Category.free
