@@ -223,7 +223,6 @@ public enum CaptureChild {
         let stallNanoseconds: UInt64
         let sampleNanoseconds: UInt64
         let ticksPerSecond = max(1, Int(sysconf(Int32(_SC_CLK_TCK))))
-        let started = CaptureClock.monotonicNanoseconds()
         var lastSample: ChildProgress?
         var nextSampleAt: UInt64
         var progressAt: UInt64
@@ -233,6 +232,7 @@ public enum CaptureChild {
         init(pid: pid_t, stallSeconds: UInt64, sysrqTrigger: String? = nil) {
             self.pid = pid
             self.sysrqTrigger = sysrqTrigger
+            let started = CaptureClock.monotonicNanoseconds()
             stallNanoseconds = max(1, stallSeconds) * 1_000_000_000
             sampleNanoseconds = min(5_000_000_000, stallNanoseconds / 4)
             nextSampleAt = started &+ sampleNanoseconds
@@ -266,7 +266,7 @@ public enum CaptureChild {
             notice(
                 "no progress for \((now - progressAt) / 1_000_000_000) s: "
                     + sample.summary(ticksPerSecond: ticksPerSecond))
-            for line in ChildProgress.whereThreadsWait(of: pid) { notice("  " + line) }
+            for line in sample.whereThreadsWait(of: pid) { notice("  " + line) }
             if let sysrqTrigger {
                 let written = ["w", "l"].filter { command in
                     guard let fd = try? FileDescriptor.open(sysrqTrigger, [.writeOnly, .append]) else { return false }

@@ -76,27 +76,21 @@ public struct ChildProgress: Equatable, Sendable {
             + "read \(ByteCount.text(readBytes)), written \(ByteCount.text(writtenBytes))"
     }
 
-    /// Where each thread of `pid` is, one line per thread: its state, the system call it is in
-    /// (`/proc/PID/task/TID/syscall`), and the kernel functions it waits in (`wchan`, and the top of `stack`, which
-    /// only root can read).
-    public static func whereThreadsWait(of pid: Int32, procRoot: String = "/proc") -> [String] {
-        let base = "\(procRoot)/\(pid)/task"
-        guard let tasks = try? FileSystem.listDirectory(base) else { return ["process \(pid) is gone"] }
-        return tasks.compactMap { name in
-            guard let id = Int32(name) else { return nil }
-            let task = "\(base)/\(name)"
-            var parts = ["thread \(id)"]
-            if let stat = try? FileSystem.readText(task + "/stat"), let thread = parseStat(stat, id: id) {
-                parts.append("state \(thread.state)")
-            }
+    /// Where each thread of this sample (of process `pid`) is, one line per thread: its state, the system call it
+    /// is in (`/proc/PID/task/TID/syscall`), and the kernel functions it waits in (`wchan`, and the top of `stack`,
+    /// which only root can read).
+    public func whereThreadsWait(of pid: Int32, procRoot: String = "/proc") -> [String] {
+        threads.map { thread in
+            let task = "\(procRoot)/\(pid)/task/\(thread.id)"
+            var parts = ["thread \(thread.id)", "state \(thread.state)"]
             if let syscall = try? FileSystem.readText(task + "/syscall") {
-                parts.append(describeSyscall(syscall))
+                parts.append(Self.describeSyscall(syscall))
             }
             if let wchan = try? FileSystem.readText(task + "/wchan"), !wchan.isEmpty, wchan != "0" {
                 parts.append("wchan \(wchan)")
             }
             if let stack = try? FileSystem.readText(task + "/stack") {
-                let frames = kernelFrames(stack)
+                let frames = Self.kernelFrames(stack)
                 if !frames.isEmpty { parts.append("kernel stack " + frames.prefix(8).joined(separator: " < ")) }
             }
             return parts.joined(separator: ", ")
